@@ -1,0 +1,137 @@
+"""The traceability and product registry: create_app reads like its table of contents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, render_template, request, session
+from werkzeug.exceptions import HTTPException
+
+from traceability.config import INSECURE_DEV_SECRET, PROJECT_ROOT, Config
+from traceability.extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config_class: type[Config] = Config) -> Flask:
+    """Build the Flask application."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_object(config_class)
+    configure(app, config_class)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, config_class: type[Config]) -> None:
+    """Resolve settings that depend on the instance folder; refuse unsafe production settings."""
+    if app.config["ENV_NAME"] == "production" and app.config["SECRET_KEY"] in (None, "", INSECURE_DEV_SECRET):
+        raise RuntimeError("SECRET_KEY must be set to a long random value in production.")
+    if app.config["ENV_NAME"] == "production" and len(app.config["SECRET_KEY"]) < 32:
+        raise RuntimeError("SECRET_KEY must be at least 32 characters in production.")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config_class.database_url(Path(app.instance_path))
+    if not app.config.get("UPLOAD_FOLDER"):
+        app.config["UPLOAD_FOLDER"] = str(Path(app.instance_path) / "uploads")
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extensions to the app."""
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True
+    )
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    from traceability import models  # noqa: F401 - every model registered on the metadata
+    from traceability.accounts.models import User
+
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in to see this page.")
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def select_locale() -> str:
+    """The user's chosen language, else the browser's, else Vietnamese."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages, default="vi")
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount the feature packages."""
+    from traceability.accounts.routes import bp as accounts_bp
+    from traceability.api.routes import bp as api_bp
+    from traceability.batches.routes import bp as batches_bp
+    from traceability.public.routes import bp as public_bp
+    from traceability.registry.routes import bp as registry_bp
+
+    for blueprint in (public_bp, accounts_bp, registry_bp, batches_bp, api_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """JSON errors under /api/, translated HTML pages elsewhere."""
+    from traceability.api.errors import error_response, http_error_response
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        if request.path.startswith("/api/"):
+            return http_error_response(error)
+        return render_template("errors/error.html", error=error), error.code
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        app.logger.exception("unhandled error")
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            return error_response(500, "Internal server error")
+        return render_template("errors/error.html", error=None), 500
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Globals the templates use: the current language and the province names."""
+    from functools import partial
+
+    from flask_babel import format_date, format_decimal, get_locale
+
+    from traceability.batches.service import local_time
+    from traceability.registry.provinces import province_name
+    from traceability.vocabulary import EVENT_TYPE_LABELS, ROLE_LABELS, STATUS_LABELS, label
+
+    app.jinja_env.globals.update(
+        get_locale=get_locale,
+        province_name=province_name,
+        role_label=partial(label, ROLE_LABELS),
+        status_label=partial(label, STATUS_LABELS),
+        event_label=partial(label, EVENT_TYPE_LABELS),
+        event_local_time=local_time,
+    )
+    app.jinja_env.filters["date"] = lambda value: format_date(value, "dd/MM/yyyy") if value else ""
+    # Event times are shown in the offset they were recorded with, not converted.
+    app.jinja_env.filters["datetime"] = lambda value: value.strftime("%d/%m/%Y %H:%M") if value else ""
+    app.jinja_env.filters["quantity"] = lambda value: format_decimal(value) if value is not None else ""
+
+
+def register_commands(app: Flask) -> None:
+    """The flask commands: create-centre, create-user, seed-demo."""
+    from traceability.cli import register
+
+    register(app)

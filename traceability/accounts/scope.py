@@ -1,0 +1,114 @@
+"""The tenant scope: the one place that decides which records a user may see.
+
+A producer user reaches only its producer's records, centre users only their
+centre's (their province's), the ministry everything. Every read of tenant
+data goes through ``scoped_select`` or ``get_scoped_or_404``; every write
+checks ``writable_producer``. Records outside the scope answer 404, so ids of
+other tenants reveal nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import ColumnElement, Select, false, select, true
+
+from traceability.accounts.models import User
+from traceability.batches.models import Batch, BatchInput, Item, Recall, TraceEvent
+from traceability.errors import Forbidden
+from traceability.extensions import db
+from traceability.public.models import Report, Scan
+from traceability.registry.models import Centre, Certification, Location, Producer, Product
+
+M = TypeVar("M")
+
+
+def _user(user: Any = None) -> Any:
+    return current_user if user is None else user
+
+
+def producer_clause(user: Any = None) -> ColumnElement[bool]:
+    """The condition on ``Producer`` rows that ``user`` may see."""
+    user = _user(user)
+    if not getattr(user, "is_authenticated", False):
+        return false()
+    if user.role == "ministry":
+        return true()
+    if user.role == "producer":
+        return Producer.id == user.producer_id
+    return Producer.centre_id == user.centre_id
+
+
+def _producer_ids(user: Any) -> Select:
+    return select(Producer.id).where(producer_clause(user))
+
+
+def _batch_ids(user: Any) -> Select:
+    return select(Batch.id).where(
+        Batch.product_id.in_(select(Product.id).where(Product.producer_id.in_(_producer_ids(user))))
+    )
+
+
+def tenant_clause(model: type, user: Any = None) -> ColumnElement[bool]:
+    """The condition on ``model`` rows that ``user`` may see."""
+    user = _user(user)
+    if not getattr(user, "is_authenticated", False):
+        return false()
+    if user.role == "ministry":
+        return true()
+    if model is Producer:
+        return producer_clause(user)
+    if model in (Location, Product, Certification):
+        return model.producer_id.in_(_producer_ids(user))
+    if model is Batch:
+        return Batch.id.in_(_batch_ids(user))
+    if model in (Item, TraceEvent, Recall, Scan, Report):
+        return model.batch_id.in_(_batch_ids(user))
+    if model is BatchInput:
+        return BatchInput.output_batch_id.in_(_batch_ids(user))
+    if model is Centre:
+        if user.role == "producer":
+            return Centre.id.in_(select(Producer.centre_id).where(Producer.id == user.producer_id))
+        return Centre.id == user.centre_id
+    if model is User:
+        if user.role == "producer":
+            return User.producer_id == user.producer_id
+        return (User.centre_id == user.centre_id) | User.producer_id.in_(_producer_ids(user))
+    raise TypeError(f"no tenant rule for {model.__name__}")
+
+
+def scoped_select(model: type[M], user: Any = None) -> Select:
+    """``select(model)`` limited to the rows ``user`` may see."""
+    return select(model).where(tenant_clause(model, user))
+
+
+def get_scoped_or_404(model: type[M], object_id: int, user: Any = None) -> M:
+    """The row with ``object_id`` if ``user`` may see it; 404 otherwise."""
+    row = db.session.scalars(scoped_select(model, user).where(model.id == object_id)).first()
+    if row is None:
+        abort(404)
+    return row
+
+
+def writable_producer(producer_id: int | None, user: Any = None) -> Producer:
+    """The producer ``user`` may write records for, or a refusal.
+
+    A producer user writes for its own producer; centre staff for producers of
+    their centre; auditors and the ministry only read.
+    """
+    user = _user(user)
+    if not user.can_write:
+        raise Forbidden(_l("Your role can read these records but not change them."))
+    if producer_id is None and user.role == "producer":
+        producer_id = user.producer_id
+    producer = db.session.scalars(
+        select(Producer).where(Producer.id == producer_id, producer_clause(user))
+    ).first()
+    if producer is None:
+        raise Forbidden(
+            _l("You cannot add records for this producer."), {"producer_id": _l("Unknown producer.")}
+        )
+    return producer

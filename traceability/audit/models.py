@@ -1,0 +1,37 @@
+"""The append-only, hash-chained audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from traceability.database import UTCDateTime, utcnow
+from traceability.extensions import db
+
+
+class AuditEntry(db.Model):
+    """One change: who, role, tenant, when, the object, before and after.
+
+    ``entry_hash`` is the SHA-256 of the entry's canonical content including
+    ``prev_hash``, so altering, removing or reordering entries breaks the chain.
+    """
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    role: Mapped[str | None] = mapped_column(String(20))
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id"), index=True)
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producer.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(40))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    request_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,1 @@
+"""Batches, items, key tracking events, lineage and recalls."""

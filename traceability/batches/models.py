@@ -1,0 +1,168 @@
+"""Batches (lots), serialised items, key tracking events, lineage and recalls."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from traceability.database import Quantity, UTCDateTime, utcnow
+from traceability.extensions import db
+
+if TYPE_CHECKING:
+    from traceability.accounts.models import User
+    from traceability.registry.models import Location, Product
+
+BATCH_STATUSES = ("active", "recalled", "expired", "consumed")
+# UN/ECE Recommendation 20 codes a producer is offered; the column takes any 2-3 letters.
+UNITS = ("KGM", "GRM", "TNE", "LTR", "MLT", "H87", "XBX", "XBO", "XPK", "XBG")
+
+# Key tracking event types and the CBV 2.0 bizStep each maps to. CBV has no
+# growing or harvesting step: those commission the lot (DESIGN.md, EPCIS).
+EVENT_BIZ_STEPS: dict[str, str] = {
+    "growing": "commissioning",
+    "harvesting": "commissioning",
+    "processing": "transforming",
+    "packing": "packing",
+    "storing": "storing",
+    "shipping": "shipping",
+    "receiving": "receiving",
+    "inspecting": "inspecting",
+    "selling": "retail_selling",
+    "other": "other",
+}
+EVENT_TYPES = tuple(EVENT_BIZ_STEPS)
+LINEAGE_KINDS = ("transformation", "aggregation", "split")
+RECALL_STATUSES = ("open", "closed")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Batch(db.Model):
+    """A production batch (lot) of a product."""
+
+    __tablename__ = "batch"
+    __table_args__ = (
+        UniqueConstraint("product_id", "lot_code"),
+        CheckConstraint(_in("status", BATCH_STATUSES), name="status"),
+        CheckConstraint("quantity >= 0", name="quantity"),
+        CheckConstraint("expiry_date IS NULL OR expiry_date >= production_date", name="dates"),
+        CheckConstraint("length(lot_code) BETWEEN 1 AND 20", name="lot_code_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    lot_code: Mapped[str] = mapped_column(String(20))
+    # The /t/{code} of products without a GTIN: random, so codes can't be enumerated.
+    public_code: Mapped[str] = mapped_column(String(32), unique=True)
+    production_date: Mapped[date] = mapped_column(Date)
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    unit: Mapped[str] = mapped_column(String(3))
+    origin_location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="batches")
+    origin_location: Mapped[Location | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    events: Mapped[list[TraceEvent]] = relationship(back_populates="batch", order_by="TraceEvent.event_time")
+    items: Mapped[list[Item]] = relationship(back_populates="batch")
+
+
+class Item(db.Model):
+    """A serialised unit of a batch, with its own QR code."""
+
+    __tablename__ = "item"
+    __table_args__ = (UniqueConstraint("batch_id", "serial"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    serial: Mapped[str] = mapped_column(String(20))
+    public_code: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    batch: Mapped[Batch] = relationship(back_populates="items")
+
+
+class TraceEvent(db.Model):
+    """A key tracking event of a batch: what, when, where, who, why.
+
+    Append-only: a correction is a new event whose ``voids_event_id`` names the
+    event it replaces.
+    """
+
+    __tablename__ = "trace_event"
+    __table_args__ = (
+        CheckConstraint(_in("type", EVENT_TYPES), name="type"),
+        CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity"),
+        CheckConstraint("voids_event_id IS NULL OR void_reason IS NOT NULL", name="void_has_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    type: Mapped[str] = mapped_column(String(20))
+    biz_step: Mapped[str] = mapped_column(String(40))
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    time_zone_offset: Mapped[str] = mapped_column(String(6), default="+07:00")
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    quantity: Mapped[Decimal | None] = mapped_column(Quantity)
+    unit: Mapped[str | None] = mapped_column(String(3))
+    note: Mapped[str] = mapped_column(Text, default="")
+    reference_type: Mapped[str | None] = mapped_column(String(50))
+    reference_number: Mapped[str | None] = mapped_column(String(100))
+    counterparty: Mapped[str | None] = mapped_column(String(300))  # recipient or source
+    photo_filename: Mapped[str | None] = mapped_column(String(100))
+    voids_event_id: Mapped[int | None] = mapped_column(ForeignKey("trace_event.id"), unique=True)
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    batch: Mapped[Batch] = relationship(back_populates="events")
+    location: Mapped[Location | None] = relationship()
+    actor: Mapped[User | None] = relationship()
+
+
+class BatchInput(db.Model):
+    """Lineage: an input batch and the quantity of it an output batch consumed."""
+
+    __tablename__ = "batch_input"
+    __table_args__ = (
+        UniqueConstraint("output_batch_id", "input_batch_id"),
+        CheckConstraint("output_batch_id != input_batch_id", name="not_self"),
+        CheckConstraint("quantity > 0", name="quantity"),
+        CheckConstraint(_in("kind", LINEAGE_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    output_batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    input_batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    kind: Mapped[str] = mapped_column(String(20), default="transformation")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    output_batch: Mapped[Batch] = relationship(foreign_keys=[output_batch_id])
+    input_batch: Mapped[Batch] = relationship(foreign_keys=[input_batch_id])
+
+
+class Recall(db.Model):
+    """A recall of a batch and, through lineage, of everything made from it."""
+
+    __tablename__ = "recall"
+    __table_args__ = (CheckConstraint(_in("status", RECALL_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    batch: Mapped[Batch] = relationship()

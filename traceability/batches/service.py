@@ -1,0 +1,200 @@
+"""Recording batches and their key tracking events."""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from traceability.accounts.models import User
+from traceability.accounts.scope import writable_producer
+from traceability.audit.service import record_audit
+from traceability.batches.models import EVENT_BIZ_STEPS, Batch, BatchInput, TraceEvent
+from traceability.errors import Conflict, Forbidden, InvalidInput
+from traceability.extensions import db
+from traceability.gs1 import batch_uri, is_valid_ai_value
+from traceability.public.models import Scan
+from traceability.registry.models import Location, Product
+
+UNIT_PATTERN = re.compile(r"^[A-Z0-9]{2,3}$")
+VIETNAM_OFFSET = timezone(timedelta(hours=7))
+# Lot codes of products without a GTIN never enter a GS1 key, but they are
+# printed and typed: keep them to visible characters without spaces at the ends.
+FREE_LOT_PATTERN = re.compile(r"^\S(.{0,18}\S)?$")
+
+
+def new_public_code() -> str:
+    """An unguessable code for ``/t/{code}``: 80 random bits in base32."""
+    return base64.b32encode(secrets.token_bytes(10)).decode().rstrip("=")
+
+
+def public_url(base_url: str, batch: Batch) -> str:
+    """The URL printed in the batch's QR code: GS1 Digital Link, or /t/{code}."""
+    if batch.product.gtin:
+        return batch_uri(base_url, batch.product.gtin, batch.lot_code)
+    return f"{base_url.rstrip('/')}/t/{batch.public_code}"
+
+
+def quantity_remaining(batch: Batch) -> Decimal:
+    """What is left of a batch after the quantities its output batches consumed."""
+    consumed = db.session.scalar(
+        select(func.coalesce(func.sum(BatchInput.quantity), 0)).where(BatchInput.input_batch_id == batch.id)
+    )
+    return batch.quantity - Decimal(consumed or 0)
+
+
+def scan_count(batch: Batch) -> int:
+    """How many times the batch's public page (or one of its items') was opened."""
+    return db.session.scalar(select(func.count(Scan.id)).where(Scan.batch_id == batch.id)) or 0
+
+
+def local_time(event: TraceEvent) -> datetime:
+    """The event's time in the offset it was recorded with."""
+    sign = -1 if event.time_zone_offset.startswith("-") else 1
+    hours, minutes = event.time_zone_offset[1:].split(":")
+    offset = timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+    return event.event_time.astimezone(offset)
+
+
+def _quantity(value: Any, errors: dict[str, Any], field: str) -> Decimal | None:
+    try:
+        quantity = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors[field] = _l("Enter a number.")
+        return None
+    if not quantity.is_finite() or quantity < 0:
+        errors[field] = _l("Enter a number of zero or more.")
+        return None
+    if quantity != quantity.quantize(Decimal("0.001")) or quantity >= Decimal("1e15"):
+        errors[field] = _l("Use at most three decimals and fewer than 15 digits.")
+        return None
+    return quantity
+
+
+def create_batch(data: dict[str, Any], *, actor: User) -> Batch:
+    """Register a production batch (lot) of a product."""
+    product = db.session.get(Product, data.get("product_id") or 0)
+    if product is None:
+        raise InvalidInput(_l("Choose a product."), {"product_id": _l("Unknown product.")})
+    producer = writable_producer(product.producer_id, actor)
+    if producer.status == "suspended":
+        raise Forbidden(_l("This producer is suspended and cannot record new batches."))
+    errors: dict[str, Any] = {}
+    lot_code = data.get("lot_code") or ""
+    if not lot_code:
+        errors["lot_code"] = _l("This field is required.")
+    elif product.gtin and not is_valid_ai_value(lot_code):
+        errors["lot_code"] = _l(
+            "A lot code of a product with a GTIN has 1 to 20 characters: letters A-Z and a-z "
+            "without accents, digits and ! \" % & ' ( ) * + , - . / : ; < = > ? _ (no spaces)."
+        )
+    elif not FREE_LOT_PATTERN.fullmatch(lot_code):
+        errors["lot_code"] = _l("A lot code has 1 to 20 characters and no spaces at either end.")
+    production_date = data.get("production_date")
+    expiry_date = data.get("expiry_date")
+    if not isinstance(production_date, date):
+        errors["production_date"] = _l("Enter the production date.")
+    elif expiry_date is not None and expiry_date < production_date:
+        errors["expiry_date"] = _l("The expiry date cannot be before the production date.")
+    quantity = _quantity(data.get("quantity"), errors, "quantity")
+    unit = (data.get("unit") or "").strip().upper()
+    if not UNIT_PATTERN.fullmatch(unit):
+        errors["unit"] = _l("Use a UN/ECE Rec 20 unit code such as KGM, LTR or H87.")
+    location_id = data.get("location_id")
+    if location_id is not None:
+        location = db.session.get(Location, location_id)
+        if location is None or location.producer_id != producer.id:
+            errors["location_id"] = _l("Choose one of the producer's locations.")
+    if errors:
+        raise InvalidInput(_l("The batch could not be saved."), errors)
+    batch = Batch(
+        product_id=product.id,
+        lot_code=lot_code,
+        public_code=new_public_code(),
+        production_date=production_date,
+        expiry_date=expiry_date,
+        quantity=quantity,
+        unit=unit,
+        origin_location_id=location_id,
+        created_by_id=actor.id,
+    )
+    duplicate = Conflict(
+        _l("This product already has a batch with lot code %(lot)s.", lot=lot_code),
+        {"lot_code": _l("Already used for this product.")},
+    )
+    if db.session.scalar(select(Batch.id).where(Batch.product_id == product.id, Batch.lot_code == lot_code)):
+        raise duplicate
+    try:
+        with db.session.begin_nested():
+            db.session.add(batch)
+    except IntegrityError as error:  # a concurrent request took the lot code first
+        raise duplicate from error
+    record_audit("create", batch, actor=actor, producer_id=producer.id, centre_id=producer.centre_id)
+    return batch
+
+
+def _event_time(value: Any, errors: dict[str, Any]) -> datetime | None:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            errors["time"] = _l("Give the time with its offset, such as +07:00.")
+            return None
+        return value
+    errors["time"] = _l("Enter the time of the event.")
+    return None
+
+
+def _offset_text(moment: datetime) -> str:
+    offset = moment.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def record_event(batch: Batch, data: dict[str, Any], *, actor: User) -> TraceEvent:
+    """Append a key tracking event (what, when, where, who, why) to a batch."""
+    producer = writable_producer(batch.product.producer_id, actor)
+    errors: dict[str, Any] = {}
+    event_type = data.get("type")
+    if event_type not in EVENT_BIZ_STEPS:
+        errors["type"] = _l("Type must be one of: %(types)s.", types=", ".join(EVENT_BIZ_STEPS))
+    moment = _event_time(data.get("time"), errors)
+    if moment is not None:
+        if moment.date() < batch.production_date - timedelta(days=366):
+            errors["time"] = _l("The event is more than a year before the batch's production date.")
+        if moment > datetime.now(UTC) + timedelta(minutes=5):
+            errors["time"] = _l("The event cannot be in the future.")
+    quantity = None
+    if data.get("quantity") is not None:
+        quantity = _quantity(data["quantity"], errors, "quantity")
+    location_id = data.get("location_id")
+    if location_id is not None:
+        location = db.session.get(Location, location_id)
+        if location is None or location.producer_id != producer.id:
+            errors["location_id"] = _l("Choose one of the producer's locations.")
+    if errors:
+        raise InvalidInput(_l("The event could not be saved."), errors)
+    event = TraceEvent(
+        batch_id=batch.id,
+        type=event_type,
+        biz_step=EVENT_BIZ_STEPS[event_type],
+        event_time=moment,
+        time_zone_offset=_offset_text(moment),
+        location_id=location_id,
+        actor_id=actor.id,
+        quantity=quantity,
+        unit=batch.unit if quantity is not None else None,
+        note=(data.get("note") or "").strip(),
+        reference_type=(data.get("reference_type") or "").strip() or None,
+        reference_number=(data.get("reference") or data.get("reference_number") or "").strip() or None,
+    )
+    db.session.add(event)
+    db.session.flush()
+    record_audit("create", event, actor=actor, producer_id=producer.id, centre_id=producer.centre_id)
+    return event

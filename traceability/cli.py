@@ -1,0 +1,74 @@
+"""Flask commands: create-centre, create-user and seed-demo."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from traceability.accounts.models import ROLES
+from traceability.accounts.service import create_user
+from traceability.errors import DomainError
+from traceability.extensions import db
+from traceability.registry.models import Centre, Producer
+from traceability.registry.service import create_centre
+
+
+def _fail(error: DomainError) -> None:
+    db.session.rollback()
+    details = "; ".join(f"{name}: {message}" for name, message in error.fields.items())
+    raise click.ClickException(f"{error.message} {details}".strip())
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to ``app``."""
+
+    @app.cli.command("create-centre")
+    @click.option("--province", "province_code", required=True, help="Province statistics code, e.g. 66.")
+    @click.option("--name", required=True, help="The centre's name.")
+    def create_centre_command(province_code: str, name: str) -> None:
+        """Create the technology application and transfer centre of a province."""
+        try:
+            centre = create_centre(province_code=province_code, name=name)
+        except DomainError as error:
+            _fail(error)
+        db.session.commit()
+        click.echo(f"Created centre {centre.id}: {centre.name} ({centre.province_name})")
+
+    @app.cli.command("create-user")
+    @click.option("--email", required=True)
+    @click.option("--password", required=True)
+    @click.option("--role", required=True, type=click.Choice(ROLES))
+    @click.option("--centre", "centre_code", help="Province code of the user's centre (centre roles).")
+    @click.option("--producer-id", type=int, help="The producer a producer user belongs to.")
+    @click.option("--name", default="")
+    def create_user_command(
+        email: str, password: str, role: str, centre_code: str | None, producer_id: int | None, name: str
+    ) -> None:
+        """Create a user with a role, tied to its centre or producer."""
+        centre = None
+        if centre_code:
+            centre = db.session.scalar(select(Centre).where(Centre.province_code == centre_code))
+            if centre is None:
+                raise click.ClickException(f"No centre for province {centre_code}; run create-centre first.")
+        producer = None
+        if producer_id is not None:
+            producer = db.session.get(Producer, producer_id)
+            if producer is None:
+                raise click.ClickException(f"No producer with id {producer_id}.")
+        try:
+            user = create_user(
+                email=email, password=password, role=role, name=name, centre=centre, producer=producer
+            )
+        except DomainError as error:
+            _fail(error)
+        db.session.commit()
+        click.echo(f"Created user {user.id}: {user.email} ({user.role})")
+
+    @app.cli.command("seed-demo")
+    def seed_demo_command() -> None:
+        """Load Vietnamese demo data (idempotent) and print the demo logins."""
+        from traceability.demo import seed_demo
+
+        for line in seed_demo():
+            click.echo(line)

@@ -1,0 +1,69 @@
+"""Settings read from the environment.
+
+Every setting has a development default except SECRET_KEY in production:
+``create_app`` refuses to start without a real one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSECURE_DEV_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused in production
+
+
+def _database_url(instance_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{instance_path / 'traceability.sqlite3'}"
+    # Heroku-style URLs and bare postgresql:// pick psycopg 3, the driver we ship.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    """Configuration for development and production, from the environment."""
+
+    ENV_NAME = os.environ.get("TRACEABILITY_ENV", "development")
+    TESTING = False
+    SECRET_KEY = os.environ.get("SECRET_KEY", INSECURE_DEV_SECRET)
+    DATABASE_URL: str | None = None  # resolved in create_app (needs the instance path)
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")  # default: instance/uploads
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
+    API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "90"))
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
+    LANGUAGES = ("vi", "en")
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = ENV_NAME == "production"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    @classmethod
+    def database_url(cls, instance_path: Path) -> str:
+        return cls.DATABASE_URL or _database_url(instance_path)
+
+
+class TestConfig(Config):
+    """Configuration for the test suite: a throwaway database, fast hashing."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret"  # noqa: S105
+    PUBLIC_BASE_URL = "https://trace.example.vn"
+    DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    SESSION_COOKIE_SECURE = False
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - speed only; production keeps scrypt

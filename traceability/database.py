@@ -1,0 +1,101 @@
+"""The declarative base, shared column types and helpers for every model."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import DateTime, Engine, MetaData, Numeric, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so migrations can address them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (a callable for column defaults)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant stored in UTC and always returned timezone-aware.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are
+    converted to naive UTC on the way in and marked UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an instant is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Quantity(TypeDecorator[Decimal]):
+    """A quantity with three decimals, exact on every database.
+
+    PostgreSQL stores ``numeric(18, 3)``. SQLite has no decimal type, so the
+    value is kept as an integer count of thousandths there; sums and
+    comparisons in SQL stay exact, unlike SQLite's floating point REAL.
+    """
+
+    impl = Numeric(18, 3)
+    cache_ok = True
+    SCALE = 1000
+
+    def load_dialect_impl(self, dialect: Dialect):
+        if dialect.name == "sqlite":
+            from sqlalchemy import BigInteger
+
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(18, 3))
+
+    def process_bind_param(self, value, dialect: Dialect):
+        if value is None:
+            return None
+        value = Decimal(value).quantize(Decimal("0.001"))
+        return int(value * self.SCALE) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / self.SCALE).quantize(Decimal("0.001"))
+        return Decimal(value).quantize(Decimal("0.001"))
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every model, with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    """SQLite enforces foreign keys only when asked, on every connection."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()

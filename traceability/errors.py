@@ -1,0 +1,35 @@
+"""Errors raised by services and shown to users by the web and API layers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A refusal the user can act on; ``message`` and ``fields`` are translatable."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, message: Any, fields: dict[str, Any] | None = None) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.fields = fields or {}
+
+
+class InvalidInput(DomainError):
+    """The input breaks a rule; ``fields`` says which field and why."""
+
+
+class Conflict(DomainError):
+    """The input clashes with what is stored (a duplicate lot code, say)."""
+
+    status = 409
+    code = "conflict"
+
+
+class Forbidden(DomainError):
+    """The user's role or tenant does not allow this."""
+
+    status = 403
+    code = "forbidden"

@@ -1,0 +1,25 @@
+"""Imports every model so the metadata (and Alembic) sees the whole schema."""
+
+from traceability.accounts.models import ApiToken, User
+from traceability.audit.models import AuditEntry
+from traceability.batches.models import Batch, BatchInput, Item, Recall, TraceEvent
+from traceability.public.models import Report, Scan
+from traceability.registry.models import Centre, Certification, Location, Producer, Product
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Batch",
+    "BatchInput",
+    "Centre",
+    "Certification",
+    "Item",
+    "Location",
+    "Producer",
+    "Product",
+    "Recall",
+    "Report",
+    "Scan",
+    "TraceEvent",
+    "User",
+]

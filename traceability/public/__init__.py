@@ -1,0 +1,1 @@
+"""The consumer pages behind QR codes, the health check and the language switch."""

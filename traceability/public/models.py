@@ -1,0 +1,48 @@
+"""Public lookups (scans) and consumers' problem reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from traceability.database import UTCDateTime, utcnow
+from traceability.extensions import db
+
+DEVICE_CLASSES = ("mobile", "tablet", "desktop", "bot", "other")
+REPORT_STATUSES = ("open", "closed")
+
+
+class Scan(db.Model):
+    """One open of a public QR URL; no IP address is stored."""
+
+    __tablename__ = "scan"
+    __table_args__ = (
+        CheckConstraint(
+            f"device_class IN ({', '.join(repr(d) for d in DEVICE_CLASSES)})", name="device_class"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("item.id"), index=True)
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    language: Mapped[str] = mapped_column(String(5), default="vi")
+    device_class: Mapped[str] = mapped_column(String(10), default="other")
+
+
+class Report(db.Model):
+    """A consumer's report of a problem with a batch; it reaches the centre's work list."""
+
+    __tablename__ = "report"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in REPORT_STATUSES)})", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""Centres, producers, locations, products and certifications."""

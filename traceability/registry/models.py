@@ -1,0 +1,211 @@
+"""Centres, producers, locations, products and certifications."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from traceability.database import UTCDateTime, utcnow
+from traceability.extensions import db
+from traceability.registry.provinces import province_name, sql_in_list
+
+if TYPE_CHECKING:
+    from traceability.batches.models import Batch
+
+PRODUCER_KINDS = ("enterprise", "cooperative", "household")
+PRODUCER_STATUSES = ("pending", "approved", "rejected", "suspended")
+LOCATION_KINDS = ("farm", "facility", "warehouse", "other")
+OCOP_GROUPS = ("food", "beverage", "herbal", "handicraft", "ornamental", "tourism")
+CERTIFICATION_TYPES = ("vietgap", "globalgap", "organic", "iso22000", "haccp", "iso9001", "ocop", "other")
+CERTIFICATION_SCOPES = ("producer", "location", "product")
+CERTIFICATION_STATUSES = ("pending", "verified", "rejected")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Centre(db.Model):
+    """A provincial technology application and transfer centre, one per province."""
+
+    __tablename__ = "centre"
+    __table_args__ = (CheckConstraint(f"province_code IN ({sql_in_list()})", name="province_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(2), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    address: Mapped[str] = mapped_column(String(500), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def province_name(self) -> str:
+        return province_name(self.province_code)
+
+
+class AddressMixin:
+    """A Vietnamese address since 1 July 2025: province, ward, street."""
+
+    province_code: Mapped[str] = mapped_column(String(2))
+    ward: Mapped[str] = mapped_column(String(200), default="")
+    street: Mapped[str] = mapped_column(String(300), default="")
+
+    @property
+    def province_name(self) -> str:
+        return province_name(self.province_code)
+
+    @property
+    def address_line(self) -> str:
+        return ", ".join(part for part in (self.street, self.ward, self.province_name) if part)
+
+
+class Producer(AddressMixin, db.Model):
+    """An enterprise, cooperative (HTX) or household registered with a centre."""
+
+    __tablename__ = "producer"
+    __table_args__ = (
+        CheckConstraint(_in("kind", PRODUCER_KINDS), name="kind"),
+        CheckConstraint(_in("status", PRODUCER_STATUSES), name="status"),
+        CheckConstraint(f"province_code IN ({sql_in_list()})", name="province_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    tax_code: Mapped[str | None] = mapped_column(String(14), unique=True)
+    # The address before a boundary change: labels printed with it stay lawful
+    # for two years (Decree 37/2026 Art. 98.5).
+    previous_province_code: Mapped[str | None] = mapped_column(String(2))
+    previous_ward: Mapped[str | None] = mapped_column(String(200))
+    previous_street: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    website: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    centre: Mapped[Centre] = relationship()
+    products: Mapped[list[Product]] = relationship(back_populates="producer")
+    locations: Mapped[list[Location]] = relationship(back_populates="producer")
+
+
+class Location(AddressMixin, db.Model):
+    """A farm, facility or warehouse of a producer."""
+
+    __tablename__ = "location"
+    __table_args__ = (
+        CheckConstraint(_in("kind", LOCATION_KINDS), name="kind"),
+        CheckConstraint(f"province_code IN ({sql_in_list()})", name="province_code"),
+        CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude"),
+        CheckConstraint("longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    gln: Mapped[str | None] = mapped_column(String(13), unique=True)
+    internal_code: Mapped[str] = mapped_column(String(32), unique=True)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    producer: Mapped[Producer] = relationship(back_populates="locations")
+
+    @property
+    def trace_code(self) -> str:
+        """The location trace code: its GLN when it has one, else the internal code."""
+        return self.gln or self.internal_code
+
+
+class Product(db.Model):
+    """A product of a producer, with its GTIN, flagship flag and OCOP data."""
+
+    __tablename__ = "product"
+    __table_args__ = (
+        CheckConstraint("gtin IS NULL OR length(gtin) = 14", name="gtin_length"),
+        CheckConstraint(f"ocop_group IS NULL OR {_in('ocop_group', OCOP_GROUPS)}", name="ocop_group"),
+        CheckConstraint("ocop_stars IS NULL OR (ocop_stars BETWEEN 3 AND 5)", name="ocop_stars"),
+        CheckConstraint(
+            "ocop_expires_on IS NULL OR ocop_issued_on IS NULL OR ocop_expires_on > ocop_issued_on",
+            name="ocop_dates",
+        ),
+        CheckConstraint("declared_revenue_vnd IS NULL OR declared_revenue_vnd >= 0", name="revenue"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str | None] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(100), default="")
+    brand: Mapped[str] = mapped_column(String(200), default="")
+    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
+    standards: Mapped[str] = mapped_column(String(500), default="")  # TCVN/QCVN codes
+    image_filename: Mapped[str | None] = mapped_column(String(100))
+    is_flagship: Mapped[bool] = mapped_column(Boolean, default=False)
+    ocop_group: Mapped[str | None] = mapped_column(String(20))
+    ocop_stars: Mapped[int | None] = mapped_column(Integer)
+    ocop_certificate_no: Mapped[str | None] = mapped_column(String(100))
+    ocop_issued_on: Mapped[date | None] = mapped_column(Date)
+    ocop_expires_on: Mapped[date | None] = mapped_column(Date)
+    shop_links: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    tech_origin: Mapped[str | None] = mapped_column(String(500))  # transfer or S&T task
+    declared_revenue_vnd: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    producer: Mapped[Producer] = relationship(back_populates="products")
+    batches: Mapped[list[Batch]] = relationship(back_populates="product")
+
+
+class Certification(db.Model):
+    """A certificate (VietGAP, organic, OCOP...) of a producer, location or product."""
+
+    __tablename__ = "certification"
+    __table_args__ = (
+        CheckConstraint(_in("scope", CERTIFICATION_SCOPES), name="scope"),
+        CheckConstraint(_in("type", CERTIFICATION_TYPES), name="type"),
+        CheckConstraint(_in("status", CERTIFICATION_STATUSES), name="status"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity"),
+        CheckConstraint("scope != 'location' OR location_id IS NOT NULL", name="location_scope"),
+        CheckConstraint("scope != 'product' OR product_id IS NOT NULL", name="product_scope"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The owning producer, always set: tenancy follows it whatever the scope.
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(20))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"), index=True)
+    type: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(100))
+    issuer: Mapped[str] = mapped_column(String(300))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    document_filename: Mapped[str | None] = mapped_column(String(100))
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    producer: Mapped[Producer] = relationship()
+    location: Mapped[Location | None] = relationship()
+    product: Mapped[Product | None] = relationship()
+
+    def is_valid_on(self, day: date) -> bool:
+        """Verified and inside its validity dates: the only kind shown as valid."""
+        return (
+            self.status == "verified"
+            and self.valid_from <= day
+            and (self.valid_to is None or day <= self.valid_to)
+        )

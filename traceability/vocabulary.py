@@ -1,0 +1,58 @@
+"""Translated labels of the codes stored in the database (roles, statuses, event types)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ROLE_LABELS = {
+    "ministry": _l("Ministry"),
+    "centre_admin": _l("Centre administrator"),
+    "centre_staff": _l("Centre staff"),
+    "auditor": _l("Auditor"),
+    "producer": _l("Producer"),
+}
+
+STATUS_LABELS = {
+    "pending": _l("Pending"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "suspended": _l("Suspended"),
+    "verified": _l("Verified"),
+    "active": _l("Active"),
+    "recalled": _l("Recalled"),
+    "expired": _l("Expired"),
+    "consumed": _l("Consumed"),
+    "open": _l("Open"),
+    "closed": _l("Closed"),
+}
+
+EVENT_TYPE_LABELS = {
+    "growing": _l("Growing"),
+    "harvesting": _l("Harvesting"),
+    "processing": _l("Processing"),
+    "packing": _l("Packing"),
+    "storing": _l("Storing"),
+    "shipping": _l("Shipping"),
+    "receiving": _l("Receiving"),
+    "inspecting": _l("Inspecting"),
+    "selling": _l("Selling"),
+    "other": _l("Other"),
+}
+
+UNIT_LABELS = {
+    "KGM": _l("kilogram (KGM)"),
+    "GRM": _l("gram (GRM)"),
+    "TNE": _l("tonne (TNE)"),
+    "LTR": _l("litre (LTR)"),
+    "MLT": _l("millilitre (MLT)"),
+    "H87": _l("piece (H87)"),
+    "XBX": _l("box (XBX)"),
+    "XBO": _l("bottle (XBO)"),
+    "XPK": _l("package (XPK)"),
+    "XBG": _l("bag (XBG)"),
+}
+
+
+def label(labels: dict, code: str | None) -> str:
+    """The translated label of ``code``, or the code itself when it has none."""
+    return str(labels.get(code, code or ""))
