@@ -78,7 +78,8 @@ def select_locale() -> str:
 def register_blueprints(app: Flask) -> None:
     """Mount the feature packages."""
     from traceability.accounts.routes import bp as accounts_bp
-    from traceability.api.routes import bp as api_bp
+    from traceability.api import routes as _api_routes  # noqa: F401 - declares the operations
+    from traceability.api.blueprint import bp as api_bp
     from traceability.batches.routes import bp as batches_bp
     from traceability.public.routes import bp as public_bp
     from traceability.registry.routes import bp as registry_bp

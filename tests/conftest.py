@@ -1,0 +1,206 @@
+"""Fixtures: the app on SQLite (default) or PostgreSQL (TEST_DATABASE_URL), clients and helpers.
+
+The suite runs once per database; ``scripts/test.sh`` runs it on SQLite and
+again on a throwaway PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from tests import factories
+from traceability import create_app
+from traceability.config import TestConfig
+from traceability.extensions import db as _db
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def database_kind() -> str:
+    return "postgresql" if os.environ.get("TEST_DATABASE_URL", "").startswith("postgres") else "sqlite"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {database_kind()}"
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    passed = len(terminalreporter.stats.get("passed", []))
+    failed = len(terminalreporter.stats.get("failed", []))
+    skipped = len(terminalreporter.stats.get("skipped", []))
+    terminalreporter.write_line(
+        f"database {database_kind()}: {passed} passed, {failed} failed, {skipped} skipped"
+    )
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+    # A file, not :memory:, so a live server thread (browser tests) sees the same data.
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    class SuiteConfig(TestConfig):
+        DATABASE_URL = database_url
+        UPLOAD_FOLDER = str(tmp_path_factory.mktemp("uploads"))
+
+    app = create_app(SuiteConfig)
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    _db.session.remove()
+    tables = list(reversed(_db.metadata.sorted_tables))
+    with _db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def app(_app: Flask) -> Iterator[Flask]:
+    """The app inside an application context; every table is emptied afterwards."""
+    with _app.app_context():
+        yield _app
+        _empty_tables()
+
+
+@pytest.fixture
+def db(app: Flask):
+    return _db
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make():
+    """The record factories (``make.centre()``, ``make.producer(centre)``...)."""
+
+    class Make:
+        centre = staticmethod(factories.make_centre)
+        producer = staticmethod(factories.make_producer)
+        user = staticmethod(factories.make_user)
+        location = staticmethod(factories.make_location)
+        product = staticmethod(factories.make_product)
+        batch = staticmethod(factories.make_batch)
+
+    return Make
+
+
+class WebHelper:
+    """Signs in through the login form and posts forms with their CSRF token."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def csrf_token(self, url: str = "/login") -> str:
+        page = self.client.get(url)
+        match = CSRF_PATTERN.search(page.get_data(as_text=True))
+        assert match, f"no CSRF token on {url} ({page.status_code})"
+        return match.group(1)
+
+    def login(self, email: str, password: str = factories.PASSWORD):
+        _db.session.commit()
+        return self.client.post(
+            "/login", data={"email": email, "password": password, "csrf_token": self.csrf_token("/login")}
+        )
+
+    def post_form(self, url: str, data: dict[str, Any], *, form_url: str | None = None, **kwargs: Any):
+        _db.session.commit()
+        return self.client.post(url, data={**data, "csrf_token": self.csrf_token(form_url or url)}, **kwargs)
+
+
+@pytest.fixture
+def web(client: FlaskClient) -> WebHelper:
+    return WebHelper(client)
+
+
+class ApiHelper:
+    """Calls /api/v1 with a bearer token obtained through POST /api/v1/tokens."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self._tokens: dict[str, str] = {}
+
+    def token(self, user: Any) -> str:
+        _db.session.commit()
+        if user.email not in self._tokens:
+            response = self.client.post(
+                "/api/v1/tokens", json={"email": user.email, "password": factories.PASSWORD}
+            )
+            assert response.status_code == 201, response.get_json()
+            self._tokens[user.email] = response.get_json()["token"]
+        return self._tokens[user.email]
+
+    def request(self, method: str, path: str, user: Any, **kwargs: Any):
+        headers = {"Authorization": f"Bearer {self.token(user)}", **kwargs.pop("headers", {})}
+        _db.session.commit()
+        return self.client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, user: Any, **kwargs: Any):
+        return self.request("GET", path, user, **kwargs)
+
+    def post(self, path: str, user: Any, **kwargs: Any):
+        return self.request("POST", path, user, **kwargs)
+
+
+@pytest.fixture
+def api(client: FlaskClient) -> ApiHelper:
+    return ApiHelper(client)
+
+
+@pytest.fixture
+def tenants(make):
+    """Two provinces, each with a centre, its staff and auditor, a producer with a user, product and batch."""
+
+    class Tenant:
+        pass
+
+    result = {}
+    for code, key in (("66", "daklak"), ("40", "nghean")):
+        t = Tenant()
+        t.centre = make.centre(code)
+        t.staff = make.user("centre_staff", centre=t.centre)
+        t.admin = make.user("centre_admin", centre=t.centre)
+        t.auditor = make.user("auditor", centre=t.centre)
+        t.producer = make.producer(t.centre)
+        t.producer_user = make.user("producer", producer=t.producer)
+        t.location = make.location(t.producer)
+        t.product = make.product(t.producer)
+        t.batch = make.batch(t.product)
+        result[key] = t
+    result["ministry"] = make.user("ministry")
+    _db.session.commit()
+    return result

@@ -1,0 +1,120 @@
+"""Factories that put realistic records straight into the database for tests."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from traceability.accounts.models import User
+from traceability.accounts.service import hash_password
+from traceability.batches.models import Batch
+from traceability.batches.service import new_public_code
+from traceability.extensions import db
+from traceability.registry.models import Centre, Location, Producer, Product
+from traceability.registry.provinces import province_name
+
+PASSWORD = "correct-horse-42"
+_counter = itertools.count(1)
+
+
+def _next() -> int:
+    return next(_counter)
+
+
+def make_centre(province_code: str = "66", **overrides: Any) -> Centre:
+    centre = Centre(
+        province_code=province_code,
+        name=overrides.pop("name", f"Trung tâm Ứng dụng KH&CN {province_name(province_code)}"),
+        **overrides,
+    )
+    db.session.add(centre)
+    db.session.flush()
+    return centre
+
+
+def make_producer(centre: Centre, **overrides: Any) -> Producer:
+    n = _next()
+    values: dict[str, Any] = {
+        "centre_id": centre.id,
+        "name": f"HTX Cà phê Số {n}",
+        "kind": "cooperative",
+        "tax_code": f"{6000000000 + n}",
+        "province_code": centre.province_code,
+        "ward": "Phường Buôn Ma Thuột",
+        "street": f"{n} Lê Duẩn",
+        "status": "approved",
+    }
+    values.update(overrides)
+    producer = Producer(**values)
+    db.session.add(producer)
+    db.session.flush()
+    return producer
+
+
+def make_user(
+    role: str, *, centre: Centre | None = None, producer: Producer | None = None, **overrides: Any
+) -> User:
+    n = _next()
+    user = User(
+        email=overrides.pop("email", f"{role}{n}@example.vn"),
+        password_hash=hash_password(overrides.pop("password", PASSWORD)),
+        role=role,
+        name=overrides.pop("name", f"Người dùng {n}"),
+        centre_id=centre.id if centre else None,
+        producer_id=producer.id if producer else None,
+        **overrides,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def make_location(producer: Producer, **overrides: Any) -> Location:
+    n = _next()
+    values: dict[str, Any] = {
+        "producer_id": producer.id,
+        "name": f"Vườn cà phê {n}",
+        "kind": "farm",
+        "internal_code": f"LTEST{n:06d}",
+        "province_code": producer.province_code,
+        "ward": "Xã Ea Tu",
+    }
+    values.update(overrides)
+    location = Location(**values)
+    db.session.add(location)
+    db.session.flush()
+    return location
+
+
+def make_product(producer: Producer, **overrides: Any) -> Product:
+    n = _next()
+    values: dict[str, Any] = {
+        "producer_id": producer.id,
+        "name": f"Cà phê Robusta rang xay {n}",
+        "category": "Cà phê",
+    }
+    values.update(overrides)
+    product = Product(**values)
+    db.session.add(product)
+    db.session.flush()
+    return product
+
+
+def make_batch(product: Product, **overrides: Any) -> Batch:
+    n = _next()
+    values: dict[str, Any] = {
+        "product_id": product.id,
+        "lot_code": f"LO{n:04d}",
+        "public_code": new_public_code(),
+        "production_date": date(2026, 10, 1),
+        "expiry_date": date(2027, 10, 1),
+        "quantity": Decimal("500"),
+        "unit": "KGM",
+    }
+    values.update(overrides)
+    batch = Batch(**values)
+    db.session.add(batch)
+    db.session.flush()
+    return batch
