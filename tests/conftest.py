@@ -21,7 +21,7 @@ from traceability import create_app
 from traceability.config import TestConfig
 from traceability.extensions import db as _db
 
-CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def database_kind() -> str:
@@ -105,7 +105,7 @@ def runner(app: Flask):
 
 
 @pytest.fixture
-def make():
+def make(app):
     """The record factories (``make.centre()``, ``make.producer(centre)``...)."""
 
     class Make:

@@ -66,9 +66,11 @@ def register_extensions(app: Flask) -> None:
 
 def select_locale() -> str:
     """The user's chosen language, else the browser's, else Vietnamese."""
-    from flask import current_app
+    from flask import current_app, has_request_context
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the command line
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

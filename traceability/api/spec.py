@@ -17,6 +17,7 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError
@@ -150,8 +151,8 @@ def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule), params
 
 
-def _schema_name(schema: type[Schema]) -> str:
-    return schema.__name__.removesuffix("Schema")
+def _schema_name(schema: type[Schema] | Schema) -> str:
+    return resolve_schema_cls(schema).__name__.removesuffix("Schema")
 
 
 def build_spec(server_url: str) -> dict[str, Any]:

@@ -2,7 +2,15 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeLocalField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from traceability.batches.models import UNITS
@@ -19,12 +27,14 @@ class BatchForm(FlaskForm):
     production_date = DateField(_l("Production date"), validators=[DataRequired()])
     expiry_date = DateField(_l("Expiry date"), validators=[Optional()])
     quantity = DecimalField(_l("Quantity"), places=3, validators=[DataRequired(), NumberRange(min=0)])
-    unit = SelectField(_l("Unit"), choices=[(code, UNIT_LABELS[code]) for code in UNITS])
+    unit = SelectField(_l("Unit"), choices=[SelectChoice(code, UNIT_LABELS[code]) for code in UNITS])
     location_id = SelectField(_l("Origin location"), coerce=lambda v: int(v) if v else None)
 
 
 class EventForm(FlaskForm):
-    type = SelectField(_l("What happened"), choices=list(EVENT_TYPE_LABELS.items()))
+    type = SelectField(
+        _l("What happened"), choices=[SelectChoice(code, label) for code, label in EVENT_TYPE_LABELS.items()]
+    )
     time = DateTimeLocalField(_l("When (Vietnam time)"), validators=[DataRequired()])
     location_id = SelectField(_l("Where"), coerce=lambda v: int(v) if v else None)
     quantity = DecimalField(_l("Quantity"), places=3, validators=[Optional(), NumberRange(min=0)])

@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.batches.forms import BatchForm, EventForm
@@ -23,11 +24,13 @@ bp = Blueprint("batches", __name__)
 QR_MIN_PX, QR_MAX_PX = 100, 2000
 
 
-def _location_choices(producer_id: int | None) -> list[tuple[str, str]]:
+def _location_choices(producer_id: int | None) -> list[SelectChoice]:
     query = scoped_select(Location).order_by(Location.name)
     if producer_id is not None:
         query = query.where(Location.producer_id == producer_id)
-    return [("", "-")] + [(str(loc.id), loc.name) for loc in db.session.scalars(query)]
+    return [SelectChoice("", "-")] + [
+        SelectChoice(str(loc.id), loc.name) for loc in db.session.scalars(query)
+    ]
 
 
 @bp.route("/manage/batches/new", methods=["GET", "POST"])
@@ -38,7 +41,7 @@ def batch_new():
     products = db.session.scalars(
         scoped_select(Product).join(Producer).where(Producer.status == "approved").order_by(Product.name)
     ).all()
-    form.product_id.choices = [(p.id, p.name) for p in products]
+    form.product_id.choices = [SelectChoice(str(p.id), p.name) for p in products]
     if request.method == "GET" and request.args.get("product_id", type=int):
         form.product_id.data = request.args.get("product_id", type=int)
     chosen = next((p for p in products if p.id == form.product_id.data), None)

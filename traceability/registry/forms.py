@@ -2,17 +2,25 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 OCOP_GROUP_CHOICES = [
-    ("", _l("Not OCOP")),
-    ("food", _l("Food")),
-    ("beverage", _l("Beverages")),
-    ("herbal", _l("Medicinal herbs and their products")),
-    ("handicraft", _l("Handicrafts and textiles")),
-    ("ornamental", _l("Ornamental plants and animals")),
-    ("tourism", _l("Community and rural tourism services")),
+    SelectChoice("", _l("Not OCOP")),
+    SelectChoice("food", _l("Food")),
+    SelectChoice("beverage", _l("Beverages")),
+    SelectChoice("herbal", _l("Medicinal herbs and their products")),
+    SelectChoice("handicraft", _l("Handicrafts and textiles")),
+    SelectChoice("ornamental", _l("Ornamental plants and animals")),
+    SelectChoice("tourism", _l("Community and rural tourism services")),
 ]
 
 
@@ -32,7 +40,9 @@ class ProductForm(FlaskForm):
     is_flagship = BooleanField(_l("Flagship product of the province"))
     ocop_group = SelectField(_l("OCOP group"), choices=OCOP_GROUP_CHOICES, validators=[Optional()])
     ocop_stars = SelectField(
-        _l("OCOP stars"), choices=[("", "-"), ("3", "3"), ("4", "4"), ("5", "5")], validators=[Optional()]
+        _l("OCOP stars"),
+        choices=[SelectChoice("", "-"), *(SelectChoice(str(n)) for n in (3, 4, 5))],
+        validators=[Optional()],
     )
     ocop_certificate_no = StringField(_l("OCOP certificate number"), validators=[Optional(), Length(max=100)])
     ocop_issued_on = DateField(_l("OCOP certificate issued on"), validators=[Optional()])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.batches.models import Batch
@@ -27,11 +28,11 @@ def dashboard():
     return render_template("registry/dashboard.html", producers=producers, products=products)
 
 
-def _producer_choices() -> list[tuple[int, str]]:
+def _producer_choices() -> list[SelectChoice]:
     producers = db.session.scalars(
         scoped_select(Producer).where(Producer.status == "approved").order_by(Producer.name)
     ).all()
-    return [(p.id, p.name) for p in producers]
+    return [SelectChoice(str(p.id), p.name) for p in producers]
 
 
 @bp.route("/manage/products/new", methods=["GET", "POST"])
