@@ -92,7 +92,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     """JSON errors under /api/, translated HTML pages elsewhere."""
-    from traceability.api.errors import error_response, http_error_response
+    from traceability.api.errors import HTTP_MESSAGES, error_response, http_error_response
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
@@ -105,7 +105,7 @@ def register_errorhandlers(app: Flask) -> None:
         app.logger.exception("unhandled error")
         db.session.rollback()
         if request.path.startswith("/api/"):
-            return error_response(500, "Internal server error")
+            return error_response(500, HTTP_MESSAGES[500])
         return render_template("errors/error.html", error=None), 500
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from traceability.errors import DomainError
@@ -21,6 +22,20 @@ HTTP_CODES = {
     422: "invalid",
     429: "too_many_requests",
     500: "server_error",
+}
+
+# Werkzeug's own descriptions are English only; these replace them when a view
+# aborts without saying why.
+HTTP_MESSAGES = {
+    400: _l("The request is malformed."),
+    401: _l("Send a valid API token: Authorization: Bearer TOKEN."),
+    403: _l("You are not allowed to do this."),
+    404: _l("Not found, or outside the records you may see."),
+    405: _l("This method is not allowed here."),
+    413: _l("The request is too large."),
+    415: _l("Unsupported media type: send JSON."),
+    429: _l("Too many requests. Try again later."),
+    500: _l("Internal server error."),
 }
 
 
@@ -52,7 +67,10 @@ def domain_error_response(error: DomainError) -> Response:
 
 
 def http_error_response(error: HTTPException) -> Response:
-    response = error_response(error.code or 500, error.description or error.name)
+    description = error.description
+    if not description or description == type(error).description:
+        description = HTTP_MESSAGES.get(error.code or 500, error.name)
+    response = error_response(error.code or 500, description)
     if error.code == 405 and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response

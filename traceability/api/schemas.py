@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate
 
 from traceability.batches.models import EVENT_TYPES
@@ -25,7 +26,7 @@ class QuantityField(fields.Decimal):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
         if isinstance(value, bool):
-            raise ValidationError("Not a valid number.")
+            raise ValidationError(_("Not a valid number."))
         return super()._deserialize(value, attr, data, **kwargs)
 
 
