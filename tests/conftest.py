@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -33,11 +33,12 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    passed = len(terminalreporter.stats.get("passed", []))
-    failed = len(terminalreporter.stats.get("failed", []))
-    skipped = len(terminalreporter.stats.get("skipped", []))
+    counts = {
+        key: len(terminalreporter.stats.get(key, [])) for key in ("passed", "failed", "error", "skipped")
+    }
     terminalreporter.write_line(
-        f"database {database_kind()}: {passed} passed, {failed} failed, {skipped} skipped"
+        f"database {database_kind()}: {counts['passed']} passed, {counts['failed'] + counts['error']} failed, "
+        f"{counts['skipped']} skipped"
     )
 
 
@@ -52,6 +53,27 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
 
+class RequestIsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The ``app`` fixture keeps an app context open for the test's own database
+    work; without this, requests would reuse it and share ``g`` (the signed-in
+    user, the locale) and the test's session. The test's pending work is
+    committed before the request, and its session expired after, so it sees
+    what the request wrote.
+    """
+
+    def open(self, *args: Any, **kwargs: Any):
+        in_test_context = has_app_context()
+        if in_test_context:
+            _db.session.commit()
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if in_test_context:
+            _db.session.expire_all()
+        return response
+
+
 @pytest.fixture(scope="session")
 def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     class SuiteConfig(TestConfig):
@@ -59,6 +81,7 @@ def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         UPLOAD_FOLDER = str(tmp_path_factory.mktemp("uploads"))
 
     app = create_app(SuiteConfig)
+    app.test_client_class = RequestIsolatedClient
     with app.app_context():
         _db.drop_all()
         _db.create_all()

@@ -16,7 +16,6 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from tests.conftest import WebHelper
 from traceability.config import PROJECT_ROOT
 
 TRANSLATIONS = PROJECT_ROOT / "translations"
@@ -34,14 +33,23 @@ def _ids(catalog: Catalog) -> set[str]:
     return {message.id for message in catalog if message.id}
 
 
-def _placeholders(text: str) -> list[str]:
-    return sorted(match.group(0) for match in PLACEHOLDER.finditer(text))
+def _texts(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """A message's text, or its singular and plural forms, as a tuple."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _placeholders(value: str | tuple[str, ...] | list[str]) -> list[str]:
+    return sorted({match.group(0) for text in _texts(value) for match in PLACEHOLDER.finditer(text)})
+
+
+def _translated(message) -> bool:
+    return bool(message.string) and all(_texts(message.string))
 
 
 def test_every_vietnamese_message_is_translated_and_none_is_fuzzy():
     catalog = _po("vi")
     assert not catalog.fuzzy, "the vi catalog's header is marked fuzzy: pybabel compile would skip it"
-    untranslated = [message.id for message in catalog if message.id and not message.string]
+    untranslated = [message.id for message in catalog if message.id and not _translated(message)]
     fuzzy = [message.id for message in catalog if message.id and message.fuzzy]
     assert untranslated == [], f"untranslated in vi ({FIX}): {untranslated}"
     assert fuzzy == [], f"fuzzy in vi, check and clear the flag: {fuzzy}"
@@ -93,24 +101,17 @@ def test_catalogs_hold_exactly_the_strings_in_the_code(tmp_path: Path):
 @pytest.mark.parametrize("locale", LOCALES)
 def test_compiled_catalog_matches_its_po(locale: str):
     translated = {
-        message.id: message.string
+        _texts(message.id): _texts(message.string)
         for message in _po(locale)
-        if message.id and message.string and not message.fuzzy
+        if message.id and _translated(message) and not message.fuzzy
     }
     with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.mo").open("rb") as f:
-        compiled = {message.id: message.string for message in read_mo(f) if message.id}
+        compiled = {
+            _texts(message.id): _texts(message.string)
+            for message in read_mo(f)
+            if message.id and _translated(message)
+        }
     assert compiled == translated, f"messages.mo of {locale} is stale: run scripts/i18n.sh compile"
-
-
-@pytest.fixture
-def browser(_app) -> WebHelper:
-    """A client whose every request has its own app context, as in production.
-
-    The ``app`` fixture keeps one app context open for the whole test and the
-    test client reuses it, so Flask-Babel (which caches the locale on ``g``)
-    would keep the first request's language for the next ones.
-    """
-    return WebHelper(_app.test_client())
 
 
 def test_pages_are_vietnamese_by_default(client):
@@ -134,26 +135,26 @@ def test_unsupported_browser_language_falls_back_to_vietnamese(client):
     assert "Đăng nhập" in page
 
 
-def test_language_switch_changes_language_and_returns_to_the_page(browser):
-    token = browser.csrf_token("/login")
-    response = browser.client.post("/lang/en", data={"csrf_token": token, "next": "/login?next=/manage"})
+def test_language_switch_changes_language_and_returns_to_the_page(web):
+    token = web.csrf_token("/login")
+    response = web.client.post("/lang/en", data={"csrf_token": token, "next": "/login?next=/manage"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/login?next=/manage"
     # The choice is remembered and wins over the browser's language.
-    page = browser.client.get("/login", headers={"Accept-Language": "vi"}).get_data(as_text=True)
+    page = web.client.get("/login", headers={"Accept-Language": "vi"}).get_data(as_text=True)
     assert "Sign in" in page
     assert "Đăng nhập" not in page
 
-    response = browser.client.post("/lang/vi", data={"csrf_token": token, "next": "/login"})
+    response = web.client.post("/lang/vi", data={"csrf_token": token, "next": "/login"})
     assert response.status_code == 302
-    assert "Đăng nhập" in browser.client.get("/login").get_data(as_text=True)
+    assert "Đăng nhập" in web.client.get("/login").get_data(as_text=True)
 
 
-def test_language_switch_refuses_an_unknown_language(browser):
-    token = browser.csrf_token("/login")
-    response = browser.client.post("/lang/xx", data={"csrf_token": token, "next": "/login"})
+def test_language_switch_refuses_an_unknown_language(web):
+    token = web.csrf_token("/login")
+    response = web.client.post("/lang/xx", data={"csrf_token": token, "next": "/login"})
     assert response.status_code == 404
-    assert "Đăng nhập" in browser.client.get("/login").get_data(as_text=True)
+    assert "Đăng nhập" in web.client.get("/login").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -183,3 +184,29 @@ def test_api_replaces_werkzeug_english_error_texts(client, accept_language, mess
     response = client.get("/api/v1/no-such-resource", headers=headers)
     assert response.status_code == 404
     assert response.get_json()["error"]["message"] == message
+
+
+def test_form_validation_messages_are_vietnamese(web, tenants):
+    web.login(tenants["daklak"].producer_user.email)
+    page = web.post_form("/manage/batches/new", {"product_id": str(tenants["daklak"].product.id)})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "Trường này là bắt buộc." in text
+    assert "This field is required." not in text
+
+
+def test_api_field_errors_follow_the_language(api, tenants):
+    user = tenants["daklak"].producer_user
+    vietnamese = api.post("/batches", user, json={"lot_code": "A" * 30}).get_json()["error"]["fields"]
+    assert vietnamese["product_id"] == ["Thiếu dữ liệu cho trường bắt buộc."]
+    assert vietnamese["lot_code"] == ["Độ dài phải từ 1 đến 20 ký tự."]
+    english = api.post("/batches", user, json={"lot_code": "A" * 30}, headers={"Accept-Language": "en"})
+    fields = english.get_json()["error"]["fields"]
+    assert fields["product_id"] == ["Missing data for required field."]
+    assert fields["lot_code"] == ["Length must be between 1 and 20."]
+
+
+def test_csrf_failure_page_says_what_to_do(client):
+    page = client.post("/login", data={"email": "a@b.vn", "password": "x"})
+    assert page.status_code == 400
+    assert "Biểu mẫu đã hết hạn" in page.get_data(as_text=True)

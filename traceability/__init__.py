@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, render_template, request, session
+from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from traceability.config import INSECURE_DEV_SECRET, PROJECT_ROOT, Config
 from traceability.extensions import babel, csrf, db, login_manager, migrate
+from traceability.i18n import select_locale
 
 
 def create_app(config_class: type[Config] = Config) -> Flask:
@@ -64,19 +65,6 @@ def register_extensions(app: Flask) -> None:
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
 
-def select_locale() -> str:
-    """The user's chosen language, else the browser's, else Vietnamese."""
-    from flask import current_app, has_request_context
-
-    languages = current_app.config["LANGUAGES"]
-    if not has_request_context():  # the command line
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = session.get("lang")
-    if chosen in languages:
-        return chosen
-    return request.accept_languages.best_match(languages, default="vi")
-
-
 def register_blueprints(app: Flask) -> None:
     """Mount the feature packages."""
     from traceability.accounts.routes import bp as accounts_bp
@@ -92,13 +80,23 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     """JSON errors under /api/, translated HTML pages elsewhere."""
+    from flask_babel import gettext as _
+    from flask_wtf.csrf import CSRFError
+
     from traceability.api.errors import HTTP_MESSAGES, error_response, http_error_response
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         if request.path.startswith("/api/"):
             return http_error_response(error)
-        return render_template("errors/error.html", error=error), error.code
+        # A reason given with abort() is ours and translated; Werkzeug's defaults are English only.
+        reason = error.description if error.description != type(error).description else None
+        if isinstance(error, CSRFError):
+            reason = _(
+                "The form expired or did not come from this site. Go back, reload the page and try again."
+            )
+        message = reason or HTTP_MESSAGES.get(error.code or 500, error.name)
+        return render_template("errors/error.html", code=error.code, message=message), error.code
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
@@ -106,7 +104,7 @@ def register_errorhandlers(app: Flask) -> None:
         db.session.rollback()
         if request.path.startswith("/api/"):
             return error_response(500, HTTP_MESSAGES[500])
-        return render_template("errors/error.html", error=None), 500
+        return render_template("errors/error.html", code=500, message=HTTP_MESSAGES[500]), 500
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields
 
+from traceability.api.validators import Length, OneOf, Range
 from traceability.batches.models import EVENT_TYPES
 from traceability.batches.service import local_time, public_url, quantity_remaining, scan_count
 from traceability.registry.models import LOCATION_KINDS, OCOP_GROUPS, PRODUCER_KINDS
@@ -31,9 +32,9 @@ class QuantityField(fields.Decimal):
 
 
 class TokenRequestSchema(Schema):
-    email = fields.String(required=True, validate=validate.Length(max=254))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
-    name = fields.String(validate=validate.Length(max=100))
+    email = fields.String(required=True, validate=Length(max=254))
+    password = fields.String(required=True, load_only=True, validate=Length(max=200))
+    name = fields.String(validate=Length(max=100))
 
 
 class TokenSchema(Schema):
@@ -42,14 +43,14 @@ class TokenSchema(Schema):
 
 
 class ProducerInSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    kind = fields.String(required=True, validate=validate.OneOf(PRODUCER_KINDS))
-    tax_code = fields.String(validate=validate.Length(max=14), allow_none=True)
-    province_code = fields.String(required=True, validate=validate.OneOf(list(PROVINCES)))
-    ward = fields.String(validate=validate.Length(max=200))
-    address = fields.String(validate=validate.Length(max=300))
-    phone = fields.String(validate=validate.Length(max=30))
-    email = fields.String(validate=validate.Length(max=254))
+    name = fields.String(required=True, validate=Length(min=1, max=300))
+    kind = fields.String(required=True, validate=OneOf(PRODUCER_KINDS))
+    tax_code = fields.String(validate=Length(max=14), allow_none=True)
+    province_code = fields.String(required=True, validate=OneOf(list(PROVINCES)))
+    ward = fields.String(validate=Length(max=200))
+    address = fields.String(validate=Length(max=300))
+    phone = fields.String(validate=Length(max=30))
+    email = fields.String(validate=Length(max=254))
 
 
 class ProducerSchema(Schema):
@@ -68,14 +69,14 @@ class ProducerSchema(Schema):
 
 class LocationInSchema(Schema):
     producer_id = fields.Integer()
-    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    kind = fields.String(required=True, validate=validate.OneOf(LOCATION_KINDS))
-    province_code = fields.String(validate=validate.OneOf(list(PROVINCES)))
-    ward = fields.String(validate=validate.Length(max=200))
-    address = fields.String(validate=validate.Length(max=300))
-    gln = fields.String(validate=validate.Length(max=13), allow_none=True)
-    latitude = fields.Float(validate=validate.Range(-90, 90), allow_none=True, allow_nan=False)
-    longitude = fields.Float(validate=validate.Range(-180, 180), allow_none=True, allow_nan=False)
+    name = fields.String(required=True, validate=Length(min=1, max=300))
+    kind = fields.String(required=True, validate=OneOf(LOCATION_KINDS))
+    province_code = fields.String(validate=OneOf(list(PROVINCES)))
+    ward = fields.String(validate=Length(max=200))
+    address = fields.String(validate=Length(max=300))
+    gln = fields.String(validate=Length(max=13), allow_none=True)
+    latitude = fields.Float(validate=Range(-90, 90), allow_none=True, allow_nan=False)
+    longitude = fields.Float(validate=Range(-180, 180), allow_none=True, allow_nan=False)
 
 
 class LocationSchema(Schema):
@@ -93,32 +94,32 @@ class LocationSchema(Schema):
 
 
 class OcopSchema(Schema):
-    group = fields.String(required=True, validate=validate.OneOf(OCOP_GROUPS))
-    stars = fields.Integer(required=True, strict=True, validate=validate.Range(3, 5))
-    certificate_no = fields.String(validate=validate.Length(max=100), allow_none=True)
+    group = fields.String(required=True, validate=OneOf(OCOP_GROUPS))
+    stars = fields.Integer(required=True, strict=True, validate=Range(3, 5))
+    certificate_no = fields.String(validate=Length(max=100), allow_none=True)
     issued_on = fields.Date(allow_none=True)
     expires_on = fields.Date(allow_none=True)
 
 
 class ShopLinkSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = fields.String(required=True, validate=Length(min=1, max=100))
     url = fields.Url(required=True, schemes={"http", "https"})
 
 
 class ProductInSchema(Schema):
     producer_id = fields.Integer()
-    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    name_en = fields.String(validate=validate.Length(max=300), allow_none=True)
-    description = fields.String(validate=validate.Length(max=5000))
-    category = fields.String(validate=validate.Length(max=100))
-    brand = fields.String(validate=validate.Length(max=200))
-    gtin = fields.String(validate=validate.Length(max=14), allow_none=True)
-    standards = fields.String(validate=validate.Length(max=500))
+    name = fields.String(required=True, validate=Length(min=1, max=300))
+    name_en = fields.String(validate=Length(max=300), allow_none=True)
+    description = fields.String(validate=Length(max=5000))
+    category = fields.String(validate=Length(max=100))
+    brand = fields.String(validate=Length(max=200))
+    gtin = fields.String(validate=Length(max=14), allow_none=True)
+    standards = fields.String(validate=Length(max=500))
     is_flagship = fields.Boolean()
     ocop = fields.Nested(OcopSchema, allow_none=True)
-    shop_links = fields.List(fields.Nested(ShopLinkSchema), validate=validate.Length(max=20))
-    tech_origin = fields.String(validate=validate.Length(max=500), allow_none=True)
-    declared_revenue_vnd = fields.Integer(strict=True, validate=validate.Range(0, 10**15), allow_none=True)
+    shop_links = fields.List(fields.Nested(ShopLinkSchema), validate=Length(max=20))
+    tech_origin = fields.String(validate=Length(max=500), allow_none=True)
+    declared_revenue_vnd = fields.Integer(strict=True, validate=Range(0, 10**15), allow_none=True)
 
 
 class ProductOcopSchema(Schema):
@@ -149,16 +150,16 @@ class ProductSchema(Schema):
 
 
 class ProductQuerySchema(Schema):
-    q = fields.String(validate=validate.Length(max=100))
-    province = fields.String(validate=validate.OneOf(list(PROVINCES)))
-    ocop_stars = fields.Integer(validate=validate.Range(3, 5))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    q = fields.String(validate=Length(max=100))
+    province = fields.String(validate=OneOf(list(PROVINCES)))
+    ocop_stars = fields.Integer(validate=Range(3, 5))
+    page = fields.Integer(load_default=1, validate=Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=Range(1, 100))
 
 
 class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    page = fields.Integer(load_default=1, validate=Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=Range(1, 100))
 
 
 class BatchInputSchema(Schema):
@@ -168,11 +169,11 @@ class BatchInputSchema(Schema):
 
 class BatchInSchema(Schema):
     product_id = fields.Integer(required=True)
-    lot_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    lot_code = fields.String(required=True, validate=Length(min=1, max=20))
     production_date = fields.Date(required=True)
     expiry_date = fields.Date(allow_none=True)
     quantity = QuantityField(required=True)
-    unit = fields.String(required=True, validate=validate.Length(min=2, max=3))
+    unit = fields.String(required=True, validate=Length(min=2, max=3))
     location_id = fields.Integer(allow_none=True)
 
 
@@ -201,13 +202,13 @@ class BatchSchema(Schema):
 
 
 class EventInSchema(Schema):
-    type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
+    type = fields.String(required=True, validate=OneOf(EVENT_TYPES))
     time = fields.AwareDateTime(required=True)
     location_id = fields.Integer(allow_none=True)
     quantity = QuantityField(allow_none=True)
-    note = fields.String(validate=validate.Length(max=2000))
-    reference_type = fields.String(validate=validate.Length(max=50), allow_none=True)
-    reference = fields.String(validate=validate.Length(max=100), allow_none=True)
+    note = fields.String(validate=Length(max=2000))
+    reference_type = fields.String(validate=Length(max=50), allow_none=True)
+    reference = fields.String(validate=Length(max=100), allow_none=True)
 
 
 class EventSchema(Schema):
@@ -229,5 +230,5 @@ class EventSchema(Schema):
 
 
 class QrQuerySchema(Schema):
-    size = fields.Integer(load_default=400, validate=validate.Range(100, 2000))
-    ec = fields.String(load_default="M", validate=validate.OneOf(("M", "H")))
+    size = fields.Integer(load_default=400, validate=Range(100, 2000))
+    ec = fields.String(load_default="M", validate=OneOf(("M", "H")))

@@ -26,6 +26,7 @@ from traceability.api.blueprint import bp
 from traceability.api.errors import domain_error_response, error_response
 from traceability.errors import DomainError
 from traceability.extensions import db
+from traceability.i18n import translate_messages
 
 ERROR_STATUSES = {
     400: "Malformed request",
@@ -58,7 +59,9 @@ OPERATIONS: list[Operation] = []
 
 
 def _validation_error(error: ValidationError) -> Response:
-    return error_response(422, _("The request has invalid fields."), fields=error.messages)
+    return error_response(
+        422, _("The request has invalid fields."), fields=translate_messages(error.messages)
+    )
 
 
 def operation(

@@ -1,7 +1,6 @@
 """Forms for batches and key tracking events."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DateTimeLocalField,
@@ -14,10 +13,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from traceability.batches.models import UNITS
+from traceability.forms import Form
 from traceability.vocabulary import EVENT_TYPE_LABELS, UNIT_LABELS
 
 
-class BatchForm(FlaskForm):
+class BatchForm(Form):
     product_id = SelectField(_l("Product"), coerce=int)
     lot_code = StringField(
         _l("Lot code"),
@@ -31,7 +31,7 @@ class BatchForm(FlaskForm):
     location_id = SelectField(_l("Origin location"), coerce=lambda v: int(v) if v else None)
 
 
-class EventForm(FlaskForm):
+class EventForm(Form):
     type = SelectField(
         _l("What happened"), choices=[SelectChoice(code, label) for code, label in EVENT_TYPE_LABELS.items()]
     )

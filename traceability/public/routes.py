@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select, text
 
 from traceability.batches.models import Batch
 from traceability.batches.service import public_url
 from traceability.extensions import db
-from traceability.gs1 import is_valid_ai_value, is_valid_gtin
+from traceability.gs1 import DigitalLinkError, parse_path
 from traceability.registry.models import Product
 
 bp = Blueprint("public", __name__)
@@ -54,24 +54,47 @@ def _render_batch_page(batch: Batch):
     return render_template("public/batch.html", batch=batch, public_url=url, today=date.today())
 
 
-@bp.route("/01/<gtin>/10/<lot>")
-def digital_link_batch(gtin: str, lot: str):
+# Why a Digital Link path was refused, in the consumer's language.
+DIGITAL_LINK_REASONS = {
+    "gtin": _l(
+        "The GTIN in this link is not valid: it needs 8, 12, 13 or 14 digits and a correct check digit."
+    ),
+    "value": _l(
+        "A lot code, serial number or variant in this link is not valid: GS1 allows 1 to 20 characters "
+        "of its character set."
+    ),
+    "order": _l(
+        "This is not a valid GS1 Digital Link: after /01/GTIN come /22/, /10/ and /21/, in that order."
+    ),
+    "empty": _l("A value is missing in this link."),
+    "encoding": _l("This link contains invalid percent-encoding."),
+}
+
+
+def _raw_path() -> str:
+    """The request path still percent-encoded, so an encoded ``/`` in a lot code stays in its segment."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    path = urlsplit(raw).path if raw else quote(request.path)
+    if request.script_root and path.startswith(request.script_root):
+        path = path[len(request.script_root) :]
+    return path
+
+
+@bp.route("/01/<path:_identifiers>")
+def digital_link(_identifiers: str):
     """The consumer page of a lot, at its GS1 Digital Link URI."""
-    if not gtin.isdigit() or not is_valid_gtin(gtin):
-        abort(
-            400,
-            _(
-                "The GTIN in this link is not valid: it needs 8, 12, 13 or 14 digits and a correct check digit."
-            ),
-        )
-    if len(gtin) != 14:
-        return redirect(url_for("public.digital_link_batch", gtin=gtin.zfill(14), lot=lot), 301)
-    if not is_valid_ai_value(lot):
-        abort(
-            400,
-            _("The lot code in this link is not valid: GS1 allows 1 to 20 characters of its character set."),
-        )
-    batch = db.session.scalar(select(Batch).join(Product).where(Product.gtin == gtin, Batch.lot_code == lot))
+    try:
+        link = parse_path(_raw_path())
+    except DigitalLinkError as error:
+        abort(400, str(DIGITAL_LINK_REASONS[error.reason]))
+    if not link.is_canonical_gtin:
+        query = request.query_string.decode()
+        return redirect(request.script_root + link.path() + (f"?{query}" if query else ""), 301)
+    if link.lot is None or link.variant is not None or link.serial is not None:
+        abort(404)  # product-level and item-level pages come with serialised items
+    batch = db.session.scalar(
+        select(Batch).join(Product).where(Product.gtin == link.gtin14, Batch.lot_code == link.lot)
+    )
     if batch is None:
         abort(404)
     return _render_batch_page(batch)

@@ -1,7 +1,6 @@
 """Forms for registering products."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -12,6 +11,8 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from traceability.forms import Form
 
 OCOP_GROUP_CHOICES = [
     SelectChoice("", _l("Not OCOP")),
@@ -24,7 +25,7 @@ OCOP_GROUP_CHOICES = [
 ]
 
 
-class ProductForm(FlaskForm):
+class ProductForm(Form):
     producer_id = SelectField(_l("Producer"), coerce=int)
     name = StringField(_l("Product name (Vietnamese)"), validators=[DataRequired(), Length(max=300)])
     name_en = StringField(_l("Product name (English)"), validators=[Optional(), Length(max=300)])

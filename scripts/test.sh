@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The whole check, as `make test` runs it once .venv is ready:
+#   1. ruff check and ruff format --check
+#   2. the suite on SQLite
+#   3. the suite again on PostgreSQL: TEST_DATABASE_URL when it is set, else a
+#      throwaway server (scripts/pg_throwaway.sh)
+#   4. a summary with the count of tests on each database.
+# Every stage runs even when an earlier one failed; the exit status is non-zero
+# when any failed. pytest's "no tests collected" (exit 5) is a failure too.
+#
+# Extra pytest arguments: PYTEST_ARGS="-k gtin -x" (shell quoting allowed) or
+# arguments after the script name. TEST_WORKERS=auto (or a number) runs the
+# SQLite pass with pytest-xdist; the PostgreSQL pass always runs in one process
+# because all its workers would share one database.
+# Without PostgreSQL the suite runs on SQLite only, with a warning; with CI=true
+# that is a failure.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 2
+VENV="${VENV:-.venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "test.sh: no $VENV/bin/python; run 'make test', which creates it" >&2
+    exit 2
+fi
+export PATH="$PWD/$VENV/bin:$PATH"
+
+case "${CI:-}" in
+    true | TRUE | True | 1 | yes) in_ci=yes ;;
+    *) in_ci="" ;;
+esac
+
+pytest_args=()
+if [ -n "${PYTEST_ARGS:-}" ]; then
+    eval "pytest_args=(${PYTEST_ARGS})"
+fi
+pytest_args+=("$@")
+
+logdir="$(mktemp -d "${TMPDIR:-/tmp}/traceability-test.XXXXXX")"
+trap 'rm -rf "$logdir"' EXIT
+
+failures=()
+summary=()
+total_passed=0
+total_failed=0
+total_skipped=0
+
+stage() {
+    printf '\n==> %s\n' "$*"
+}
+
+count() {  # count WORD LINE: the number before WORD in pytest's closing line, else 0
+    local found
+    found="$(grep -oE "[0-9]+ $1" <<<"$2" | head -1 | cut -d' ' -f1)"
+    echo "${found:-0}"
+}
+
+# run_pytest NAME COMMAND...: run the suite, keep its output, record its counts.
+run_pytest() {
+    local name="$1"
+    shift
+    local log="$logdir/$name.log" status
+    "$@" 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    local database_line closing_line
+    database_line="$(grep -E '^database [a-z]+: ' "$log" | tail -1)"
+    closing_line="$(grep -E ' in [0-9.]+s( \([0-9:]+\))?( =+)?$' "$log" | tail -1 | sed -E 's/^=+ //; s/ =+$//')"
+    summary+=("${database_line:-database $name: no count (pytest exit $status)}    [pytest: ${closing_line:-nothing}]")
+    total_passed=$((total_passed + $(count passed "$closing_line")))
+    total_failed=$((total_failed + $(count failed "$closing_line") + $(count error "$closing_line") + $(count errors "$closing_line")))
+    total_skipped=$((total_skipped + $(count skipped "$closing_line")))
+    case $status in
+        0) ;;
+        5) failures+=("$name: pytest collected no tests (exit 5)") ;;
+        97) return 97 ;;  # scripts/pg_throwaway.sh: no PostgreSQL server
+        *) failures+=("$name: pytest exit $status") ;;
+    esac
+    return 0
+}
+
+stage "ruff check ."
+ruff check . || failures+=("ruff check .")
+stage "ruff format --check ."
+ruff format --check . || failures+=("ruff format --check .")
+
+sqlite_args=()
+if [ -n "${TEST_WORKERS:-}" ]; then
+    sqlite_args=(-n "$TEST_WORKERS")
+fi
+stage "pytest on SQLite"
+run_pytest sqlite env -u TEST_DATABASE_URL python -m pytest "${sqlite_args[@]}" "${pytest_args[@]}"
+
+stage "pytest on PostgreSQL"
+pg_ran=yes
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+    echo "TEST_DATABASE_URL is set: using that database"
+    run_pytest postgresql python -m pytest "${pytest_args[@]}"
+else
+    run_pytest postgresql scripts/pg_throwaway.sh python -m pytest "${pytest_args[@]}" || pg_ran=""
+fi
+if [ -z "$pg_ran" ]; then
+    summary=("${summary[@]:0:${#summary[@]}-1}")  # drop the line of the run that never happened
+    if [ -n "$in_ci" ]; then
+        failures+=("postgresql: no PostgreSQL server could be found or started (CI=true requires it)")
+    else
+        summary+=("WARNING: PostgreSQL was not available: ONLY SQLite ran (apt-get install postgresql, or set TEST_DATABASE_URL)")
+    fi
+fi
+
+printf '\n==================================== summary ====================================\n'
+printf '%s\n' "${summary[@]}"
+if [ ${#failures[@]} -eq 0 ]; then
+    echo "result: OK"
+else
+    printf 'FAILED: %s\n' "${failures[@]}"
+fi
+echo "total: $total_passed passed, $total_failed failed, $total_skipped skipped"
+[ ${#failures[@]} -eq 0 ]
