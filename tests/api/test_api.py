@@ -136,12 +136,20 @@ def test_create_producer_by_centre_staff_is_approved(api, tenants):
             "tax_code": "6001234567",
             "province_code": "66",
             "address": "Thôn 3, xã Ea Kar",
+            "website": "https://matongeakar.example.vn",
+            # The address before the 2025 merger stays on labels printed with it.
+            "previous_province_code": "66",
+            "previous_ward": "Thị trấn Ea Kar, huyện Ea Kar",
         },
     )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["status"] == "approved"
     assert body["address"] == "Thôn 3, xã Ea Kar"
+    assert body["website"] == "https://matongeakar.example.vn"
+    assert body["previous_ward"] == "Thị trấn Ea Kar, huyện Ea Kar"
+    fetched = api.get(f"/producers/{body['id']}", tenants["daklak"].auditor).get_json()
+    assert fetched == body
 
 
 def test_create_producer_in_another_province_is_forbidden(api, tenants):

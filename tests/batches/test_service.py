@@ -152,13 +152,20 @@ def test_api_batch_and_event_round_trip(api, tenants):
     response = api.post(
         f"/batches/{batch['id']}/events",
         own.producer_user,
-        json={"type": "packing", "time": "2026-11-03T09:15:00+07:00", "reference": "PX-12"},
+        json={
+            "type": "shipping",
+            "time": "2026-11-03T09:15:00+07:00",
+            "reference": "PX-12",
+            "counterparty": "Siêu thị Co.opmart Buôn Ma Thuột",
+        },
     )
     assert response.status_code == 201, response.get_json()
     events = api.get(f"/batches/{batch['id']}/events", own.staff).get_json()
     assert events["total"] == 1
     assert events["items"][0]["time"] == "2026-11-03T09:15:00+07:00"
-    assert events["items"][0]["biz_step"] == "packing"
+    assert events["items"][0]["biz_step"] == "shipping"
+    assert events["items"][0]["counterparty"] == "Siêu thị Co.opmart Buôn Ma Thuột"
+    assert events["items"][0]["reference"] == "PX-12"
     duplicate = api.post(
         "/batches",
         own.producer_user,

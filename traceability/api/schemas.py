@@ -51,6 +51,10 @@ class ProducerInSchema(Schema):
     address = fields.String(validate=Length(max=300))
     phone = fields.String(validate=Length(max=30))
     email = fields.String(validate=Length(max=254))
+    website = fields.String(validate=Length(max=500))
+    previous_province_code = fields.String(validate=OneOf(list(PROVINCES)), allow_none=True)
+    previous_ward = fields.String(validate=Length(max=200), allow_none=True)
+    previous_street = fields.String(validate=Length(max=300), allow_none=True)
 
 
 class ProducerSchema(Schema):
@@ -63,6 +67,12 @@ class ProducerSchema(Schema):
     ward = fields.String()
     address = fields.String(attribute="street")
     address_line = fields.String()
+    phone = fields.String()
+    email = fields.String()
+    website = fields.String()
+    previous_province_code = fields.String(allow_none=True)
+    previous_ward = fields.String(allow_none=True)
+    previous_street = fields.String(allow_none=True)
     status = fields.String()
     status_reason = fields.String(allow_none=True)
 
@@ -209,6 +219,7 @@ class EventInSchema(Schema):
     note = fields.String(validate=Length(max=2000))
     reference_type = fields.String(validate=Length(max=50), allow_none=True)
     reference = fields.String(validate=Length(max=100), allow_none=True)
+    counterparty = fields.String(validate=Length(max=300), allow_none=True)
 
 
 class EventSchema(Schema):
@@ -223,6 +234,7 @@ class EventSchema(Schema):
     note = fields.String()
     reference_type = fields.String(allow_none=True)
     reference = fields.String(attribute="reference_number", allow_none=True)
+    counterparty = fields.String(allow_none=True)
     voids_event_id = fields.Integer(allow_none=True)
 
     def _time(self, event: Any) -> str:

@@ -39,4 +39,9 @@ class EventForm(Form):
     location_id = SelectField(_l("Where"), coerce=lambda v: int(v) if v else None)
     quantity = DecimalField(_l("Quantity"), places=3, validators=[Optional(), NumberRange(min=0)])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+    counterparty = StringField(
+        _l("Recipient or source"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("For shipping and receiving: who the goods went to or came from."),
+    )
     reference = StringField(_l("Reference document number"), validators=[Optional(), Length(max=100)])

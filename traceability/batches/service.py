@@ -193,6 +193,7 @@ def record_event(batch: Batch, data: dict[str, Any], *, actor: User) -> TraceEve
         note=(data.get("note") or "").strip(),
         reference_type=(data.get("reference_type") or "").strip() or None,
         reference_number=(data.get("reference") or data.get("reference_number") or "").strip() or None,
+        counterparty=(data.get("counterparty") or "").strip() or None,
     )
     db.session.add(event)
     db.session.flush()

@@ -25,7 +25,8 @@ def dashboard():
     """The signed-in user's start page: their producers and products."""
     producers = db.session.scalars(scoped_select(Producer).order_by(Producer.name).limit(200)).all()
     products = db.session.scalars(scoped_select(Product).order_by(Product.created_at.desc()).limit(200)).all()
-    return render_template("registry/dashboard.html", producers=producers, products=products)
+    batches = db.session.scalars(scoped_select(Batch).order_by(Batch.created_at.desc()).limit(20)).all()
+    return render_template("registry/dashboard.html", producers=producers, products=products, batches=batches)
 
 
 def _producer_choices() -> list[SelectChoice]:

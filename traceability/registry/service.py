@@ -72,6 +72,7 @@ def create_producer(data: dict[str, Any], *, actor: User | None) -> Producer:
     if data.get("kind") and data["kind"] not in PRODUCER_KINDS:
         errors["kind"] = _l("Kind must be one of: %(kinds)s.", kinds=", ".join(PRODUCER_KINDS))
     _check_province(data.get("province_code"), errors)
+    _check_province(data.get("previous_province_code"), errors, "previous_province_code")
     tax_code = (data.get("tax_code") or "").strip() or None
     if tax_code and not TAX_CODE_PATTERN.fullmatch(tax_code):
         errors["tax_code"] = _l("A tax code has 10 digits, or 10 digits, a dash and 3 digits.")
@@ -105,6 +106,10 @@ def create_producer(data: dict[str, Any], *, actor: User | None) -> Producer:
         street=(data.get("street") or data.get("address") or "").strip(),
         phone=(data.get("phone") or "").strip(),
         email=(data.get("email") or "").strip(),
+        website=(data.get("website") or "").strip(),
+        previous_province_code=data.get("previous_province_code") or None,
+        previous_ward=(data.get("previous_ward") or "").strip() or None,
+        previous_street=(data.get("previous_street") or "").strip() or None,
         status="approved" if by_centre_staff else "pending",
     )
     db.session.add(producer)
