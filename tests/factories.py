@@ -96,6 +96,8 @@ def make_product(producer: Producer, **overrides: Any) -> Product:
         "category": "Cà phê",
     }
     values.update(overrides)
+    if values.get("ocop_stars") and not values.get("ocop_level"):
+        values["ocop_level"] = "central" if values["ocop_stars"] == 5 else "province"
     product = Product(**values)
     db.session.add(product)
     db.session.flush()

@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import CheckConstraint, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from traceability import create_app
@@ -49,8 +49,23 @@ def test_upgrade_from_empty_matches_the_models(empty_database_url):
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             differences = compare_metadata(context, db.metadata)
+            inspector = inspect(connection)
+            # Alembic does not compare check constraints: compare their names here.
+            checks_in_database = {
+                (table, check["name"])
+                for table in inspector.get_table_names()
+                for check in inspector.get_check_constraints(table)
+            }
         db.engine.dispose()
     assert differences == [], "models and migrations disagree: run `flask --app wsgi db migrate`"
+    checks_in_models = {
+        (table.name, constraint.name)
+        for table in db.metadata.sorted_tables
+        for constraint in table.constraints
+        if isinstance(constraint, CheckConstraint)
+    }
+    assert len(checks_in_models) > 20
+    assert checks_in_database == checks_in_models
 
 
 def test_downgrade_to_empty_and_upgrade_again(empty_database_url):
@@ -64,3 +79,47 @@ def test_downgrade_to_empty_and_upgrade_again(empty_database_url):
         db.engine.dispose()
     assert remaining == set()
     assert {"batch", "trace_event", "producer", "audit_entry"} <= tables
+
+
+def test_upgrade_keeps_existing_rows_and_fills_new_columns(empty_database_url):
+    app = _fresh_app(empty_database_url)
+    with app.app_context():
+        upgrade(revision="865c03bfd597")  # the first schema, before product images and search text
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO centre (id, province_code, name, address, phone, email, created_at) "
+                    "VALUES (1, '66', 'Trung tâm Đắk Lắk', '', '', '', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO producer (id, centre_id, name, kind, province_code, ward, street, phone, email, "
+                    "website, status, created_at, updated_at) VALUES (1, 1, 'HTX Cà phê Ea Tu', 'cooperative', '66', "
+                    "'', '', '', '', '', 'approved', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO product (id, producer_id, name, description, category, brand, standards, is_flagship, "
+                    "ocop_group, ocop_stars, shop_links, created_at, updated_at) VALUES (1, 1, 'Cà phê rang Đắk Lắk', "
+                    "'', '', '', '', false, 'food', 5, '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO batch (id, product_id, lot_code, public_code, production_date, quantity, unit, status, "
+                    "created_at) VALUES (1, 1, 'L1', 'ABCDEFGHIJKLMNOP', '2026-01-01', 5, 'KGM', 'active', "
+                    "CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as connection:
+            product = connection.execute(text("SELECT ocop_level, search_text FROM product")).one()
+            producer_search = connection.execute(text("SELECT search_text FROM producer")).scalar_one()
+            batches = connection.execute(text("SELECT count(*) FROM batch")).scalar_one()
+        db.engine.dispose()
+    assert product.ocop_level == "central"
+    assert product.search_text == "ca phe rang dak lak"
+    assert producer_search == "htx ca phe ea tu"
+    assert batches == 1

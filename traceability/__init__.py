@@ -72,9 +72,21 @@ def register_blueprints(app: Flask) -> None:
     from traceability.api.blueprint import bp as api_bp
     from traceability.batches.routes import bp as batches_bp
     from traceability.public.routes import bp as public_bp
+    from traceability.registry.certification_routes import bp as certifications_bp
+    from traceability.registry.producer_routes import bp as producers_bp
     from traceability.registry.routes import bp as registry_bp
+    from traceability.registry.worklist_routes import bp as worklists_bp
 
-    for blueprint in (public_bp, accounts_bp, registry_bp, batches_bp, api_bp):
+    for blueprint in (
+        public_bp,
+        accounts_bp,
+        registry_bp,
+        producers_bp,
+        certifications_bp,
+        worklists_bp,
+        batches_bp,
+        api_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

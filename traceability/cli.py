@@ -10,8 +10,8 @@ from traceability.accounts.models import ROLES
 from traceability.accounts.service import create_user
 from traceability.errors import DomainError
 from traceability.extensions import db
+from traceability.registry.centres import create_centre
 from traceability.registry.models import Centre, Producer
-from traceability.registry.service import create_centre
 
 
 def _fail(error: DomainError) -> None:

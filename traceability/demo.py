@@ -29,14 +29,11 @@ from traceability.database import utcnow
 from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.gs1 import gtin_check_digit
+from traceability.registry.centres import centre_for_province, create_centre
+from traceability.registry.locations import create_location
 from traceability.registry.models import Centre, Certification, Location, Producer, Product
-from traceability.registry.service import (
-    centre_for_province,
-    create_centre,
-    create_location,
-    create_producer,
-    create_product,
-)
+from traceability.registry.producers import create_producer
+from traceability.registry.products import create_product
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - a published demo password, never a real account
 # The marker of a loaded demo: when this user exists, seed_demo adds nothing.

@@ -4,7 +4,7 @@ from traceability.accounts.models import ApiToken, User
 from traceability.audit.models import AuditEntry
 from traceability.batches.models import Batch, BatchInput, Item, Recall, TraceEvent
 from traceability.public.models import Report, Scan
-from traceability.registry.models import Centre, Certification, Location, Producer, Product
+from traceability.registry.models import Centre, Certification, Location, Producer, Product, ProductImage
 
 __all__ = [
     "ApiToken",
@@ -17,6 +17,7 @@ __all__ = [
     "Location",
     "Producer",
     "Product",
+    "ProductImage",
     "Recall",
     "Report",
     "Scan",

@@ -21,7 +21,7 @@ from traceability.batches.models import Batch, BatchInput, Item, Recall, TraceEv
 from traceability.errors import Forbidden
 from traceability.extensions import db
 from traceability.public.models import Report, Scan
-from traceability.registry.models import Centre, Certification, Location, Producer, Product
+from traceability.registry.models import Centre, Certification, Location, Producer, Product, ProductImage
 
 M = TypeVar("M")
 
@@ -63,6 +63,10 @@ def tenant_clause(model: type, user: Any = None) -> ColumnElement[bool]:
         return producer_clause(user)
     if model in (Location, Product, Certification):
         return model.producer_id.in_(_producer_ids(user))
+    if model is ProductImage:
+        return ProductImage.product_id.in_(
+            select(Product.id).where(Product.producer_id.in_(_producer_ids(user)))
+        )
     if model is Batch:
         return Batch.id.in_(_batch_ids(user))
     if model in (Item, TraceEvent, Recall, Scan, Report):

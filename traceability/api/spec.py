@@ -21,6 +21,7 @@ from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError
+from sqlalchemy import func, select
 
 from traceability.api.blueprint import bp
 from traceability.api.errors import domain_error_response, error_response
@@ -144,6 +145,14 @@ def operation(
         return wrapped
 
     return decorator
+
+
+def paginate(query: Any, args: dict[str, Any]) -> tuple[list[Any], int, int, int]:
+    """One page of ``query`` for a paginated operation: (items, page, per_page, total)."""
+    page, per_page = args["page"], args["per_page"]
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return list(items), page, per_page, total or 0
 
 
 def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select, text
@@ -25,6 +36,16 @@ def index():
     if current_user.is_authenticated:
         return redirect(url_for("registry.dashboard"))
     return render_template("public/index.html")
+
+
+@bp.route("/media/<name>")
+def media(name: str):
+    """A stored product image or logo; names are random, so the file never changes."""
+    folder = Path(current_app.config["UPLOAD_FOLDER"]) / "images"
+    response = send_from_directory(folder, name, max_age=31_536_000)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route("/healthz")

@@ -5,12 +5,24 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceability.database import UTCDateTime, utcnow
 from traceability.extensions import db
 from traceability.registry.provinces import province_name, sql_in_list
+from traceability.text import fold
 
 if TYPE_CHECKING:
     from traceability.batches.models import Batch
@@ -19,6 +31,8 @@ PRODUCER_KINDS = ("enterprise", "cooperative", "household")
 PRODUCER_STATUSES = ("pending", "approved", "rejected", "suspended")
 LOCATION_KINDS = ("farm", "facility", "warehouse", "other")
 OCOP_GROUPS = ("food", "beverage", "herbal", "handicraft", "ornamental", "tourism")
+# The province certifies 3 and 4 stars, the central council 5 (Decision 1489/QĐ-TTg, 2025).
+OCOP_LEVELS = ("province", "central")
 CERTIFICATION_TYPES = ("vietgap", "globalgap", "organic", "iso22000", "haccp", "iso9001", "ocop", "other")
 CERTIFICATION_SCOPES = ("producer", "location", "product")
 CERTIFICATION_STATUSES = ("pending", "verified", "rejected")
@@ -86,8 +100,12 @@ class Producer(AddressMixin, db.Model):
     phone: Mapped[str] = mapped_column(String(30), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     website: Mapped[str] = mapped_column(String(500), default="")
+    logo_filename: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Folded name and tax code for search without diacritics (kept by an event below).
+    search_text: Mapped[str] = mapped_column(String(700), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -132,7 +150,13 @@ class Product(db.Model):
     __table_args__ = (
         CheckConstraint("gtin IS NULL OR length(gtin) = 14", name="gtin_length"),
         CheckConstraint(f"ocop_group IS NULL OR {_in('ocop_group', OCOP_GROUPS)}", name="ocop_group"),
+        CheckConstraint(f"ocop_level IS NULL OR {_in('ocop_level', OCOP_LEVELS)}", name="ocop_level_value"),
         CheckConstraint("ocop_stars IS NULL OR (ocop_stars BETWEEN 3 AND 5)", name="ocop_stars"),
+        CheckConstraint(
+            "ocop_stars IS NULL OR (ocop_stars = 5 AND ocop_level = 'central') "
+            "OR (ocop_stars IN (3, 4) AND ocop_level = 'province')",
+            name="ocop_level",
+        ),
         CheckConstraint(
             "ocop_expires_on IS NULL OR ocop_issued_on IS NULL OR ocop_expires_on > ocop_issued_on",
             name="ocop_dates",
@@ -149,21 +173,50 @@ class Product(db.Model):
     brand: Mapped[str] = mapped_column(String(200), default="")
     gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
     standards: Mapped[str] = mapped_column(String(500), default="")  # TCVN/QCVN codes
-    image_filename: Mapped[str | None] = mapped_column(String(100))
     is_flagship: Mapped[bool] = mapped_column(Boolean, default=False)
     ocop_group: Mapped[str | None] = mapped_column(String(20))
     ocop_stars: Mapped[int | None] = mapped_column(Integer)
+    ocop_level: Mapped[str | None] = mapped_column(String(10))
     ocop_certificate_no: Mapped[str | None] = mapped_column(String(100))
     ocop_issued_on: Mapped[date | None] = mapped_column(Date)
     ocop_expires_on: Mapped[date | None] = mapped_column(Date)
     shop_links: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     tech_origin: Mapped[str | None] = mapped_column(String(500))  # transfer or S&T task
     declared_revenue_vnd: Mapped[int | None] = mapped_column(BigInteger)
+    # Folded names, brand and category for search without diacritics (kept by an event below).
+    search_text: Mapped[str] = mapped_column(String(1200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     producer: Mapped[Producer] = relationship(back_populates="products")
     batches: Mapped[list[Batch]] = relationship(back_populates="product")
+    images: Mapped[list[ProductImage]] = relationship(
+        back_populates="product", order_by="ProductImage.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def image(self) -> ProductImage | None:
+        """The main image: the first one."""
+        return self.images[0] if self.images else None
+
+
+class ProductImage(db.Model):
+    """An uploaded product image, stored resized, with its thumbnail."""
+
+    __tablename__ = "product_image"
+    __table_args__ = (CheckConstraint("width > 0 AND height > 0", name="size"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(100), unique=True)
+    thumbnail_filename: Mapped[str] = mapped_column(String(100), unique=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="images")
 
 
 class Certification(db.Model):
@@ -190,8 +243,11 @@ class Certification(db.Model):
     issuer: Mapped[str] = mapped_column(String(300))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
-    document_filename: Mapped[str | None] = mapped_column(String(100))
+    document_filename: Mapped[str | None] = mapped_column(String(100), unique=True)
     document_sha256: Mapped[str | None] = mapped_column(String(64))
+    document_content_type: Mapped[str | None] = mapped_column(String(50))
+    document_size: Mapped[int | None] = mapped_column(Integer)
+    document_original_name: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     status_reason: Mapped[str | None] = mapped_column(Text)
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -209,3 +265,16 @@ class Certification(db.Model):
             and self.valid_from <= day
             and (self.valid_to is None or day <= self.valid_to)
         )
+
+
+@event.listens_for(Producer, "before_insert")
+@event.listens_for(Producer, "before_update")
+def _producer_search_text(_mapper: object, _connection: object, producer: Producer) -> None:
+    producer.search_text = fold(" ".join(filter(None, (producer.name, producer.tax_code))))[:700]
+
+
+@event.listens_for(Product, "before_insert")
+@event.listens_for(Product, "before_update")
+def _product_search_text(_mapper: object, _connection: object, product: Product) -> None:
+    parts = (product.name, product.name_en, product.brand, product.category, product.gtin)
+    product.search_text = fold(" ".join(filter(None, parts)))[:1200]

@@ -13,7 +13,7 @@ from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.registry.forms import ProductForm
 from traceability.registry.models import Producer, Product
-from traceability.registry.service import create_product
+from traceability.registry.products import create_product
 from traceability.web import show_errors, writer_required
 
 bp = Blueprint("registry", __name__)

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.registry.models import Producer, Product
-from traceability.registry.service import create_producer, create_product
+from traceability.registry.producers import create_producer
+from traceability.registry.products import create_product
 
 
 def test_gtin_13_is_stored_as_14_digits(tenants):
