@@ -2,7 +2,7 @@
 
 from traceability.accounts.models import ApiToken, User
 from traceability.audit.models import AuditEntry
-from traceability.batches.models import Batch, BatchInput, Item, Recall, TraceEvent
+from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
 from traceability.public.models import Report, Scan
 from traceability.registry.models import Centre, Certification, Location, Producer, Product, ProductImage
 
@@ -19,6 +19,7 @@ __all__ = [
     "Product",
     "ProductImage",
     "Recall",
+    "RecallBatch",
     "Report",
     "Scan",
     "TraceEvent",

@@ -17,7 +17,7 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, false, select, true
 
 from traceability.accounts.models import User
-from traceability.batches.models import Batch, BatchInput, Item, Recall, TraceEvent
+from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
 from traceability.errors import Forbidden
 from traceability.extensions import db
 from traceability.public.models import Report, Scan
@@ -69,7 +69,7 @@ def tenant_clause(model: type, user: Any = None) -> ColumnElement[bool]:
         )
     if model is Batch:
         return Batch.id.in_(_batch_ids(user))
-    if model in (Item, TraceEvent, Recall, Scan, Report):
+    if model in (Item, TraceEvent, Recall, RecallBatch, Scan, Report):
         return model.batch_id.in_(_batch_ids(user))
     if model is BatchInput:
         return BatchInput.output_batch_id.in_(_batch_ids(user))

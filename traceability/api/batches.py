@@ -14,7 +14,8 @@ from traceability.api import schemas
 from traceability.api.schemas import QuantityField
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf, Range
-from traceability.batches.models import EVENT_TYPES, Batch, TraceEvent
+from traceability.batches.models import EVENT_TYPES, Batch, Recall, TraceEvent
+from traceability.batches.recalls import close_recall, recall_batch
 from traceability.batches.routes import qr_png_response
 from traceability.batches.service import (
     create_batch,
@@ -24,6 +25,7 @@ from traceability.batches.service import (
     record_event,
     scan_count,
 )
+from traceability.batches.trace import trace
 
 
 class BatchInputSchema(Schema):
@@ -185,3 +187,116 @@ def batch_events_list(batch_id: int, args: dict[str, Any]):
 )
 def batch_qr_png(batch_id: int, args: dict[str, Any]):
     return qr_png_response(get_scoped_or_404(Batch, batch_id))
+
+
+class TraceQuerySchema(Schema):
+    direction = fields.String(load_default="upstream", validate=OneOf(("upstream", "downstream")))
+
+
+class TraceNodeSchema(Schema):
+    id = fields.Integer()
+    product_id = fields.Integer()
+    product_name = fields.String(attribute="product.name")
+    producer_id = fields.Integer(attribute="product.producer_id")
+    producer_name = fields.String(attribute="product.producer.name")
+    lot_code = fields.String()
+    production_date = fields.Date()
+    expiry_date = fields.Date(allow_none=True)
+    quantity = QuantityField()
+    unit = fields.String()
+    status = fields.String()
+    depth = fields.Integer()
+    events = fields.List(fields.Nested(EventSchema))
+
+
+class TraceEdgeSchema(Schema):
+    input_batch_id = fields.Integer()
+    output_batch_id = fields.Integer()
+    quantity = QuantityField()
+    kind = fields.String()
+
+
+class TraceSchema(Schema):
+    batch_id = fields.Integer()
+    direction = fields.String()
+    nodes = fields.List(fields.Nested(TraceNodeSchema))
+    edges = fields.List(fields.Nested(TraceEdgeSchema))
+
+
+@operation(
+    "/batches/<int:batch_id>/trace",
+    "GET",
+    summary="Every batch upstream (inputs, to the origins) or downstream (everything made from it)",
+    tag="batches",
+    query=TraceQuerySchema,
+    response=TraceSchema,
+    errors=(404, 422),
+)
+def batch_trace(batch_id: int, args: dict[str, Any]):
+    result = trace(get_scoped_or_404(Batch, batch_id), args["direction"])
+    nodes = []
+    for node in result.nodes:
+        node.depth = result.depths[node.id]  # shown in the answer, never stored
+        nodes.append(node)
+    return {"batch_id": batch_id, "direction": result.direction, "nodes": nodes, "edges": result.edges}
+
+
+class RecallInSchema(Schema):
+    reason = fields.String(required=True, validate=Length(min=1, max=2000))
+
+
+class RecallSchema(Schema):
+    id = fields.Integer()
+    batch_id = fields.Integer()
+    reason = fields.String()
+    status = fields.String()
+    opened_at = fields.AwareDateTime()
+    closed_at = fields.AwareDateTime(allow_none=True)
+    close_note = fields.String(allow_none=True)
+    affected_batch_ids = fields.Method("_affected", metadata={"type": "array", "items": {"type": "integer"}})
+
+    def _affected(self, recall: Any) -> list[int]:
+        return [entry.batch_id for entry in recall.affected]
+
+
+class RecallCloseSchema(Schema):
+    note = fields.String(validate=Length(max=2000))
+
+
+@operation(
+    "/batches/<int:batch_id>/recall",
+    "POST",
+    summary="Recall a batch: it and every batch made from it are marked recalled at once",
+    tag="recalls",
+    body=RecallInSchema,
+    response=RecallSchema,
+    status=201,
+    errors=(403, 404, 409, 422),
+)
+def batch_recall(batch_id: int, data: dict[str, Any]):
+    return recall_batch(get_scoped_or_404(Batch, batch_id), data["reason"], actor=current_user)
+
+
+@operation(
+    "/recalls/<int:recall_id>",
+    "GET",
+    summary="A recall and the batches it affects",
+    tag="recalls",
+    response=RecallSchema,
+    errors=(404,),
+)
+def recalls_get(recall_id: int):
+    return get_scoped_or_404(Recall, recall_id)
+
+
+@operation(
+    "/recalls/<int:recall_id>/close",
+    "POST",
+    summary="Close a recall (centre staff of the producer's centre)",
+    tag="recalls",
+    body=RecallCloseSchema,
+    response=RecallSchema,
+    errors=(403, 404, 409, 422),
+)
+def recalls_close(recall_id: int, data: dict[str, Any]):
+    return close_recall(get_scoped_or_404(Recall, recall_id), data.get("note", ""), actor=current_user)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceability.database import Quantity, UTCDateTime, utcnow
@@ -121,6 +121,8 @@ class TraceEvent(db.Model):
     counterparty: Mapped[str | None] = mapped_column(String(300))  # recipient or source
     photo_filename: Mapped[str | None] = mapped_column(String(100))
     voids_event_id: Mapped[int | None] = mapped_column(ForeignKey("trace_event.id"), unique=True)
+    # The EPCIS event ID (ni:///sha-256;...): lets capture drop events it already has.
+    epcis_event_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     void_reason: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -163,6 +165,29 @@ class Recall(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="open")
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_note: Mapped[str | None] = mapped_column(Text)
 
+    batch: Mapped[Batch] = relationship()
+    affected: Mapped[list[RecallBatch]] = relationship(
+        back_populates="recall", order_by="RecallBatch.depth", cascade="all, delete-orphan"
+    )
+
+
+class RecallBatch(db.Model):
+    """A batch a recall affects: the recalled batch (depth 0) and everything made from it."""
+
+    __tablename__ = "recall_batch"
+    __table_args__ = (
+        UniqueConstraint("recall_id", "batch_id"),
+        CheckConstraint("depth >= 0", name="depth"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recall_id: Mapped[int] = mapped_column(ForeignKey("recall.id", ondelete="CASCADE"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+
+    recall: Mapped[Recall] = relationship(back_populates="affected")
     batch: Mapped[Batch] = relationship()
