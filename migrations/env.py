@@ -45,15 +45,15 @@ def run_migrations_online() -> None:
             # SQLite alters a table by copying it; with foreign keys enforced,
             # dropping the old copy of a referenced table would fail. Check them
             # all once the migration is done instead.
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()  # end the transaction SQLAlchemy began, so Alembic runs its own
+            # Outside any transaction, or SQLite ignores it: straight on the driver's connection.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()
         if sqlite:
-            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            connection.commit()
+            driver = connection.connection.driver_connection
+            broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+            driver.execute("PRAGMA foreign_keys=ON")
             if broken:
                 raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
 

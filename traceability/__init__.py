@@ -8,6 +8,7 @@ from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from traceability.config import INSECURE_DEV_SECRET, PROJECT_ROOT, Config
+from traceability.database import sqlite_begin_mode
 from traceability.extensions import babel, csrf, db, login_manager, migrate
 from traceability.i18n import select_locale
 
@@ -64,12 +65,20 @@ def register_extensions(app: Flask) -> None:
     def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
+    @app.before_request
+    def choose_sqlite_transaction_mode() -> None:
+        # Safe methods only read: their SQLite transactions need not take the write lock.
+        sqlite_begin_mode.set("DEFERRED" if request.method in ("GET", "HEAD", "OPTIONS") else "IMMEDIATE")
+
 
 def register_blueprints(app: Flask) -> None:
     """Mount the feature packages."""
     from traceability.accounts.routes import bp as accounts_bp
     from traceability.api import routes as _api_routes  # noqa: F401 - declares the operations
     from traceability.api.blueprint import bp as api_bp
+    from traceability.batches.export_routes import bp as exports_bp
+    from traceability.batches.quality_routes import bp as quality_bp
+    from traceability.batches.recall_routes import bp as recalls_bp
     from traceability.batches.routes import bp as batches_bp
     from traceability.public.routes import bp as public_bp
     from traceability.registry.certification_routes import bp as certifications_bp
@@ -85,6 +94,9 @@ def register_blueprints(app: Flask) -> None:
         certifications_bp,
         worklists_bp,
         batches_bp,
+        exports_bp,
+        quality_bp,
+        recalls_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)
@@ -125,7 +137,8 @@ def register_template_helpers(app: Flask) -> None:
 
     from flask_babel import format_date, format_decimal, get_locale
 
-    from traceability.batches.service import local_time
+    from traceability.accounts.service import manages_users
+    from traceability.batches.service import current_events, local_time
     from traceability.registry.provinces import province_name
     from traceability.vocabulary import EVENT_TYPE_LABELS, ROLE_LABELS, STATUS_LABELS, label
 
@@ -136,6 +149,8 @@ def register_template_helpers(app: Flask) -> None:
         status_label=partial(label, STATUS_LABELS),
         event_label=partial(label, EVENT_TYPE_LABELS),
         event_local_time=local_time,
+        current_events=current_events,
+        manages_users=manages_users,
     )
     app.jinja_env.filters["date"] = lambda value: format_date(value, "dd/MM/yyyy") if value else ""
     # Event times are shown in the offset they were recorded with, not converted.

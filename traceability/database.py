@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -91,11 +92,34 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: How the next SQLite transaction begins. IMMEDIATE takes the write lock at
+#: once, so two writers queue on ``busy_timeout`` instead of one failing with
+#: "database is locked" when both upgrade a read lock; read-only work (GET
+#: requests) sets DEFERRED so readers never wait for one another.
+sqlite_begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IMMEDIATE")
+
+
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    """SQLite enforces foreign keys only when asked, on every connection."""
+def _sqlite_connect(dbapi_connection: object, _record: object) -> None:
+    """SQLite: enforce foreign keys, wait for locks, and let SQLAlchemy control transactions.
+
+    pysqlite by default begins transactions itself, late, and not before a
+    SAVEPOINT, so a nested transaction's release would commit for real; with
+    ``isolation_level = None`` the driver stays out of it and ``_sqlite_begin``
+    emits BEGIN (the workaround SQLAlchemy documents for pysqlite). A database
+    file runs in WAL mode, where readers and one writer proceed side by side.
+    """
     if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] not in ("memory", "wal"):
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"BEGIN {sqlite_begin_mode.get()}")

@@ -9,20 +9,38 @@ from typing import Any
 from flask import abort, flash
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from wtforms import Field, FormField
 
 from traceability.errors import DomainError
 
 
+def _field_for(form: FlaskForm, name: str) -> Any:
+    """The form field a service's field name points at: ``gtin``, ``ocop.stars``, ``inputs.0``."""
+    target: Any = form
+    for part in name.split("."):
+        if part.isdigit() and hasattr(target, "entries"):
+            index = int(part)
+            target = target.entries[index] if index < len(target.entries) else None
+        else:
+            target = getattr(target, part, None) or getattr(form, part, None)
+        if target is None:
+            return None
+    if isinstance(target, FormField):  # a row of a list: show it on the row's last field
+        target = list(target.form)[-1]
+    return target if isinstance(target, Field) else None
+
+
 def show_errors(form: FlaskForm, error: DomainError) -> None:
-    """Put a service's refusal on the form: on each field it names, else as a message."""
-    unplaced = []
+    """Put a service's refusal on the form: on each field it names, else above the form."""
     for name, message in error.fields.items():
-        field = getattr(form, name.split(".")[-1], None) or getattr(form, name.replace(".", "_"), None)
-        if field is not None and hasattr(field, "errors"):
+        field = _field_for(form, name)
+        if field is not None:
             field.errors = [*field.errors, str(message)]
         else:
-            unplaced.append(f"{name}: {message}")
-    flash(" ".join([str(error.message), *unplaced]), "error")
+            form.form_errors.append(str(message))
+    if not error.fields:
+        form.form_errors.append(str(error.message))
+    flash(str(error.message), "error")
 
 
 def roles_required(*roles: str) -> Callable:

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from traceability.batches.models import Batch, TraceEvent
@@ -78,11 +79,18 @@ def test_invalid_batch_fields(tenants, field, value):
     assert field in caught.value.fields
 
 
-def test_a_suspended_producer_cannot_record_batches(tenants, db):
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [("suspended", "suspended"), ("pending", "waiting for the centre"), ("rejected", "rejected")],
+)
+def test_a_suspended_producer_cannot_record_batches(tenants, db, status, reason):
     own = tenants["daklak"]
-    own.producer.status = "suspended"
-    with pytest.raises(Forbidden):
+    own.producer.status = status
+    with pytest.raises(Forbidden) as caught:
         create_batch(_batch_data(own.product), actor=own.producer_user)
+    with force_locale("en"):
+        assert reason in str(caught.value.message)  # the message says why
+    assert db.session.scalar(select(Batch).where(Batch.lot_code == "CF-2026-11")) is None
 
 
 def test_origin_location_must_belong_to_the_producer(tenants):

@@ -1,17 +1,22 @@
-"""Login and logout pages."""
+"""Login and logout pages, and the accounts a centre admin or producer admin manages."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import Select
 
-from traceability.accounts.forms import LoginForm
-from traceability.accounts.service import authenticate
+from traceability.accounts.forms import LoginForm, ToggleForm, UserForm
+from traceability.accounts.models import CENTRE_ROLES, User
+from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.accounts.service import add_user, authenticate, manages_users, set_user_active
 from traceability.audit.service import record_audit
+from traceability.errors import DomainError
 from traceability.extensions import db
+from traceability.web import show_errors
 
 bp = Blueprint("accounts", __name__)
 
@@ -46,3 +51,85 @@ def logout():
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("accounts.login"))
+
+
+def _managed_users() -> Select:
+    """The accounts the current user manages: its centre's staff, or its producer's users."""
+    if not manages_users(current_user):
+        abort(403)
+    query = scoped_select(User).order_by(User.active.desc(), User.name, User.email)
+    if current_user.role == "centre_admin":
+        query = query.where(User.role.in_(CENTRE_ROLES))
+    return query
+
+
+@bp.route("/manage/users")
+@login_required
+def users():
+    """The accounts of the user's centre or producer, with enable and disable buttons."""
+    rows = db.session.scalars(_managed_users()).all()
+    return render_template("accounts/users.html", users=rows, toggle_form=ToggleForm())
+
+
+@bp.route("/manage/users/new", methods=["GET", "POST"])
+@login_required
+def user_new():
+    """Add an account to the user's centre or producer."""
+    _managed_users()
+    form = UserForm()
+    if current_user.role == "centre_admin":
+        del form.is_producer_admin
+    else:
+        del form.role
+    if form.validate_on_submit():
+        data = {field.name: field.data for field in form if field.name != "csrf_token"}
+        try:
+            user = add_user(data, actor=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("The account %(email)s is created.", email=user.email), "success")
+            return redirect(url_for("accounts.users"))
+    return render_template("accounts/user_form.html", form=form), 422 if form.errors else 200
+
+
+def _set_active(user_id: int, active: bool):
+    form = ToggleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    user = db.session.scalars(_managed_users().where(User.id == user_id)).first()
+    if user is None:
+        get_scoped_or_404(User, user_id)  # outside the scope: 404; inside but not managed: 403
+        abort(403)
+    try:
+        set_user_active(user, active, actor=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        rows = db.session.scalars(_managed_users()).all()
+        return render_template("accounts/users.html", users=rows, toggle_form=form), error.status
+    db.session.commit()
+    if active:
+        flash(_("%(email)s can sign in again.", email=user.email), "success")
+    else:
+        flash(
+            _("%(email)s is disabled: they can no longer sign in nor use API tokens.", email=user.email),
+            "success",
+        )
+    return redirect(url_for("accounts.users"))
+
+
+@bp.route("/manage/users/<int:user_id>/disable", methods=["POST"])
+@login_required
+def user_disable(user_id: int):
+    """Disable an account: it can no longer sign in nor use its API tokens."""
+    return _set_active(user_id, False)
+
+
+@bp.route("/manage/users/<int:user_id>/enable", methods=["POST"])
+@login_required
+def user_enable(user_id: int):
+    """Enable a disabled account again."""
+    return _set_active(user_id, True)

@@ -1,10 +1,16 @@
-"""Creating users, checking passwords and issuing API tokens."""
+"""Creating and managing users, checking passwords and issuing API tokens.
+
+A centre admin manages its centre's staff accounts (centre admins, staff,
+auditors); a producer admin manages its producer's users. Nobody manages the
+users of another centre or producer.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -12,9 +18,9 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from traceability.accounts.models import CENTRE_ROLES, ROLES, ApiToken, User
-from traceability.audit.service import record_audit
+from traceability.audit.service import record_audit, snapshot
 from traceability.database import utcnow
-from traceability.errors import Conflict, InvalidInput
+from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
 from traceability.registry.models import Centre, Producer
 
@@ -28,6 +34,23 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=method)
 
 
+def check_new_user(email: str, password: str, errors: dict[str, Any], *, prefix: str = "") -> None:
+    """Note what is wrong with a new user's email (format, already in use) and password.
+
+    The fields are named ``email`` and ``password``, after ``prefix`` if given.
+    """
+    if "@" not in email or len(email) > 254:
+        errors[f"{prefix}email"] = _l("Enter a valid email address.")
+    elif email_in_use(email):
+        errors[f"{prefix}email"] = _l("A user with this email already exists.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors[f"{prefix}password"] = _l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+
+
+def email_in_use(email: str) -> bool:
+    return db.session.scalar(select(User.id).where(User.email == email.strip().lower())) is not None
+
+
 def create_user(
     *,
     email: str,
@@ -36,6 +59,7 @@ def create_user(
     name: str = "",
     centre: Centre | None = None,
     producer: Producer | None = None,
+    is_producer_admin: bool = False,
     actor: User | None = None,
 ) -> User:
     """Create a user of ``role``, tied to its centre or producer as the role needs."""
@@ -53,21 +77,82 @@ def create_user(
         errors["producer_id"] = _l("A producer user needs a producer.")
     if errors:
         raise InvalidInput(_l("The user could not be created."), errors)
-    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+    if email_in_use(email):
         raise Conflict(_l("A user with this email already exists."), {"email": _l("Already in use.")})
     user = User(
         email=email,
         password_hash=hash_password(password),
         role=role,
-        name=name,
+        name=name.strip(),
         centre_id=centre.id if centre and role in CENTRE_ROLES else None,
         producer_id=producer.id if producer and role == "producer" else None,
+        is_producer_admin=is_producer_admin and role == "producer",
     )
-    if producer is not None and role == "producer":
-        user.centre_id = None
     db.session.add(user)
     db.session.flush()
     record_audit("create", user, actor=actor, centre_id=user.centre_id, producer_id=user.producer_id)
+    return user
+
+
+def manages_users(actor: User) -> bool:
+    """Whether ``actor`` manages accounts at all: centre admins and producer admins."""
+    return actor.role == "centre_admin" or (actor.role == "producer" and actor.is_producer_admin)
+
+
+def can_manage_user(actor: User, user: User) -> bool:
+    """A centre admin manages its centre's staff; a producer admin its producer's users."""
+    if actor.role == "centre_admin":
+        return user.role in CENTRE_ROLES and user.centre_id == actor.centre_id
+    if actor.role == "producer" and actor.is_producer_admin:
+        return user.role == "producer" and user.producer_id == actor.producer_id
+    return False
+
+
+def add_user(data: dict[str, Any], *, actor: User) -> User:
+    """Add an account to the actor's own centre (centre admin) or producer (producer admin)."""
+    email, password, name = data.get("email") or "", data.get("password") or "", data.get("name") or ""
+    if actor.role == "centre_admin":
+        role = data.get("role")
+        if role not in CENTRE_ROLES:
+            raise InvalidInput(
+                _l("The user could not be created."),
+                {"role": _l("Choose centre administrator, centre staff or auditor.")},
+            )
+        return create_user(
+            email=email, password=password, role=role, name=name, centre=actor.centre, actor=actor
+        )
+    if actor.role == "producer" and actor.is_producer_admin:
+        return create_user(
+            email=email,
+            password=password,
+            role="producer",
+            name=name,
+            producer=actor.producer,
+            is_producer_admin=bool(data.get("is_producer_admin")),
+            actor=actor,
+        )
+    raise Forbidden(_l("Only a centre administrator or a producer's administrator adds users."))
+
+
+def set_user_active(user: User, active: bool, *, actor: User) -> User:
+    """Enable or disable an account; a disabled user can no longer sign in nor use API tokens."""
+    if not can_manage_user(actor, user):
+        raise Forbidden(_l("You cannot manage this user."))
+    if user.id == actor.id and not active:
+        raise Conflict(_l("You cannot disable your own account."))
+    if user.active == active:
+        return user
+    before = snapshot(user)
+    user.active = active
+    db.session.flush()
+    record_audit(
+        "enable" if active else "disable",
+        user,
+        actor=actor,
+        before=before,
+        centre_id=user.centre_id,
+        producer_id=user.producer_id,
+    )
     return user
 
 

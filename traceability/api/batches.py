@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import abort, current_app, url_for
 from flask_login import current_user
 from marshmallow import Schema, fields
 from sqlalchemy import select
@@ -14,18 +14,21 @@ from traceability.api import schemas
 from traceability.api.schemas import QuantityField
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf, Range
-from traceability.batches.models import EVENT_TYPES, Batch, Recall, TraceEvent
+from traceability.batches.models import EVENT_TYPES, LINEAGE_KINDS, Batch, Recall, TraceEvent
 from traceability.batches.recalls import close_recall, recall_batch
 from traceability.batches.routes import qr_png_response
 from traceability.batches.service import (
+    correct_event,
     create_batch,
     local_time,
     public_url,
     quantity_remaining,
     record_event,
+    retract_event,
     scan_count,
 )
 from traceability.batches.trace import trace
+from traceability.extensions import db
 
 
 class BatchInputSchema(Schema):
@@ -41,6 +44,8 @@ class BatchInSchema(Schema):
     quantity = QuantityField(required=True)
     unit = fields.String(required=True, validate=Length(min=2, max=3))
     location_id = fields.Integer(allow_none=True)
+    inputs = fields.List(fields.Nested(BatchInputSchema), validate=Length(max=50))
+    input_kind = fields.String(validate=OneOf(LINEAGE_KINDS), load_default="transformation")
 
 
 class BatchSchema(Schema):
@@ -92,6 +97,14 @@ class EventSchema(Schema):
     reference = fields.String(attribute="reference_number", allow_none=True)
     counterparty = fields.String(allow_none=True)
     voids_event_id = fields.Integer(allow_none=True)
+    void_reason = fields.String(allow_none=True)
+    is_retraction = fields.Boolean()
+    photo_url = fields.Method("_photo_url", metadata={"type": "string", "format": "uri", "nullable": True})
+
+    def _photo_url(self, event: Any) -> str | None:
+        if not event.photo_filename:
+            return None
+        return url_for("public.media", name=event.photo_filename, _external=True)
 
     def _time(self, event: Any) -> str:
         return local_time(event).isoformat()
@@ -300,3 +313,48 @@ def recalls_get(recall_id: int):
 )
 def recalls_close(recall_id: int, data: dict[str, Any]):
     return close_recall(get_scoped_or_404(Recall, recall_id), data.get("note", ""), actor=current_user)
+
+
+class EventCorrectionSchema(EventInSchema):
+    reason = fields.String(required=True, validate=Length(min=1, max=2000))
+
+
+class EventRetractionSchema(Schema):
+    reason = fields.String(required=True, validate=Length(min=1, max=2000))
+
+
+def _scoped_event(batch_id: int, event_id: int) -> TraceEvent:
+    batch = get_scoped_or_404(Batch, batch_id)
+    event = db.session.get(TraceEvent, event_id)
+    if event is None or event.batch_id != batch.id:
+        abort(404)
+    return event
+
+
+@operation(
+    "/batches/<int:batch_id>/events/<int:event_id>/correct",
+    "POST",
+    summary="Correct an event: a new event replaces it and says why; the original stays, voided",
+    tag="batches",
+    body=EventCorrectionSchema,
+    response=EventSchema,
+    status=201,
+    errors=(403, 404, 409, 422),
+)
+def batch_event_correct(batch_id: int, event_id: int, data: dict[str, Any]):
+    reason = data.pop("reason")
+    return correct_event(_scoped_event(batch_id, event_id), data, reason, actor=current_user)
+
+
+@operation(
+    "/batches/<int:batch_id>/events/<int:event_id>/retract",
+    "POST",
+    summary="Withdraw an event recorded by mistake; a new entry voids it, nothing is deleted",
+    tag="batches",
+    body=EventRetractionSchema,
+    response=EventSchema,
+    status=201,
+    errors=(403, 404, 409, 422),
+)
+def batch_event_retract(batch_id: int, event_id: int, data: dict[str, Any]):
+    return retract_event(_scoped_event(batch_id, event_id), data["reason"], actor=current_user)

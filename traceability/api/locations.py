@@ -1,4 +1,4 @@
-"""API: locations."""
+"""API: locations (farms, facilities, warehouses)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,37 @@ from typing import Any
 from flask_login import current_user
 from marshmallow import Schema, fields
 
-from traceability.api.spec import operation
+from traceability.accounts.scope import get_scoped_or_404
+from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf, Range
-from traceability.registry.locations import create_location
-from traceability.registry.models import LOCATION_KINDS
+from traceability.registry.locations import create_location, list_locations, update_location
+from traceability.registry.models import LOCATION_KINDS, Location
 from traceability.registry.provinces import PROVINCES
 
 
-class LocationInSchema(Schema):
-    producer_id = fields.Integer()
-    name = fields.String(required=True, validate=Length(min=1, max=300))
-    kind = fields.String(required=True, validate=OneOf(LOCATION_KINDS))
-    province_code = fields.String(validate=OneOf(list(PROVINCES)))
+class LocationFieldsSchema(Schema):
+    """A location's own fields, every one optional: what PATCH takes."""
+
+    name = fields.String(validate=Length(min=1, max=300))
+    kind = fields.String(validate=OneOf(LOCATION_KINDS))
+    province_code = fields.String(
+        validate=OneOf(list(PROVINCES)), metadata={"description": "the producer's province when left out"}
+    )
     ward = fields.String(validate=Length(max=200))
-    address = fields.String(validate=Length(max=300))
-    gln = fields.String(validate=Length(max=13), allow_none=True)
+    address = fields.String(validate=Length(max=300), metadata={"description": "street address or hamlet"})
+    gln = fields.String(
+        validate=Length(max=13),
+        allow_none=True,
+        metadata={"description": "13 digits with a correct check digit"},
+    )
     latitude = fields.Float(validate=Range(-90, 90), allow_none=True, allow_nan=False)
     longitude = fields.Float(validate=Range(-180, 180), allow_none=True, allow_nan=False)
+
+
+class LocationInSchema(LocationFieldsSchema):
+    producer_id = fields.Integer(metadata={"description": "a producer user's own producer when left out"})
+    name = fields.String(required=True, validate=Length(min=1, max=300))
+    kind = fields.String(required=True, validate=OneOf(LOCATION_KINDS))
 
 
 class LocationSchema(Schema):
@@ -32,12 +46,18 @@ class LocationSchema(Schema):
     name = fields.String()
     kind = fields.String()
     gln = fields.String(allow_none=True)
-    trace_code = fields.String()
+    trace_code = fields.String(metadata={"description": "the GLN when there is one, else an internal code"})
     province_code = fields.String()
     ward = fields.String()
     address = fields.String(attribute="street")
     latitude = fields.Float(allow_none=True)
     longitude = fields.Float(allow_none=True)
+
+
+class LocationQuerySchema(Schema):
+    producer_id = fields.Integer()
+    page = fields.Integer(load_default=1, validate=Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=Range(1, 100))
 
 
 @operation(
@@ -52,3 +72,42 @@ class LocationSchema(Schema):
 )
 def locations_create(data: dict[str, Any]):
     return create_location(data, actor=current_user)
+
+
+@operation(
+    "/locations",
+    "GET",
+    summary="Locations the caller may see, of one producer when producer_id is given",
+    tag="registry",
+    query=LocationQuerySchema,
+    response=LocationSchema,
+    paginated=True,
+    errors=(422,),
+)
+def locations_list(args: dict[str, Any]):
+    return paginate(list_locations(args.get("producer_id")), args)
+
+
+@operation(
+    "/locations/<int:location_id>",
+    "GET",
+    summary="A location",
+    tag="registry",
+    response=LocationSchema,
+    errors=(404,),
+)
+def locations_get(location_id: int):
+    return get_scoped_or_404(Location, location_id)
+
+
+@operation(
+    "/locations/<int:location_id>",
+    "PATCH",
+    summary="Change a location: only the fields given change",
+    tag="registry",
+    body=LocationFieldsSchema,
+    response=LocationSchema,
+    errors=(403, 404, 409, 422),
+)
+def locations_update(location_id: int, data: dict[str, Any]):
+    return update_location(get_scoped_or_404(Location, location_id), data, actor=current_user)

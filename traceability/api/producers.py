@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
 from flask_login import current_user
 from marshmallow import Schema, fields
 
-from traceability.accounts.scope import get_scoped_or_404
-from traceability.api.spec import operation
-from traceability.api.validators import Length, OneOf
-from traceability.registry.models import PRODUCER_KINDS, Producer
-from traceability.registry.producers import create_producer
+from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.api.spec import operation, paginate
+from traceability.api.validators import Length, OneOf, Range
+from traceability.registry.models import PRODUCER_KINDS, PRODUCER_STATUSES, Producer
+from traceability.registry.producers import (
+    MAX_REASON_LENGTH,
+    approve_producer,
+    create_producer,
+    reinstate_producer,
+    reject_producer,
+    suspend_producer,
+    update_producer,
+)
 from traceability.registry.provinces import PROVINCES
+from traceability.text import like_pattern
 
 
 class ProducerInSchema(Schema):
@@ -28,6 +38,36 @@ class ProducerInSchema(Schema):
     previous_province_code = fields.String(validate=OneOf(list(PROVINCES)), allow_none=True)
     previous_ward = fields.String(validate=Length(max=200), allow_none=True)
     previous_street = fields.String(validate=Length(max=300), allow_none=True)
+
+
+class ProducerUpdateSchema(Schema):
+    """A profile change: only the fields sent change. The province cannot change here."""
+
+    name = fields.String(validate=Length(min=1, max=300))
+    kind = fields.String(validate=OneOf(PRODUCER_KINDS))
+    tax_code = fields.String(validate=Length(max=14), allow_none=True)
+    province_code = fields.String(validate=OneOf(list(PROVINCES)))
+    ward = fields.String(validate=Length(max=200))
+    address = fields.String(validate=Length(max=300), attribute="street")
+    phone = fields.String(validate=Length(max=30))
+    email = fields.String(validate=Length(max=254))
+    website = fields.String(validate=Length(max=500))
+    previous_province_code = fields.String(validate=OneOf(list(PROVINCES)), allow_none=True)
+    previous_ward = fields.String(validate=Length(max=200), allow_none=True)
+    previous_street = fields.String(validate=Length(max=300), allow_none=True)
+
+
+class ReasonSchema(Schema):
+    reason = fields.String(required=True, validate=Length(min=1, max=MAX_REASON_LENGTH))
+
+
+class ProducerQuerySchema(Schema):
+    q = fields.String(validate=Length(max=100))
+    province = fields.String(validate=OneOf(list(PROVINCES)))
+    kind = fields.String(validate=OneOf(PRODUCER_KINDS))
+    status = fields.String(validate=OneOf(PRODUCER_STATUSES))
+    page = fields.Integer(load_default=1, validate=Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=Range(1, 100))
 
 
 class ProducerSchema(Schema):
@@ -48,6 +88,13 @@ class ProducerSchema(Schema):
     previous_street = fields.String(allow_none=True)
     status = fields.String()
     status_reason = fields.String(allow_none=True)
+    status_changed_at = fields.AwareDateTime(allow_none=True)
+    logo_url = fields.Method("_logo_url", allow_none=True, metadata={"type": "string", "nullable": True})
+
+    def _logo_url(self, producer: Producer) -> str | None:
+        if not producer.logo_filename:
+            return None
+        return url_for("public.media", name=producer.logo_filename, _external=True)
 
 
 @operation(
@@ -74,3 +121,90 @@ def producers_create(data: dict[str, Any]):
 )
 def producers_get(producer_id: int):
     return get_scoped_or_404(Producer, producer_id)
+
+
+@operation(
+    "/producers",
+    "GET",
+    summary="Producers the caller may see, searchable without diacritics",
+    tag="registry",
+    query=ProducerQuerySchema,
+    response=ProducerSchema,
+    paginated=True,
+    errors=(422,),
+)
+def producers_list(args: dict[str, Any]):
+    query = scoped_select(Producer).order_by(Producer.name, Producer.id)
+    if args.get("q"):
+        query = query.where(Producer.search_text.like(like_pattern(args["q"]), escape="\\"))
+    for name, column in (
+        ("province", Producer.province_code),
+        ("kind", Producer.kind),
+        ("status", Producer.status),
+    ):
+        if args.get(name):
+            query = query.where(column == args[name])
+    return paginate(query, args)
+
+
+@operation(
+    "/producers/<int:producer_id>",
+    "PATCH",
+    summary="Change a producer's profile (its administrator or its centre's staff)",
+    tag="registry",
+    body=ProducerUpdateSchema,
+    response=ProducerSchema,
+    errors=(403, 404, 409, 422),
+)
+def producers_update(producer_id: int, data: dict[str, Any]):
+    return update_producer(get_scoped_or_404(Producer, producer_id), data, actor=current_user)
+
+
+@operation(
+    "/producers/<int:producer_id>/approve",
+    "POST",
+    summary="Approve a pending or rejected producer (staff of its centre)",
+    tag="registry",
+    response=ProducerSchema,
+    errors=(403, 404, 409),
+)
+def producers_approve(producer_id: int):
+    return approve_producer(get_scoped_or_404(Producer, producer_id), actor=current_user)
+
+
+@operation(
+    "/producers/<int:producer_id>/reject",
+    "POST",
+    summary="Reject a pending producer with the reason it will see (staff of its centre)",
+    tag="registry",
+    body=ReasonSchema,
+    response=ProducerSchema,
+    errors=(403, 404, 409, 422),
+)
+def producers_reject(producer_id: int, data: dict[str, Any]):
+    return reject_producer(get_scoped_or_404(Producer, producer_id), data["reason"], actor=current_user)
+
+
+@operation(
+    "/producers/<int:producer_id>/suspend",
+    "POST",
+    summary="Suspend an approved producer with the reason it will see (staff of its centre)",
+    tag="registry",
+    body=ReasonSchema,
+    response=ProducerSchema,
+    errors=(403, 404, 409, 422),
+)
+def producers_suspend(producer_id: int, data: dict[str, Any]):
+    return suspend_producer(get_scoped_or_404(Producer, producer_id), data["reason"], actor=current_user)
+
+
+@operation(
+    "/producers/<int:producer_id>/reinstate",
+    "POST",
+    summary="Lift a producer's suspension (staff of its centre)",
+    tag="registry",
+    response=ProducerSchema,
+    errors=(403, 404, 409),
+)
+def producers_reinstate(producer_id: int):
+    return reinstate_producer(get_scoped_or_404(Producer, producer_id), actor=current_user)

@@ -1,18 +1,22 @@
-"""API: products."""
+"""API: products, their search and their images."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import Schema, fields
-from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.accounts.scope import get_scoped_or_404
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf, Range
-from traceability.registry.models import OCOP_GROUPS, Producer, Product
-from traceability.registry.products import create_product
+from traceability.errors import InvalidInput
+from traceability.registry.models import OCOP_GROUPS, Product
+from traceability.registry.product_images import add_product_image
+from traceability.registry.products import create_product, search_products, update_product
 from traceability.registry.provinces import PROVINCES
 
 
@@ -21,36 +25,70 @@ class OcopSchema(Schema):
     stars = fields.Integer(required=True, strict=True, validate=Range(3, 5))
     certificate_no = fields.String(validate=Length(max=100), allow_none=True)
     issued_on = fields.Date(allow_none=True)
-    expires_on = fields.Date(allow_none=True)
+    expires_on = fields.Date(
+        allow_none=True, metadata={"description": "36 months after issued_on when left out"}
+    )
 
 
 class ShopLinkSchema(Schema):
-    name = fields.String(required=True, validate=Length(min=1, max=100))
+    name = fields.String(validate=Length(max=100))
     url = fields.Url(required=True, schemes={"http", "https"})
 
 
-class ProductInSchema(Schema):
-    producer_id = fields.Integer()
-    name = fields.String(required=True, validate=Length(min=1, max=300))
+class ProductFieldsSchema(Schema):
+    """The product's own fields, every one optional: what PATCH takes."""
+
+    name = fields.String(validate=Length(min=1, max=300))
     name_en = fields.String(validate=Length(max=300), allow_none=True)
     description = fields.String(validate=Length(max=5000))
     category = fields.String(validate=Length(max=100))
     brand = fields.String(validate=Length(max=200))
-    gtin = fields.String(validate=Length(max=14), allow_none=True)
-    standards = fields.String(validate=Length(max=500))
+    gtin = fields.String(
+        validate=Length(max=14),
+        allow_none=True,
+        metadata={"description": "GTIN-8, -12, -13 or -14; stored and answered as 14 digits"},
+    )
+    standards = fields.String(validate=Length(max=500), metadata={"description": "TCVN/QCVN codes"})
     is_flagship = fields.Boolean()
-    ocop = fields.Nested(OcopSchema, allow_none=True)
-    shop_links = fields.List(fields.Nested(ShopLinkSchema), validate=Length(max=20))
+    ocop = fields.Nested(
+        OcopSchema, allow_none=True, metadata={"description": "null removes the product's OCOP data"}
+    )
+    shop_links = fields.List(fields.Nested(ShopLinkSchema), validate=Length(max=10))
     tech_origin = fields.String(validate=Length(max=500), allow_none=True)
     declared_revenue_vnd = fields.Integer(strict=True, validate=Range(0, 10**15), allow_none=True)
+
+
+class ProductInSchema(ProductFieldsSchema):
+    producer_id = fields.Integer(metadata={"description": "a producer user's own producer when left out"})
+    name = fields.String(required=True, validate=Length(min=1, max=300))
 
 
 class ProductOcopSchema(Schema):
     group = fields.String(attribute="ocop_group")
     stars = fields.Integer(attribute="ocop_stars")
+    level = fields.String(
+        attribute="ocop_level", metadata={"description": "province (3-4 stars) or central (5 stars)"}
+    )
     certificate_no = fields.String(attribute="ocop_certificate_no", allow_none=True)
     issued_on = fields.Date(attribute="ocop_issued_on", allow_none=True)
     expires_on = fields.Date(attribute="ocop_expires_on", allow_none=True)
+
+
+class ProductImageSchema(Schema):
+    id = fields.Integer()
+    product_id = fields.Integer()
+    position = fields.Integer(metadata={"description": "0 is the main image"})
+    width = fields.Integer()
+    height = fields.Integer()
+    sha256 = fields.String(metadata={"description": "of the uploaded file"})
+    url = fields.Method("_url", metadata={"type": "string", "format": "uri"})
+    thumbnail_url = fields.Method("_thumbnail_url", metadata={"type": "string", "format": "uri"})
+
+    def _url(self, image: Any) -> str:
+        return url_for("public.media", name=image.filename, _external=True)
+
+    def _thumbnail_url(self, image: Any) -> str:
+        return url_for("public.media", name=image.thumbnail_filename, _external=True)
 
 
 class ProductSchema(Schema):
@@ -66,16 +104,27 @@ class ProductSchema(Schema):
     is_flagship = fields.Boolean()
     ocop = fields.Method("_ocop", allow_none=True, metadata={"type": "object", "nullable": True})
     shop_links = fields.List(fields.Nested(ShopLinkSchema))
+    tech_origin = fields.String(allow_none=True)
     declared_revenue_vnd = fields.Integer(allow_none=True)
+    images = fields.List(fields.Nested(ProductImageSchema))
 
     def _ocop(self, product: Any) -> dict[str, Any] | None:
         return ProductOcopSchema().dump(product) if product.ocop_stars else None
 
 
 class ProductQuerySchema(Schema):
-    q = fields.String(validate=Length(max=100))
+    q = fields.String(
+        validate=Length(max=100),
+        metadata={
+            "description": "words of the name, English name, brand, category or GTIN; "
+            "diacritics and case are ignored"
+        },
+    )
     province = fields.String(validate=OneOf(list(PROVINCES)))
+    producer_id = fields.Integer()
+    ocop_group = fields.String(validate=OneOf(OCOP_GROUPS))
     ocop_stars = fields.Integer(validate=Range(3, 5))
+    flagship = fields.Boolean()
     page = fields.Integer(load_default=1, validate=Range(min=1))
     per_page = fields.Integer(load_default=20, validate=Range(1, 100))
 
@@ -107,6 +156,19 @@ def products_get(product_id: int):
 
 
 @operation(
+    "/products/<int:product_id>",
+    "PATCH",
+    summary="Change a product: only the fields given change; the GTIN is fixed once it has batches",
+    tag="registry",
+    body=ProductFieldsSchema,
+    response=ProductSchema,
+    errors=(403, 404, 409, 422),
+)
+def products_update(product_id: int, data: dict[str, Any]):
+    return update_product(get_scoped_or_404(Product, product_id), data, actor=current_user)
+
+
+@operation(
     "/products",
     "GET",
     summary="Products the caller may see, searchable",
@@ -117,13 +179,29 @@ def products_get(product_id: int):
     errors=(422,),
 )
 def products_list(args: dict[str, Any]):
-    query = scoped_select(Product).order_by(Product.id)
-    if args.get("q"):
-        query = query.where(Product.name.ilike(f"%{args['q']}%"))
-    if args.get("province"):
-        query = query.where(
-            Product.producer_id.in_(select(Producer.id).where(Producer.province_code == args["province"]))
-        )
-    if args.get("ocop_stars"):
-        query = query.where(Product.ocop_stars == args["ocop_stars"])
+    filters = {name: args.get(name) for name in ("q", "province", "producer_id", "ocop_group", "ocop_stars")}
+    query = search_products(**filters, flagship=args.get("flagship")).options(selectinload(Product.images))
     return paginate(query, args)
+
+
+@operation(
+    "/products/<int:product_id>/images",
+    "POST",
+    summary="Add a product image: send multipart/form-data with the PNG, JPEG or WebP file in the "
+    "field `file` (at most MAX_IMAGE_BYTES, 40 megapixels)",
+    tag="registry",
+    response=ProductImageSchema,
+    status=201,
+    errors=(403, 404, 413, 422),
+)
+def product_images_create(product_id: int):
+    product = get_scoped_or_404(Product, product_id)
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput(
+            _l("Send the image as multipart/form-data in the field file."),
+            {"file": _l("Choose an image file.")},
+        )
+    # One byte over the limit is enough to refuse it; no need to read the rest.
+    data = upload.read(current_app.config["MAX_IMAGE_BYTES"] + 1)
+    return add_product_image(product, data, actor=current_user)

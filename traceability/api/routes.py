@@ -10,7 +10,17 @@ from flask_babel import gettext as _
 from traceability.accounts.service import authenticate, issue_token
 
 # auth registers the token check; each other module declares its operations on import.
-from traceability.api import auth, batches, locations, producers, products, schemas  # noqa: F401
+from traceability.api import (  # noqa: F401
+    auth,
+    batches,
+    certifications,
+    epcis,
+    exports,
+    locations,
+    producers,
+    products,
+    schemas,
+)
 from traceability.api.errors import error_response
 from traceability.api.spec import build_spec, operation
 

@@ -227,10 +227,12 @@ def build_spec(server_url: str) -> dict[str, Any]:
             }
         elif op.response is not None:
             content_schema = op.response
-        elif op.media_type == "image/png":
-            content_schema = {"type": "string", "format": "binary"}
-        else:
+        elif op.media_type.endswith("json"):  # application/json, application/ld+json
             content_schema = {"type": "object"}
+        elif op.media_type.startswith("text/"):
+            content_schema = {"type": "string"}
+        else:  # images, spreadsheets, PDF
+            content_schema = {"type": "string", "format": "binary"}
         operation_doc["responses"][str(op.status)] = {
             "description": "Success",
             "content": {op.media_type: {"schema": content_schema}},

@@ -1,10 +1,13 @@
 """Forms for batches and key tracking events."""
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import (
     DateField,
     DateTimeLocalField,
     DecimalField,
+    FieldList,
+    FormField,
     SelectChoice,
     SelectField,
     StringField,
@@ -13,8 +16,19 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from traceability.batches.models import UNITS
+from traceability.batches.service import VIETNAM_OFFSET
 from traceability.forms import Form
 from traceability.vocabulary import EVENT_TYPE_LABELS, UNIT_LABELS
+
+
+class InputForm(Form):
+    """One input batch of a new batch and the quantity taken from it."""
+
+    class Meta:
+        csrf = False  # a subform: the outer form carries the token
+
+    batch_id = SelectField(_l("Input batch"), coerce=lambda v: int(v) if v else None)
+    quantity = DecimalField(_l("Quantity taken"), places=3, validators=[Optional(), NumberRange(min=0)])
 
 
 class BatchForm(Form):
@@ -29,13 +43,35 @@ class BatchForm(Form):
     quantity = DecimalField(_l("Quantity"), places=3, validators=[DataRequired(), NumberRange(min=0)])
     unit = SelectField(_l("Unit"), choices=[SelectChoice(code, UNIT_LABELS[code]) for code in UNITS])
     location_id = SelectField(_l("Origin location"), coerce=lambda v: int(v) if v else None)
+    input_kind = SelectField(
+        _l("How the inputs were used"),
+        default="transformation",
+        choices=[
+            SelectChoice("transformation", _l("Processed into this batch")),
+            SelectChoice("aggregation", _l("Grouped into this shipment")),
+            SelectChoice("split", _l("Split off into this batch")),
+        ],
+    )
+    inputs = FieldList(FormField(InputForm), min_entries=3, max_entries=10)
+
+    def input_entries(self) -> list[dict]:
+        """The filled input rows as service data."""
+        return [
+            {"batch_id": entry.batch_id.data, "quantity": entry.quantity.data}
+            for entry in self.inputs
+            if entry.batch_id.data
+        ]
 
 
 class EventForm(Form):
     type = SelectField(
         _l("What happened"), choices=[SelectChoice(code, label) for code, label in EVENT_TYPE_LABELS.items()]
     )
-    time = DateTimeLocalField(_l("When (Vietnam time)"), validators=[DataRequired()])
+    time = DateTimeLocalField(
+        _l("When (Vietnam time)"),
+        validators=[DataRequired()],
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"],
+    )
     location_id = SelectField(_l("Where"), coerce=lambda v: int(v) if v else None)
     quantity = DecimalField(_l("Quantity"), places=3, validators=[Optional(), NumberRange(min=0)])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
@@ -44,4 +80,46 @@ class EventForm(Form):
         validators=[Optional(), Length(max=300)],
         description=_l("For shipping and receiving: who the goods went to or came from."),
     )
+    reference_type = SelectField(
+        _l("Reference document"),
+        choices=[
+            SelectChoice("", "-"),
+            SelectChoice("invoice", _l("Invoice")),
+            SelectChoice("delivery_note", _l("Delivery note")),
+            SelectChoice("purchase_order", _l("Purchase order")),
+            SelectChoice("test_report", _l("Test report")),
+            SelectChoice("other", _l("Other document")),
+        ],
+        validators=[Optional()],
+    )
     reference = StringField(_l("Reference document number"), validators=[Optional(), Length(max=100)])
+    photo = FileField(_l("Photo"), description=_l("Optional: a PNG, JPEG or WebP photo of this step."))
+
+    def event_data(self) -> dict:
+        """The event fields as service data (the time is Vietnam time)."""
+        data = {
+            name: getattr(self, name).data
+            for name in (
+                "type",
+                "location_id",
+                "quantity",
+                "note",
+                "counterparty",
+                "reference_type",
+                "reference",
+            )
+        }
+        data["time"] = self.time.data.replace(tzinfo=VIETNAM_OFFSET)
+        return data
+
+    def photo_bytes(self) -> bytes | None:
+        upload = self.photo.data
+        return upload.read() if upload and getattr(upload, "filename", "") else None
+
+
+class CorrectionForm(EventForm):
+    reason = TextAreaField(_l("Why is it corrected?"), validators=[DataRequired(), Length(max=2000)])
+
+
+class ReasonForm(Form):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])

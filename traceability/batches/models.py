@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceability.database import Quantity, UTCDateTime, utcnow
@@ -103,6 +103,7 @@ class TraceEvent(db.Model):
         CheckConstraint(_in("type", EVENT_TYPES), name="type"),
         CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity"),
         CheckConstraint("voids_event_id IS NULL OR void_reason IS NOT NULL", name="void_has_reason"),
+        CheckConstraint("NOT is_retraction OR voids_event_id IS NOT NULL", name="retraction_voids"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,6 +121,10 @@ class TraceEvent(db.Model):
     reference_number: Mapped[str | None] = mapped_column(String(100))
     counterparty: Mapped[str | None] = mapped_column(String(300))  # recipient or source
     photo_filename: Mapped[str | None] = mapped_column(String(100))
+    photo_thumbnail_filename: Mapped[str | None] = mapped_column(String(100))
+    # A correction (voids_event_id set) either replaces the voided event with
+    # its own data or, as a retraction, only withdraws it.
+    is_retraction: Mapped[bool] = mapped_column(Boolean, default=False)
     voids_event_id: Mapped[int | None] = mapped_column(ForeignKey("trace_event.id"), unique=True)
     # The EPCIS event ID (ni:///sha-256;...): lets capture drop events it already has.
     epcis_event_id: Mapped[str | None] = mapped_column(String(200), unique=True)

@@ -5,14 +5,26 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
-from traceability.batches.forms import BatchForm, EventForm
-from traceability.batches.models import Batch
-from traceability.batches.service import VIETNAM_OFFSET, create_batch, public_url, record_event
+from traceability.batches.forms import BatchForm, CorrectionForm, EventForm, ReasonForm
+from traceability.batches.models import Batch, BatchInput, TraceEvent
+from traceability.batches.recalls import recalls_affecting
+from traceability.batches.service import (
+    correct_event,
+    create_batch,
+    local_time,
+    public_url,
+    quantity_remaining,
+    record_event,
+    retract_event,
+)
+from traceability.batches.trace import chain_tree, trace
 from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.labels.qr import qr_png
@@ -22,6 +34,7 @@ from traceability.web import show_errors, writer_required
 bp = Blueprint("batches", __name__)
 
 QR_MIN_PX, QR_MAX_PX = 100, 2000
+BATCH_FIELDS = ("product_id", "lot_code", "production_date", "expiry_date", "quantity", "unit", "location_id")
 
 
 def _location_choices(producer_id: int | None) -> list[SelectChoice]:
@@ -33,10 +46,24 @@ def _location_choices(producer_id: int | None) -> list[SelectChoice]:
     ]
 
 
+def _input_choices(exclude_product_id: int | None = None) -> list[SelectChoice]:
+    """Batches the user may take inputs from: active, in scope, with something left."""
+    batches = db.session.scalars(
+        scoped_select(Batch).where(Batch.status == "active").order_by(Batch.created_at.desc()).limit(300)
+    ).all()
+    choices = [SelectChoice("", "-")]
+    for batch in batches:
+        left = quantity_remaining(batch)
+        if left > 0:
+            label = f"{batch.product.name} · {batch.lot_code} ({format_decimal(left)} {batch.unit})"
+            choices.append(SelectChoice(str(batch.id), label))
+    return choices
+
+
 @bp.route("/manage/batches/new", methods=["GET", "POST"])
 @writer_required
 def batch_new():
-    """Register a new production batch."""
+    """Register a new production batch, with the batches it was made from."""
     form = BatchForm()
     products = db.session.scalars(
         scoped_select(Product).join(Producer).where(Producer.status == "approved").order_by(Product.name)
@@ -46,45 +73,142 @@ def batch_new():
         form.product_id.data = request.args.get("product_id", type=int)
     chosen = next((p for p in products if p.id == form.product_id.data), None)
     form.location_id.choices = _location_choices(chosen.producer_id if chosen else None)
+    failed = False
+    input_choices = _input_choices()
+    for entry in form.inputs:
+        entry.batch_id.choices = input_choices
     if form.validate_on_submit():
-        data = {field.name: field.data for field in form if field.name != "csrf_token"}
+        data = {name: form[name].data for name in BATCH_FIELDS}
+        data["inputs"] = form.input_entries()
+        data["input_kind"] = form.input_kind.data
         try:
             batch = create_batch(data, actor=current_user)
         except DomainError as error:
             db.session.rollback()
             show_errors(form, error)
+            failed = True
         else:
             db.session.commit()
             flash(_("Batch %(lot)s saved.", lot=batch.lot_code), "success")
             return redirect(url_for("batches.batch_detail", batch_id=batch.id))
-    return render_template("batches/batch_form.html", form=form), 422 if form.errors else 200
+    return render_template("batches/batch_form.html", form=form), 422 if failed or form.errors else 200
 
 
 @bp.route("/manage/batches/<int:batch_id>", methods=["GET", "POST"])
 @login_required
 def batch_detail(batch_id: int):
-    """A batch: its QR code, public link and key tracking events; records a new event."""
+    """A batch: its QR code, lineage, recalls and key tracking events; records a new event."""
     batch = get_scoped_or_404(Batch, batch_id)
     form = EventForm()
     form.location_id.choices = _location_choices(batch.product.producer_id)
+    failed = False
     if request.method == "POST":
         if not current_user.can_write:
             abort(403)
         if form.validate_on_submit():
-            data = {field.name: field.data for field in form if field.name != "csrf_token"}
-            data["time"] = form.time.data.replace(tzinfo=VIETNAM_OFFSET)
             try:
-                record_event(batch, data, actor=current_user)
+                record_event(batch, form.event_data(), actor=current_user, photo=form.photo_bytes())
             except DomainError as error:
                 db.session.rollback()
                 show_errors(form, error)
+                failed = True
             else:
                 db.session.commit()
                 flash(_("Event recorded."), "success")
                 return redirect(url_for("batches.batch_detail", batch_id=batch.id))
-    url = public_url(current_app.config["PUBLIC_BASE_URL"], batch)
+    inputs = db.session.scalars(
+        select(BatchInput).where(BatchInput.output_batch_id == batch.id).order_by(BatchInput.id)
+    ).all()
+    outputs = db.session.scalars(
+        select(BatchInput).where(BatchInput.input_batch_id == batch.id).order_by(BatchInput.id)
+    ).all()
+    context = {
+        "batch": batch,
+        "form": form,
+        "public_url": public_url(current_app.config["PUBLIC_BASE_URL"], batch),
+        "inputs": inputs,
+        "outputs": outputs,
+        "remaining": quantity_remaining(batch),
+        "recalls": recalls_affecting(batch),
+        "recall_form": ReasonForm(prefix="recall"),
+        "voided_ids": {event.voids_event_id for event in batch.events if event.voids_event_id},
+    }
+    return render_template("batches/batch_detail.html", **context), 422 if failed or form.errors else 200
+
+
+def _batch_event(batch_id: int, event_id: int) -> TraceEvent:
+    batch = get_scoped_or_404(Batch, batch_id)
+    event = db.session.get(TraceEvent, event_id)
+    if event is None or event.batch_id != batch.id:
+        abort(404)
+    return event
+
+
+@bp.route("/manage/batches/<int:batch_id>/events/<int:event_id>/correct", methods=["GET", "POST"])
+@writer_required
+def event_correct(batch_id: int, event_id: int):
+    """Correct an event: a new event replaces it and says why; or withdraw it."""
+    event = _batch_event(batch_id, event_id)
+    form = CorrectionForm()
+    form.location_id.choices = _location_choices(event.batch.product.producer_id)
+    retract_form = ReasonForm(prefix="retract")
+    if request.method == "GET":
+        local = local_time(event)
+        form.type.data, form.time.data = event.type, local.replace(tzinfo=None)
+        form.location_id.data, form.quantity.data = event.location_id, event.quantity
+        form.note.data, form.counterparty.data = event.note, event.counterparty
+        form.reference_type.data, form.reference.data = event.reference_type or "", event.reference_number
+    elif form.validate_on_submit():
+        try:
+            correct_event(
+                event, form.event_data(), form.reason.data, actor=current_user, photo=form.photo_bytes()
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Event corrected; the original stays in the history, marked as replaced."), "success")
+            return redirect(url_for("batches.batch_detail", batch_id=batch_id))
     status = 422 if form.errors else 200
-    return render_template("batches/batch_detail.html", batch=batch, form=form, public_url=url), status
+    return render_template(
+        "batches/event_correct.html", event=event, form=form, retract_form=retract_form
+    ), status
+
+
+@bp.route("/manage/batches/<int:batch_id>/events/<int:event_id>/retract", methods=["POST"])
+@writer_required
+def event_retract(batch_id: int, event_id: int):
+    """Withdraw an event recorded by mistake."""
+    event = _batch_event(batch_id, event_id)
+    form = ReasonForm(prefix="retract")
+    if not form.validate_on_submit():
+        flash(_("Say why the event is withdrawn."), "error")
+        return redirect(url_for("batches.event_correct", batch_id=batch_id, event_id=event_id))
+    try:
+        retract_event(event, form.reason.data, actor=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("Event withdrawn; it stays in the history, marked as withdrawn."), "success")
+    return redirect(url_for("batches.batch_detail", batch_id=batch_id))
+
+
+@bp.route("/manage/batches/<int:batch_id>/chain")
+@login_required
+def chain(batch_id: int):
+    """The whole chain of a batch: every input back to the origins and everything made from it."""
+    batch = get_scoped_or_404(Batch, batch_id)
+    upstream, downstream = trace(batch, "upstream"), trace(batch, "downstream")
+    return render_template(
+        "batches/chain.html",
+        batch=batch,
+        upstream=chain_tree(upstream),
+        downstream=chain_tree(downstream),
+        counts={"upstream": len(upstream.nodes) - 1, "downstream": len(downstream.nodes) - 1},
+    )
 
 
 @bp.route("/manage/batches/<int:batch_id>/qr.png")

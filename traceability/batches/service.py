@@ -7,8 +7,10 @@ import re
 import secrets
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,12 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import record_audit
+from traceability.batches.lineage import add_inputs
 from traceability.batches.models import EVENT_BIZ_STEPS, Batch, BatchInput, TraceEvent
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
 from traceability.gs1 import batch_uri, is_valid_ai_value
 from traceability.public.models import Scan
 from traceability.registry.models import Location, Product
+from traceability.uploads import UploadRejected, remove, store_image
 
 UNIT_PATTERN = re.compile(r"^[A-Z0-9]{2,3}$")
 VIETNAM_OFFSET = timezone(timedelta(hours=7))
@@ -79,13 +83,21 @@ def _quantity(value: Any, errors: dict[str, Any], field: str) -> Decimal | None:
 
 
 def create_batch(data: dict[str, Any], *, actor: User) -> Batch:
-    """Register a production batch (lot) of a product."""
+    """Register a production batch (lot) of a product, with the input batches it was made from."""
     product = db.session.get(Product, data.get("product_id") or 0)
     if product is None:
         raise InvalidInput(_l("Choose a product."), {"product_id": _l("Unknown product.")})
     producer = writable_producer(product.producer_id, actor)
-    if producer.status == "suspended":
-        raise Forbidden(_l("This producer is suspended and cannot record new batches."))
+    if producer.status != "approved":
+        # Only an approved producer records batches; each other status says why not.
+        refusals = {
+            "pending": _l(
+                "This producer is waiting for the centre's approval and cannot record batches yet."
+            ),
+            "rejected": _l("This producer's registration was rejected, so it cannot record batches."),
+            "suspended": _l("This producer is suspended and cannot record new batches."),
+        }
+        raise Forbidden(refusals.get(producer.status, refusals["pending"]))
     errors: dict[str, Any] = {}
     lot_code = data.get("lot_code") or ""
     if not lot_code:
@@ -137,6 +149,9 @@ def create_batch(data: dict[str, Any], *, actor: User) -> Batch:
     except IntegrityError as error:  # a concurrent request took the lot code first
         raise duplicate from error
     record_audit("create", batch, actor=actor, producer_id=producer.id, centre_id=producer.centre_id)
+    if data.get("inputs"):
+        # Made from other batches: the inputs and their consumed quantities, mass balance kept.
+        add_inputs(batch, data["inputs"], kind=data.get("input_kind") or "transformation", actor=actor)
     return batch
 
 
@@ -157,17 +172,45 @@ def _offset_text(moment: datetime) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def record_event(batch: Batch, data: dict[str, Any], *, actor: User) -> TraceEvent:
-    """Append a key tracking event (what, when, where, who, why) to a batch."""
-    producer = writable_producer(batch.product.producer_id, actor)
+# Steps that send the finished lot on, so they cannot happen before its production date
+# (growing, harvesting, receiving raw materials and processing come before it by nature).
+AFTER_PRODUCTION = ("shipping", "selling")
+
+
+def _store_photo(photo: bytes) -> tuple[str, str]:
+    folder = Path(current_app.config["UPLOAD_FOLDER"]) / "images"
+    try:
+        stored = store_image(photo, folder, max_bytes=current_app.config["MAX_IMAGE_BYTES"])
+    except UploadRejected as error:
+        messages = {
+            "too_large": _l(
+                "The photo is larger than %(mb)s MB.",
+                mb=current_app.config["MAX_IMAGE_BYTES"] // (1024 * 1024),
+            ),
+            "too_many_pixels": _l("The photo has too many pixels (more than 40 megapixels)."),
+            "damaged": _l("The photo file is damaged."),
+        }
+        message = messages.get(error.reason, _l("The photo must be a PNG, JPEG or WebP image."))
+        raise InvalidInput(message, {"photo": message}) from error
+    return stored.filename, stored.thumbnail_filename
+
+
+def _event_fields(batch: Batch, data: dict[str, Any], producer_id: int) -> dict[str, Any]:
+    """The checked columns of an event from ``data``, or InvalidInput naming each bad field."""
     errors: dict[str, Any] = {}
     event_type = data.get("type")
     if event_type not in EVENT_BIZ_STEPS:
         errors["type"] = _l("Type must be one of: %(types)s.", types=", ".join(EVENT_BIZ_STEPS))
     moment = _event_time(data.get("time"), errors)
     if moment is not None:
-        if moment.date() < batch.production_date - timedelta(days=366):
+        local_day = moment.date()
+        if local_day < batch.production_date - timedelta(days=366):
             errors["time"] = _l("The event is more than a year before the batch's production date.")
+        elif event_type in AFTER_PRODUCTION and local_day < batch.production_date:
+            errors["time"] = _l(
+                "The lot cannot be shipped or sold before its production date (%(day)s).",
+                day=batch.production_date.strftime("%d/%m/%Y"),
+            )
         if moment > datetime.now(UTC) + timedelta(minutes=5):
             errors["time"] = _l("The event cannot be in the future.")
     quantity = None
@@ -176,26 +219,96 @@ def record_event(batch: Batch, data: dict[str, Any], *, actor: User) -> TraceEve
     location_id = data.get("location_id")
     if location_id is not None:
         location = db.session.get(Location, location_id)
-        if location is None or location.producer_id != producer.id:
+        if location is None or location.producer_id != producer_id:
             errors["location_id"] = _l("Choose one of the producer's locations.")
     if errors:
         raise InvalidInput(_l("The event could not be saved."), errors)
+    return {
+        "type": event_type,
+        # A captured EPCIS event keeps the bizStep and eventID it came with.
+        "biz_step": data.get("biz_step") or EVENT_BIZ_STEPS[event_type],
+        "epcis_event_id": data.get("epcis_event_id"),
+        "event_time": moment,
+        "time_zone_offset": _offset_text(moment),
+        "location_id": location_id,
+        "quantity": quantity,
+        "unit": batch.unit if quantity is not None else None,
+        "note": (data.get("note") or "").strip(),
+        "reference_type": (data.get("reference_type") or "").strip() or None,
+        "reference_number": (data.get("reference") or data.get("reference_number") or "").strip() or None,
+        "counterparty": (data.get("counterparty") or "").strip() or None,
+    }
+
+
+def _add_event(batch: Batch, fields: dict[str, Any], *, actor: User, photo: bytes | None) -> TraceEvent:
+    producer = batch.product.producer
+    photo_names = _store_photo(photo) if photo else (None, None)
     event = TraceEvent(
         batch_id=batch.id,
-        type=event_type,
-        biz_step=EVENT_BIZ_STEPS[event_type],
-        event_time=moment,
-        time_zone_offset=_offset_text(moment),
-        location_id=location_id,
         actor_id=actor.id,
-        quantity=quantity,
-        unit=batch.unit if quantity is not None else None,
-        note=(data.get("note") or "").strip(),
-        reference_type=(data.get("reference_type") or "").strip() or None,
-        reference_number=(data.get("reference") or data.get("reference_number") or "").strip() or None,
-        counterparty=(data.get("counterparty") or "").strip() or None,
+        photo_filename=photo_names[0],
+        photo_thumbnail_filename=photo_names[1],
+        **fields,
     )
-    db.session.add(event)
-    db.session.flush()
+    try:
+        db.session.add(event)
+        db.session.flush()
+    except Exception:
+        remove(Path(current_app.config["UPLOAD_FOLDER"]) / "images", *photo_names)
+        raise
     record_audit("create", event, actor=actor, producer_id=producer.id, centre_id=producer.centre_id)
     return event
+
+
+def record_event(
+    batch: Batch, data: dict[str, Any], *, actor: User, photo: bytes | None = None
+) -> TraceEvent:
+    """Append a key tracking event (what, when, where, who, why) to a batch, with an optional photo."""
+    producer = writable_producer(batch.product.producer_id, actor)
+    return _add_event(batch, _event_fields(batch, data, producer.id), actor=actor, photo=photo)
+
+
+def _voidable(event: TraceEvent, reason: str, actor: User) -> str:
+    writable_producer(event.batch.product.producer_id, actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_l("Say why the event is corrected."), {"reason": _l("This field is required.")})
+    if event.is_retraction:
+        raise Conflict(_l("A retraction cannot itself be corrected."))
+    if db.session.scalar(select(TraceEvent.id).where(TraceEvent.voids_event_id == event.id)) is not None:
+        raise Conflict(_l("This event was already corrected; correct the newer event instead."))
+    return reason
+
+
+def correct_event(
+    event: TraceEvent, data: dict[str, Any], reason: str, *, actor: User, photo: bytes | None = None
+) -> TraceEvent:
+    """Replace an event by a new one that says why; the original stays, marked as voided."""
+    reason = _voidable(event, reason, actor)
+    fields = _event_fields(event.batch, data, event.batch.product.producer_id)
+    return _add_event(
+        event.batch, {**fields, "voids_event_id": event.id, "void_reason": reason}, actor=actor, photo=photo
+    )
+
+
+def retract_event(event: TraceEvent, reason: str, *, actor: User) -> TraceEvent:
+    """Withdraw an event recorded by mistake: a new entry voids it; nothing is deleted."""
+    reason = _voidable(event, reason, actor)
+    now = datetime.now(VIETNAM_OFFSET)
+    fields = {
+        "type": event.type,
+        "biz_step": event.biz_step,
+        "event_time": now,
+        "time_zone_offset": _offset_text(now),
+        "note": "",
+        "is_retraction": True,
+        "voids_event_id": event.id,
+        "void_reason": reason,
+    }
+    return _add_event(event.batch, fields, actor=actor, photo=None)
+
+
+def current_events(events: list[TraceEvent]) -> list[TraceEvent]:
+    """The events that stand: neither voided by a correction nor retraction entries themselves."""
+    voided = {event.voids_event_id for event in events if event.voids_event_id}
+    return [event for event in events if event.id not in voided and not event.is_retraction]

@@ -86,3 +86,36 @@ def trace(batch: Batch, direction: Direction) -> Trace:
     ).all()
     depths[batch.id] = 0
     return Trace(batch, direction, depths, list(nodes), list(edges))
+
+
+@dataclass
+class ChainNode:
+    """A batch in a chain tree, with the quantity that links it to its parent."""
+
+    batch: Batch
+    depth: int
+    link: BatchInput | None
+    children: list[ChainNode]
+
+
+def chain_tree(result: Trace) -> ChainNode:
+    """The trace as a tree from its root: inputs below an upstream root, outputs below a downstream one.
+
+    A batch reached by two paths appears under each (fan-in and fan-out are
+    real in supply chains); the tree is built in memory from the trace's rows.
+    """
+    by_id = {node.id: node for node in result.nodes}
+    below: dict[int, list[BatchInput]] = {}
+    for edge in result.edges:
+        parent = edge.output_batch_id if result.direction == "upstream" else edge.input_batch_id
+        below.setdefault(parent, []).append(edge)
+
+    def build(batch_id: int, depth: int, link: BatchInput | None, path: frozenset[int]) -> ChainNode:
+        children = []
+        for edge in below.get(batch_id, []):
+            child = edge.input_batch_id if result.direction == "upstream" else edge.output_batch_id
+            if child in by_id and child not in path and depth < MAX_DEPTH:
+                children.append(build(child, depth + 1, edge, path | {child}))
+        return ChainNode(by_id[batch_id], depth, link, children)
+
+    return build(result.root.id, 0, None, frozenset({result.root.id}))

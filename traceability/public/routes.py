@@ -22,6 +22,7 @@ from flask_login import current_user
 from sqlalchemy import select, text
 
 from traceability.batches.models import Batch
+from traceability.batches.recalls import recalls_affecting
 from traceability.batches.service import public_url
 from traceability.extensions import db
 from traceability.gs1 import DigitalLinkError, parse_path
@@ -72,7 +73,10 @@ def set_language(code: str):
 
 def _render_batch_page(batch: Batch):
     url = public_url(current_app.config["PUBLIC_BASE_URL"], batch)
-    return render_template("public/batch.html", batch=batch, public_url=url, today=date.today())
+    recalls = recalls_affecting(batch)
+    return render_template(
+        "public/batch.html", batch=batch, public_url=url, today=date.today(), recalls=recalls
+    )
 
 
 # Why a Digital Link path was refused, in the consumer's language.

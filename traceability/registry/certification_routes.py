@@ -2,6 +2,253 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+from wtforms import SelectChoice
+
+from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.errors import DomainError
+from traceability.extensions import db
+from traceability.registry import certifications as service
+from traceability.registry.certification_forms import (
+    CertificationDataForm,
+    CertificationFilterForm,
+    CertificationForm,
+    RejectForm,
+    VerifyForm,
+)
+from traceability.registry.models import Certification, Location, Producer, Product
+from traceability.web import roles_required, show_errors, writer_required
 
 bp = Blueprint("certifications", __name__)
+
+PER_PAGE = 20
+
+
+@bp.context_processor
+def certification_helpers() -> dict[str, Any]:
+    """What the certification pages need to show a certificate's type, scope and state."""
+    return {
+        "certification_type_label": service.type_label,
+        "certification_scope_label": service.scope_label,
+        "certification_state": service.certification_state,
+        "certification_subject": service.subject_name,
+        "can_decide": service.can_decide,
+        "today": service.vietnam_today(),
+    }
+
+
+def _load(certification_id: int) -> Certification:
+    return get_scoped_or_404(Certification, certification_id)
+
+
+def _subject_choices() -> list[SelectChoice]:
+    """Every producer, location and product the user may add certificates for, grouped."""
+    producers = db.session.scalars(scoped_select(Producer).order_by(Producer.name)).all()
+    locations = db.session.scalars(
+        scoped_select(Location).options(joinedload(Location.producer)).order_by(Location.name)
+    ).all()
+    products = db.session.scalars(
+        scoped_select(Product).options(joinedload(Product.producer)).order_by(Product.name)
+    ).all()
+    many = len(producers) > 1
+    producer_group = _("Producers") if many else _("Producer")
+    location_group, product_group = _("Locations"), _("Products")
+    return [
+        *(SelectChoice(f"producer:{p.id}", p.name, optgroup=producer_group) for p in producers),
+        *(
+            SelectChoice(
+                f"location:{loc.id}",
+                f"{loc.name} · {loc.producer.name}" if many else loc.name,
+                optgroup=location_group,
+            )
+            for loc in locations
+        ),
+        *(
+            SelectChoice(
+                f"product:{p.id}", f"{p.name} · {p.producer.name}" if many else p.name, optgroup=product_group
+            )
+            for p in products
+        ),
+    ]
+
+
+def _document_limit() -> int:
+    return current_app.config["MAX_DOCUMENT_BYTES"]
+
+
+@bp.route("/manage/certifications")
+@login_required
+def index():
+    """The certifications the user may see, filtered by status, type, scope and producer."""
+    producers = db.session.scalars(scoped_select(Producer).order_by(Producer.name)).all()
+    form = CertificationFilterForm(formdata=request.args)
+    form.producer_id.choices = [
+        SelectChoice("", _("All")),
+        *(SelectChoice(str(p.id), p.name) for p in producers),
+    ]
+    filters = form.filters()
+    query = service.with_subjects(scoped_select(Certification)).order_by(
+        Certification.created_at.desc(), Certification.id.desc()
+    )
+    if "state" in filters:
+        query = query.where(service.state_clause(filters["state"]))
+    if "type" in filters:
+        query = query.where(Certification.type == filters["type"])
+    if "scope" in filters:
+        query = query.where(Certification.scope == filters["scope"])
+    if "producer_id" in filters:
+        query = query.where(Certification.producer_id == int(filters["producer_id"]))
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "registry/certifications/index.html",
+        page=page,
+        form=form,
+        filters=filters,
+        show_producer=len(producers) > 1,
+    )
+
+
+@bp.route("/manage/certifications/new", methods=["GET", "POST"])
+@writer_required
+def new():
+    """Record a certificate with its document."""
+    form = CertificationForm()
+    form.subject.choices = _subject_choices()
+    if request.method == "GET":
+        for scope in ("product", "location", "producer"):
+            if request.args.get(f"{scope}_id", type=int):
+                form.subject.data = f"{scope}:{request.args.get(f'{scope}_id', type=int)}"
+                break
+    if form.validate_on_submit():
+        document, document_name = form.document_upload(_document_limit())
+        try:
+            certification = service.create_certification(
+                form.to_data(), actor=current_user, document=document, document_name=document_name
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _("Certificate %(number)s saved. The centre will verify it.", number=certification.number),
+                "success",
+            )
+            return redirect(url_for("certifications.detail", certification_id=certification.id))
+    return render_template("registry/certifications/form.html", form=form, certification=None), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/manage/certifications/<int:certification_id>")
+@login_required
+def detail(certification_id: int):
+    """A certificate, its document's fingerprint and the centre's decision."""
+    certification = _load(certification_id)
+    return render_template(
+        "registry/certifications/detail.html",
+        certification=certification,
+        verify_form=VerifyForm(),
+        reject_form=RejectForm(),
+    )
+
+
+@bp.route("/manage/certifications/<int:certification_id>/edit", methods=["GET", "POST"])
+@writer_required
+def edit(certification_id: int):
+    """Correct a certificate or replace its document; it goes back to the centre."""
+    certification = _load(certification_id)
+    form = CertificationDataForm(obj=certification)
+    if form.validate_on_submit():
+        document, document_name = form.document_upload(_document_limit())
+        try:
+            service.update_certification(
+                certification,
+                form.to_data(),
+                actor=current_user,
+                document=document,
+                document_name=document_name,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Certificate %(number)s saved.", number=certification.number), "success")
+            return redirect(url_for("certifications.detail", certification_id=certification.id))
+    return render_template("registry/certifications/form.html", form=form, certification=certification), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/manage/certifications/<int:certification_id>/verify", methods=["POST"])
+@roles_required("centre_admin", "centre_staff")
+def verify(certification_id: int):
+    """The centre confirms the certificate against its document."""
+    certification = _load(certification_id)  # the CSRF token is checked for every POST by CSRFProtect
+    try:
+        service.verify_certification(certification, actor=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("Certificate %(number)s verified.", number=certification.number), "success")
+    return redirect(url_for("certifications.detail", certification_id=certification.id), 303)
+
+
+@bp.route("/manage/certifications/<int:certification_id>/reject", methods=["POST"])
+@roles_required("centre_admin", "centre_staff")
+def reject(certification_id: int):
+    """The centre refuses the certificate, with a reason for the producer."""
+    certification = _load(certification_id)
+    form = RejectForm()
+    if form.validate_on_submit():
+        try:
+            service.reject_certification(certification, form.reason.data, actor=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Certificate %(number)s rejected.", number=certification.number), "success")
+            return redirect(url_for("certifications.detail", certification_id=certification.id), 303)
+    return render_template(
+        "registry/certifications/detail.html",
+        certification=certification,
+        verify_form=VerifyForm(),
+        reject_form=form,
+    ), 422
+
+
+@bp.route("/manage/certifications/<int:certification_id>/document")
+@login_required
+def document(certification_id: int):
+    """The certificate's document, always as a download, never rendered by the browser."""
+    certification = _load(certification_id)
+    if not certification.document_filename:
+        abort(404)
+    path = service.documents_folder() / certification.document_filename
+    if not path.is_file():
+        abort(404)
+    ascii_name, original_name = service.download_names(certification)
+    response = send_file(
+        path,
+        mimetype=certification.document_content_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=ascii_name,
+        max_age=0,
+    )
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(original_name, safe='')}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

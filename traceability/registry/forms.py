@@ -1,9 +1,16 @@
-"""Forms for registering products."""
+"""Forms for products, their images and locations, and the product search."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    DecimalField,
+    FormField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -13,65 +20,218 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from traceability.forms import Form
+from traceability.registry.models import Product
+from traceability.registry.provinces import PROVINCES
+
+OCOP_GROUP_LABELS = {
+    "food": _l("Food"),
+    "beverage": _l("Beverages"),
+    "herbal": _l("Medicinal herbs and their products"),
+    "handicraft": _l("Handicrafts and textiles"),
+    "ornamental": _l("Ornamental plants and animals"),
+    "tourism": _l("Community and rural tourism services"),
+}
+OCOP_LEVEL_LABELS = {"province": _l("Province level"), "central": _l("Central level")}
+LOCATION_KIND_LABELS = {
+    "farm": _l("Farm"),
+    "facility": _l("Production facility"),
+    "warehouse": _l("Warehouse"),
+    "other": _l("Other"),
+}
 
 OCOP_GROUP_CHOICES = [
     SelectChoice("", _l("Not OCOP")),
-    SelectChoice("food", _l("Food")),
-    SelectChoice("beverage", _l("Beverages")),
-    SelectChoice("herbal", _l("Medicinal herbs and their products")),
-    SelectChoice("handicraft", _l("Handicrafts and textiles")),
-    SelectChoice("ornamental", _l("Ornamental plants and animals")),
-    SelectChoice("tourism", _l("Community and rural tourism services")),
+    *(SelectChoice(code, label) for code, label in OCOP_GROUP_LABELS.items()),
 ]
+OCOP_STAR_CHOICES = [SelectChoice("", "-"), *(SelectChoice(str(n)) for n in (3, 4, 5))]
+PROVINCE_CHOICES = [SelectChoice(code, name) for code, name in PROVINCES.items()]
+
+# The product's own fields, as the service names them.
+PRODUCT_FIELDS = (
+    "name",
+    "name_en",
+    "description",
+    "category",
+    "brand",
+    "gtin",
+    "standards",
+    "is_flagship",
+    "tech_origin",
+    "declared_revenue_vnd",
+)
+
+
+def _optional_int(value: Any) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+def parse_shop_links(value: str | None) -> list[dict[str, str]]:
+    """Shop links from a textarea, one per line: "name | url", or just the url."""
+    links = []
+    for line in (value or "").splitlines():
+        if line.strip():
+            name, _bar, url = line.rpartition("|")
+            links.append({"name": name.strip(), "url": url.strip()})
+    return links
+
+
+class OcopForm(Form):
+    """The OCOP certificate: a part of the product form, its fields named ocop-group, ocop-stars..."""
+
+    class Meta:
+        csrf = False
+
+    group = SelectField(_l("OCOP group"), choices=OCOP_GROUP_CHOICES, validators=[Optional()])
+    stars = SelectField(
+        _l("OCOP stars"), choices=OCOP_STAR_CHOICES, coerce=_optional_int, validators=[Optional()]
+    )
+    certificate_no = StringField(_l("OCOP certificate number"), validators=[Optional(), Length(max=100)])
+    issued_on = DateField(_l("OCOP certificate issued on"), validators=[Optional()])
+    expires_on = DateField(
+        _l("OCOP certificate valid until"),
+        validators=[Optional()],
+        description=_l("Leave empty: 36 months after the issue date."),
+    )
 
 
 class ProductForm(Form):
-    producer_id = SelectField(_l("Producer"), coerce=int)
+    """A product's fields; registering one also names its producer (NewProductForm)."""
+
     name = StringField(_l("Product name (Vietnamese)"), validators=[DataRequired(), Length(max=300)])
     name_en = StringField(_l("Product name (English)"), validators=[Optional(), Length(max=300)])
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    description = TextAreaField(
+        _l("Description"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 5}
+    )
     category = StringField(_l("Category"), validators=[Optional(), Length(max=100)])
     brand = StringField(_l("Brand"), validators=[Optional(), Length(max=200)])
     gtin = StringField(
         _l("GTIN (barcode number)"),
-        validators=[Optional(), Length(max=14)],
+        validators=[Optional(), Length(max=20)],
         description=_l("8, 12, 13 or 14 digits. Leave empty if the product has no barcode."),
     )
-    standards = StringField(_l("Standards applied (TCVN/QCVN)"), validators=[Optional(), Length(max=500)])
-    is_flagship = BooleanField(_l("Flagship product of the province"))
-    ocop_group = SelectField(_l("OCOP group"), choices=OCOP_GROUP_CHOICES, validators=[Optional()])
-    ocop_stars = SelectField(
-        _l("OCOP stars"),
-        choices=[SelectChoice("", "-"), *(SelectChoice(str(n)) for n in (3, 4, 5))],
-        validators=[Optional()],
+    standards = StringField(
+        _l("Standards applied (TCVN/QCVN)"),
+        validators=[Optional(), Length(max=500)],
+        description=_l("Separated by commas, for example: TCVN 5250:2015, QCVN 8-2:2011/BYT"),
     )
-    ocop_certificate_no = StringField(_l("OCOP certificate number"), validators=[Optional(), Length(max=100)])
-    ocop_issued_on = DateField(_l("OCOP certificate issued on"), validators=[Optional()])
+    shop_links = TextAreaField(
+        _l("Where to buy"),
+        validators=[Optional(), Length(max=5000)],
+        description=_l("One link per line: shop name | https://... address"),
+        render_kw={"rows": 3},
+    )
+    is_flagship = BooleanField(_l("Flagship product of the province"))
+    ocop = FormField(OcopForm, label=_l("OCOP"))
+    tech_origin = StringField(
+        _l("Technology transfer or S&T task it came from"), validators=[Optional(), Length(max=500)]
+    )
     declared_revenue_vnd = IntegerField(
-        _l("Declared yearly revenue (VND)"), validators=[Optional(), NumberRange(min=0)]
+        _l("Declared yearly revenue (VND)"), validators=[Optional(), NumberRange(min=0, max=10**15)]
     )
 
-    def to_data(self) -> dict:
-        data = {
-            name: getattr(self, name).data
-            for name in (
-                "producer_id",
-                "name",
-                "name_en",
-                "description",
-                "category",
-                "brand",
-                "gtin",
-                "standards",
-                "is_flagship",
-                "declared_revenue_vnd",
-            )
-        }
-        if self.ocop_group.data or self.ocop_stars.data:
-            data["ocop"] = {
-                "group": self.ocop_group.data or None,
-                "stars": int(self.ocop_stars.data) if self.ocop_stars.data else None,
-                "certificate_no": self.ocop_certificate_no.data or None,
-                "issued_on": self.ocop_issued_on.data,
-            }
+    def fill_from(self, product: Product) -> None:
+        """Show a stored product's values (GET of the edit page)."""
+        for name in PRODUCT_FIELDS:
+            getattr(self, name).data = getattr(product, name)
+        self.shop_links.data = "\n".join(
+            f"{link['name']} | {link['url']}" for link in product.shop_links or []
+        )
+        for name in ("group", "stars", "certificate_no", "issued_on", "expires_on"):
+            self.ocop[name].data = getattr(product, f"ocop_{name}")
+
+    def to_data(self) -> dict[str, Any]:
+        """The input of create_product and update_product; "Not OCOP" clears the OCOP data."""
+        data = {name: getattr(self, name).data for name in PRODUCT_FIELDS}
+        data["shop_links"] = parse_shop_links(self.shop_links.data)
+        ocop = self.ocop.data
+        data["ocop"] = {**ocop, "group": ocop["group"] or None} if ocop["group"] or ocop["stars"] else None
         return data
+
+
+class NewProductForm(ProductForm):
+    producer_id = SelectField(_l("Producer"), coerce=int)
+
+    def to_data(self) -> dict[str, Any]:
+        return {**super().to_data(), "producer_id": self.producer_id.data}
+
+
+class ProductImageForm(Form):
+    file = FileField(
+        _l("Add a photo"),
+        validators=[FileRequired(_l("Choose an image file."))],
+        description=_l(
+            "PNG, JPEG or WebP. It is resized for the web; location data in the photo is removed."
+        ),
+    )
+
+
+class ProductSearchForm(Form):
+    """The filters of the product list, read from the query string."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
+    province = SelectField(
+        _l("Province"), choices=[SelectChoice("", _l("All")), *PROVINCE_CHOICES], validators=[Optional()]
+    )
+    producer_id = SelectField(_l("Producer"), coerce=_optional_int, validators=[Optional()])
+    ocop_group = SelectField(
+        _l("OCOP group"),
+        choices=[SelectChoice("", _l("All")), *OCOP_GROUP_CHOICES[1:]],
+        validators=[Optional()],
+    )
+    ocop_stars = SelectField(
+        _l("OCOP stars"),
+        choices=[SelectChoice("", _l("All")), *OCOP_STAR_CHOICES[1:]],
+        coerce=_optional_int,
+        validators=[Optional()],
+    )
+    flagship = BooleanField(_l("Flagship products only"))
+
+    def filters(self) -> dict[str, Any]:
+        """The search_products arguments; a filter the form refused is left out."""
+        names = ("q", "province", "producer_id", "ocop_group", "ocop_stars")
+        filters = {name: None if self[name].errors else self[name].data or None for name in names}
+        return {**filters, "flagship": True if self.flagship.data else None}
+
+
+class LocationForm(Form):
+    """A location's fields; adding one also names its producer (NewLocationForm)."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
+    kind = SelectField(
+        _l("Kind"), choices=[SelectChoice(code, label) for code, label in LOCATION_KIND_LABELS.items()]
+    )
+    province_code = SelectField(_l("Province"), choices=PROVINCE_CHOICES)
+    ward = StringField(_l("Ward or commune"), validators=[Optional(), Length(max=200)])
+    street = StringField(_l("Street address or hamlet"), validators=[Optional(), Length(max=300)])
+    gln = StringField(
+        _l("GLN (GS1 location number)"),
+        validators=[Optional(), Length(max=20)],
+        description=_l("13 digits, if the location has one. Without it the location gets an internal code."),
+    )
+    latitude = DecimalField(
+        _l("Latitude"), places=None, validators=[Optional()], description=_l("For example 12.6675")
+    )
+    longitude = DecimalField(
+        _l("Longitude"), places=None, validators=[Optional()], description=_l("For example 108.0378")
+    )
+
+    FIELDS = ("name", "kind", "province_code", "ward", "street", "gln", "latitude", "longitude")
+
+    def fill_from(self, location: Any) -> None:
+        """Show a stored location's values (GET of the edit page)."""
+        for name in self.FIELDS:
+            getattr(self, name).data = getattr(location, name)
+
+    def to_data(self) -> dict[str, Any]:
+        """The input of create_location and update_location."""
+        return {name: getattr(self, name).data for name in self.FIELDS}
+
+
+class NewLocationForm(LocationForm):
+    producer_id = SelectField(_l("Producer"), coerce=int)
+
+    def to_data(self) -> dict[str, Any]:
+        return {**super().to_data(), "producer_id": self.producer_id.data}

@@ -1,84 +1,242 @@
-"""Registering products: GTIN, OCOP data, flagship flag."""
+"""Registering products: GTIN, standards, shop links, OCOP data, flagship flag; finding them."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Select, exists, select
 
 from traceability.accounts.models import User
-from traceability.accounts.scope import writable_producer
-from traceability.audit.service import record_audit
+from traceability.accounts.scope import scoped_select, writable_producer
+from traceability.audit.service import record_audit, snapshot
+from traceability.batches.models import Batch
 from traceability.errors import Conflict, InvalidInput
 from traceability.extensions import db
 from traceability.gs1 import normalise_gtin
-from traceability.registry.models import OCOP_GROUPS, Product
-from traceability.registry.validation import require
+from traceability.registry.models import OCOP_GROUPS, Producer, Product
+from traceability.registry.validation import optional_text, text
+from traceability.text import like_pattern
+
+MAX_SHOP_LINKS = 10
+OCOP_VALIDITY_YEARS = 3  # 36 months (Decision 148/QĐ-TTg)
+# Standards are listed one after another, separated by commas, semicolons or new lines.
+STANDARD_SEPARATORS = re.compile(r"[,;\n]")
+
+
+def _gtin(value: Any, errors: dict[str, Any]) -> str | None:
+    code = (value or "").strip()
+    if not code:
+        return None
+    try:
+        return normalise_gtin(code)
+    except ValueError:
+        errors["gtin"] = _l("A GTIN has 8, 12, 13 or 14 digits and a correct check digit.")
+        return None
+
+
+def _standards(value: Any, errors: dict[str, Any]) -> str:
+    """The standards one after another, trimmed, without repeats: "TCVN 5250:2015, QCVN 8-2:2011/BYT"."""
+    codes: list[str] = []
+    for part in STANDARD_SEPARATORS.split(value or ""):
+        code = " ".join(part.split())
+        if code and code.casefold() not in {c.casefold() for c in codes}:
+            codes.append(code)
+    joined = ", ".join(codes)
+    if len(joined) > 500:
+        errors["standards"] = _l("At most 500 characters of standards.")
+    return joined
+
+
+def _is_web_address(url: str) -> bool:
+    """An http or https address with a host: never javascript:, data: or the like."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced [ in the host, say
+        return False
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and bool(parts.hostname)
+        and not any(c.isspace() for c in url)
+    )
+
+
+def _shop_links(links: Any, errors: dict[str, Any]) -> list[dict[str, str]]:
+    """Shop links as [{name, url}]: web addresses only (http or https), named by their site if unnamed."""
+    cleaned, problems = [], []
+    for number, link in enumerate(links or [], start=1):
+        name = " ".join(str(link.get("name") or "").split())
+        url = str(link.get("url") or "").strip()
+        if not _is_web_address(url):
+            problems.append(_l("Link %(n)s: the address must start with http:// or https://.", n=number))
+        elif len(url) > 500 or len(name) > 100:
+            problems.append(_l("Link %(n)s is too long.", n=number))
+        else:
+            cleaned.append({"name": name or urlsplit(url).hostname, "url": url})
+    if len(cleaned) + len(problems) > MAX_SHOP_LINKS:
+        problems.append(_l("At most %(n)s shop links.", n=MAX_SHOP_LINKS))
+    if problems:
+        errors["shop_links"] = " ".join(str(problem) for problem in problems)
+    return cleaned
+
+
+def ocop_expiry(issued_on: date) -> date:
+    """The end of an OCOP certificate's validity: 36 months after it was issued."""
+    try:
+        return issued_on.replace(year=issued_on.year + OCOP_VALIDITY_YEARS)
+    except ValueError:  # issued on 29 February
+        return issued_on.replace(year=issued_on.year + OCOP_VALIDITY_YEARS, day=28)
 
 
 def _ocop_fields(ocop: dict[str, Any] | None, errors: dict[str, Any]) -> dict[str, Any]:
+    """The product's OCOP columns; no OCOP data clears every one of them."""
     if not ocop:
-        return {}
+        return dict.fromkeys(
+            (
+                "ocop_group",
+                "ocop_stars",
+                "ocop_level",
+                "ocop_certificate_no",
+                "ocop_issued_on",
+                "ocop_expires_on",
+            )
+        )
     group, stars = ocop.get("group"), ocop.get("stars")
     if group not in OCOP_GROUPS:
-        errors["ocop.group"] = _l("OCOP group must be one of: %(groups)s.", groups=", ".join(OCOP_GROUPS))
-    if not isinstance(stars, int) or not 3 <= stars <= 5:
+        errors["ocop.group"] = _l("Choose the OCOP group of the product.")
+    if not isinstance(stars, int) or isinstance(stars, bool) or not 3 <= stars <= 5:
         errors["ocop.stars"] = _l("OCOP stars are 3, 4 or 5.")
+    certificate_no = optional_text(ocop, "certificate_no")
+    if certificate_no and len(certificate_no) > 100:
+        errors["ocop.certificate_no"] = _l("At most 100 characters.")
     issued, expires = ocop.get("issued_on"), ocop.get("expires_on")
     if issued and expires and expires <= issued:
         errors["ocop.expires_on"] = _l("The expiry date must be after the issue date.")
     if issued and not expires:
-        # An OCOP certificate is valid 36 months (Decision 148/QĐ-TTg).
-        try:
-            expires = issued.replace(year=issued.year + 3)
-        except ValueError:  # 29 February
-            expires = issued.replace(year=issued.year + 3, day=28)
+        expires = ocop_expiry(issued)
     return {
         "ocop_group": group,
         "ocop_stars": stars,
+        # The province certifies 3 and 4 stars, the central council 5 (Decision 1489/QĐ-TTg).
         "ocop_level": "central" if stars == 5 else "province",
-        "ocop_certificate_no": ocop.get("certificate_no"),
+        "ocop_certificate_no": certificate_no,
         "ocop_issued_on": issued,
         "ocop_expires_on": expires,
     }
+
+
+def _product_values(data: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
+    """The cleaned columns for the fields present in ``data`` (a partial update gives only some)."""
+    values: dict[str, Any] = {}
+    if "name" in data:
+        values["name"] = text(data, "name")
+        if not values["name"]:
+            errors["name"] = _l("This field is required.")
+    for name in ("description", "category", "brand"):
+        if name in data:
+            values[name] = text(data, name)
+    for name in ("name_en", "tech_origin"):
+        if name in data:
+            values[name] = optional_text(data, name)
+    if "gtin" in data:
+        values["gtin"] = _gtin(data["gtin"], errors)
+    if "standards" in data:
+        values["standards"] = _standards(data["standards"], errors)
+    if "is_flagship" in data:
+        values["is_flagship"] = bool(data["is_flagship"])
+    if "shop_links" in data:
+        values["shop_links"] = _shop_links(data["shop_links"], errors)
+    if "declared_revenue_vnd" in data:
+        revenue = data["declared_revenue_vnd"]
+        if revenue is not None and revenue < 0:
+            errors["declared_revenue_vnd"] = _l("Revenue cannot be negative.")
+        values["declared_revenue_vnd"] = revenue
+    if "ocop" in data:
+        values.update(_ocop_fields(data["ocop"], errors))
+    return values
+
+
+def _check_gtin_is_free(gtin: str | None, product: Product | None = None) -> None:
+    if not gtin:
+        return
+    query = select(Product.id).where(Product.gtin == gtin)
+    if product is not None:
+        query = query.where(Product.id != product.id)
+    if db.session.scalar(query):
+        raise Conflict(_l("Another product already has this GTIN."), {"gtin": _l("Already registered.")})
 
 
 def create_product(data: dict[str, Any], *, actor: User) -> Product:
     """Register a product of a producer, with its GTIN (stored as 14 digits) and OCOP data."""
     producer = writable_producer(data.get("producer_id"), actor)
     errors: dict[str, Any] = {}
-    require(data, errors, "name")
-    gtin = (data.get("gtin") or "").strip() or None
-    if gtin:
-        try:
-            gtin = normalise_gtin(gtin)
-        except ValueError:
-            errors["gtin"] = _l("A GTIN has 8, 12, 13 or 14 digits and a correct check digit.")
-    ocop = _ocop_fields(data.get("ocop"), errors)
-    revenue = data.get("declared_revenue_vnd")
-    if revenue is not None and revenue < 0:
-        errors["declared_revenue_vnd"] = _l("Revenue cannot be negative.")
+    values = _product_values({"name": None, **data}, errors)
     if errors:
         raise InvalidInput(_l("The product could not be saved."), errors)
-    if gtin and db.session.scalar(select(Product.id).where(Product.gtin == gtin)):
-        raise Conflict(_l("Another product already has this GTIN."), {"gtin": _l("Already registered.")})
-    product = Product(
-        producer_id=producer.id,
-        name=data["name"].strip(),
-        name_en=(data.get("name_en") or "").strip() or None,
-        description=(data.get("description") or "").strip(),
-        category=(data.get("category") or "").strip(),
-        brand=(data.get("brand") or "").strip(),
-        gtin=gtin,
-        standards=(data.get("standards") or "").strip(),
-        is_flagship=bool(data.get("is_flagship")),
-        shop_links=list(data.get("shop_links") or []),
-        tech_origin=(data.get("tech_origin") or "").strip() or None,
-        declared_revenue_vnd=revenue,
-        **ocop,
-    )
+    _check_gtin_is_free(values.get("gtin"))
+    product = Product(producer_id=producer.id, **values)
     db.session.add(product)
     db.session.flush()
     record_audit("create", product, actor=actor, producer_id=producer.id, centre_id=producer.centre_id)
     return product
+
+
+def update_product(product: Product, data: dict[str, Any], *, actor: User) -> Product:
+    """Change the fields given in ``data``; the GTIN stays once batches carry it in their QR codes."""
+    producer = writable_producer(product.producer_id, actor)
+    errors: dict[str, Any] = {}
+    values = _product_values({key: value for key, value in data.items() if key != "producer_id"}, errors)
+    if errors:
+        raise InvalidInput(_l("The product could not be saved."), errors)
+    if "gtin" in values and values["gtin"] != product.gtin:
+        if db.session.scalar(select(exists().where(Batch.product_id == product.id))):
+            raise Conflict(
+                _l("The GTIN cannot change once the product has batches: their printed QR codes carry it."),
+                {"gtin": _l("Keep %(gtin)s: batches already carry it.", gtin=product.gtin or "-")},
+            )
+        _check_gtin_is_free(values["gtin"], product)
+    before = snapshot(product)
+    for name, value in values.items():
+        setattr(product, name, value)
+    db.session.flush()
+    if snapshot(product) != before:
+        record_audit(
+            "update",
+            product,
+            before=before,
+            actor=actor,
+            producer_id=producer.id,
+            centre_id=producer.centre_id,
+        )
+    return product
+
+
+def search_products(
+    *,
+    q: str | None = None,
+    province: str | None = None,
+    ocop_group: str | None = None,
+    ocop_stars: int | None = None,
+    flagship: bool | None = None,
+    producer_id: int | None = None,
+) -> Select:
+    """The caller's products matching the filters; ``q`` ignores diacritics and case ("ca phe" finds "Cà phê")."""
+    query = scoped_select(Product)
+    if q and q.strip():
+        query = query.where(Product.search_text.like(like_pattern(q), escape="\\"))
+    if province:
+        query = query.where(
+            Product.producer_id.in_(select(Producer.id).where(Producer.province_code == province))
+        )
+    if ocop_group:
+        query = query.where(Product.ocop_group == ocop_group)
+    if ocop_stars:
+        query = query.where(Product.ocop_stars == ocop_stars)
+    if flagship is not None:
+        query = query.where(Product.is_flagship == flagship)
+    if producer_id:
+        query = query.where(Product.producer_id == producer_id)
+    return query.order_by(Product.name, Product.id)

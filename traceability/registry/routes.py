@@ -1,46 +1,111 @@
-"""Producers' and centres' pages for products."""
+"""Producers' and centres' pages for products, their images, and locations."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.batches.models import Batch
 from traceability.errors import DomainError
 from traceability.extensions import db
-from traceability.registry.forms import ProductForm
-from traceability.registry.models import Producer, Product
-from traceability.registry.products import create_product
+from traceability.registry.forms import (
+    LOCATION_KIND_LABELS,
+    OCOP_GROUP_LABELS,
+    OCOP_LEVEL_LABELS,
+    LocationForm,
+    NewLocationForm,
+    NewProductForm,
+    ProductForm,
+    ProductImageForm,
+    ProductSearchForm,
+)
+from traceability.registry.locations import create_location, list_locations, update_location
+from traceability.registry.models import Location, Producer, Product, ProductImage
+from traceability.registry.product_images import (
+    add_product_image,
+    remove_product_image,
+    set_main_product_image,
+)
+from traceability.registry.products import create_product, search_products, update_product
+from traceability.vocabulary import label
 from traceability.web import show_errors, writer_required
 
 bp = Blueprint("registry", __name__)
+
+PRODUCTS_PER_PAGE = 20
+LOCATIONS_PER_PAGE = 50
+
+
+@bp.context_processor
+def _labels() -> dict:
+    return {
+        "ocop_group_label": lambda code: label(OCOP_GROUP_LABELS, code),
+        "ocop_level_label": lambda code: label(OCOP_LEVEL_LABELS, code),
+        "location_kind_label": lambda code: label(LOCATION_KIND_LABELS, code),
+    }
+
+
+def _page() -> int:
+    return max(request.args.get("page", 1, type=int), 1)
 
 
 @bp.route("/manage")
 @login_required
 def dashboard():
-    """The signed-in user's start page: their producers and products."""
+    """The signed-in user's start page: their producers, latest products and batches."""
     producers = db.session.scalars(scoped_select(Producer).order_by(Producer.name).limit(200)).all()
-    products = db.session.scalars(scoped_select(Product).order_by(Product.created_at.desc()).limit(200)).all()
+    products = db.session.scalars(scoped_select(Product).order_by(Product.created_at.desc()).limit(10)).all()
+    product_count = db.session.scalar(select(func.count()).select_from(scoped_select(Product).subquery()))
     batches = db.session.scalars(scoped_select(Batch).order_by(Batch.created_at.desc()).limit(20)).all()
-    return render_template("registry/dashboard.html", producers=producers, products=products, batches=batches)
+    return render_template(
+        "registry/dashboard.html",
+        producers=producers,
+        products=products,
+        product_count=product_count,
+        batches=batches,
+    )
 
 
-def _producer_choices() -> list[SelectChoice]:
-    producers = db.session.scalars(
-        scoped_select(Producer).where(Producer.status == "approved").order_by(Producer.name)
-    ).all()
-    return [SelectChoice(str(p.id), p.name) for p in producers]
+def _producer_choices(*, approved_only: bool = True) -> list[SelectChoice]:
+    query = scoped_select(Producer).order_by(Producer.name)
+    if approved_only:
+        query = query.where(Producer.status == "approved")
+    return [SelectChoice(str(p.id), p.name) for p in db.session.scalars(query)]
+
+
+# Products ---------------------------------------------------------------------
+
+
+@bp.route("/manage/products")
+@login_required
+def products():
+    """The products the user may see: search without diacritics, filters and pages."""
+    form = ProductSearchForm(formdata=request.args)
+    form.producer_id.choices = [SelectChoice("", _("All")), *_producer_choices(approved_only=False)]
+    form.validate()
+    filters = form.filters()
+    query = search_products(**filters).options(selectinload(Product.producer), selectinload(Product.images))
+    pagination = db.paginate(query, page=_page(), per_page=PRODUCTS_PER_PAGE, error_out=False)
+    args = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template(
+        "registry/products/list.html",
+        form=form,
+        pagination=pagination,
+        args=args,
+        filtered=any(value is not None for value in filters.values()),
+    )
 
 
 @bp.route("/manage/products/new", methods=["GET", "POST"])
 @writer_required
 def product_new():
     """Register a new product."""
-    form = ProductForm()
+    form = NewProductForm()
     form.producer_id.choices = _producer_choices()
     if current_user.role == "producer":
         form.producer_id.data = current_user.producer_id
@@ -57,12 +122,171 @@ def product_new():
     return render_template("registry/product_form.html", form=form), 422 if form.errors else 200
 
 
-@bp.route("/manage/products/<int:product_id>")
-@login_required
-def product_detail(product_id: int):
-    """A product and its batches."""
-    product = get_scoped_or_404(Product, product_id)
+def _product_page(product: Product, image_form: ProductImageForm, status: int = 200):
     batches = db.session.scalars(
         scoped_select(Batch).where(Batch.product_id == product.id).order_by(Batch.production_date.desc())
     ).all()
-    return render_template("registry/product_detail.html", product=product, batches=batches)
+    page = render_template(
+        "registry/product_detail.html", product=product, batches=batches, image_form=image_form
+    )
+    return page, status
+
+
+@bp.route("/manage/products/<int:product_id>")
+@login_required
+def product_detail(product_id: int):
+    """A product: its data, images and batches."""
+    return _product_page(get_scoped_or_404(Product, product_id), ProductImageForm())
+
+
+@bp.route("/manage/products/<int:product_id>/edit", methods=["GET", "POST"])
+@writer_required
+def product_edit(product_id: int):
+    """Change a product's data, OCOP certificate included."""
+    product = get_scoped_or_404(Product, product_id)
+    form = ProductForm()
+    if not form.is_submitted():
+        form.fill_from(product)
+    if form.validate_on_submit():
+        try:
+            update_product(product, form.to_data(), actor=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Product %(name)s saved.", name=product.name), "success")
+            return redirect(url_for("registry.product_detail", product_id=product.id))
+    return render_template(
+        "registry/product_form.html", form=form, product=product
+    ), 422 if form.errors else 200
+
+
+@bp.route("/manage/products/<int:product_id>/images", methods=["POST"])
+@writer_required
+def product_image_add(product_id: int):
+    """Upload a photo of a product."""
+    product = get_scoped_or_404(Product, product_id)
+    form = ProductImageForm()
+    if form.validate_on_submit():
+        # One byte over the limit is enough to refuse it; no need to read the rest.
+        data = form.file.data.read(current_app.config["MAX_IMAGE_BYTES"] + 1)
+        try:
+            add_product_image(product, data, actor=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Photo added."), "success")
+            return redirect(url_for("registry.product_detail", product_id=product.id))
+    return _product_page(product, form, 422)
+
+
+def _image_or_404(product_id: int, image_id: int) -> ProductImage:
+    image = get_scoped_or_404(ProductImage, image_id)
+    if image.product_id != product_id:
+        abort(404)
+    return image
+
+
+@bp.route("/manage/products/<int:product_id>/images/<int:image_id>/main", methods=["POST"])
+@writer_required
+def product_image_main(product_id: int, image_id: int):
+    """Make a photo the product's main image."""
+    image = _image_or_404(product_id, image_id)
+    try:
+        set_main_product_image(image, actor=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("Main image changed."), "success")
+    return redirect(url_for("registry.product_detail", product_id=product_id))
+
+
+@bp.route("/manage/products/<int:product_id>/images/<int:image_id>/delete", methods=["POST"])
+@writer_required
+def product_image_delete(product_id: int, image_id: int):
+    """Delete a photo of a product."""
+    image = _image_or_404(product_id, image_id)
+    try:
+        remove_product_image(image, actor=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("Photo deleted."), "success")
+    return redirect(url_for("registry.product_detail", product_id=product_id))
+
+
+# Locations --------------------------------------------------------------------
+
+
+@bp.route("/manage/locations")
+@login_required
+def locations():
+    """Farms, facilities and warehouses of the user's producers."""
+    producer_id = request.args.get("producer_id", type=int)
+    query = list_locations(producer_id).options(selectinload(Location.producer))
+    pagination = db.paginate(query, page=_page(), per_page=LOCATIONS_PER_PAGE, error_out=False)
+    producers = [] if current_user.role == "producer" else _producer_choices(approved_only=False)
+    return render_template(
+        "registry/locations/list.html", pagination=pagination, producers=producers, producer_id=producer_id
+    )
+
+
+def _default_province() -> str | None:
+    if current_user.producer is not None:
+        return current_user.producer.province_code
+    return current_user.centre.province_code if current_user.centre is not None else None
+
+
+@bp.route("/manage/locations/new", methods=["GET", "POST"])
+@writer_required
+def location_new():
+    """Add a farm, facility or warehouse."""
+    form = NewLocationForm()
+    form.producer_id.choices = _producer_choices()
+    if not form.is_submitted():
+        form.province_code.data = _default_province()
+        form.producer_id.data = request.args.get("producer_id", type=int)
+    if current_user.role == "producer":
+        form.producer_id.data = current_user.producer_id
+    if form.validate_on_submit():
+        try:
+            location = create_location(form.to_data(), actor=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Location %(name)s saved.", name=location.name), "success")
+            return redirect(url_for("registry.locations", producer_id=location.producer_id))
+    return render_template("registry/locations/form.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/manage/locations/<int:location_id>/edit", methods=["GET", "POST"])
+@writer_required
+def location_edit(location_id: int):
+    """Change a location's name, address, GLN or coordinates."""
+    location = get_scoped_or_404(Location, location_id)
+    form = LocationForm()
+    if not form.is_submitted():
+        form.fill_from(location)
+    if form.validate_on_submit():
+        try:
+            update_location(location, form.to_data(), actor=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Location %(name)s saved.", name=location.name), "success")
+            return redirect(url_for("registry.locations", producer_id=location.producer_id))
+    return (
+        render_template("registry/locations/form.html", form=form, location=location),
+        422 if form.errors else 200,
+    )

@@ -2,6 +2,33 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from traceability.registry import worklists
+from traceability.registry.certifications import certification_state, subject_name, type_label, vietnam_today
+from traceability.web import roles_required
 
 bp = Blueprint("worklists", __name__)
+
+
+@bp.route("/manage/worklist")
+@roles_required("centre_admin", "centre_staff", "auditor", "ministry")
+def index():
+    """What waits for the centre: approvals, verifications, renewals and incomplete products."""
+    today = vietnam_today()
+    return render_template(
+        "registry/worklists/index.html",
+        today=today,
+        window_days=worklists.EXPIRY_WINDOW_DAYS,
+        pending_producers=worklists.pending_producers(current_user),
+        certifications_to_verify=worklists.certifications_to_verify(current_user),
+        expiring_certifications=worklists.expiring_certifications(current_user, today=today),
+        expiring_ocop_products=worklists.expiring_ocop_products(current_user, today=today),
+        incomplete_products=worklists.incomplete_products(current_user),
+        missing_labels=worklists.MISSING_LABELS,
+        certification_type_label=type_label,
+        certification_subject=subject_name,
+        certification_state=certification_state,
+        show_province=current_user.role == "ministry",
+    )

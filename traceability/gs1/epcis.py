@@ -1,0 +1,785 @@
+"""EPCIS 2.0 JSON-LD documents and events, their identifiers and hash IDs: pure Python, no Flask.
+
+Identifiers. GS1 keys travel in events either as EPC URNs (what GS1's example
+documents use) or as GS1 Digital Link URIs. ``parse_identifier`` reads both:
+``urn:epc:id:sgtin:`` (an item), ``urn:epc:class:lgtin:`` (a lot),
+``urn:epc:idpat:sgtin:CP.IR.*`` (every instance of a GTIN), ``urn:epc:id:sgln:``
+(a location), ``urn:epc:id:sscc:`` (a logistic unit), and Digital Links with
+the primary keys 01, 414 and 00 on any domain. In a URN the company prefix
+length is given by the position of the first dot, so the URN builders take it
+as an argument; the Digital Link needs none, which is why the documents built
+here use ``https://id.gs1.org/...`` (GS1's canonical domain, not a resolver's).
+
+Event hash IDs (``event_hash_id``) follow the CBV 2.0 "EPCIS event hash ID"
+algorithm as GS1's reference implementation (epcis-event-hash-generator) does:
+``key=value`` pairs in the canonical property order, list members sorted
+lexically, timestamps in UTC with milliseconds and ``Z``, numbers without
+trailing zeros, CBV values as ``https://ref.gs1.org/cbv/...`` URIs, EPC URNs and
+Digital Links as constrained canonical Digital Links, user extensions as
+``{namespace}name=value`` sorted; SHA-256 of the UTF-8 string, written
+``ni:///sha-256;{hex}?ver=CBV2.0``. Simplifications, deliberate:
+
+- ``eventID``, ``recordTime``, ``certificationInfo`` and ``errorDeclaration`` are
+  left out: an error declaration is the same event declared erroneous later, so
+  it keeps the ID it had.
+- ``sensorElementList`` is hashed as a generic nested structure (sorted
+  ``key=value`` pairs) rather than with its own sub-order.
+- CURIE keys are expanded with the prefixes of the document's own ``@context``
+  objects and the standard ``gs1``, ``cbv``, ``epcis`` and ``cbvmda``; no
+  context is fetched.
+- Only the keys above are converted to Digital Links; other EPC URNs (GRAI,
+  GIAI, ...) and business transaction IDs are hashed as given.
+
+The reference implementation's own example (an ObjectEvent with SGTINs, an
+SGLN with extension and a typed business transaction) gives the same pre-hash
+string and ID here (tests/gs1/test_epcis.py). The eventIDs in GS1's EPCIS
+example documents came from an earlier version of the algorithm and differ;
+a given eventID is always kept as it is.
+
+Validation (``validate_document``) uses GS1's JSON Schema (Draft 7), shipped in
+``schemas/``, and reports each error against the event it belongs to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote, unquote, urlsplit
+
+from traceability.gs1.digital_link import DigitalLink, DigitalLinkError, parse_path
+from traceability.gs1.identifiers import gtin_check_digit, is_valid_ai_value
+
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+GS1_DOMAIN = "https://id.gs1.org"
+CBV = "https://ref.gs1.org/cbv/"
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "EPCIS-JSON-Schema.json"
+# Prefixes the standard context defines, for expanding CURIE keys of extensions.
+STANDARD_PREFIXES = {
+    "gs1": "https://gs1.org/voc/",
+    "cbv": CBV,
+    "epcis": "https://ref.gs1.org/epcis/",
+    "cbvmda": "urn:epcglobal:cbv:mda:",
+}
+
+
+class EpcisIdentifierError(ValueError):
+    """A GS1 identifier that is malformed (wrong digits, a wrong check digit, a bad lot or serial)."""
+
+
+# --- identifiers -------------------------------------------------------------------------------
+
+KeyKind = Literal["item", "lot", "product", "location", "logistic_unit"]
+
+
+@dataclass(frozen=True)
+class GS1Key:
+    """A GS1 key found in an EPC URN or a Digital Link: what it names and its parts."""
+
+    kind: KeyKind
+    gtin: str | None = None  # 14 digits
+    lot: str | None = None
+    serial: str | None = None
+    gln: str | None = None
+    extension: str | None = None  # of a GLN (AI 254); None for the location itself
+    sscc: str | None = None
+
+    def digital_link(self) -> str:
+        """The constrained canonical Digital Link: id.gs1.org, the finest key only, no query."""
+        if self.kind == "item":
+            return GS1_DOMAIN + DigitalLink(gtin=self.gtin or "", serial=self.serial).path()
+        if self.kind == "lot":
+            return GS1_DOMAIN + DigitalLink(gtin=self.gtin or "", lot=self.lot).path()
+        if self.kind == "product":
+            return GS1_DOMAIN + DigitalLink(gtin=self.gtin or "").path()
+        if self.kind == "location":
+            return gln_uri(self.gln or "", self.extension)
+        return f"{GS1_DOMAIN}/00/{self.sscc}"
+
+
+def _with_check_digit(digits: str) -> str:
+    return digits + str(gtin_check_digit(digits))
+
+
+def _split_urn_key(body: str, total: int, what: str) -> tuple[str, str]:
+    """Company prefix and reference of ``CP.REF``; together they have ``total`` digits."""
+    company_prefix, _, reference = body.partition(".")
+    if not (
+        company_prefix.isascii()
+        and company_prefix.isdigit()
+        and 6 <= len(company_prefix) <= 12
+        and (reference == "" or (reference.isascii() and reference.isdigit()))
+        and len(company_prefix) + len(reference) == total
+    ):
+        raise EpcisIdentifierError(f"{what}: expected a company prefix and reference of {total} digits")
+    return company_prefix, reference
+
+
+def _urn_value(raw: str, what: str) -> str:
+    value = unquote(raw)
+    if not is_valid_ai_value(value):
+        raise EpcisIdentifierError(f"{what}: {value!r} is not 1-20 characters of GS1 set 82")
+    return value
+
+
+def _gtin_from_urn(company_prefix: str, item_reference: str) -> str:
+    # The indicator digit leads the item reference in the URN and the GTIN-14.
+    return _with_check_digit(item_reference[0] + company_prefix + item_reference[1:])
+
+
+def _parse_urn(uri: str) -> GS1Key | None:
+    parts = uri.split(":", 4)
+    if len(parts) != 5 or parts[0] != "urn" or parts[1] != "epc":
+        return None
+    scheme, body = f"{parts[2]}:{parts[3]}", parts[4]
+    # CP.REF.value: the company prefix and reference are digits; the value may hold dots.
+    company_part, _, rest = body.partition(".")
+    reference_part, _, value = rest.partition(".")
+    key = f"{company_part}.{reference_part}"
+    if scheme in ("id:sgtin", "class:lgtin", "idpat:sgtin"):
+        company_prefix, item_reference = _split_urn_key(key, 13, scheme)
+        gtin = _gtin_from_urn(company_prefix, item_reference)
+        if scheme == "id:sgtin":
+            return GS1Key("item", gtin=gtin, serial=_urn_value(value, "serial"))
+        if scheme == "class:lgtin":
+            return GS1Key("lot", gtin=gtin, lot=_urn_value(value, "lot"))
+        if value != "*":
+            raise EpcisIdentifierError("idpat:sgtin: only the pattern CP.IR.* is understood")
+        return GS1Key("product", gtin=gtin)
+    if scheme == "id:sgln":
+        company_prefix, location_reference = _split_urn_key(key, 12, scheme)
+        gln = _with_check_digit(company_prefix + location_reference)
+        extension_value = None if value == "0" else _urn_value(value, "extension")
+        return GS1Key("location", gln=gln, extension=extension_value)
+    if scheme == "id:sscc":
+        company_prefix, serial_reference = _split_urn_key(body, 17, scheme)
+        sscc = _with_check_digit(serial_reference[0] + company_prefix + serial_reference[1:])
+        return GS1Key("logistic_unit", sscc=sscc)
+    return None
+
+
+def _valid_check_digit(code: str) -> bool:
+    return code.isascii() and code.isdigit() and gtin_check_digit(code[:-1]) == int(code[-1])
+
+
+def _parse_web_uri(uri: str) -> GS1Key | None:
+    parts = urlsplit(uri)
+    segments = parts.path.split("/")
+    for index, segment in enumerate(segments):
+        rest = segments[index:]
+        if segment == "01" and len(rest) >= 2:
+            try:
+                link = parse_path("/" + "/".join(rest))
+            except DigitalLinkError as error:
+                raise EpcisIdentifierError(f"Digital Link: {error}") from error
+            if link.serial is not None:
+                return GS1Key("item", gtin=link.gtin14, lot=link.lot, serial=link.serial)
+            if link.lot is not None:
+                return GS1Key("lot", gtin=link.gtin14, lot=link.lot)
+            return GS1Key("product", gtin=link.gtin14)
+        if segment == "414" and len(rest) in (2, 4):
+            gln = rest[1]
+            if len(gln) != 13 or not _valid_check_digit(gln):
+                raise EpcisIdentifierError(f"GLN {gln!r}: 13 digits with a right check digit expected")
+            if len(rest) == 4:
+                if rest[2] != "254":
+                    raise EpcisIdentifierError("Digital Link: only 254 may follow 414")
+                return GS1Key("location", gln=gln, extension=_urn_value(rest[3], "extension"))
+            return GS1Key("location", gln=gln)
+        if segment == "00" and len(rest) == 2:
+            sscc = rest[1]
+            if len(sscc) != 18 or not _valid_check_digit(sscc):
+                raise EpcisIdentifierError(f"SSCC {sscc!r}: 18 digits with a right check digit expected")
+            return GS1Key("logistic_unit", sscc=sscc)
+    return None
+
+
+def parse_identifier(uri: str) -> GS1Key | None:
+    """The GS1 key in an EPC URN or a GS1 Digital Link URI; None for any other URI.
+
+    Raises EpcisIdentifierError when it is a GS1 key but a malformed one.
+    """
+    uri = uri.strip()
+    if uri.startswith("urn:epc:"):
+        return _parse_urn(uri)
+    if uri.startswith(("https://", "http://")):
+        return _parse_web_uri(uri)
+    return None
+
+
+def lot_class_uri(gtin14: str, lot: str) -> str:
+    """``https://id.gs1.org/01/{gtin14}/10/{lot}``: the EPC class of a lot."""
+    return GS1_DOMAIN + DigitalLink(gtin=gtin14, lot=lot).path()
+
+
+def gln_uri(gln: str, extension: str | None = None) -> str:
+    """``https://id.gs1.org/414/{gln}`` (with ``/254/{extension}`` for a sub-location)."""
+    uri = f"{GS1_DOMAIN}/414/{gln}"
+    return uri + (f"/254/{quote(extension, safe='-._~')}" if extension else "")
+
+
+def _urn_key(digits: str, company_prefix_length: int, what: str) -> tuple[str, str]:
+    if not 6 <= company_prefix_length <= 12:
+        raise ValueError(f"{what}: a company prefix has 6 to 12 digits")
+    return digits[:company_prefix_length], digits[company_prefix_length:]
+
+
+def _urn_escape(value: str) -> str:
+    # EPC URIs keep set-82 characters as they are, except " % & / < > ? (TDS 2.0).
+    return quote(value, safe="!'()*+,:;=")
+
+
+def _gtin_urn_parts(gtin14: str, company_prefix_length: int) -> str:
+    company_prefix, item_reference = _urn_key(gtin14[1:13], company_prefix_length, "GTIN")
+    return f"{company_prefix}.{gtin14[0]}{item_reference}"
+
+
+def lgtin_urn(gtin14: str, lot: str, company_prefix_length: int) -> str:
+    """``urn:epc:class:lgtin:CP.IR.Lot``: the company prefix length sets where the dot goes."""
+    return f"urn:epc:class:lgtin:{_gtin_urn_parts(gtin14, company_prefix_length)}.{_urn_escape(lot)}"
+
+
+def sgtin_urn(gtin14: str, serial: str, company_prefix_length: int) -> str:
+    """``urn:epc:id:sgtin:CP.IR.Serial``."""
+    return f"urn:epc:id:sgtin:{_gtin_urn_parts(gtin14, company_prefix_length)}.{_urn_escape(serial)}"
+
+
+def sgln_urn(gln: str, company_prefix_length: int, extension: str | None = None) -> str:
+    """``urn:epc:id:sgln:CP.LocationRef.Ext`` (extension ``0`` for the location itself)."""
+    company_prefix, location_reference = _urn_key(gln[:12], company_prefix_length, "GLN")
+    return f"urn:epc:id:sgln:{company_prefix}.{location_reference}.{_urn_escape(extension or '0')}"
+
+
+# --- canonical form and event hash IDs ---------------------------------------------------------
+
+# CBV term prefixes: the bare JSON-LD names and the EPCIS 1.x URNs map to these web URIs.
+VOCABULARY_TERMS = {
+    "bizStep": "BizStep-",
+    "disposition": "Disp-",
+    "bizTransactionType": "BTT-",
+    "sourceDestType": "SDT-",
+    "errorReason": "ER-",
+}
+_CBV_URNS = {
+    "urn:epcglobal:cbv:bizstep:": "BizStep-",
+    "urn:epcglobal:cbv:disp:": "Disp-",
+    "urn:epcglobal:cbv:btt:": "BTT-",
+    "urn:epcglobal:cbv:sdt:": "SDT-",
+    "urn:epcglobal:cbv:er:": "ER-",
+}
+_EPC_FIELDS = ("epcList", "parentID", "inputEPCList", "childEPCs")
+_QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList")
+_LEFT_OUT = {"@context", "type", "eventID", "recordTime", "certificationInfo", "errorDeclaration"}
+_HASHED_IN_ORDER = {
+    "eventTime",
+    "eventTimeZoneOffset",
+    *_EPC_FIELDS,
+    *_QUANTITY_LISTS,
+    "outputEPCList",
+    "outputQuantityList",
+    "action",
+    "transformationID",
+    "bizStep",
+    "disposition",
+    "persistentDisposition",
+    "readPoint",
+    "bizLocation",
+    "bizTransactionList",
+    "sourceList",
+    "destinationList",
+    "sensorElementList",
+    "ilmd",
+}
+
+
+def vocabulary_uri(value: str, kind: str) -> str:
+    """A CBV value as its web URI: ``shipping`` (a bizStep) → ``https://ref.gs1.org/cbv/BizStep-shipping``."""
+    value = value.strip()
+    for urn, term in _CBV_URNS.items():
+        if value.startswith(urn):
+            return CBV + term + value[len(urn) :]
+    if value.startswith("cbv:"):
+        return CBV + value[4:]
+    if value.startswith("gs1:"):
+        return STANDARD_PREFIXES["gs1"] + value[4:]
+    if ":" not in value:
+        return CBV + VOCABULARY_TERMS[kind] + value
+    return value
+
+
+def vocabulary_name(value: str, kind: str) -> str | None:
+    """The bare CBV name of a value in any of its forms; None for a value outside CBV."""
+    uri = vocabulary_uri(value, kind)
+    for base in (CBV, "https://gs1.org/voc/", "https://ns.gs1.org/cbv/"):
+        prefix = base + VOCABULARY_TERMS[kind]
+        if uri.startswith(prefix):
+            return uri[len(prefix) :]
+    return None
+
+
+def parse_time(value: str) -> datetime:
+    """An EPCIS timestamp as an aware datetime; ValueError without an offset or when malformed."""
+    moment = datetime.fromisoformat(value.strip())
+    if moment.tzinfo is None:
+        raise ValueError("a timestamp needs its offset, such as +07:00 or Z")
+    return moment
+
+
+def parse_offset(value: str) -> timezone:
+    """``+07:00`` as a timezone; ValueError when malformed."""
+    match = re.fullmatch(r"([+-])(\d\d):(\d\d)", value.strip())
+    if not match:
+        raise ValueError("an offset looks like +07:00")
+    sign = -1 if match.group(1) == "-" else 1
+    return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+
+
+def offset_text(moment: datetime) -> str:
+    """The offset of an aware datetime as ``+07:00``."""
+    minutes = int((moment.utcoffset() or timedelta(0)).total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def canonical_time(value: str | datetime) -> str:
+    """UTC with milliseconds (rounded half up) and ``Z``: ``2005-04-04T02:33:31.116Z``."""
+    moment = parse_time(value) if isinstance(value, str) else value
+    moment = moment.astimezone(UTC)
+    milliseconds = (moment.microsecond + 500) // 1000
+    moment = moment.replace(microsecond=0) + timedelta(milliseconds=milliseconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def canonical_number(value: Any) -> str:
+    """A number without trailing zeros or exponent: ``452.0`` → ``452``, ``200.50`` → ``200.5``."""
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return str(value).strip()
+    if not number.is_finite():
+        return str(value).strip()
+    if number == number.to_integral_value():
+        return str(int(number))
+    return format(number.normalize(), "f")
+
+
+def canonical_uri(value: str) -> str:
+    """GS1 keys (EPC URNs, Digital Links on any domain) as constrained canonical Digital Links."""
+    value = value.strip()
+    try:
+        key = parse_identifier(value)
+    except EpcisIdentifierError:
+        return value
+    return key.digital_link() if key else value
+
+
+def _canonical_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return canonical_number(value)
+    text = str(value).strip()
+    if re.fullmatch(r"[+-]?\d+(\.\d+)?", text):
+        return canonical_number(text)
+    for urn, term in _CBV_URNS.items():
+        if text.startswith(urn):
+            return CBV + term + text[len(urn) :]
+    return canonical_uri(text)
+
+
+def _expand_key(key: str, namespaces: Mapping[str, str]) -> str:
+    prefix, colon, local = key.partition(":")
+    if colon and prefix in namespaces and not local.startswith("//"):
+        return "{" + namespaces[prefix] + "}" + local
+    return key
+
+
+def _generic(key: str, value: Any, namespaces: Mapping[str, str]) -> list[str]:
+    """Pre-hash pieces of an extension element: ``{ns}name=value``, nested children sorted."""
+    name = _expand_key(key, namespaces)
+    if isinstance(value, list):
+        return [piece for item in value for piece in _generic(key, item, namespaces)]
+    if isinstance(value, dict):
+        children = sorted(
+            piece
+            for child_key, child in value.items()
+            if not child_key.startswith("@")
+            for piece in _generic(child_key, child, namespaces)
+        )
+        return [name + "".join(children)]
+    if value is None:
+        return [name]
+    text = _canonical_value(value)
+    return [name + ("=" + text if text else "")]
+
+
+def _quantity_piece(element: Mapping[str, Any]) -> str:
+    piece = "quantityElement"
+    if "epcClass" in element:
+        piece += "epcClass=" + canonical_uri(str(element["epcClass"]))
+    if element.get("quantity") is not None:
+        piece += "quantity=" + canonical_number(element["quantity"])
+    if element.get("uom"):
+        piece += "uom=" + str(element["uom"]).strip()
+    return piece
+
+
+def _typed_piece(element: Mapping[str, Any], name: str, kind: str) -> str:
+    # The value first, then its type (CBV 2.0 rule 13), before sorting.
+    piece = f"{name}={str(element.get(name, '')).strip()}"
+    if element.get("type"):
+        piece += "type=" + vocabulary_uri(str(element["type"]), kind)
+    return piece
+
+
+def _location_piece(name: str, value: Any, namespaces: Mapping[str, str]) -> str:
+    if not isinstance(value, Mapping):
+        return f"{name}id={canonical_uri(str(value))}"
+    extensions = sorted(
+        piece for key, child in value.items() if key != "id" for piece in _generic(key, child, namespaces)
+    )
+    return f"{name}id={canonical_uri(str(value.get('id', '')))}" + "".join(extensions)
+
+
+def prehash_string(event: Mapping[str, Any], namespaces: Mapping[str, str] | None = None) -> str:
+    """The canonical pre-hash string of an event (CBV 2.0 event hash ID, with this module's simplifications)."""
+    names = {**STANDARD_PREFIXES, **(namespaces or {})}
+    pieces = [f"eventType={event.get('type', '')}"]
+    if "eventTime" in event:
+        pieces.append("eventTime=" + canonical_time(str(event["eventTime"])))
+    if "eventTimeZoneOffset" in event:
+        pieces.append("eventTimeZoneOffset=" + str(event["eventTimeZoneOffset"]).strip())
+
+    def epcs(name: str) -> None:
+        if name == "parentID" and event.get(name):
+            pieces.append("parentID=" + canonical_uri(str(event[name])))
+        elif event.get(name):
+            pieces.append(name + "".join(sorted("epc=" + canonical_uri(str(epc)) for epc in event[name])))
+
+    def quantities(name: str) -> None:
+        if event.get(name):
+            pieces.append(name + "".join(sorted(_quantity_piece(element) for element in event[name])))
+
+    for name in _EPC_FIELDS:
+        epcs(name)
+    for name in _QUANTITY_LISTS:
+        quantities(name)
+    epcs("outputEPCList")
+    quantities("outputQuantityList")
+    if event.get("action"):
+        pieces.append("action=" + str(event["action"]).strip())
+    if event.get("transformationID"):
+        pieces.append("transformationID=" + canonical_uri(str(event["transformationID"])))
+    if event.get("bizStep"):
+        pieces.append("bizStep=" + vocabulary_uri(str(event["bizStep"]), "bizStep"))
+    if event.get("disposition"):
+        pieces.append("disposition=" + vocabulary_uri(str(event["disposition"]), "disposition"))
+    persistent = event.get("persistentDisposition")
+    if persistent:
+        parts = [
+            "".join(
+                sorted(f"{key}=" + vocabulary_uri(str(v), "disposition") for v in persistent.get(key, []))
+            )
+            for key in ("set", "unset")
+        ]
+        pieces.append("persistentDisposition" + "".join(parts))
+    for name in ("readPoint", "bizLocation"):
+        if event.get(name):
+            pieces.append(_location_piece(name, event[name], names))
+    if event.get("bizTransactionList"):
+        entries = sorted(
+            _typed_piece(entry, "bizTransaction", "bizTransactionType")
+            for entry in event["bizTransactionList"]
+        )
+        pieces.append("bizTransactionList" + "".join(entries))
+    for name, member in (("sourceList", "source"), ("destinationList", "destination")):
+        if event.get(name):
+            entries = sorted(_typed_piece(entry, member, "sourceDestType") for entry in event[name])
+            pieces.append(name + "".join(entries))
+    for name in ("sensorElementList", "ilmd"):
+        if event.get(name):
+            pieces.append(
+                name
+                + "".join(
+                    sorted(
+                        piece for key, value in _members(event[name]) for piece in _generic(key, value, names)
+                    )
+                )
+            )
+    extensions = sorted(
+        piece
+        for key, value in event.items()
+        if key not in _LEFT_OUT and key not in _HASHED_IN_ORDER
+        for piece in _generic(key, value, names)
+    )
+    pieces.extend(extensions)
+    return "".join(pieces)
+
+
+def _members(value: Any) -> Iterable[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        return value.items()
+    if isinstance(value, list):  # sensorElementList: a list of sensor elements
+        return [("sensorElement", item) for item in value]
+    return []
+
+
+def event_hash_id(event: Mapping[str, Any], namespaces: Mapping[str, str] | None = None) -> str:
+    """``ni:///sha-256;{hex}?ver=CBV2.0``: the event's ID computed from its canonical form."""
+    digest = hashlib.sha256(prehash_string(event, namespaces).encode("utf-8")).hexdigest()
+    return f"ni:///sha-256;{digest}?ver=CBV2.0"
+
+
+def context_namespaces(document: Mapping[str, Any]) -> dict[str, str]:
+    """The prefixes a document's ``@context`` defines (its objects; remote contexts are not fetched)."""
+    context = document.get("@context")
+    entries = context if isinstance(context, list) else [context]
+    namespaces: dict[str, str] = {}
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            namespaces.update(
+                {k: v for k, v in entry.items() if isinstance(v, str) and not k.startswith("@")}
+            )
+    return namespaces
+
+
+# --- building documents and events -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuantityElement:
+    """An entry of a quantity list: an EPC class (a lot), how much of it and the UN/ECE unit."""
+
+    epc_class: str
+    quantity: Decimal | None = None
+    uom: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        element: dict[str, Any] = {"epcClass": self.epc_class}
+        if self.quantity is not None:
+            element["quantity"] = json_number(self.quantity)
+            # No uom means a count of instances; H87 (piece) says the same explicitly.
+            if self.uom:
+                element["uom"] = self.uom
+        return element
+
+
+def json_number(value: Decimal) -> int | float:
+    """A Decimal as a JSON number (an int when it is whole)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def event_time_fields(moment: datetime) -> dict[str, str]:
+    """``eventTime`` (in its own offset, milliseconds) and ``eventTimeZoneOffset``."""
+    if moment.tzinfo is None:
+        raise ValueError("event times need an offset")
+    return {
+        "eventTime": moment.isoformat(timespec="milliseconds"),
+        "eventTimeZoneOffset": offset_text(moment),
+    }
+
+
+@dataclass
+class EventParts:
+    """What the event builders share: where, why, and the business documents."""
+
+    biz_step: str | None = None
+    disposition: str | None = None
+    read_point: str | None = None
+    biz_location: str | None = None
+    biz_transactions: Sequence[tuple[str | None, str]] = ()  # (type, URI)
+    sources: Sequence[tuple[str, str]] = ()  # (type, URI)
+    destinations: Sequence[tuple[str, str]] = ()
+    extensions: Mapping[str, Any] = field(default_factory=dict)
+
+    def fields(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        if self.biz_step:
+            result["bizStep"] = self.biz_step
+        if self.disposition:
+            result["disposition"] = self.disposition
+        if self.read_point:
+            result["readPoint"] = {"id": self.read_point}
+        if self.biz_location:
+            result["bizLocation"] = {"id": self.biz_location}
+        if self.biz_transactions:
+            result["bizTransactionList"] = [
+                {"type": kind, "bizTransaction": uri} if kind else {"bizTransaction": uri}
+                for kind, uri in self.biz_transactions
+            ]
+        if self.sources:
+            result["sourceList"] = [{"type": kind, "source": uri} for kind, uri in self.sources]
+        if self.destinations:
+            result["destinationList"] = [
+                {"type": kind, "destination": uri} for kind, uri in self.destinations
+            ]
+        result.update(self.extensions)
+        return result
+
+
+def _with_id(event: dict[str, Any], event_id: str | None, namespaces: Mapping[str, str]) -> dict[str, Any]:
+    identified = {"type": event["type"], "eventID": event_id or event_hash_id(event, namespaces)}
+    identified.update((k, v) for k, v in event.items() if k != "type")
+    return identified
+
+
+def object_event(
+    *,
+    event_time: datetime,
+    quantities: Sequence[QuantityElement],
+    action: str = "OBSERVE",
+    parts: EventParts | None = None,
+    event_id: str | None = None,
+    namespaces: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """An ObjectEvent about lots (``quantityList``), with its eventID (given, or computed)."""
+    event: dict[str, Any] = {"type": "ObjectEvent", **event_time_fields(event_time)}
+    event["quantityList"] = [element.as_json() for element in quantities]
+    event["action"] = action
+    event.update((parts or EventParts()).fields())
+    return _with_id(event, event_id, namespaces or {})
+
+
+def transformation_event(
+    *,
+    event_time: datetime,
+    inputs: Sequence[QuantityElement],
+    outputs: Sequence[QuantityElement],
+    parts: EventParts | None = None,
+    event_id: str | None = None,
+    namespaces: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A TransformationEvent: input lots and the quantities consumed, the output lots."""
+    event: dict[str, Any] = {"type": "TransformationEvent", **event_time_fields(event_time)}
+    event["inputQuantityList"] = [element.as_json() for element in inputs]
+    event["outputQuantityList"] = [element.as_json() for element in outputs]
+    event.update((parts or EventParts()).fields())
+    return _with_id(event, event_id, namespaces or {})
+
+
+def aggregation_event(
+    *,
+    event_time: datetime,
+    parent_id: str,
+    children: Sequence[QuantityElement],
+    action: str = "ADD",
+    parts: EventParts | None = None,
+    event_id: str | None = None,
+    namespaces: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """An AggregationEvent: lots (``childQuantityList``) put into, or observed in, a parent."""
+    event: dict[str, Any] = {"type": "AggregationEvent", **event_time_fields(event_time)}
+    event["parentID"] = parent_id
+    event["childQuantityList"] = [element.as_json() for element in children]
+    event["action"] = action
+    event.update((parts or EventParts()).fields())
+    return _with_id(event, event_id, namespaces or {})
+
+
+def declare_error(
+    event: Mapping[str, Any],
+    *,
+    declared_at: datetime,
+    reason: str = "incorrect_data",
+    corrective_event_ids: Sequence[str] = (),
+    extensions: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The event declared erroneous (EPCIS 2.0 §7.4.1.4); its eventID stays the same."""
+    declaration: dict[str, Any] = {"declarationTime": declared_at.isoformat(timespec="milliseconds")}
+    if reason:
+        declaration["reason"] = reason
+    if corrective_event_ids:
+        declaration["correctiveEventIDs"] = list(corrective_event_ids)
+    declaration.update(extensions or {})
+    return {**event, "errorDeclaration": declaration}
+
+
+def epcis_document(
+    events: Sequence[Mapping[str, Any]],
+    *,
+    created_at: datetime,
+    namespaces: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """An EPCISDocument: the standard context (plus ``namespaces`` for extensions) and the events."""
+    context: list[Any] = [EPCIS_CONTEXT]
+    if namespaces:
+        context.append(dict(namespaces))
+    return {
+        "@context": context,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": created_at.isoformat(timespec="milliseconds"),
+        "epcisBody": {"eventList": list(events)},
+    }
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def load_schema() -> dict[str, Any]:
+    """GS1's EPCIS 2.0 JSON Schema, as shipped with the package."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=8)
+def cbv_names(definition: str) -> frozenset[str]:
+    """The bare CBV names GS1's schema accepts for ``bizStep``, ``disposition``, ``bizTransaction-type``..."""
+    choices = load_schema()["definitions"][definition]["anyOf"]
+    return frozenset(name for choice in choices for name in choice.get("enum", ()))
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    from jsonschema import Draft7Validator  # imported here: only validation needs it
+
+    return Draft7Validator(load_schema())
+
+
+@dataclass
+class ValidationReport:
+    """Schema errors of a document: for the document itself and for each event by its index."""
+
+    document: list[str] = field(default_factory=list)
+    events: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        return not self.document and not self.events
+
+
+MAX_MESSAGE = 300
+
+
+def _message(error: Any) -> str:
+    from jsonschema.exceptions import best_match
+
+    if error.context:  # anyOf / oneOf: the alternative that came closest says more
+        error = best_match(error.context)
+    text = error.message if len(error.message) <= MAX_MESSAGE else error.message[: MAX_MESSAGE - 1] + "…"
+    return text
+
+
+def validate_document(document: Any) -> ValidationReport:
+    """Validate an EPCIS document against GS1's schema; errors inside events go under their index."""
+    report = ValidationReport()
+    for error in _validator().iter_errors(document):
+        path = list(error.absolute_path)
+        if len(path) >= 3 and path[:2] == ["epcisBody", "eventList"] and isinstance(path[2], int):
+            where = "/".join(str(part) for part in path[3:])
+            text = f"{where}: {_message(error)}" if where else _message(error)
+            messages = report.events.setdefault(path[2], [])
+        else:
+            where = "/".join(str(part) for part in path)
+            text = f"{where}: {_message(error)}" if where else _message(error)
+            messages = report.document
+        if text not in messages:
+            messages.append(text)
+    return report

@@ -1,0 +1,109 @@
+"""Forms for certifications: recording, editing, the centre's decision, the list's filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
+from werkzeug.datastructures import FileStorage
+from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from traceability.forms import Form
+from traceability.registry.certifications import (
+    CERTIFICATION_SCOPE_LABELS,
+    CERTIFICATION_TYPE_LABELS,
+)
+
+TYPE_CHOICES = [SelectChoice(code, label) for code, label in CERTIFICATION_TYPE_LABELS.items()]
+STATE_CHOICES = [
+    SelectChoice("", _l("All")),
+    SelectChoice("pending", _l("Waiting for verification")),
+    SelectChoice("verified", _l("Verified")),
+    SelectChoice("rejected", _l("Rejected")),
+    SelectChoice("expired", _l("Expired")),
+]
+
+
+def _document_field() -> FileField:
+    return FileField(
+        _l("Certificate document (PDF or photo)"),
+        description=_l(
+            "A PDF, or a JPEG, PNG or WebP photo. The centre verifies the certificate against it."
+        ),
+    )
+
+
+class CertificationDataForm(Form):
+    type = SelectField(_l("Type"), choices=TYPE_CHOICES, validators=[DataRequired()])
+    number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=100)])
+    issuer = StringField(
+        _l("Issued by"),
+        validators=[DataRequired(), Length(max=300)],
+        description=_l("The certification body or authority named on the certificate."),
+    )
+    valid_from = DateField(_l("Valid from"), validators=[DataRequired()])
+    valid_to = DateField(_l("Valid until"), validators=[DataRequired()])
+    document = _document_field()
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            name: getattr(self, name).data for name in ("type", "number", "issuer", "valid_from", "valid_to")
+        }
+
+    def document_upload(self, max_bytes: int) -> tuple[bytes | None, str | None]:
+        """The uploaded document's bytes (one past the limit at most, so the service can refuse it) and name."""
+        upload = self.document.data
+        if not isinstance(upload, FileStorage):
+            return None, None
+        return upload.stream.read(max_bytes + 1), upload.filename
+
+
+class CertificationForm(CertificationDataForm):
+    # "scope:id", e.g. "product:12": one choice names both what is covered and which one.
+    subject = SelectField(_l("What the certificate covers"), validators=[DataRequired()])
+
+    def to_data(self) -> dict[str, Any]:
+        scope, _sep, subject_id = (self.subject.data or "").partition(":")
+        return {
+            **super().to_data(),
+            "scope": scope,
+            "subject_id": int(subject_id) if subject_id.isdigit() else None,
+        }
+
+
+class VerifyForm(Form):
+    """Only the CSRF token: the decision is the button."""
+
+
+class RejectForm(Form):
+    reason = TextAreaField(
+        _l("Reason for rejection"),
+        validators=[DataRequired(), Length(max=2000)],
+        description=_l("The producer sees this reason."),
+    )
+
+
+class CertificationFilterForm(Form):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    state = SelectField(_l("Status"), choices=STATE_CHOICES, validators=[Optional()])
+    type = SelectField(
+        _l("Type"), choices=[SelectChoice("", _l("All")), *TYPE_CHOICES], validators=[Optional()]
+    )
+    scope = SelectField(
+        _l("Covers"),
+        choices=[
+            SelectChoice("", _l("All")),
+            *(SelectChoice(code, label) for code, label in CERTIFICATION_SCOPE_LABELS.items()),
+        ],
+        validators=[Optional()],
+    )
+    producer_id = SelectField(_l("Producer"), validators=[Optional()])
+
+    def filters(self) -> dict[str, str]:
+        """The filters that hold a valid choice; the others are ignored."""
+        self.validate()
+        return {field.name: field.data for field in self if field.data and not field.errors}

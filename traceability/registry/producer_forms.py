@@ -1,0 +1,155 @@
+"""Forms for producers: sign-up, profile, the centre's decisions and the list's filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from traceability.forms import Form
+from traceability.registry.models import PRODUCER_STATUSES
+from traceability.registry.producers import MAX_REASON_LENGTH
+from traceability.registry.provinces import PROVINCES
+from traceability.text import fold
+from traceability.vocabulary import STATUS_LABELS
+
+KIND_LABELS = {
+    "enterprise": _l("Enterprise"),
+    "cooperative": _l("Cooperative (HTX)"),
+    "household": _l("Household business"),
+}
+
+TAX_CODE_HELP = _l(
+    "10 digits, or 10 digits, a dash and 3 digits for a branch. "
+    "Required for enterprises and cooperatives; optional for households."
+)
+WARD_HELP = _l("The ward or commune, as named since 1 July 2025.")
+PREVIOUS_ADDRESS_HELP = _l(
+    "The address before the 2025 boundary changes, if it differed. Labels printed with the old "
+    "address stay lawful for two years after the change, so it is kept beside the current one."
+)
+
+
+def kind_choices() -> list[SelectChoice]:
+    return [SelectChoice(code, text) for code, text in KIND_LABELS.items()]
+
+
+def province_choices(blank: Any) -> list[SelectChoice]:
+    """The 34 provinces in alphabetical order (ignoring diacritics), after a blank choice."""
+    ordered = sorted(PROVINCES.items(), key=lambda item: fold(item[1]))
+    return [SelectChoice("", blank), *(SelectChoice(code, name) for code, name in ordered)]
+
+
+class SignUpForm(Form):
+    name = StringField(
+        _l("Legal name"),
+        validators=[DataRequired(), Length(max=300)],
+        description=_l("As on the business registration, for example HTX Cà phê Ea Tu."),
+    )
+    kind = SelectField(_l("Kind"), choices=kind_choices())
+    tax_code = StringField(
+        _l("Tax code (MST)"), validators=[Optional(), Length(max=14)], description=TAX_CODE_HELP
+    )
+    province_code = SelectField(
+        _l("Province"), choices=province_choices(_l("Choose a province")), validators=[DataRequired()]
+    )
+    ward = StringField(
+        _l("Ward or commune"), validators=[DataRequired(), Length(max=200)], description=WARD_HELP
+    )
+    street = StringField(_l("Street address"), validators=[Optional(), Length(max=300)])
+    phone = StringField(_l("Phone"), validators=[DataRequired(), Length(max=30)])
+    email = EmailField(
+        _l("Contact email"),
+        validators=[Optional(), Email(), Length(max=254)],
+        description=_l("Leave empty to use your sign-in email."),
+    )
+    user_name = StringField(_l("Your full name"), validators=[DataRequired(), Length(max=200)])
+    user_email = EmailField(
+        _l("Your email (to sign in)"), validators=[DataRequired(), Email(), Length(max=254)]
+    )
+    user_password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("At least 8 characters."),
+    )
+    user_password_again = PasswordField(
+        _l("Password again"),
+        validators=[DataRequired(), EqualTo("user_password", message=_l("The passwords differ."))],
+    )
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            field.name: field.data
+            for field in self
+            if field.name not in ("csrf_token", "user_password_again")
+        }
+
+
+class ProducerProfileForm(Form):
+    name = StringField(_l("Legal name"), validators=[DataRequired(), Length(max=300)])
+    kind = SelectField(_l("Kind"), choices=kind_choices())
+    tax_code = StringField(
+        _l("Tax code (MST)"), validators=[Optional(), Length(max=14)], description=TAX_CODE_HELP
+    )
+    ward = StringField(_l("Ward or commune"), validators=[Optional(), Length(max=200)], description=WARD_HELP)
+    street = StringField(_l("Street address"), validators=[Optional(), Length(max=300)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
+    email = EmailField(_l("Contact email"), validators=[Optional(), Email(), Length(max=254)])
+    website = StringField(
+        _l("Website"),
+        validators=[Optional(), Length(max=500)],
+        description=_l("Starting with https://"),
+    )
+    previous_province_code = SelectField(
+        _l("Previous province"),
+        choices=province_choices(_l("No previous address")),
+        validators=[Optional()],
+        description=PREVIOUS_ADDRESS_HELP,
+    )
+    previous_ward = StringField(_l("Previous ward or commune"), validators=[Optional(), Length(max=200)])
+    previous_street = StringField(_l("Previous street address"), validators=[Optional(), Length(max=300)])
+    logo = FileField(
+        _l("Logo"),
+        description=_l("A PNG, JPEG or WebP image; leave empty to keep the current logo."),
+    )
+
+    def to_data(self) -> dict[str, Any]:
+        return {field.name: field.data for field in self if field.name not in ("csrf_token", "logo")}
+
+
+class DecisionForm(Form):
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[Optional(), Length(max=MAX_REASON_LENGTH)],
+        description=_l("Required to reject or suspend: the producer sees it on its profile."),
+    )
+
+
+class ProducerFilterForm(Form):
+    """The list's filters, read from the query string (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        _l("Search"),
+        validators=[Optional(), Length(max=100)],
+        description=_l("Name or tax code; accents are optional."),
+    )
+    province = SelectField(
+        _l("Province"), choices=province_choices(_l("All provinces")), validators=[Optional()]
+    )
+    kind = SelectField(
+        _l("Kind"), choices=[SelectChoice("", _l("All kinds")), *kind_choices()], validators=[Optional()]
+    )
+    status = SelectField(
+        _l("Status"),
+        choices=[
+            SelectChoice("", _l("All statuses")),
+            *(SelectChoice(code, STATUS_LABELS[code]) for code in PRODUCER_STATUSES),
+        ],
+        validators=[Optional()],
+    )

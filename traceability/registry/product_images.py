@@ -1,0 +1,158 @@
+"""Product photos: uploaded, resized with a thumbnail, ordered (the first is the main image), deleted.
+
+An image's files are written before the row that names them. If that
+transaction is rolled back (a refusal further on, a failed flush or commit),
+the files would stay with nothing pointing to them; a deleted image's files
+must stay until the deletion is committed. Both lists live on the session and
+are settled when its outermost transaction ends.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from traceability.accounts.models import User
+from traceability.accounts.scope import writable_producer
+from traceability.audit.service import record_audit, snapshot
+from traceability.errors import InvalidInput
+from traceability.extensions import db
+from traceability.registry.models import Product, ProductImage
+from traceability.uploads import MAX_IMAGE_PIXELS, UploadRejected, remove, store_image
+
+MAX_IMAGES = 12
+
+
+def image_folder() -> Path:
+    """Where product images live: public, served at /media/<name>."""
+    return Path(current_app.config["UPLOAD_FOLDER"]) / "images"
+
+
+def upload_message(reason: str, max_bytes: int) -> Any:
+    """Why an uploaded image was refused, in words the user can act on."""
+    if reason == "too_large":
+        megabytes = format_decimal(max_bytes / 1024 / 1024, format="#,##0.#")
+        return _l("The image is larger than %(mb)s MB.", mb=megabytes)
+    if reason == "too_many_pixels":
+        return _l(
+            "The image has too many pixels (more than %(megapixels)s megapixels).",
+            megapixels=MAX_IMAGE_PIXELS // 1_000_000,
+        )
+    if reason == "damaged":
+        return _l("The image file is damaged.")
+    if reason == "empty":
+        return _l("The file is empty.")
+    return _l("This file is not a PNG, JPEG or WebP image.")
+
+
+def add_product_image(product: Product, data: bytes, *, actor: User) -> ProductImage:
+    """Store an uploaded photo of a product (resized, with a thumbnail) after its other images."""
+    producer = writable_producer(product.producer_id, actor)
+    if len(product.images) >= MAX_IMAGES:
+        raise InvalidInput(
+            _l("A product has at most %(n)s images: delete one first.", n=MAX_IMAGES),
+            {"file": _l("Too many images.")},
+        )
+    max_bytes = current_app.config["MAX_IMAGE_BYTES"]
+    try:
+        stored = store_image(data, image_folder(), max_bytes=max_bytes)
+    except UploadRejected as rejected:
+        raise InvalidInput(
+            _l("The image was not saved."), {"file": upload_message(rejected.reason, max_bytes)}
+        ) from None
+    _files_live_with_transaction(remove_on_rollback=(stored.filename, stored.thumbnail_filename))
+    image = ProductImage(
+        product_id=product.id,
+        filename=stored.filename,
+        thumbnail_filename=stored.thumbnail_filename,
+        width=stored.width,
+        height=stored.height,
+        sha256=stored.sha256,
+        position=max((other.position for other in product.images), default=-1) + 1,
+    )
+    product.images.append(image)
+    db.session.flush()
+    record_audit("create", image, actor=actor, producer_id=producer.id, centre_id=producer.centre_id)
+    return image
+
+
+def _renumber(product: Product, first: ProductImage | None = None) -> None:
+    ordered = sorted(product.images, key=lambda image: (image is not first, image.position, image.id))
+    for position, image in enumerate(ordered):
+        image.position = position
+    product.images.sort(key=lambda image: image.position)
+
+
+def set_main_product_image(image: ProductImage, *, actor: User) -> ProductImage:
+    """Make ``image`` the product's main image (position 0); the others keep their order."""
+    product = image.product
+    producer = writable_producer(product.producer_id, actor)
+    before = snapshot(image)
+    _renumber(product, first=image)
+    db.session.flush()
+    record_audit(
+        "update", image, before=before, actor=actor, producer_id=producer.id, centre_id=producer.centre_id
+    )
+    return image
+
+
+def remove_product_image(image: ProductImage, *, actor: User) -> None:
+    """Delete a product image; its files go once the deletion is committed."""
+    product = image.product
+    producer = writable_producer(product.producer_id, actor)
+    before = snapshot(image)
+    product.images.remove(image)
+    db.session.flush()
+    record_audit(
+        "delete",
+        image,
+        before=before,
+        after={},
+        actor=actor,
+        producer_id=producer.id,
+        centre_id=producer.centre_id,
+    )
+    _renumber(product)
+    db.session.flush()
+    _files_live_with_transaction(remove_on_commit=(image.filename, image.thumbnail_filename))
+
+
+_REMOVE_ON_ROLLBACK = "files_to_remove_on_rollback"
+_REMOVE_ON_COMMIT = "files_to_remove_on_commit"
+
+
+def _files_live_with_transaction(
+    *, remove_on_rollback: tuple[str, ...] = (), remove_on_commit: tuple[str, ...] = ()
+) -> None:
+    session = db.session()
+    folder = image_folder()
+    session.info.setdefault(_REMOVE_ON_ROLLBACK, []).extend((folder, name) for name in remove_on_rollback)
+    session.info.setdefault(_REMOVE_ON_COMMIT, []).extend((folder, name) for name in remove_on_commit)
+
+
+def _remove_files(files: list[tuple[Path, str]]) -> None:
+    for folder, name in files:
+        remove(folder, name)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the outer transaction may still roll back
+    session.info.pop(_REMOVE_ON_ROLLBACK, None)
+    _remove_files(session.info.pop(_REMOVE_ON_COMMIT, []))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return
+    # After a commit, _after_commit has emptied both lists already.
+    session.info.pop(_REMOVE_ON_COMMIT, None)
+    _remove_files(session.info.pop(_REMOVE_ON_ROLLBACK, []))
