@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from traceability.accounts.models import User
 from traceability.audit.models import AuditEntry
 from traceability.batches.models import Batch, BatchInput, TraceEvent
+from traceability.batches.recalls import recalls_affecting
 from traceability.batches.service import quantity_remaining
 from traceability.demo import DEMO_PASSWORD, MINISTRY_EMAIL, demo_logins
 from traceability.gs1 import is_valid_ai_value, is_valid_gln, is_valid_gtin
@@ -77,7 +78,9 @@ def test_producers_of_every_kind_mostly_approved(db, seeded):
     assert {producer.kind for producer in producers} == {"enterprise", "cooperative", "household"}
     statuses = [producer.status for producer in producers]
     assert statuses.count("pending") == 1
-    assert statuses.count("approved") == len(producers) - 1
+    rejected = [producer for producer in producers if producer.status == "rejected"]
+    assert len(rejected) == 1 and rejected[0].status_reason  # the reason the producer reads
+    assert statuses.count("approved") == len(producers) - 2
     assert any(p.kind == "household" and p.tax_code is None for p in producers)
     for producer in producers:
         assert producer.ward and producer.street
@@ -155,6 +158,22 @@ def test_lineage_chain_of_depth_two_within_quantities(db, seeded):
     roasted = db.session.scalar(select(BatchInput).where(BatchInput.output_batch_id == chain.id)).input_batch
     green = db.session.scalar(select(BatchInput).where(BatchInput.output_batch_id == roasted.id)).input_batch
     assert (roasted.lot_code, green.lot_code) == ("RM2603", "NHAN-HP-2601")
+
+
+def test_certificates_carry_documents_and_one_expires_soon(app, db, seeded):
+    certifications = db.session.scalars(select(Certification)).all()
+    assert all(c.document_sha256 and c.document_filename for c in certifications)
+    today = date.today()
+    assert any(
+        c.status == "verified" and today < c.valid_to <= today + timedelta(days=60) for c in certifications
+    )
+
+
+def test_a_recalled_lot_reaches_the_batch_made_from_it(db, seeded):
+    recalled = db.session.scalar(select(Batch).where(Batch.lot_code == "VT-PS-2606"))
+    dried = db.session.scalar(select(Batch).where(Batch.lot_code == "VS2606"))
+    assert recalled.status == "recalled"
+    assert [recall.batch_id for recall in recalls_affecting(dried)] == [recalled.id]
 
 
 def test_everything_is_in_the_audit_log(db, seeded):

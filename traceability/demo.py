@@ -6,7 +6,8 @@ only turn rows into service calls, so every record has its audit entry.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import io
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -16,23 +17,23 @@ from sqlalchemy import func, select
 
 from traceability.accounts.models import User
 from traceability.accounts.service import create_user
-from traceability.audit.service import record_audit, snapshot
-from traceability.batches.models import Batch, BatchInput
+from traceability.batches.lineage import add_inputs
+from traceability.batches.models import Batch
+from traceability.batches.recalls import recall_batch
 from traceability.batches.service import (
     VIETNAM_OFFSET,
     create_batch,
     public_url,
-    quantity_remaining,
     record_event,
 )
-from traceability.database import utcnow
 from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.gs1 import gtin_check_digit
 from traceability.registry.centres import centre_for_province, create_centre
+from traceability.registry.certifications import create_certification, verify_certification, vietnam_today
 from traceability.registry.locations import create_location
 from traceability.registry.models import Centre, Certification, Location, Producer, Product
-from traceability.registry.producers import create_producer
+from traceability.registry.producers import create_producer, reject_producer
 from traceability.registry.products import create_product
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - a published demo password, never a real account
@@ -788,7 +789,29 @@ CERTIFICATIONS: tuple[dict[str, Any], ...] = (
     {"producer": "vai", "scope": "location", "subject": "vai_orchard", "type": "globalgap",
      "number": "GGN 4063061902288", "issuer": "Control Union Việt Nam",
      "valid_from": date(2026, 4, 15), "valid_to": date(2027, 4, 14), "verified": False},
+    # Runs out 45 days after the demo is loaded, so it is always on the centre's expiry work list.
+    {"producer": "matong", "scope": "producer", "subject": None, "type": "vietgap",
+     "number": "VietGAP-CN-23-12-66-0031", "issuer": "Công ty CP Chứng nhận và Giám định VinaCert",
+     "expires_in_days": 45, "verified": True},
 )  # fmt: skip
+
+# A producer whose sign-up the centre turned down, and the reason it sees.
+REJECTED_PRODUCER: dict[str, Any] = {
+    "centre": "nghean",
+    "name": "Cơ sở Kẹo lạc Thanh Chương",
+    "kind": "household",
+    "tax_code": "2901987667",
+    "ward": "Xã Thanh Chương",
+    "street": "Xóm 5",
+    "phone": "0912 408 771",
+    "reason": "Mã số thuế không khớp với giấy chứng nhận đăng ký hộ kinh doanh; vui lòng kiểm tra và đăng ký lại.",
+}
+
+# The lot of fresh lychee recalled after a residue test; the dried lychee made from it is affected.
+RECALLED_BATCH = (
+    "vai_2606",
+    "Mẫu kiểm tra ngày 02/07/2026 có dư lượng thuốc bảo vệ thực vật vượt mức QCVN 8-1:2011/BYT.",
+)
 
 
 class Event(NamedTuple):
@@ -1131,6 +1154,24 @@ def _load() -> None:
     batches: dict[str, Batch] = {}
     for spec in BATCHES:
         batches[spec["key"]] = _load_batch(spec, products, locations, batches, writers)
+    _load_rejected_producer(staff[REJECTED_PRODUCER["centre"]])
+    batch_key, reason = RECALLED_BATCH
+    product_key = next(spec["product"] for spec in BATCHES if spec["key"] == batch_key)
+    recall_batch(batches[batch_key], reason, actor=_writer_of(product_key, writers))
+
+
+def _writer_of(product_key: str, writers: dict[str, User]) -> User:
+    """Who records a product's data: its producer's user, else the centre staff."""
+    return writers[next(spec["producer"] for spec in PRODUCTS if spec["key"] == product_key)]
+
+
+def _load_rejected_producer(centre_staff: User) -> Producer:
+    """A producer signs up and the centre turns it down with a reason the producer reads."""
+    spec = REJECTED_PRODUCER
+    data = {name: spec[name] for name in ("name", "kind", "tax_code", "ward", "street", "phone")}
+    data["province_code"] = centre_staff.centre.province_code
+    producer = create_producer(data, actor=None)
+    return reject_producer(producer, spec["reason"], actor=centre_staff)
 
 
 def _load_centre(spec: dict[str, Any], ministry: User) -> User:
@@ -1214,31 +1255,62 @@ def _load_certification(
     writers: dict[str, User],
     staff: dict[str, User],
 ) -> Certification:
-    """Record a certificate as its producer would, then have the centre verify it if marked so."""
+    """Record a certificate with its scanned document as its producer would; the centre verifies some."""
     producer = producers[spec["producer"]]
-    certification = Certification(
-        producer_id=producer.id,
-        scope=spec["scope"],
-        location_id=locations[spec["subject"]].id if spec["scope"] == "location" else None,
-        product_id=products[spec["subject"]].id if spec["scope"] == "product" else None,
-        type=spec["type"],
-        number=spec["number"],
-        issuer=spec["issuer"],
-        valid_from=spec["valid_from"],
-        valid_to=spec["valid_to"],
+    subject: int | None = None
+    if spec["scope"] == "location":
+        subject = locations[spec["subject"]].id
+    elif spec["scope"] == "product":
+        subject = products[spec["subject"]].id
+    valid_from, valid_to = spec.get("valid_from"), spec.get("valid_to")
+    if "expires_in_days" in spec:
+        valid_to = vietnam_today() + timedelta(days=spec["expires_in_days"])
+        valid_from = valid_to.replace(year=valid_to.year - 3) + timedelta(days=1)
+    data = {
+        "scope": spec["scope"],
+        "subject_id": subject if subject is not None else producer.id,
+        "type": spec["type"],
+        "number": spec["number"],
+        "issuer": spec["issuer"],
+        "valid_from": valid_from,
+        "valid_to": valid_to,
+    }
+    document = _certificate_pdf(data, producer.name)
+    certification = create_certification(
+        data, actor=writers[spec["producer"]], document=document, document_name=f"{spec['type']}.pdf"
     )
-    db.session.add(certification)
-    # No certification service exists yet: write the audit entries it would write.
-    tenant = {"producer_id": producer.id, "centre_id": producer.centre_id}
-    record_audit("create", certification, actor=writers[spec["producer"]], **tenant)
     if spec["verified"]:
         centre_staff = next(user for user in staff.values() if user.centre_id == producer.centre_id)
-        before = snapshot(certification)
-        certification.status = "verified"
-        certification.verified_by_id = centre_staff.id
-        certification.verified_at = utcnow()
-        record_audit("verify", certification, before=before, actor=centre_staff, **tenant)
+        verify_certification(certification, actor=centre_staff)
     return certification
+
+
+def _certificate_pdf(data: dict[str, Any], holder: str) -> bytes:
+    """A one-page PDF standing in for the scanned certificate the producer uploads."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen.canvas import Canvas
+
+    from traceability.labels import FONT_FOLDER
+
+    if "DejaVuSans" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("DejaVuSans", str(FONT_FOLDER / "DejaVuSans.ttf")))
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, invariant=True)
+    canvas.setFont("DejaVuSans", 14)
+    lines = [
+        "GIẤY CHỨNG NHẬN (bản mẫu dữ liệu demo)",
+        f"Số: {data['number']}",
+        f"Cấp cho: {holder}",
+        f"Tổ chức cấp: {data['issuer']}",
+        f"Hiệu lực: {data['valid_from']:%d/%m/%Y} - {data['valid_to']:%d/%m/%Y}",
+    ]
+    for number, line in enumerate(lines):
+        canvas.drawString(60, 760 - number * 28, line)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
 
 
 def _load_batch(
@@ -1250,7 +1322,7 @@ def _load_batch(
 ) -> Batch:
     """Create a batch, link the input batches it consumed, and record its key events."""
     product = products[spec["product"]]
-    actor = writers[next(p["producer"] for p in PRODUCTS if p["key"] == spec["product"])]
+    actor = _writer_of(spec["product"], writers)
     batch = create_batch(
         {
             "product_id": product.id,
@@ -1263,8 +1335,11 @@ def _load_batch(
         },
         actor=actor,
     )
-    for input_key, consumed in spec.get("inputs", ()):
-        _link_input(batch, batches[input_key], Decimal(consumed), actor)
+    inputs = [
+        {"batch_id": batches[key].id, "quantity": Decimal(amount)} for key, amount in spec.get("inputs", ())
+    ]
+    if inputs:
+        add_inputs(batch, inputs, kind="transformation", actor=actor)
     for event in spec["events"]:
         record_event(
             batch,
@@ -1280,20 +1355,6 @@ def _load_batch(
             actor=actor,
         )
     return batch
-
-
-def _link_input(output: Batch, source: Batch, consumed: Decimal, actor: User) -> BatchInput:
-    """Record that ``output`` was made from ``consumed`` of ``source`` (a transformation)."""
-    # No lineage service exists yet; keep its rule: never consume more than is left.
-    if consumed > quantity_remaining(source):
-        raise ValueError(f"lot {source.lot_code} has less than {consumed} {source.unit} left")
-    link = BatchInput(
-        output_batch_id=output.id, input_batch_id=source.id, quantity=consumed, kind="transformation"
-    )
-    db.session.add(link)
-    producer = output.product.producer
-    record_audit("create", link, actor=actor, producer_id=producer.id, centre_id=producer.centre_id)
-    return link
 
 
 # ---------------------------------------------------------------------------
