@@ -140,7 +140,7 @@ def register_template_helpers(app: Flask) -> None:
     from traceability.accounts.service import manages_users
     from traceability.batches.service import current_events, local_time
     from traceability.registry.provinces import province_name
-    from traceability.vocabulary import EVENT_TYPE_LABELS, ROLE_LABELS, STATUS_LABELS, label
+    from traceability.vocabulary import EVENT_TYPE_LABELS, ROLE_LABELS, STATUS_LABELS, UNIT_SYMBOLS, label
 
     app.jinja_env.globals.update(
         get_locale=get_locale,
@@ -152,6 +152,7 @@ def register_template_helpers(app: Flask) -> None:
         current_events=current_events,
         manages_users=manages_users,
     )
+    app.jinja_env.filters["unit"] = partial(label, UNIT_SYMBOLS)
     app.jinja_env.filters["date"] = lambda value: format_date(value, "dd/MM/yyyy") if value else ""
     # Event times are shown in the offset they were recorded with, not converted.
     app.jinja_env.filters["datetime"] = lambda value: value.strftime("%d/%m/%Y %H:%M") if value else ""

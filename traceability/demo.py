@@ -824,6 +824,7 @@ class Event(NamedTuple):
     note: str
     reference_type: str = ""
     reference: str = ""
+    counterparty: str = ""  # who received a shipment
 
 
 # Batches in creation order, so that ``inputs`` (batch key, quantity consumed in the
@@ -890,7 +891,8 @@ BATCHES: tuple[dict[str, Any], ...] = (
                   "Kiểm nghiệm chỉ tiêu cảm quan, độ ẩm, cafein: đạt TCVN 5251:2015.",
                   "Phiếu kết quả thử nghiệm", "KQ-2603-0457"),
             Event("shipping", "2026-03-20 08:00", "caphe_store", "600",
-                  "Giao nhà phân phối tại Thành phố Hồ Chí Minh.", "Phiếu xuất kho", "PXK-2603-112"),
+                  "Giao nhà phân phối tại Thành phố Hồ Chí Minh.", "Phiếu xuất kho", "PXK-2603-112",
+                  "Công ty TNHH Phân phối Cà phê Sài Gòn"),
         ),
     },
     {
@@ -912,7 +914,8 @@ BATCHES: tuple[dict[str, Any], ...] = (
                   "Phân loại, đóng thùng carton 18 kg, xông khử trùng."),
             Event("shipping", "2026-05-22 06:00", "saurieng_packhouse", "18000",
                   "Xuất khẩu chính ngạch qua cửa khẩu Hữu Nghị.",
-                  "Giấy chứng nhận kiểm dịch thực vật", "KDTV-2605-3391"),
+                  "Giấy chứng nhận kiểm dịch thực vật", "KDTV-2605-3391",
+                  "Công ty TNHH Thương mại Hữu Nghị Lạng Sơn"),
         ),
     },
     {
@@ -946,7 +949,8 @@ BATCHES: tuple[dict[str, Any], ...] = (
                   "Diệt men, vò, sao khô trên chảo gang; 300 kg chè khô."),
             Event("packing", "2026-10-08 14:00", "che_factory", "1500", "Đóng 1.500 hộp 200 g."),
             Event("shipping", "2026-10-20 08:00", "che_factory", "500",
-                  "Giao cửa hàng đặc sản tại Phường Trường Vinh.", "Hóa đơn điện tử", "HD-00001284"),
+                  "Giao cửa hàng đặc sản tại Phường Trường Vinh.", "Hóa đơn điện tử", "HD-00001284",
+                  "Cửa hàng Đặc sản Xứ Nghệ"),
         ),
     },
     {
@@ -966,7 +970,8 @@ BATCHES: tuple[dict[str, Any], ...] = (
             Event("harvesting", "2026-11-05 06:30", "cam_orchard", None, "Thu hoạch 12 tấn cam chín."),
             Event("packing", "2026-11-06 13:00", "cam_orchard", "2400", "Phân loại, đóng 2.400 hộp 5 kg."),
             Event("shipping", "2026-11-09 07:00", "cam_orchard", "1800",
-                  "Giao hệ thống siêu thị tại Hà Nội.", "Phiếu xuất kho", "PXK-2611-045"),
+                  "Giao hệ thống siêu thị tại Hà Nội.", "Phiếu xuất kho", "PXK-2611-045",
+                  "Công ty CP Siêu thị Hà Nội"),
         ),
     },
     {
@@ -1070,7 +1075,8 @@ BATCHES: tuple[dict[str, Any], ...] = (
                   "Đạt TCVN 11888:2017 gạo trắng hạt dài, tỷ lệ tấm dưới 5%.",
                   "Phiếu kết quả thử nghiệm", "KQ-2604-0335"),
             Event("shipping", "2026-04-10 06:00", "gao_mill", "2000",
-                  "Giao hệ thống siêu thị tại Thành phố Hồ Chí Minh.", "Phiếu xuất kho", "PXK-2604-018"),
+                  "Giao hệ thống siêu thị tại Thành phố Hồ Chí Minh.", "Phiếu xuất kho", "PXK-2604-018",
+                  "Công ty CP Thương mại Sài Gòn Co.op"),
         ),
     },
     {
@@ -1089,7 +1095,8 @@ BATCHES: tuple[dict[str, Any], ...] = (
                   "Phiếu kết quả thử nghiệm", "KQ-2606-0051"),
             Event("harvesting", "2026-06-10 05:00", "vai_orchard", "8000", "Thu hái vải chín đỏ từ sáng sớm."),
             Event("shipping", "2026-06-11 04:30", "vai_orchard", "5000",
-                  "Xe lạnh đi Thành phố Hồ Chí Minh.", "Phiếu xuất kho", "PXK-2606-204"),
+                  "Xe lạnh đi Thành phố Hồ Chí Minh.", "Phiếu xuất kho", "PXK-2606-204",
+                  "Công ty TNHH Trái cây Bình Điền"),
         ),
     },
     {
@@ -1351,6 +1358,7 @@ def _load_batch(
                 "note": event.note,
                 "reference_type": event.reference_type,
                 "reference": event.reference,
+                "counterparty": event.counterparty,
             },
             actor=actor,
         )

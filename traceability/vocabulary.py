@@ -53,6 +53,21 @@ UNIT_LABELS = {
 }
 
 
+# Short unit names shown after a quantity ("1.600 túi"); the UN/ECE code stays in data and exports.
+UNIT_SYMBOLS = {
+    "KGM": _l("kg"),
+    "GRM": _l("g"),
+    "TNE": _l("t"),
+    "LTR": _l("l"),
+    "MLT": _l("ml"),
+    "H87": _l("pcs"),
+    "XBX": _l("boxes"),
+    "XBO": _l("bottles"),
+    "XPK": _l("packages"),
+    "XBG": _l("bags"),
+}
+
+
 def label(labels: dict, code: str | None) -> str:
     """The translated label of ``code``, or the code itself when it has none."""
     return str(labels.get(code, code or ""))
