@@ -2,6 +2,7 @@
 # Install the system packages the test suite needs, when they are missing:
 #   PostgreSQL server binaries (the suite runs a second time on PostgreSQL),
 #   Debian's Chromium and a font (Playwright drives it; browsers are never downloaded),
+#   redis-server (the login-throttling tests share counts through a private one),
 #   the venv module for the Python that makes .venv.
 # As root it uses apt-get (one `apt-get update`, only when something is missing);
 # otherwise it prints what is missing and leaves the decision to the caller.
@@ -20,6 +21,7 @@ have_package() {
 
 have_pg_server || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if command -v dpkg-query >/dev/null 2>&1; then
     # DejaVu covers Vietnamese; without any font Chromium renders empty boxes.
     have_package fonts-dejavu-core || missing+=(fonts-dejavu-core)
@@ -30,7 +32,7 @@ if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "system_deps: PostgreSQL server, Chromium and fonts are present."
+    echo "system_deps: PostgreSQL server, Chromium, fonts and redis-server are present."
     exit 0
 fi
 
@@ -48,4 +50,5 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}"
 status=0
 have_pg_server || { echo "system_deps: PostgreSQL server binaries still missing" >&2; status=1; }
 [ -x /usr/bin/chromium ] || { echo "system_deps: /usr/bin/chromium still missing" >&2; status=1; }
+command -v redis-server >/dev/null 2>&1 || { echo "system_deps: redis-server still missing" >&2; status=1; }
 exit $status

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole check, as `make test` runs it once .venv is ready:
-#   1. ruff check and ruff format --check
+#   1. ruff check and ruff format --check; bandit (high severity) and pip-audit
 #   2. the suite on SQLite
 #   3. the suite again on PostgreSQL: TEST_DATABASE_URL when it is set, else a
 #      throwaway server (scripts/pg_throwaway.sh)
@@ -81,6 +81,27 @@ stage "ruff check ."
 ruff check . || failures+=("ruff check .")
 stage "ruff format --check ."
 ruff format --check . || failures+=("ruff format --check .")
+
+stage "bandit -r traceability -lll (no high-severity finding)"
+bandit -q -r traceability -lll || failures+=("bandit: a high-severity finding in traceability/")
+
+# pip-audit asks a vulnerability service (PyPI's JSON API) about each pinned
+# version. Where that service cannot be reached it skips the package and still
+# says "No known vulnerabilities found": that is reported as a warning here, and
+# as a failure when PIP_AUDIT_REQUIRED=true.
+stage "pip-audit (known vulnerabilities of the pinned requirements)"
+audit_log="$logdir/pip-audit.log"
+pip-audit --no-deps --disable-pip --progress-spinner off -r requirements.txt -r requirements-dev.txt 2>&1 | tee "$audit_log"
+audit_status=${PIPESTATUS[0]}
+not_audited="$(grep -c "could not be audited" "$audit_log")"
+if [ "$audit_status" -ne 0 ]; then
+    failures+=("pip-audit: known vulnerabilities in the pinned requirements, or pip-audit failed (exit $audit_status)")
+elif [ "$not_audited" -gt 0 ]; then
+    summary+=("WARNING: pip-audit could not reach its vulnerability service: $not_audited pinned packages were NOT audited")
+    case "${PIP_AUDIT_REQUIRED:-}" in
+        true | 1 | yes) failures+=("pip-audit: $not_audited packages not audited (PIP_AUDIT_REQUIRED)") ;;
+    esac
+fi
 
 sqlite_args=()
 if [ -n "${TEST_WORKERS:-}" ]; then

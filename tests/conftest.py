@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from tests import factories
 from traceability import create_app
+from traceability.accounts.throttle import login_throttle
 from traceability.config import TestConfig
 from traceability.extensions import db as _db
 
@@ -110,6 +111,7 @@ def app(_app: Flask) -> Iterator[Flask]:
     with _app.app_context():
         yield _app
         _empty_tables()
+        login_throttle.reset()  # failed sign-ins of one test do not throttle the next
 
 
 @pytest.fixture

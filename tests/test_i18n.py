@@ -89,12 +89,12 @@ def test_catalogs_hold_exactly_the_strings_in_the_code(tmp_path: Path):
     assert "Sign in" in in_code  # a template string
     assert "Wrong email or password." in in_code  # gettext in Python
     assert "Lot code" in in_code  # lazy_gettext (_l) in a form
-    assert in_pot == in_code, f"messages.pot is stale ({FIX}): {sorted(in_pot ^ in_code)}"
+    assert in_pot == in_code, f"messages.pot is stale ({FIX}): {sorted(map(str, in_pot ^ in_code))}"
     for locale in LOCALES:
         in_catalog = _ids(_po(locale))
         assert in_catalog == in_code, (
             f"the {locale} catalog is stale ({FIX}); "
-            f"missing {sorted(in_code - in_catalog)}, no longer used {sorted(in_catalog - in_code)}"
+            f"missing {sorted(map(str, in_code - in_catalog))}, no longer used {sorted(map(str, in_catalog - in_code))}"
         )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from traceability import security
 from traceability.config import INSECURE_DEV_SECRET, PROJECT_ROOT, Config
 from traceability.database import sqlite_begin_mode
 from traceability.extensions import babel, csrf, db, login_manager, migrate
@@ -51,7 +52,11 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    security.init_app(app)
     from traceability import models  # noqa: F401 - every model registered on the metadata
+    from traceability.accounts.throttle import login_throttle
+
+    login_throttle.init_app(app)
     from traceability.accounts.models import User
 
     login_manager.login_view = "accounts.login"
@@ -62,8 +67,16 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to see this page.")
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(session_id: str) -> User | None:
+        # "id:session_version" (User.get_id): a disabled user, or one whose sessions were
+        # ended (password reset or changed), is signed out at the next request.
+        user_id, _sep, version = session_id.partition(":")
+        if not (user_id.isdigit() and version.isdigit()):
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.active or (user.session_version or 0) != int(version):
+            return None
+        return user
 
     @app.before_request
     def choose_sqlite_transaction_mode() -> None:
@@ -76,18 +89,26 @@ def register_blueprints(app: Flask) -> None:
     from traceability.accounts.routes import bp as accounts_bp
     from traceability.api import routes as _api_routes  # noqa: F401 - declares the operations
     from traceability.api.blueprint import bp as api_bp
+    from traceability.audit.log_routes import bp as audit_log_bp
     from traceability.batches.export_routes import bp as exports_bp
+    from traceability.batches.label_routes import bp as labels_bp
     from traceability.batches.quality_routes import bp as quality_bp
     from traceability.batches.recall_routes import bp as recalls_bp
     from traceability.batches.routes import bp as batches_bp
+    from traceability.inspections.routes import bp as inspections_bp
+    from traceability.public.directory import bp as directory_bp
     from traceability.public.routes import bp as public_bp
     from traceability.registry.certification_routes import bp as certifications_bp
     from traceability.registry.producer_routes import bp as producers_bp
     from traceability.registry.routes import bp as registry_bp
     from traceability.registry.worklist_routes import bp as worklists_bp
+    from traceability.reports import bp as reports_bp
+    from traceability.reports import routes as _report_routes  # noqa: F401 - declares the views
+    from traceability.reports import work_routes as _work_routes  # noqa: F401
 
     for blueprint in (
         public_bp,
+        directory_bp,
         accounts_bp,
         registry_bp,
         producers_bp,
@@ -95,8 +116,12 @@ def register_blueprints(app: Flask) -> None:
         worklists_bp,
         batches_bp,
         exports_bp,
+        labels_bp,
         quality_bp,
         recalls_bp,
+        inspections_bp,
+        reports_bp,
+        audit_log_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

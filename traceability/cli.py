@@ -22,6 +22,15 @@ def _fail(error: DomainError) -> None:
 
 def register(app: Flask) -> None:
     """Attach the commands to ``app``."""
+    from traceability.audit.commands import audit_cli, retention_cli
+    from traceability.backup_cli import backup_command, restore_command
+    from traceability.batches.label_commands import labels_cli
+
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(retention_cli)
+    app.cli.add_command(labels_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
     @app.cli.command("create-centre")
     @click.option("--province", "province_code", required=True, help="Province statistics code, e.g. 66.")

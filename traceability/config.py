@@ -38,6 +38,9 @@ class Config:
     API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "90"))
     MAX_IMAGE_BYTES = int(os.environ.get("MAX_IMAGE_BYTES", str(8 * 1024 * 1024)))
     MAX_DOCUMENT_BYTES = int(os.environ.get("MAX_DOCUMENT_BYTES", str(10 * 1024 * 1024)))
+    # Retention (DESIGN.md): months a batch is kept after its expiry date, or after production without one.
+    RETENTION_MONTHS_AFTER_EXPIRY = int(os.environ.get("RETENTION_MONTHS_AFTER_EXPIRY", "12"))
+    RETENTION_MONTHS_WITHOUT_EXPIRY = int(os.environ.get("RETENTION_MONTHS_WITHOUT_EXPIRY", "60"))
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
@@ -53,6 +56,24 @@ class Config:
     SESSION_COOKIE_SECURE = ENV_NAME == "production"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = ENV_NAME == "production"
+
+    # Behind nginx or a load balancer: how many proxies in front set X-Forwarded-For
+    # and -Proto (0: none, the client address is the peer's). Never more than you run.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    PREFERRED_URL_SCHEME = os.environ.get(
+        "PREFERRED_URL_SCHEME", "https" if ENV_NAME == "production" else "http"
+    )
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
+
+    # Failed sign-ins, per account and per client address ("N per M minutes").
+    # Their counts live in RATELIMIT_STORAGE_URI: memory:// is one process's own
+    # memory; with several workers or servers use redis://host:6379/0.
+    RATELIMIT_STORAGE_URI = (
+        os.environ.get("RATELIMIT_STORAGE_URL") or os.environ.get("REDIS_URL") or "memory://"
+    )
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes")
 
     @classmethod
     def database_url(cls, instance_path: Path) -> str:
@@ -68,4 +89,6 @@ class TestConfig(Config):
     PUBLIC_BASE_URL = "https://trace.example.vn"
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    RATELIMIT_STORAGE_URI = "memory://"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - speed only; production keeps scrypt

@@ -33,3 +33,14 @@ class Forbidden(DomainError):
 
     status = 403
     code = "forbidden"
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed attempts in a short time; ``retry_after`` says how many seconds to wait."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: Any, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,19 +1,28 @@
 """Imports every model so the metadata (and Alembic) sees the whole schema."""
 
 from traceability.accounts.models import ApiToken, User
-from traceability.audit.models import AuditEntry
-from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
+from traceability.audit.models import AuditEntry, AuditHead
+from traceability.batches.models import Batch, BatchInput, Item, LabelJob, Recall, RecallBatch, TraceEvent
+from traceability.inspections.models import Inspection, InspectionCheck, InspectionFollowUp, InspectionPhoto
 from traceability.public.models import Report, Scan
 from traceability.registry.models import Centre, Certification, Location, Producer, Product, ProductImage
+from traceability.reports.models import CentreContract, ScienceTask, TechnologyProcess
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
+    "AuditHead",
     "Batch",
     "BatchInput",
     "Centre",
+    "CentreContract",
     "Certification",
+    "Inspection",
+    "InspectionCheck",
+    "InspectionFollowUp",
+    "InspectionPhoto",
     "Item",
+    "LabelJob",
     "Location",
     "Producer",
     "Product",
@@ -22,6 +31,8 @@ __all__ = [
     "RecallBatch",
     "Report",
     "Scan",
+    "ScienceTask",
+    "TechnologyProcess",
     "TraceEvent",
     "User",
 ]

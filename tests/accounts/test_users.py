@@ -71,7 +71,8 @@ def test_a_centre_admin_adds_staff_who_can_then_sign_in(web, tenants, db):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"password": "short"}, "Use at least 8 characters."),
+        ({"password": "short"}, "Use at least 10 characters."),
+        ({"password": "qwertyuiop123"}, "This password is one of the most common ones"),
         ({"email": "duplicate"}, "A user with this email already exists."),
         ({"role": "producer"}, "Not a valid choice."),
         ({"role": "ministry"}, "Not a valid choice."),

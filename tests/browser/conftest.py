@@ -24,6 +24,8 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from traceability.database import sqlite_begin_mode
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -124,6 +126,19 @@ def new_context(app: Flask, browser: Any, live_server: LiveServer) -> Iterator[A
     yield factory
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(autouse=True)
+def _test_thread_reads_without_the_write_lock() -> Iterator[None]:
+    """The test thread's SQLite transactions begin DEFERRED, as a GET request's do.
+
+    Reading a record after a commit opens a transaction; begun IMMEDIATE it
+    would hold SQLite's write lock until the test ends, and every write of the
+    live server (a sign-in, a form) would wait for it until busy_timeout.
+    """
+    token = sqlite_begin_mode.set("DEFERRED")
+    yield
+    sqlite_begin_mode.reset(token)
 
 
 @pytest.fixture

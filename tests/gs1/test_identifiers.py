@@ -60,8 +60,8 @@ def test_ai_values_outside_set_82(value):
 
 def test_uris_percent_encode_outside_the_unreserved_set():
     assert (
-        batch_uri("https://t.vn/", "08935000000014", "L/1 %")
-        == "https://t.vn/01/08935000000014/10/L%2F1%20%25"
+        batch_uri("https://t.vn/", "08935000000014", "L/1%&")
+        == "https://t.vn/01/08935000000014/10/L%2F1%25%26"
     )
     assert (
         item_uri("https://t.vn", "08935000000014", "L1", "S-1")

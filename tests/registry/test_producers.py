@@ -115,7 +115,11 @@ def test_a_household_may_sign_up_without_a_tax_code(web, tenants, db):
         ({"tax_code": "duplicate"}, "A producer with this tax code is already registered."),
         ({"user_email": "duplicate"}, "A user with this email already exists."),
         ({"province_code": "96"}, "No centre serves this province yet"),
-        ({"user_password": "short", "user_password_again": "short"}, "Use at least 8 characters."),
+        ({"user_password": "short", "user_password_again": "short"}, "Use at least 10 characters."),
+        (
+            {"user_password": "password123", "user_password_again": "password123"},
+            "This password is one of the most common ones",
+        ),
         ({"user_password_again": "something-else"}, "The passwords differ."),
         ({"ward": ""}, "This field is required."),
         ({"phone": "call me"}, "Enter a phone number of digits"),

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from traceability.forms import Form
 from traceability.vocabulary import ROLE_LABELS
@@ -21,7 +21,9 @@ class UserForm(Form):
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired(), Length(max=200)],
-        description=_l("At least 8 characters. Give it to the person safely; they sign in with it."),
+        description=_l(
+            "At least 10 characters, not a common password. Give it to the person safely; they sign in with it."
+        ),
     )
     role = SelectField(
         _l("Role"),
@@ -34,3 +36,24 @@ class UserForm(Form):
 
 class ToggleForm(Form):
     """A button that only needs its CSRF token (enable or disable an account)."""
+
+
+class PasswordChangeForm(Form):
+    """The user's own new password, confirmed with the current one."""
+
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("At least 10 characters, not a common password and not your email."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    new_password_again = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceability.database import UTCDateTime, utcnow
@@ -45,6 +45,11 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of the session's user id: raising it ends every session and remember-me cookie.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+    # Set by a password reset: the user chooses a new password before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     centre: Mapped[Centre | None] = relationship(foreign_keys=[centre_id])
     producer: Mapped[Producer | None] = relationship(foreign_keys=[producer_id])
@@ -52,6 +57,14 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session: ``id:session_version``, see ``end_sessions``."""
+        return f"{self.id}:{self.session_version or 0}"
+
+    def end_sessions(self) -> None:
+        """Sign the user out everywhere: sessions and remember-me cookies carry the old version."""
+        self.session_version = (self.session_version or 0) + 1
 
     @property
     def is_centre_user(self) -> bool:

@@ -17,11 +17,14 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, false, select, true
 
 from traceability.accounts.models import User
-from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
+from traceability.audit.models import AuditEntry
+from traceability.batches.models import Batch, BatchInput, Item, LabelJob, Recall, RecallBatch, TraceEvent
 from traceability.errors import Forbidden
 from traceability.extensions import db
+from traceability.inspections.models import Inspection
 from traceability.public.models import Report, Scan
 from traceability.registry.models import Centre, Certification, Location, Producer, Product, ProductImage
+from traceability.reports.models import CentreContract, ScienceTask, TechnologyProcess
 
 M = TypeVar("M")
 
@@ -61,7 +64,7 @@ def tenant_clause(model: type, user: Any = None) -> ColumnElement[bool]:
         return true()
     if model is Producer:
         return producer_clause(user)
-    if model in (Location, Product, Certification):
+    if model in (Location, Product, Certification, Inspection):
         return model.producer_id.in_(_producer_ids(user))
     if model is ProductImage:
         return ProductImage.product_id.in_(
@@ -69,7 +72,7 @@ def tenant_clause(model: type, user: Any = None) -> ColumnElement[bool]:
         )
     if model is Batch:
         return Batch.id.in_(_batch_ids(user))
-    if model in (Item, TraceEvent, Recall, RecallBatch, Scan, Report):
+    if model in (Item, TraceEvent, Recall, RecallBatch, Scan, Report, LabelJob):
         return model.batch_id.in_(_batch_ids(user))
     if model is BatchInput:
         return BatchInput.output_batch_id.in_(_batch_ids(user))
@@ -81,6 +84,16 @@ def tenant_clause(model: type, user: Any = None) -> ColumnElement[bool]:
         if user.role == "producer":
             return User.producer_id == user.producer_id
         return (User.centre_id == user.centre_id) | User.producer_id.in_(_producer_ids(user))
+    if model is AuditEntry:
+        # Centre staff and auditors read their province's log; producers do not read the log.
+        if user.role == "producer":
+            return false()
+        return (AuditEntry.centre_id == user.centre_id) | AuditEntry.producer_id.in_(_producer_ids(user))
+    if model in (CentreContract, TechnologyProcess, ScienceTask):
+        # A centre's own work (its yearly report): its centre's users read it, producers do not.
+        if user.role == "producer":
+            return false()
+        return model.centre_id == user.centre_id
     raise TypeError(f"no tenant rule for {model.__name__}")
 
 
@@ -95,6 +108,19 @@ def get_scoped_or_404(model: type[M], object_id: int, user: Any = None) -> M:
     if row is None:
         abort(404)
     return row
+
+
+def writable_centre(user: Any = None) -> Centre:
+    """The centre whose own records (contracts, processes, S&T tasks) ``user`` may write, or a refusal.
+
+    Centre staff and admins write their own centre's; auditors, the ministry
+    and producers do not.
+    """
+    user = _user(user)
+    centre = db.session.get(Centre, user.centre_id) if user.centre_id is not None else None
+    if user.role not in ("centre_admin", "centre_staff") or centre is None:
+        raise Forbidden(_l("Only the centre's staff can record the centre's contracts, processes and tasks."))
+    return centre
 
 
 def writable_producer(producer_id: int | None, user: Any = None) -> Producer:

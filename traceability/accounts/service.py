@@ -18,13 +18,13 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from traceability.accounts.models import CENTRE_ROLES, ROLES, ApiToken, User
+from traceability.accounts.passwords import password_problem, temporary_password
 from traceability.audit.service import record_audit, snapshot
 from traceability.database import utcnow
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
 from traceability.registry.models import Centre, Producer
 
-MIN_PASSWORD_LENGTH = 8
 # Checked against so that a failed login takes as long for an unknown email.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -43,8 +43,8 @@ def check_new_user(email: str, password: str, errors: dict[str, Any], *, prefix:
         errors[f"{prefix}email"] = _l("Enter a valid email address.")
     elif email_in_use(email):
         errors[f"{prefix}email"] = _l("A user with this email already exists.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors[f"{prefix}password"] = _l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    if problem := password_problem(password, email=email):
+        errors[f"{prefix}password"] = problem
 
 
 def email_in_use(email: str) -> bool:
@@ -69,8 +69,8 @@ def create_user(
         errors["role"] = _l("Role must be one of: %(roles)s.", roles=", ".join(ROLES))
     if "@" not in email or len(email) > 254:
         errors["email"] = _l("Enter a valid email address.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = _l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    if problem := password_problem(password, email=email):
+        errors["password"] = problem
     if role in CENTRE_ROLES and centre is None:
         errors["centre"] = _l("Centre staff and auditors need a centre.")
     if role == "producer" and producer is None:
@@ -144,6 +144,8 @@ def set_user_active(user: User, active: bool, *, actor: User) -> User:
         return user
     before = snapshot(user)
     user.active = active
+    if not active:
+        user.end_sessions()  # enabling the account again must not revive its old sessions
     db.session.flush()
     record_audit(
         "enable" if active else "disable",
@@ -156,16 +158,121 @@ def set_user_active(user: User, active: bool, *, actor: User) -> User:
     return user
 
 
+def can_reset_password(actor: User, user: User) -> bool:
+    """Who may reset ``user``'s password: whoever manages the account, and the centre admin of a producer's province."""
+    if actor.id == user.id:
+        return False  # one's own password is changed, with the current one, not reset
+    if can_manage_user(actor, user):
+        return True
+    return (
+        actor.role == "centre_admin"
+        and user.role == "producer"
+        and user.producer is not None
+        and user.producer.centre_id == actor.centre_id
+    )
+
+
+def reset_password(user: User, *, actor: User) -> str:
+    """Give ``user`` a temporary password, returned to be shown once, and end its sessions.
+
+    The user must choose a new password at the next sign-in; its API tokens
+    are revoked, since a reset usually means the account may be in other hands.
+    """
+    if not can_reset_password(actor, user):
+        raise Forbidden(_l("You cannot reset this user's password."))
+    password = temporary_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    user.password_changed_at = utcnow()
+    user.end_sessions()
+    _revoke_tokens(user)
+    db.session.flush()
+    record_audit(
+        "reset_password",
+        user,
+        actor=actor,
+        after={"email": user.email},
+        centre_id=user.centre_id,
+        producer_id=user.producer_id,
+    )
+    return password
+
+
+def change_password(user: User, *, current_password: str, new_password: str) -> User:
+    """The user replaces its password, knowing the current one; its other sessions end."""
+    errors: dict[str, Any] = {}
+    if not check_password_hash(user.password_hash, current_password):
+        errors["current_password"] = _l("This is not your current password.")
+    if problem := password_problem(new_password, email=user.email):
+        errors["new_password"] = problem
+    elif new_password == current_password:
+        errors["new_password"] = _l("Choose a password different from the current one.")
+    if errors:
+        raise InvalidInput(_l("The password was not changed."), errors)
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    user.password_changed_at = utcnow()
+    user.end_sessions()
+    db.session.flush()
+    record_audit(
+        "change_password",
+        user,
+        actor=user,
+        after={"email": user.email},
+        centre_id=user.centre_id,
+        producer_id=user.producer_id,
+    )
+    return user
+
+
+def _revoke_tokens(user: User) -> None:
+    now = utcnow()
+    for api_token in db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ):
+        api_token.revoked_at = now
+
+
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with this email and password, or None."""
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    """The active user with this email and password, or None; both outcomes are audited.
+
+    A failed attempt is recorded with the email tried and why it failed,
+    never the password; the caller commits even when it refuses the login.
+    """
+    email = email.strip().lower()
+    user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
+        _record_login_failure(None, email, "unknown_email")
         return None
-    if not check_password_hash(user.password_hash, password) or not user.active:
+    if not check_password_hash(user.password_hash, password):
+        _record_login_failure(user, email, "wrong_password")
+        return None
+    if not user.active:
+        _record_login_failure(user, email, "disabled")
         return None
     user.last_login_at = utcnow()
+    record_audit(
+        "login",
+        user,
+        actor=user,
+        after={"email": user.email},
+        centre_id=user.centre_id,
+        producer_id=user.producer_id,
+    )
     return user
+
+
+def _record_login_failure(user: User | None, email: str, reason: str) -> None:
+    """Audit a refused login: the account tried (if it exists) and why; no actor, no password."""
+    record_audit(
+        "login_failed",
+        user,
+        object_type="User",
+        after={"email": email[:254], "reason": reason},
+        centre_id=user.centre_id if user else None,
+        producer_id=user.producer_id if user else None,
+    )
 
 
 def _token_digest(token: str) -> str:

@@ -13,10 +13,9 @@ from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.api import schemas
 from traceability.api.schemas import QuantityField
 from traceability.api.spec import operation, paginate
-from traceability.api.validators import Length, OneOf, Range
+from traceability.api.validators import Length, OneOf
 from traceability.batches.models import EVENT_TYPES, LINEAGE_KINDS, Batch, Recall, TraceEvent
 from traceability.batches.recalls import close_recall, recall_batch
-from traceability.batches.routes import qr_png_response
 from traceability.batches.service import (
     correct_event,
     create_batch,
@@ -110,11 +109,6 @@ class EventSchema(Schema):
         return local_time(event).isoformat()
 
 
-class QrQuerySchema(Schema):
-    size = fields.Integer(load_default=400, validate=Range(100, 2000))
-    ec = fields.String(load_default="M", validate=OneOf(("M", "H")))
-
-
 @operation(
     "/batches",
     "POST",
@@ -187,19 +181,6 @@ def batch_events_list(batch_id: int, args: dict[str, Any]):
         .order_by(TraceEvent.event_time, TraceEvent.id)
     )
     return paginate(query, args)
-
-
-@operation(
-    "/batches/<int:batch_id>/qr.png",
-    "GET",
-    summary="The batch's QR code as PNG",
-    tag="batches",
-    query=QrQuerySchema,
-    media_type="image/png",
-    errors=(404, 422),
-)
-def batch_qr_png(batch_id: int, args: dict[str, Any]):
-    return qr_png_response(get_scoped_or_404(Batch, batch_id))
 
 
 class TraceQuerySchema(Schema):

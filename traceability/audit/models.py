@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceability.database import UTCDateTime, utcnow
@@ -35,3 +35,21 @@ class AuditEntry(db.Model):
     request_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(db.Model):
+    """The chain's newest entry, moved forward with every append (one row, id 1).
+
+    Nothing points at the last entry of a hash chain, so deleting the newest
+    entries would leave a shorter chain that still verifies; the head remembers
+    how far the chain reached. New entries link to the head's hash, so a tail
+    deleted earlier stays visible as a gap after later appends.
+    """
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_entry_id: Mapped[int]
+    last_entry_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from traceability.accounts.models import User
 from traceability.accounts.scope import tenant_clause
-from traceability.audit.service import record_audit
+from traceability.audit.service import record_audit, snapshot
 from traceability.batches.models import LINEAGE_KINDS, Batch, BatchInput
 from traceability.batches.trace import related_batch_ids
 from traceability.errors import InvalidInput
@@ -82,14 +82,17 @@ def add_inputs(output: Batch, inputs: list[dict[str, Any]], *, kind: str, actor:
         links.append((source, quantity, left))
     if errors:
         raise InvalidInput(_l("The inputs could not be recorded."), errors)
-    created = []
+    created, used_up = [], []
     for source, quantity, left in links:
         link = BatchInput(output_batch_id=output.id, input_batch_id=source.id, quantity=quantity, kind=kind)
         db.session.add(link)
         if quantity == left:
+            used_up.append((source, snapshot(source)))
             source.status = "consumed"
         created.append(link)
     db.session.flush()
     for link in created:
         record_audit("create", link, actor=actor, producer_id=output.product.producer_id)
+    for source, before in used_up:
+        record_audit("consume", source, actor=actor, before=before, producer_id=source.product.producer_id)
     return created

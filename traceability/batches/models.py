@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceability.database import Quantity, UTCDateTime, utcnow
 from traceability.extensions import db
+from traceability.labels.layout import TEMPLATES as LABEL_TEMPLATES
 
 if TYPE_CHECKING:
     from traceability.accounts.models import User
@@ -196,3 +197,48 @@ class RecallBatch(db.Model):
 
     recall: Mapped[Recall] = relationship(back_populates="affected")
     batch: Mapped[Batch] = relationship()
+
+
+LABEL_JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class LabelJob(db.Model):
+    """A label sheet printed in the background: progress while it runs, then the PDF to download.
+
+    ``first_item_id``..``last_item_id`` are the serialised items it prints, one
+    label each; without them it prints ``count`` copies of the batch's code.
+    ``claim_token`` names the runner holding the job and ``heartbeat_at`` shows
+    it is alive: a running job whose heartbeat stops was left by a dead
+    process and may be claimed again (``traceability.batches.label_jobs``).
+    """
+
+    __tablename__ = "label_job"
+    __table_args__ = (
+        CheckConstraint(_in("status", LABEL_JOB_STATUSES), name="status"),
+        CheckConstraint(_in("template", tuple(LABEL_TEMPLATES)), name="template"),
+        CheckConstraint("error_correction IN ('M', 'H')", name="error_correction"),
+        CheckConstraint("count > 0", name="count"),
+        CheckConstraint("progress >= 0 AND progress <= count", name="progress"),
+        CheckConstraint("(first_item_id IS NULL) = (last_item_id IS NULL)", name="item_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    template: Mapped[str] = mapped_column(String(20))
+    error_correction: Mapped[str] = mapped_column(String(1), default="M")
+    count: Mapped[int] = mapped_column(Integer)
+    first_item_id: Mapped[int | None] = mapped_column(Integer)
+    last_item_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    file_name: Mapped[str | None] = mapped_column(String(100))
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    batch: Mapped[Batch] = relationship()
+    requested_by: Mapped[User | None] = relationship()

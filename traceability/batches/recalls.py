@@ -32,8 +32,11 @@ def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
     db.session.add(recall)
     depths = {batch.id: 0, **related_batch_ids(batch.id, "downstream")}
     affected = db.session.scalars(select(Batch).where(Batch.id.in_(list(depths)))).all()
+    status_changes = []
     for affected_batch in affected:
         recall.affected.append(RecallBatch(batch_id=affected_batch.id, depth=depths[affected_batch.id]))
+        if affected_batch.status != "recalled":
+            status_changes.append((affected_batch, snapshot(affected_batch)))
         affected_batch.status = "recalled"
     db.session.flush()
     record_audit(
@@ -44,6 +47,15 @@ def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
         centre_id=producer.centre_id,
         after={**snapshot(recall), "affected_batch_ids": sorted(depths)},
     )
+    # Each batch's status change has its own entry, so a batch's history shows it.
+    for affected_batch, before in status_changes:
+        record_audit(
+            "recall",
+            affected_batch,
+            actor=actor,
+            before=before,
+            producer_id=affected_batch.product.producer_id,
+        )
     return recall
 
 
@@ -59,7 +71,14 @@ def close_recall(recall: Recall, note: str, *, actor: User) -> Recall:
     recall.closed_by_id = actor.id
     recall.close_note = (note or "").strip() or None
     db.session.flush()
-    record_audit("close", recall, actor=actor, before=before, producer_id=recall.batch.product.producer_id)
+    record_audit(
+        "close",
+        recall,
+        actor=actor,
+        before=before,
+        producer_id=recall.batch.product.producer_id,
+        centre_id=recall.batch.product.producer.centre_id,
+    )
     return recall
 
 

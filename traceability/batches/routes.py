@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -13,11 +11,14 @@ from wtforms import SelectChoice
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.batches.forms import BatchForm, CorrectionForm, EventForm, ReasonForm
-from traceability.batches.models import Batch, BatchInput, TraceEvent
+from traceability.batches.label_routes import label_context
+from traceability.batches.models import Batch, BatchInput, Item, TraceEvent
+from traceability.batches.qr_images import qr_options_from_query, qr_response
 from traceability.batches.recalls import recalls_affecting
 from traceability.batches.service import (
     correct_event,
     create_batch,
+    item_public_url,
     local_time,
     public_url,
     quantity_remaining,
@@ -27,13 +28,11 @@ from traceability.batches.service import (
 from traceability.batches.trace import chain_tree, trace
 from traceability.errors import DomainError
 from traceability.extensions import db
-from traceability.labels.qr import qr_png
 from traceability.registry.models import Location, Producer, Product
 from traceability.web import show_errors, writer_required
 
 bp = Blueprint("batches", __name__)
 
-QR_MIN_PX, QR_MAX_PX = 100, 2000
 BATCH_FIELDS = ("product_id", "lot_code", "production_date", "expiry_date", "quantity", "unit", "location_id")
 
 
@@ -132,6 +131,7 @@ def batch_detail(batch_id: int):
         "recalls": recalls_affecting(batch),
         "recall_form": ReasonForm(prefix="recall"),
         "voided_ids": {event.voids_event_id for event in batch.events if event.voids_event_id},
+        **label_context(batch),  # serialised items and label sheets
     }
     return render_template("batches/batch_detail.html", **context), 422 if failed or form.errors else 200
 
@@ -214,25 +214,50 @@ def chain(batch_id: int):
 @bp.route("/manage/batches/<int:batch_id>/qr.png")
 @login_required
 def batch_qr_png(batch_id: int):
-    """The batch's QR code as a PNG download."""
-    batch = get_scoped_or_404(Batch, batch_id)
-    return qr_png_response(batch)
+    """The batch's QR code as a PNG (``?size=`` pixels, ``?ec=M|H``)."""
+    return batch_qr_response(get_scoped_or_404(Batch, batch_id), "png", *qr_options_from_query("png"))
 
 
-def qr_png_response(batch: Batch) -> Response:
-    """A PNG of the batch's QR code, sized by ``?size=`` and error correction ``?ec=``."""
-    size = request.args.get("size", default=400, type=int)
-    error_correction = request.args.get("ec", default="M")
-    if not QR_MIN_PX <= size <= QR_MAX_PX:
-        abort(400, _("Size must be between %(min)d and %(max)d pixels.", min=QR_MIN_PX, max=QR_MAX_PX))
-    if error_correction not in ("M", "H"):
-        abort(400, _("Error correction must be M or H."))
-    png = qr_png(
+@bp.route("/manage/batches/<int:batch_id>/qr.svg")
+@login_required
+def batch_qr_svg(batch_id: int):
+    """The batch's QR code as an SVG for print (``?size=`` pixels, ``?ec=M|H``)."""
+    return batch_qr_response(get_scoped_or_404(Batch, batch_id), "svg", *qr_options_from_query("svg"))
+
+
+@bp.route("/manage/items/<int:item_id>/qr.png")
+@login_required
+def item_qr_png(item_id: int):
+    """A serialised item's QR code as a PNG (``?size=`` pixels, ``?ec=M|H``)."""
+    return item_qr_response(get_scoped_or_404(Item, item_id), "png", *qr_options_from_query("png"))
+
+
+@bp.route("/manage/items/<int:item_id>/qr.svg")
+@login_required
+def item_qr_svg(item_id: int):
+    """A serialised item's QR code as an SVG for print (``?size=`` pixels, ``?ec=M|H``)."""
+    return item_qr_response(get_scoped_or_404(Item, item_id), "svg", *qr_options_from_query("svg"))
+
+
+def batch_qr_response(
+    batch: Batch, image_format: str, size_px: int | None, error_correction: str
+) -> Response:
+    """The QR image of the batch's public URL (the web pages and the API share it)."""
+    return qr_response(
         public_url(current_app.config["PUBLIC_BASE_URL"], batch),
-        size_px=size,
+        image_format,
+        f"qr-{batch.product_id}-{batch.lot_code}",
+        size_px=size_px,
         error_correction=error_correction,
     )
-    filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"qr-{batch.product_id}-{batch.lot_code}.png")
-    response = Response(png, mimetype="image/png")
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+
+
+def item_qr_response(item: Item, image_format: str, size_px: int | None, error_correction: str) -> Response:
+    """The QR image of a serialised item's public URL (the web pages and the API share it)."""
+    return qr_response(
+        item_public_url(current_app.config["PUBLIC_BASE_URL"], item),
+        image_format,
+        f"qr-{item.batch.product_id}-{item.batch.lot_code}-{item.serial}",
+        size_px=size_px,
+        error_correction=error_correction,
+    )

@@ -19,10 +19,10 @@ from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import record_audit
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import EVENT_BIZ_STEPS, Batch, BatchInput, TraceEvent
+from traceability.batches.models import EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
-from traceability.gs1 import batch_uri, is_valid_ai_value
+from traceability.gs1 import batch_uri, is_valid_ai_value, item_uri
 from traceability.public.models import Scan
 from traceability.registry.models import Location, Product
 from traceability.uploads import UploadRejected, remove, store_image
@@ -44,6 +44,14 @@ def public_url(base_url: str, batch: Batch) -> str:
     if batch.product.gtin:
         return batch_uri(base_url, batch.product.gtin, batch.lot_code)
     return f"{base_url.rstrip('/')}/t/{batch.public_code}"
+
+
+def item_public_url(base_url: str, item: Item) -> str:
+    """The URL printed in a serialised item's QR code: GS1 Digital Link with AI 21, or /t/{code}."""
+    batch = item.batch
+    if batch.product.gtin:
+        return item_uri(base_url, batch.product.gtin, batch.lot_code, item.serial)
+    return f"{base_url.rstrip('/')}/t/{item.public_code}"
 
 
 def quantity_remaining(batch: Batch) -> Decimal:

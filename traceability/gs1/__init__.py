@@ -1,6 +1,16 @@
 """GS1 identifiers and Digital Link URIs: pure Python, no Flask, no database."""
 
-from traceability.gs1.digital_link import DigitalLink, DigitalLinkError, batch_uri, item_uri, parse_path
+from traceability.gs1.digital_link import (
+    CANONICAL_DOMAIN,
+    DigitalLink,
+    DigitalLinkError,
+    batch_uri,
+    canonical_uri,
+    gs1_date,
+    item_uri,
+    parse_path,
+    parse_uri,
+)
 from traceability.gs1.identifiers import (
     AI_VALUE_PATTERN,
     gtin_check_digit,
@@ -12,9 +22,12 @@ from traceability.gs1.identifiers import (
 
 __all__ = [
     "AI_VALUE_PATTERN",
+    "CANONICAL_DOMAIN",
     "DigitalLink",
     "DigitalLinkError",
     "batch_uri",
+    "canonical_uri",
+    "gs1_date",
     "gtin_check_digit",
     "is_valid_ai_value",
     "is_valid_gln",
@@ -22,4 +35,5 @@ __all__ = [
     "item_uri",
     "normalise_gtin",
     "parse_path",
+    "parse_uri",
 ]

@@ -10,9 +10,9 @@ GTIN_LENGTHS = (8, 12, 13, 14)
 
 
 def gtin_check_digit(data_digits: str) -> int:
-    """The GS1 check digit for the digits before it (weights 3,1,3,1... from the right)."""
-    if not data_digits.isdigit():
-        raise ValueError("digits only")
+    """The GS1 check digit (GTIN, GLN, SSCC) for the digits before it (weights 3,1,3,1... from the right)."""
+    if not (data_digits.isascii() and data_digits.isdigit()):
+        raise ValueError("digits 0-9 only")
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(data_digits)))
     return (10 - total % 10) % 10
 

@@ -8,8 +8,10 @@ from urllib.parse import quote, urlsplit
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -17,15 +19,20 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_datetime
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select, text
 
-from traceability.batches.models import Batch
+from traceability.batches.models import Batch, Item
 from traceability.batches.recalls import recalls_affecting
-from traceability.batches.service import public_url
+from traceability.batches.service import item_public_url, public_url
 from traceability.extensions import db
 from traceability.gs1 import DigitalLinkError, parse_path
+from traceability.public.linkset import certification_title, resolver_description, valid_certifications
+from traceability.public.resolver import resolve, with_resolver_headers
+from traceability.public.scans import item_scan_history
 from traceability.registry.models import Product
 
 bp = Blueprint("public", __name__)
@@ -71,12 +78,35 @@ def set_language(code: str):
     return redirect(path + (f"?{target.query}" if target.query else ""))
 
 
-def _render_batch_page(batch: Batch):
-    url = public_url(current_app.config["PUBLIC_BASE_URL"], batch)
+def _entity_url(batch: Batch, item: Item | None) -> str:
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    return item_public_url(base_url, item) if item is not None else public_url(base_url, batch)
+
+
+def _render_batch_page(batch: Batch, item: Item | None = None) -> str:
+    """The consumer page of a batch; for a serialised item, with its serial and its own scan history."""
     recalls = recalls_affecting(batch)
+    history = item_scan_history(item) if item is not None else None
     return render_template(
-        "public/batch.html", batch=batch, public_url=url, today=date.today(), recalls=recalls
+        "public/batch.html",
+        batch=batch,
+        item=item,
+        scan_history=history,
+        # Shown in Vietnam's time (BABEL_DEFAULT_TIMEZONE), as every time on the page.
+        first_scan=format_datetime(history.first_at, "dd/MM/yyyy HH:mm")
+        if history and history.first_at
+        else "",
+        certifications=valid_certifications(batch),
+        certification_title=certification_title,
+        public_url=_entity_url(batch, item),
+        today=date.today(),
+        recalls=recalls,
     )
+
+
+def _answer(batch: Batch, item: Item | None = None) -> Response:
+    """The resolver's answer at a batch's or item's public URL: page, linkset, EPCIS..."""
+    return resolve(batch, item, _entity_url(batch, item), lambda: _render_batch_page(batch, item))
 
 
 # Why a Digital Link path was refused, in the consumer's language.
@@ -107,28 +137,47 @@ def _raw_path() -> str:
 
 @bp.route("/01/<path:_identifiers>")
 def digital_link(_identifiers: str):
-    """The consumer page of a lot, at its GS1 Digital Link URI."""
+    """A lot (``/01/{gtin}/10/{lot}``) or serialised item (``.../21/{serial}``) at its GS1 Digital Link URI."""
     try:
         link = parse_path(_raw_path())
     except DigitalLinkError as error:
         abort(400, str(DIGITAL_LINK_REASONS[error.reason]))
-    if not link.is_canonical_gtin:
-        query = request.query_string.decode()
-        return redirect(request.script_root + link.path() + (f"?{query}" if query else ""), 301)
-    if link.lot is None or link.variant is not None or link.serial is not None:
-        abort(404)  # product-level and item-level pages come with serialised items
+    if link.lot is None or link.variant is not None:
+        abort(404)  # only lots and their items are registered, not products or variants
     batch = db.session.scalar(
         select(Batch).join(Product).where(Product.gtin == link.gtin14, Batch.lot_code == link.lot)
     )
-    if batch is None:
+    item = None
+    if batch is not None and link.serial is not None:
+        item = db.session.scalar(select(Item).where(Item.batch_id == batch.id, Item.serial == link.serial))
+    if batch is None or (link.serial is not None and item is None):
         abort(404)
-    return _render_batch_page(batch)
+    if not link.is_canonical_gtin:
+        query = request.query_string.decode()
+        response = redirect(request.script_root + link.path() + (f"?{query}" if query else ""), 301)
+        return with_resolver_headers(response, _entity_url(batch, item))
+    return _answer(batch, item)
 
 
 @bp.route("/t/<code>")
 def short_code(code: str):
-    """The consumer page of a lot of a product without a GTIN."""
-    batch = db.session.scalar(select(Batch).where(Batch.public_code == code.upper()))
-    if batch is None:
+    """A lot or serialised item of a product without a GTIN, at its unguessable short URL."""
+    code = code.upper()
+    batch = db.session.scalar(select(Batch).where(Batch.public_code == code))
+    if batch is not None:
+        return _answer(batch)
+    item = db.session.scalar(select(Item).where(Item.public_code == code))
+    if item is None:
         abort(404)
-    return _render_batch_page(batch)
+    return _answer(item.batch, item)
+
+
+@bp.route("/.well-known/gs1resolver")
+def gs1_resolver_description():
+    """The GS1 resolver description file: what this resolver answers."""
+    description = resolver_description(
+        current_app.config["PUBLIC_BASE_URL"], _("Product traceability registry")
+    )
+    response = jsonify(description)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -199,6 +199,15 @@ class Product(db.Model):
         """The main image: the first one."""
         return self.images[0] if self.images else None
 
+    def ocop_valid_on(self, day: date) -> bool:
+        """Whether its OCOP stars are backed by a certificate in force on ``day`` (dates known)."""
+        return (
+            self.ocop_stars is not None
+            and self.ocop_expires_on is not None
+            and (self.ocop_issued_on is None or self.ocop_issued_on <= day)
+            and day <= self.ocop_expires_on
+        )
+
 
 class ProductImage(db.Model):
     """An uploaded product image, stored resized, with its thumbnail."""

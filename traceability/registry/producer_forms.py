@@ -73,7 +73,7 @@ class SignUpForm(Form):
     user_password = PasswordField(
         _l("Password"),
         validators=[DataRequired(), Length(max=200)],
-        description=_l("At least 8 characters."),
+        description=_l("At least 10 characters, not a common password."),
     )
     user_password_again = PasswordField(
         _l("Password again"),

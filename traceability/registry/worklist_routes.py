@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
+from traceability.inspections import queries as inspections
 from traceability.registry import worklists
 from traceability.registry.certifications import certification_state, subject_name, type_label, vietnam_today
 from traceability.web import roles_required
@@ -15,7 +16,7 @@ bp = Blueprint("worklists", __name__)
 @bp.route("/manage/worklist")
 @roles_required("centre_admin", "centre_staff", "auditor", "ministry")
 def index():
-    """What waits for the centre: approvals, verifications, renewals and incomplete products."""
+    """What waits for the centre: approvals, verifications, renewals, incomplete products, nonconformities."""
     today = vietnam_today()
     return render_template(
         "registry/worklists/index.html",
@@ -26,6 +27,7 @@ def index():
         expiring_certifications=worklists.expiring_certifications(current_user, today=today),
         expiring_ocop_products=worklists.expiring_ocop_products(current_user, today=today),
         incomplete_products=worklists.incomplete_products(current_user),
+        **inspections.worklist_context(current_user, today=today),
         missing_labels=worklists.MISSING_LABELS,
         certification_type_label=type_label,
         certification_subject=subject_name,

@@ -1,0 +1,292 @@
+"""Big label sheets as background jobs (web, API, runner) and the ``flask labels`` commands."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.labels.pdf_reading import page_count, rasterise, read_codes
+from traceability.batches import label_jobs
+from traceability.batches.label_jobs import (
+    job_file,
+    label_folder,
+    queue_label_job,
+    restart_label_job,
+    run_label_job,
+)
+from traceability.batches.label_sheets import DIRECT_LABEL_LIMIT, LabelPlan
+from traceability.batches.models import Item, LabelJob
+from traceability.batches.serials import create_serials
+from traceability.batches.service import item_public_url, public_url
+from traceability.database import utcnow
+from traceability.errors import Conflict
+
+BASE = "https://trace.example.vn"
+LONG_BASE = "https://truy-xuat-nguon-goc.so-khoa-hoc-cong-nghe.daklak.gov.vn"
+
+
+def wait_until_finished(db, job_id: int, timeout: float = 180) -> LabelJob:
+    """Poll the job as a browser would, never holding a transaction while the runner writes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = db.session.scalar(select(LabelJob.status).where(LabelJob.id == job_id))
+        db.session.commit()
+        if status in ("done", "failed"):
+            job = db.session.get(LabelJob, job_id)
+            db.session.refresh(job)
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"label job {job_id} did not finish in {timeout} s")
+
+
+def _item_urls(batch_id: int, db) -> list[str]:
+    items = db.session.scalars(select(Item).where(Item.batch_id == batch_id).order_by(Item.id)).all()
+    return [item_public_url(BASE, item) for item in items]
+
+
+def test_a_big_sheet_on_the_web_runs_as_a_job_and_is_kept_for_download(web, tenants, db):
+    own = tenants["daklak"]
+    count = DIRECT_LABEL_LIMIT + 100
+    create_serials(own.batch, count, actor=own.producer_user)
+    web.login(own.producer_user.email)
+    page_url = f"/manage/batches/{own.batch.id}"
+    response = web.post_form(
+        f"{page_url}/labels", {"labels-template": "a4-5x13", "labels-ec": "M"}, form_url=page_url
+    )
+    assert response.status_code == 302
+    match = re.search(r"/manage/label-jobs/(\d+)$", response.headers["Location"])
+    assert match, response.headers["Location"]
+    job = wait_until_finished(db, int(match.group(1)))
+    assert (job.status, job.progress, job.count, job.error) == ("done", count, count, None)
+    page = web.client.get(f"/manage/label-jobs/{job.id}", headers={"Accept-Language": "en"})
+    text = page.get_data(as_text=True)
+    assert "Ready to download" in text and 'http-equiv="refresh"' not in text
+    download = web.client.get(f"/manage/label-jobs/{job.id}/labels.pdf")
+    pdf = download.data
+    download.close()  # the file is streamed from the upload folder
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    assert page_count(pdf) == -(-count // 65)
+    urls = _item_urls(own.batch.id, db)
+    assert [code.text for code in read_codes(rasterise(pdf, 0))] == urls[:65]
+    assert [code.text for code in read_codes(rasterise(pdf, page_count(pdf) - 1))] == urls[
+        (count // 65) * 65 :
+    ]
+    batch_page = web.client.get(page_url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f"/manage/label-jobs/{job.id}" in batch_page  # the batch page lists its jobs
+    assert job_file(job).parent == label_folder()
+
+
+def test_create_items_and_print_them_in_one_go(web, tenants, db):
+    own = tenants["daklak"]
+    create_serials(own.batch, 5, actor=own.producer_user)  # older items are not printed again
+    web.login(own.producer_user.email)
+    page_url = f"/manage/batches/{own.batch.id}"
+    response = web.post_form(
+        f"{page_url}/serials",
+        {"serials-count": "70", "serials-template": "a4-5x13", "serials-ec": "H"},
+        form_url=page_url,
+    )
+    job = wait_until_finished(db, int(response.headers["Location"].rsplit("/", 1)[1]))
+    assert (job.status, job.count, job.error_correction) == ("done", 70, "H")
+    pdf = job_file(job).read_bytes()
+    codes = read_codes(rasterise(pdf, 0)) + read_codes(rasterise(pdf, 1))
+    assert [code.text for code in codes] == _item_urls(own.batch.id, db)[5:]
+    assert {code.ec_level for code in codes} == {"H"}
+
+
+def test_the_job_page_shows_progress_and_refreshes_itself(web, tenants, db):
+    own = tenants["daklak"]
+    job = queue_label_job(own.batch, LabelPlan("a4-5x13", "M", 600), actor=own.producer_user)
+    job.status, job.progress, job.heartbeat_at = "running", 150, utcnow()
+    db.session.commit()
+    web.login(own.producer_user.email)
+    text = web.client.get(f"/manage/label-jobs/{job.id}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    assert '<meta http-equiv="refresh" content="3">' in text
+    assert 'value="25"' in text and "25 %" in text and "150 of 600 labels" in text
+    assert "<script" not in text
+
+
+def test_a_job_left_by_a_dead_process_is_shown_stalled_and_restarts(web, tenants, db):
+    own = tenants["daklak"]
+    job = queue_label_job(own.batch, LabelPlan("a4-4x10", "M", 45), actor=own.producer_user)
+    job.status, job.progress, job.claim_token = "running", 20, "dead-runner"
+    job.heartbeat_at = utcnow() - timedelta(minutes=10)
+    db.session.commit()
+    web.login(own.producer_user.email)
+    job_url = f"/manage/label-jobs/{job.id}"
+    text = web.client.get(job_url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Stalled" in text and "Restart the job" in text and 'http-equiv="refresh"' not in text
+    response = web.post_form(f"{job_url}/restart", {}, form_url=job_url)
+    assert response.status_code == 302
+    job = wait_until_finished(db, job.id)
+    assert job.status == "done" and job.claim_token != "dead-runner"
+    pdf = job_file(job).read_bytes()
+    assert [code.text for code in read_codes(rasterise(pdf, 1))] == [public_url(BASE, own.batch)] * 5
+
+
+def test_only_one_runner_gets_a_job(app, tenants, db):
+    own = tenants["daklak"]
+    job = queue_label_job(own.batch, LabelPlan("roll-50x30", "M", 2), actor=own.producer_user)
+    job.status, job.claim_token, job.heartbeat_at = "running", "alive", utcnow()
+    db.session.commit()
+    assert run_label_job(job.id) is False  # a live runner holds it
+    db.session.refresh(job)
+    assert (job.status, job.claim_token) == ("running", "alive")
+    db.session.execute(update(LabelJob).values(status="queued", claim_token=None))
+    db.session.commit()
+    assert run_label_job(job.id) is True
+    assert run_label_job(job.id) is False  # done: nothing left to claim
+    db.session.refresh(job)
+    assert job.status == "done" and page_count(job_file(job).read_bytes()) == 2
+
+
+def test_a_runner_presumed_dead_stops_when_another_takes_over(app, tenants, db, monkeypatch):
+    own = tenants["daklak"]
+    monkeypatch.setattr(label_jobs, "HEARTBEAT_SECONDS", 0)  # report after every page
+    job = queue_label_job(own.batch, LabelPlan("roll-50x30", "M", 5), actor=own.producer_user)
+    db.session.commit()
+    job_id = job.id
+
+    def take_over(done: int) -> None:
+        if done == 2:  # another runner claims the job meanwhile
+            db.session.execute(update(LabelJob).where(LabelJob.id == job_id).values(claim_token="other"))
+            db.session.commit()
+
+    assert run_label_job(job_id, progress=take_over) is False
+    db.session.expire_all()
+    job = db.session.get(LabelJob, job_id)
+    assert (job.status, job.claim_token, job.file_name) == ("running", "other", None)
+    assert list(label_folder().glob(f"{job_id}-*.part")) == []  # its half-written file is gone
+
+
+def test_a_failed_job_says_why_and_can_be_restarted(app, tenants, make, db, monkeypatch):
+    own = tenants["daklak"]
+    product = make.product(own.producer, gtin="08930000000026")
+    batch = make.batch(product, lot_code="LOT-2026-ABCDEFGHIJ")
+    items = create_serials(batch, 3, actor=own.producer_user)
+    job = queue_label_job(
+        batch, LabelPlan("a4-5x13", "H", 3, items[0].id, items[-1].id), actor=own.producer_user
+    )
+    db.session.commit()
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", LONG_BASE)  # the address grew since the job was queued
+    assert run_label_job(job.id) is False
+    db.session.refresh(job)
+    assert job.status == "failed" and "a4-5x13" in job.error and job.file_name is None
+    restart_label_job(job, actor=own.producer_user)
+    db.session.commit()
+    assert (job.status, job.error) == ("queued", None)
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", BASE)
+    assert run_label_job(job.id) is True
+    db.session.refresh(job)
+    assert job.status == "done" and job.error is None
+    with pytest.raises(Conflict):  # done: nothing to restart
+        restart_label_job(job, actor=own.producer_user)
+
+
+def test_jobs_are_scoped_to_the_tenant(web, api, tenants, db):
+    own, other = tenants["daklak"], tenants["nghean"]
+    job = queue_label_job(own.batch, LabelPlan("roll-50x30", "M", 1), actor=own.producer_user)
+    db.session.commit()
+    assert run_label_job(job.id) is True
+    web.login(other.producer_user.email)
+    assert web.client.get(f"/manage/label-jobs/{job.id}").status_code == 404
+    assert web.client.get(f"/manage/label-jobs/{job.id}/labels.pdf").status_code == 404
+    assert api.get(f"/label-jobs/{job.id}", other.producer_user).status_code == 404
+    assert api.get(f"/label-jobs/{job.id}/labels.pdf", other.staff).status_code == 404
+    download = api.get(f"/label-jobs/{job.id}/labels.pdf", own.staff)
+    download.close()
+    assert download.status_code == 200
+
+
+def test_api_label_job_from_request_to_download(api, tenants, db):
+    own = tenants["daklak"]
+    create_serials(own.batch, 80, actor=own.producer_user)
+    response = api.post(
+        f"/batches/{own.batch.id}/label-jobs", own.producer_user, json={"template": "a4-4x10", "ec": "M"}
+    )
+    assert response.status_code == 202, response.get_json()
+    job_id = response.get_json()["id"]
+    wait_until_finished(db, job_id)
+    state = api.get(f"/label-jobs/{job_id}", own.producer_user).get_json()
+    assert (state["status"], state["percent"], state["count"], state["stalled"]) == ("done", 100, 80, False)
+    assert state["download_url"].endswith(f"/api/v1/label-jobs/{job_id}/labels.pdf")
+    download = api.get(f"/label-jobs/{job_id}/labels.pdf", own.producer_user)
+    pdf = download.data
+    download.close()
+    assert [code.text for code in read_codes(rasterise(pdf, 1))] == _item_urls(own.batch.id, db)[40:]
+    refused = api.post(f"/batches/{own.batch.id}/label-jobs", own.auditor, json={"template": "a4-4x10"})
+    assert refused.status_code == 403
+
+
+def test_cli_creates_serials_and_prints_them_with_a_progress_bar(runner, tenants, db, tmp_path):
+    own = tenants["daklak"]
+    output = tmp_path / "nhan.pdf"
+    result = runner.invoke(
+        args=[
+            "labels",
+            "print",
+            str(own.batch.id),
+            "--template",
+            "a4-4x10",
+            "--serials",
+            "45",
+            "--output",
+            str(output),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    # click's progress bar (drawn in place on a terminal; here, not a terminal, only its label).
+    assert "Created 45 serialised items" in result.output and "Printing 45 labels" in result.output
+    pdf = output.read_bytes()
+    codes = read_codes(rasterise(pdf, 0)) + read_codes(rasterise(pdf, 1))
+    assert [code.text for code in codes] == _item_urls(own.batch.id, db)
+    assert not output.with_name("nhan.pdf.part").exists()
+
+
+def test_cli_refusals(runner, tenants, db, tmp_path):
+    own = tenants["daklak"]
+    output = tmp_path / "x.pdf"
+    result = runner.invoke(
+        args=["labels", "print", "999999", "--template", "a4-3x8", "--output", str(output)]
+    )
+    assert result.exit_code != 0 and "999999" in result.output
+    own.batch.status = "recalled"
+    db.session.commit()
+    result = runner.invoke(
+        args=[
+            "labels",
+            "print",
+            str(own.batch.id),
+            "--template",
+            "a4-3x8",
+            "--serials",
+            "3",
+            "--output",
+            str(output),
+        ]
+    )
+    assert result.exit_code != 0
+    assert not output.exists()
+    assert db.session.scalar(select(Item.id)) is None
+
+
+def test_cli_runs_the_waiting_jobs(runner, tenants, db):
+    own = tenants["daklak"]
+    assert "No label jobs waiting" in runner.invoke(args=["labels", "run-jobs"]).output
+    queued = queue_label_job(own.batch, LabelPlan("a4-3x8", "M", 30), actor=None)
+    stalled = queue_label_job(own.batch, LabelPlan("roll-50x30", "M", 2), actor=None)
+    stalled.status, stalled.heartbeat_at = "running", utcnow() - timedelta(hours=1)
+    db.session.commit()
+    result = runner.invoke(args=["labels", "run-jobs"])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"Label job {queued.id}: done" in result.output and f"Label job {stalled.id}: done" in result.output
+    )
+    for job_id in (queued.id, stalled.id):
+        assert job_file(db.session.get(LabelJob, job_id)) is not None

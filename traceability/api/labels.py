@@ -1,0 +1,217 @@
+"""API: serialised items, label sheets (PDF) and background label jobs."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import abort, current_app, send_file, url_for
+from flask_babel import format_number
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from marshmallow import Schema, fields
+from sqlalchemy import select
+
+from traceability.accounts.scope import get_scoped_or_404
+from traceability.api import schemas
+from traceability.api.spec import operation, paginate
+from traceability.api.validators import OneOf, Range
+from traceability.batches.label_jobs import is_stalled, job_file, percent_done, queue_label_job, start_runner
+from traceability.batches.label_sheets import (
+    ERROR_CORRECTION_LEVELS,
+    MAX_COPIES,
+    download_name,
+    label_text,
+    label_urls,
+    plan_labels,
+    render_sheet,
+)
+from traceability.batches.models import Batch, Item, LabelJob
+from traceability.batches.serials import MAX_SERIALS_PER_REQUEST, create_serials
+from traceability.batches.service import item_public_url
+from traceability.errors import InvalidInput
+from traceability.extensions import db
+from traceability.labels.sheets import TEMPLATES
+
+# A sheet answered in the request itself; bigger ones go through POST /batches/{id}/label-jobs.
+SYNC_LABEL_LIMIT = 10_000
+
+
+class SerialsInSchema(Schema):
+    count = fields.Integer(required=True, strict=True, validate=Range(1, MAX_SERIALS_PER_REQUEST))
+
+
+class ItemSchema(Schema):
+    id = fields.Integer()
+    serial = fields.String()
+    url = fields.Method("_url", metadata={"type": "string", "format": "uri"})
+    created_at = fields.AwareDateTime()
+
+    def _url(self, item: Any) -> str:
+        return item_public_url(current_app.config["PUBLIC_BASE_URL"], item)
+
+
+class SerialsSchema(Schema):
+    items = fields.List(fields.Nested(ItemSchema))
+
+
+class LabelQuerySchema(Schema):
+    template = fields.String(
+        required=True,
+        validate=OneOf(tuple(TEMPLATES)),
+        metadata={
+            "description": "Label stock: " + "; ".join(f"{t.name}: {t.stock}" for t in TEMPLATES.values())
+        },
+    )
+    ec = fields.String(
+        load_default="M",
+        validate=OneOf(ERROR_CORRECTION_LEVELS),
+        metadata={"description": "Error correction: M (15 %, the default) or H (30 %)"},
+    )
+    copies = fields.Integer(
+        validate=Range(1, MAX_COPIES),
+        metadata={
+            "description": "Labels of the batch code when the batch has no serialised items (default: a full sheet)"
+        },
+    )
+
+
+class LabelJobSchema(Schema):
+    id = fields.Integer()
+    batch_id = fields.Integer()
+    template = fields.String()
+    error_correction = fields.String()
+    count = fields.Integer()
+    status = fields.String(metadata={"enum": ["queued", "running", "done", "failed"]})
+    progress = fields.Integer(metadata={"description": "Labels drawn so far"})
+    percent = fields.Method("_percent", metadata={"type": "integer"})
+    stalled = fields.Method("_stalled", metadata={"type": "boolean"})
+    error = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    finished_at = fields.AwareDateTime(allow_none=True)
+    download_url = fields.Method(
+        "_download_url", metadata={"type": "string", "format": "uri", "nullable": True}
+    )
+
+    def _percent(self, job: Any) -> int:
+        return percent_done(job)
+
+    def _stalled(self, job: Any) -> bool:
+        return is_stalled(job)
+
+    def _download_url(self, job: Any) -> str | None:
+        if job.status != "done":
+            return None
+        return url_for("api.label_job_pdf", job_id=job.id, _external=True)
+
+
+@operation(
+    "/batches/<int:batch_id>/serials",
+    "POST",
+    summary="Create serialised items (1 to 10,000), each with a random serial and its own URL",
+    tag="batches",
+    body=SerialsInSchema,
+    response=SerialsSchema,
+    status=201,
+    errors=(403, 404, 409, 422),
+)
+def batch_serials_create(batch_id: int, data: dict[str, Any]):
+    return {"items": create_serials(get_scoped_or_404(Batch, batch_id), data["count"], actor=current_user)}
+
+
+@operation(
+    "/batches/<int:batch_id>/items",
+    "GET",
+    summary="A batch's serialised items with their public URLs",
+    tag="batches",
+    query=schemas.PageQuerySchema,
+    response=ItemSchema,
+    paginated=True,
+    errors=(404, 422),
+)
+def batch_items_list(batch_id: int, args: dict[str, Any]):
+    batch = get_scoped_or_404(Batch, batch_id)
+    return paginate(select(Item).where(Item.batch_id == batch.id).order_by(Item.id), args)
+
+
+@operation(
+    "/batches/<int:batch_id>/labels.pdf",
+    "GET",
+    summary="Print-ready label sheet: one label per serialised item, else `copies` of the batch code "
+    f"(at most {SYNC_LABEL_LIMIT:,} labels; more through label jobs)",
+    tag="labels",
+    query=LabelQuerySchema,
+    media_type="application/pdf",
+    errors=(404, 409, 422),
+)
+def batch_labels_pdf(batch_id: int, args: dict[str, Any]):
+    batch = get_scoped_or_404(Batch, batch_id)
+    plan = plan_labels(batch, args)
+    if plan.count > SYNC_LABEL_LIMIT:
+        raise InvalidInput(
+            _l(
+                "More than %(max)s labels: start a label job (POST /batches/{id}/label-jobs).",
+                max=format_number(SYNC_LABEL_LIMIT),
+            )
+        )
+    text, urls = label_text(batch), label_urls(batch, plan)
+    output = io.BytesIO()
+    render_sheet(plan, text, urls, output)
+    output.seek(0)
+    return send_file(
+        output,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=download_name(batch, plan.template),
+    )
+
+
+@operation(
+    "/batches/<int:batch_id>/label-jobs",
+    "POST",
+    summary="Make a label sheet in the background (any size); poll the job, then download it",
+    tag="labels",
+    body=LabelQuerySchema,
+    response=LabelJobSchema,
+    status=202,
+    errors=(403, 404, 409, 422),
+)
+def batch_label_job_create(batch_id: int, data: dict[str, Any]):
+    batch = get_scoped_or_404(Batch, batch_id)
+    job = queue_label_job(batch, plan_labels(batch, data), actor=current_user)
+    db.session.commit()
+    start_runner(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
+    return job
+
+
+@operation(
+    "/label-jobs/<int:job_id>",
+    "GET",
+    summary="A label job: status, progress, and the download URL once done",
+    tag="labels",
+    response=LabelJobSchema,
+    errors=(404,),
+)
+def label_job_get(job_id: int):
+    return get_scoped_or_404(LabelJob, job_id)
+
+
+@operation(
+    "/label-jobs/<int:job_id>/labels.pdf",
+    "GET",
+    summary="The finished PDF of a label job",
+    tag="labels",
+    media_type="application/pdf",
+    errors=(404,),
+)
+def label_job_pdf(job_id: int):
+    job = get_scoped_or_404(LabelJob, job_id)
+    path = job_file(job)
+    if path is None:
+        abort(404)
+    return send_file(
+        path,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=download_name(job.batch, job.template),
+    )

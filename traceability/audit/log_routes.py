@@ -1,0 +1,90 @@
+"""The audit browser: centre staff and auditors read their province's log, the ministry all of it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, g, render_template, request
+from flask_babel import gettext as _
+from wtforms import SelectChoice
+
+from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.audit import browse
+from traceability.audit.log_forms import AuditFilterForm
+from traceability.audit.models import AuditEntry
+from traceability.batches.service import VIETNAM_OFFSET
+from traceability.extensions import db
+from traceability.registry.models import Producer
+from traceability.web import roles_required
+
+bp = Blueprint("audit_log", __name__)
+
+PER_PAGE = 50
+READERS = ("ministry", "centre_admin", "centre_staff", "auditor")
+
+
+@bp.after_app_request
+def send_request_id(response):
+    """Answer with the request id the audit entries of this request carry, to quote in a support call."""
+    if "audit_request_id" in g:
+        response.headers["X-Request-ID"] = g.audit_request_id
+    return response
+
+
+@bp.context_processor
+def audit_helpers() -> dict[str, Any]:
+    """Labels of actions and record types, and times shown in Vietnam's offset."""
+    return {
+        "action_label": browse.action_label,
+        "object_type_label": browse.object_type_label,
+        "audit_time": lambda moment: moment.astimezone(VIETNAM_OFFSET),
+    }
+
+
+def _query_args(filters: dict[str, Any]) -> dict[str, str]:
+    return {
+        name: value.isoformat() if isinstance(value, date) else str(value) for name, value in filters.items()
+    }
+
+
+@bp.route("/manage/audit")
+@roles_required(*READERS)
+def index():
+    """The audit log of the user's province (all of it for the ministry), filtered and paginated."""
+    producers = db.session.scalars(scoped_select(Producer).order_by(Producer.name)).all()
+    form = AuditFilterForm(formdata=request.args)
+    form.producer_id.choices = [
+        SelectChoice("", _("All")),
+        *(SelectChoice(str(p.id), p.name) for p in producers),
+    ]
+    filters = form.filters()
+    page = db.paginate(
+        browse.audit_entries(filters),
+        page=request.args.get("page", 1, type=int),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    return render_template(
+        "audit/log_list.html",
+        page=page,
+        form=form,
+        filters=_query_args(filters),
+        names=browse.names_for(list(page.items)),
+    )
+
+
+@bp.route("/manage/audit/<int:entry_id>")
+@roles_required(*READERS)
+def detail(entry_id: int):
+    """One entry: who, tenant, when, the object, the request, the before/after diff and its hash."""
+    entry = get_scoped_or_404(AuditEntry, entry_id)
+    previous = browse.previous_entry(entry)
+    return render_template(
+        "audit/log_entry.html",
+        entry=entry,
+        names=browse.names_for([entry]),
+        changes=browse.diff(entry),
+        hash_matches=browse.hash_matches(entry),
+        previous_id=previous.id if previous is not None else None,
+    )

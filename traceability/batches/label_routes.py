@@ -1,0 +1,222 @@
+"""Pages for serialised items, label sheets and label print jobs."""
+
+from __future__ import annotations
+
+import io
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from traceability.accounts.scope import get_scoped_or_404
+from traceability.batches.label_forms import LabelSheetForm, SerialsForm
+from traceability.batches.label_jobs import (
+    is_stalled,
+    job_file,
+    percent_done,
+    queue_label_job,
+    restart_label_job,
+    start_runner,
+)
+from traceability.batches.label_sheets import (
+    DIRECT_LABEL_LIMIT,
+    download_name,
+    label_text,
+    label_urls,
+    plan_labels,
+    render_sheet,
+)
+from traceability.batches.models import Batch, Item, LabelJob
+from traceability.batches.serials import create_serials, item_count
+from traceability.batches.service import item_public_url
+from traceability.errors import DomainError
+from traceability.extensions import db
+from traceability.web import writer_required
+
+bp = Blueprint("labels", __name__)
+
+ITEMS_PER_PAGE = 100
+
+
+def job_status_text(job: LabelJob) -> str:
+    """A job's state in words: waiting, its percentage, ready, failed or stalled."""
+    if is_stalled(job):
+        return _("Stalled: the server stopped while making it. Restart it.")
+    if job.status == "queued":
+        return _("Waiting to start")
+    if job.status == "running":
+        return _("%(percent)d %% done", percent=percent_done(job))
+    if job.status == "done":
+        return _("Ready to download")
+    return _("Failed")
+
+
+def label_context(batch: Batch) -> dict:
+    """What the batch page shows about items and labels: the forms, the item count, recent jobs."""
+    jobs = db.session.scalars(
+        select(LabelJob).where(LabelJob.batch_id == batch.id).order_by(LabelJob.id.desc()).limit(5)
+    ).all()
+    return {
+        "label_form": LabelSheetForm(prefix="labels"),
+        "serials_form": SerialsForm(prefix="serials"),
+        "item_count": item_count(batch),
+        "label_jobs": jobs,
+        "direct_label_limit": DIRECT_LABEL_LIMIT,
+        "label_job_status": job_status_text,
+    }
+
+
+def _refuse(error: DomainError, batch: Batch, anchor: str) -> Response:
+    db.session.rollback()
+    messages = [str(error.message), *(str(message) for message in error.fields.values())]
+    for message in dict.fromkeys(messages):
+        flash(message, "error")
+    return redirect(url_for("batches.batch_detail", batch_id=batch.id, _anchor=anchor))
+
+
+def _form_refused(form: SerialsForm | LabelSheetForm, batch: Batch, anchor: str) -> Response:
+    for errors in form.errors.values():
+        for message in errors:
+            flash(str(message), "error")
+    return redirect(url_for("batches.batch_detail", batch_id=batch.id, _anchor=anchor))
+
+
+@bp.route("/manage/batches/<int:batch_id>/serials", methods=["POST"])
+@writer_required
+def create_items(batch_id: int):
+    """Create serialised items of a batch; with a template, print their labels as a job."""
+    batch = get_scoped_or_404(Batch, batch_id)
+    form = SerialsForm(prefix="serials")
+    if not form.validate_on_submit():
+        return _form_refused(form, batch, "items")
+    try:
+        items = create_serials(batch, form.count.data, actor=current_user)
+        job = None
+        if form.template.data:
+            plan = plan_labels(
+                batch,
+                {
+                    "template": form.template.data,
+                    "ec": form.ec.data,
+                    "item_range": (items[0].id, items[-1].id, len(items)),
+                },
+            )
+            job = queue_label_job(batch, plan, actor=current_user)
+    except DomainError as error:
+        return _refuse(error, batch, "items")
+    db.session.commit()
+    count = len(items)
+    flash(ngettext("%(num)d serialised item created.", "%(num)d serialised items created.", count), "success")
+    if job is None:
+        return redirect(url_for("labels.items", batch_id=batch.id))
+    start_runner(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
+    return redirect(url_for("labels.job", job_id=job.id))
+
+
+@bp.route("/manage/batches/<int:batch_id>/items")
+@login_required
+def items(batch_id: int):
+    """A batch's serialised items with their public URLs and QR codes, a page at a time."""
+    batch = get_scoped_or_404(Batch, batch_id)
+    query = select(Item).where(Item.batch_id == batch.id).order_by(Item.id)
+    pagination = db.paginate(
+        query, page=request.args.get("page", 1, type=int), per_page=ITEMS_PER_PAGE, error_out=False
+    )
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    rows = [(item, item_public_url(base_url, item)) for item in pagination.items]
+    return render_template("batches/items.html", batch=batch, pagination=pagination, rows=rows)
+
+
+@bp.route("/manage/batches/<int:batch_id>/labels", methods=["POST"])
+@writer_required
+def print_labels(batch_id: int):
+    """Print a label sheet: small sheets download at once, big ones become a job with progress."""
+    batch = get_scoped_or_404(Batch, batch_id)
+    form = LabelSheetForm(prefix="labels")
+    if not form.validate_on_submit():
+        return _form_refused(form, batch, "labels")
+    options = {"template": form.template.data, "ec": form.ec.data, "copies": form.copies.data}
+    try:
+        plan = plan_labels(batch, options)
+        if plan.count > DIRECT_LABEL_LIMIT:
+            job = queue_label_job(batch, plan, actor=current_user)
+            db.session.commit()
+            start_runner(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
+            return redirect(url_for("labels.job", job_id=job.id))
+        text, urls = label_text(batch), label_urls(batch, plan)
+        db.session.commit()  # nothing written: end the transaction before drawing
+        output = io.BytesIO()
+        render_sheet(plan, text, urls, output)
+    except DomainError as error:
+        return _refuse(error, batch, "labels")
+    output.seek(0)
+    return send_file(
+        output,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=download_name(batch, plan.template),
+    )
+
+
+@bp.route("/manage/label-jobs/<int:job_id>")
+@login_required
+def job(job_id: int):
+    """A label print job: progress while it runs (the page refreshes itself), then the download."""
+    label_job = get_scoped_or_404(LabelJob, job_id)
+    stalled = is_stalled(label_job)
+    return render_template(
+        "batches/label_job.html",
+        job=label_job,
+        batch=label_job.batch,
+        percent=percent_done(label_job),
+        stalled=stalled,
+        refresh=label_job.status in ("queued", "running") and not stalled,
+        has_file=job_file(label_job) is not None,
+        status_text=job_status_text(label_job),
+    )
+
+
+@bp.route("/manage/label-jobs/<int:job_id>/restart", methods=["POST"])
+@writer_required
+def job_restart(job_id: int):
+    """Queue a failed or stalled job again and start a runner for it."""
+    label_job = get_scoped_or_404(LabelJob, job_id)
+    try:
+        restart_label_job(label_job, actor=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("labels.job", job_id=job_id))
+    db.session.commit()
+    start_runner(current_app._get_current_object(), label_job.id)  # type: ignore[attr-defined]
+    flash(_("The job was restarted."), "success")
+    return redirect(url_for("labels.job", job_id=job_id))
+
+
+@bp.route("/manage/label-jobs/<int:job_id>/labels.pdf")
+@login_required
+def job_download(job_id: int):
+    """The finished PDF of a label job (only for users who can see its batch)."""
+    label_job = get_scoped_or_404(LabelJob, job_id)
+    path = job_file(label_job)
+    if path is None:
+        abort(404)
+    return send_file(
+        path,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=download_name(label_job.batch, label_job.template),
+    )

@@ -1,0 +1,171 @@
+"""Label sheets of a batch: which codes go on them, and the checks before printing.
+
+DESIGN.md: one label per serialised item when the batch has items, else
+``copies`` labels of the batch's own code. The drawing is
+``traceability.labels.sheets``; this module turns batches into its input and
+its refusals into messages users can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from flask import current_app
+from flask_babel import format_number
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from traceability.batches.models import Batch, Item
+from traceability.batches.service import public_url
+from traceability.errors import Conflict, InvalidInput
+from traceability.extensions import db
+from traceability.gs1 import item_uri
+from traceability.labels.sheets import TEMPLATES, LabelSizeError, LabelText, check_fits, render_labels
+
+ERROR_CORRECTION_LEVELS = ("M", "H")
+MAX_COPIES = 10_000
+# A request draws at most this many labels itself; more go to a background job (label_jobs).
+DIRECT_LABEL_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class LabelPlan:
+    """What a sheet prints: the template, error correction, and the items or copies."""
+
+    template: str
+    error_correction: str
+    count: int
+    first_item_id: int | None = None  # with last_item_id: one label per item in the range
+    last_item_id: int | None = None
+
+
+def label_text(batch: Batch) -> LabelText:
+    """What every label of ``batch`` says besides its code."""
+    return LabelText(
+        product_name=batch.product.name,
+        lot_code=batch.lot_code,
+        production_date=batch.production_date,
+        expiry_date=batch.expiry_date,
+        ocop_stars=batch.product.ocop_stars,
+    )
+
+
+def _item_range(batch: Batch) -> tuple[int, int, int] | None:
+    row = db.session.execute(
+        select(func.min(Item.id), func.max(Item.id), func.count(Item.id)).where(Item.batch_id == batch.id)
+    ).one()
+    return (row[0], row[1], row[2]) if row[2] else None
+
+
+def plan_labels(batch: Batch, options: dict[str, Any]) -> LabelPlan:
+    """Check ``template``, ``ec`` and ``copies`` of a print request; InvalidInput naming what to fix.
+
+    A batch with serialised items prints one label per item (``copies`` is
+    ignored); one without prints ``copies`` labels of its code, a full sheet
+    by default. A code too small to scan on the template is refused here,
+    before any job starts.
+    """
+    if batch.status == "recalled":
+        raise Conflict(
+            _l("This batch is recalled: its products must not reach consumers, so no labels are printed.")
+        )
+    errors: dict[str, Any] = {}
+    template = options.get("template") or ""
+    if template not in TEMPLATES:
+        errors["template"] = _l("Choose one of the label templates: %(names)s.", names=", ".join(TEMPLATES))
+    error_correction = (options.get("ec") or "M").upper()
+    if error_correction not in ERROR_CORRECTION_LEVELS:
+        errors["ec"] = _l("Error correction must be M or H.")
+    copies = options.get("copies")
+    if copies is not None and (
+        isinstance(copies, bool) or not isinstance(copies, int) or not 1 <= copies <= MAX_COPIES
+    ):
+        errors["copies"] = _l("Enter a number of copies from 1 to %(max)s.", max=format_number(MAX_COPIES))
+    if errors:
+        raise InvalidInput(_l("The labels could not be printed."), errors)
+    items = options.get("item_range") or _item_range(batch)
+    if items is not None:
+        first, last, count = items
+        plan = LabelPlan(template, error_correction, count, first, last)
+    else:
+        plan = LabelPlan(template, error_correction, copies or TEMPLATES[template].per_page)
+    urls = label_urls(batch, plan, limit=1)
+    try:
+        check_fits(template, max(urls, key=len), error_correction)
+    except LabelSizeError as error:
+        raise size_refusal(error) from error
+    return plan
+
+
+def size_refusal(error: LabelSizeError) -> InvalidInput:
+    """The refusal of a template too small for the code, saying what would work."""
+    message = _l(
+        "On %(template)s labels the QR code's modules would be %(size)s mm wide, smaller than the "
+        "%(min)s mm phone cameras read reliably.",
+        template=error.template,
+        size=f"{error.module_mm:.2f}",
+        min="0.3",
+    )
+    advice = []
+    if error.bigger_templates:
+        advice.append(_l("Choose a bigger template: %(names)s.", names=", ".join(error.bigger_templates)))
+    if error.fits_with_m:
+        advice.append(_l("Or choose error correction M, which makes a smaller code."))
+    if not advice:
+        advice.append(_l("Use a shorter public address or lot code."))
+    text = " ".join(str(part) for part in (message, *advice))
+    return InvalidInput(text, {"template": text})
+
+
+def label_urls(batch: Batch, plan: LabelPlan, *, limit: int | None = None) -> list[str]:
+    """The URLs the plan's labels encode, in print order (``limit``: the first few, for checks)."""
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    if plan.first_item_id is None:
+        return [public_url(base_url, batch)] * (plan.count if limit is None else min(limit, plan.count))
+    query = (
+        select(Item.serial, Item.public_code)
+        .where(Item.batch_id == batch.id, Item.id.between(plan.first_item_id, plan.last_item_id))
+        .order_by(Item.id)
+        .limit(limit)
+    )
+    gtin = batch.product.gtin
+    if gtin:
+        return [
+            item_uri(base_url, gtin, batch.lot_code, serial) for serial, _code in db.session.execute(query)
+        ]
+    prefix = f"{base_url.rstrip('/')}/t/"
+    return [prefix + code for _serial, code in db.session.execute(query)]
+
+
+def render_sheet(
+    plan: LabelPlan,
+    text: LabelText,
+    urls: list[str],
+    output: BinaryIO,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the label sheet of ``urls`` (from ``label_urls``) as PDF to ``output``; the number of labels.
+
+    Needs no database: callers load the text and URLs, end their transaction,
+    then draw.
+    """
+    if not urls:
+        raise InvalidInput(_l("The items to print no longer exist."))
+    try:
+        render_labels(
+            output, plan.template, text, urls, error_correction=plan.error_correction, progress=progress
+        )
+    except LabelSizeError as error:
+        raise size_refusal(error) from error
+    return len(urls)
+
+
+def download_name(batch: Batch, template: str) -> str:
+    """A safe file name for the sheet: nhan-{lot}-{template}.pdf."""
+    lot = "".join(
+        char if char.isascii() and (char.isalnum() or char in "-_") else "_" for char in batch.lot_code
+    )
+    return f"nhan-{lot}-{template}.pdf"

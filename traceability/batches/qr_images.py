@@ -1,0 +1,65 @@
+"""QR code downloads of batches and items: the options, the image and its caching headers.
+
+An image is fully determined by the public URL it encodes and its options:
+a batch's URL never changes (the GTIN is fixed once a product has batches,
+the lot code and the short code are fixed), nor an item's. So the answer
+carries a strong ETag (a hash of the URL, the format and the options) and a
+year's lifetime; a browser that asks again with If-None-Match gets 304
+without the image being drawn. The lifetime is ``private``: the downloads
+sit behind a sign-in, and a shared cache must not hand them to others.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, abort, request
+from flask_babel import gettext as _
+
+from traceability.labels.qr import QrSizeError, image_tag, qr_png, qr_svg
+
+QR_MIN_PX, QR_MAX_PX = 100, 2000
+DEFAULT_PNG_PX = 400
+ERROR_CORRECTION_LEVELS = ("M", "H")
+MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+CACHE_CONTROL = "private, max-age=31536000, immutable"
+
+
+def qr_options_from_query(image_format: str) -> tuple[int | None, str]:
+    """``?size=`` (pixels) and ``?ec=`` (M or H) of a web request; 400 saying what to fix otherwise."""
+    size: int | None = DEFAULT_PNG_PX if image_format == "png" else None
+    if "size" in request.args:
+        text = request.args["size"].strip()
+        if not (text.isascii() and text.isdigit()):
+            abort(400, _("Size must be a whole number of pixels."))
+        size = int(text)
+    if size is not None and not QR_MIN_PX <= size <= QR_MAX_PX:
+        abort(400, _("Size must be between %(min)d and %(max)d pixels.", min=QR_MIN_PX, max=QR_MAX_PX))
+    error_correction = request.args.get("ec", default="M").upper()
+    if error_correction not in ERROR_CORRECTION_LEVELS:
+        abort(400, _("Error correction must be M or H."))
+    return size, error_correction
+
+
+def qr_response(
+    url: str, image_format: str, filename_stem: str, *, size_px: int | None, error_correction: str
+) -> Response:
+    """The QR image of ``url`` with a strong ETag, a long private lifetime, and 304 when unchanged."""
+    tag = image_tag(url, image_format, size_px=size_px, error_correction=error_correction)
+    if request.if_none_match.contains(tag):
+        response = Response(status=304)
+    else:
+        try:
+            if image_format == "png":
+                image = qr_png(url, size_px=size_px or DEFAULT_PNG_PX, error_correction=error_correction)
+            else:
+                image = qr_svg(url, size_px=size_px, error_correction=error_correction)
+        except QrSizeError as error:
+            abort(400, _("This code needs at least %(min)d pixels.", min=error.minimum_px))
+        response = Response(image, mimetype=MEDIA_TYPES[image_format])
+        filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"{filename_stem}.{image_format}")
+        response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

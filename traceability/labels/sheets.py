@@ -1,0 +1,272 @@
+"""Print-ready label sheets as PDF (reportlab): pure Python, no Flask, no database.
+
+Each label holds the QR code of a public URL (vector, from ``labels.symbols``,
+with the four-module quiet zone inside the label), and beside it the product
+name, the OCOP stars, the lot, the production and expiry dates and the URL
+as text (placed by ``labels.layout``).
+
+The templates follow real label stock, so a sheet printed at 100 % ("actual
+size"; the PDF asks viewers not to scale) lands on the labels. A code whose
+modules would come out smaller than ``MIN_MODULE_MM`` is refused with
+``LabelSizeError`` before anything is drawn: phone cameras misread smaller
+modules at arm's length and laser or thermal printers blur them.
+
+Speed: the text every label shares is drawn once, as a form placed on each
+label; codes of big sheets are encoded in worker processes while this one
+draws (``bench/labels.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from functools import cache
+from itertools import islice
+from multiprocessing import get_context
+from multiprocessing.context import BaseContext
+from typing import BinaryIO
+
+from reportlab.pdfgen.canvas import Canvas
+
+from traceability.labels.layout import (
+    LEADING,
+    MM,
+    REGULAR,
+    TEMPLATES,
+    LabelTemplate,
+    LabelText,
+    Layout,
+    break_chars,
+    plan_layout,
+    register_fonts,
+    url_parts,
+)
+from traceability.labels.symbols import Symbol, encode, encode_many
+
+__all__ = ["TEMPLATES", "LabelSizeError", "LabelTemplate", "LabelText", "check_fits", "render_labels"]
+
+MIN_MODULE_MM = 0.3
+QUIET_ZONE_MODULES = 4  # ISO/IEC 18004's minimum, on every side
+# Sheets with at least this many labels encode their codes in worker processes.
+PARALLEL_FROM = 1000
+CHUNK = 250
+
+
+class LabelSizeError(ValueError):
+    """The code's modules would be smaller than ``MIN_MODULE_MM`` on this template.
+
+    ``bigger_templates`` lists templates where the same code fits;
+    ``fits_with_m`` says whether error correction M would fit on this one.
+    """
+
+    def __init__(
+        self, template: str, module_mm: float, bigger_templates: list[str], fits_with_m: bool
+    ) -> None:
+        super().__init__(
+            f"{template}: QR modules of {module_mm:.2f} mm, below {MIN_MODULE_MM} mm; "
+            f"try {', '.join(bigger_templates) or 'a shorter URL'}"
+            + (" or error correction M" if fits_with_m else "")
+        )
+        self.template = template
+        self.module_mm = module_mm
+        self.bigger_templates = bigger_templates
+        self.fits_with_m = fits_with_m
+
+
+def module_mm(template: LabelTemplate, symbol_size: int) -> float:
+    """The side of one module of a ``symbol_size`` symbol on ``template``."""
+    return template.qr_box_mm / (symbol_size + 2 * QUIET_ZONE_MODULES)
+
+
+def check_fits(template_name: str, url: str, error_correction: str = "M") -> None:
+    """LabelSizeError when the code of ``url`` would be too small to scan on the template."""
+    template = TEMPLATES[template_name]
+    size = encode(url, error_correction).size
+    if module_mm(template, size) >= MIN_MODULE_MM:
+        return
+    raise LabelSizeError(
+        template_name,
+        module_mm(template, size),
+        [
+            other.name
+            for other in sorted(TEMPLATES.values(), key=lambda t: t.qr_box_mm)
+            if other.qr_box_mm > template.qr_box_mm and module_mm(other, size) >= MIN_MODULE_MM
+        ],
+        error_correction != "M" and module_mm(template, encode(url, "M").size) >= MIN_MODULE_MM,
+    )
+
+
+# --- drawing -------------------------------------------------------------------------------
+
+
+def _clip(canvas: Canvas, layout: Layout) -> None:
+    canvas.addLiteral(
+        f"{layout.text_left:.2f} {layout.text_bottom:.2f} {layout.text_width:.2f} {layout.text_height:.2f} re W n"
+    )
+
+
+def _draw_fixed_text(canvas: Canvas, layout: Layout) -> None:
+    canvas.saveState()
+    _clip(canvas, layout)
+    y = layout.text_bottom + layout.text_height
+    for line in layout.lines:
+        y -= line.size * LEADING
+        canvas.setFont(line.font, line.size)
+        canvas.drawString(layout.text_left, y + line.size * (LEADING - 1) / 2, line.text)
+    canvas.restoreState()
+
+
+def _draw_url(canvas: Canvas, layout: Layout, url: str, *, head: bool = True, tail: bool = True) -> None:
+    """The URL's lines, top-down from the top of its block: the shared head, then the code."""
+    size, width = layout.url_size, layout.text_width
+    head_text, tail_text = url_parts(url)
+    head_lines = break_chars(head_text, REGULAR, size, width, prefer="/") if head else layout.url_head
+    tail_lines = break_chars(tail_text, REGULAR, size, width) if tail else []
+    room = layout.url_lines - len(head_lines)
+    while len(tail_lines) > room and size > 2.5:  # an unusually wide code: smaller, in the same block
+        size -= 0.25
+        tail_lines = break_chars(tail_text, REGULAR, size, width)
+    canvas.saveState()
+    _clip(canvas, layout)
+    top = layout.text_bottom + layout.url_size * 0.25 + (layout.url_lines - 1) * layout.url_size * LEADING
+    if head:
+        canvas.setFont(REGULAR, layout.url_size)
+        for number, line in enumerate(head_lines):
+            canvas.drawString(layout.text_left, top - number * layout.url_size * LEADING, line)
+    if tail_lines:
+        canvas.setFont(REGULAR, size)
+        y = top - len(head_lines) * layout.url_size * LEADING
+        for line in tail_lines:
+            canvas.drawString(layout.text_left, y, line)
+            y -= size * LEADING
+    canvas.restoreState()
+
+
+def _draw_symbol(canvas: Canvas, layout: Layout, symbol: Symbol) -> None:
+    module = layout.qr_side / (symbol.size + 2 * QUIET_ZONE_MODULES)
+    left = layout.qr_left + QUIET_ZONE_MODULES * module
+    top = layout.qr_bottom + layout.qr_side - QUIET_ZONE_MODULES * module
+    # Module units, y downwards from the symbol's top left corner; one fill for all runs.
+    canvas.addLiteral(f"q 0 g {module:.5f} 0 0 {-module:.5f} {left:.3f} {top:.3f} cm\n{symbol.path}\nf Q")
+
+
+def _symbols(urls: Sequence[str], error_correction: str, workers: int) -> Iterator[Symbol]:
+    """The symbols of ``urls`` in order: in this process, or in ``workers`` processes for big sheets."""
+    if workers <= 1:
+        last_url, last_symbol = None, None
+        for url in urls:
+            if url != last_url:  # copies of one code are encoded once
+                last_url, last_symbol = url, encode(url, error_correction)
+            yield last_symbol  # type: ignore[misc]
+        return
+    chunks = (list(urls[start : start + CHUNK]) for start in range(0, len(urls), CHUNK))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context()) as pool:
+        # A few chunks ahead of the drawing, not all: the symbols of a huge sheet never pile up in memory.
+        pending = deque(
+            pool.submit(encode_many, chunk, error_correction) for chunk in islice(chunks, 2 * workers)
+        )
+        while pending:
+            done = pending.popleft().result()
+            for chunk in islice(chunks, 1):
+                pending.append(pool.submit(encode_many, chunk, error_correction))
+            yield from done
+
+
+def _worker_context() -> BaseContext:
+    """How worker processes start: forked when safe, else from a fork server.
+
+    A plain fork copies the whole process in a millisecond, but in a process
+    with other threads (a web worker running a background job) it may copy a
+    lock another thread holds. So it is used only on Linux when this is the
+    process's only thread (the command line, the benchmark); otherwise the
+    workers fork from a fork server, which imports the encoder once per
+    process (under a second) and has no other threads.
+    """
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return get_context("fork")
+    return _forkserver_context()
+
+
+@cache
+def _forkserver_context() -> BaseContext:
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["traceability.labels.symbols"])
+    return context
+
+
+def default_workers(count: int) -> int:
+    """Worker processes for a sheet of ``count`` labels: one per core for big sheets, else none."""
+    return min(os.cpu_count() or 1, 8) if count >= PARALLEL_FROM else 1
+
+
+def render_labels(
+    output: BinaryIO,
+    template_name: str,
+    text: LabelText,
+    urls: Sequence[str],
+    *,
+    error_correction: str = "M",
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+    title: str = "",
+) -> int:
+    """Write a PDF with one label per URL of ``urls`` to ``output``; the number of pages.
+
+    ``progress`` is called with the number of labels drawn after every page.
+    Raises LabelSizeError (before writing anything) when a code is too small to scan.
+    """
+    template = TEMPLATES[template_name]
+    if not urls:
+        raise ValueError("no labels to print")
+    register_fonts()
+    longest = max(urls[:: max(1, len(urls) // 50)], key=len)  # a sample is enough: serials share a length
+    check_fits(template_name, longest, error_correction)
+    shared_head = len({url_parts(url)[0] for url in urls}) == 1
+    layout = plan_layout(template, text, longest, shared_head=shared_head)
+    canvas = Canvas(
+        output,
+        pagesize=(template.page_width * MM, template.page_height * MM),
+        pageCompression=1,
+        initialFontName=REGULAR,  # not Helvetica: every font in the file is embedded
+    )
+    canvas.setTitle(title or f"{text.product_name} · {text.lot_code}")
+    canvas.setCreator("Traceability registry")
+    canvas.setViewerPreference("PrintScaling", "None")  # print dialogs default to actual size
+    same_code = len(set(urls)) == 1
+    canvas.beginForm("label", 0, 0, template.label_width * MM, template.label_height * MM)
+    _draw_fixed_text(canvas, layout)
+    if same_code:  # copies of the batch code: the whole label is drawn once and placed N times
+        _draw_symbol(canvas, layout, encode(urls[0], error_correction))
+        _draw_url(canvas, layout, urls[0])
+    elif shared_head:  # serial labels: only the code's own line differs
+        _draw_url(canvas, layout, urls[0], tail=False)
+    canvas.endForm()
+    origins = template.origins()
+    pages = 0
+    symbols = (
+        iter(()) if same_code else _symbols(urls, error_correction, workers or default_workers(len(urls)))
+    )
+    for index in range(len(urls)):
+        slot = index % template.per_page
+        x, y = origins[slot]
+        canvas.saveState()
+        canvas.translate(x, y)
+        canvas.doForm("label")
+        if not same_code:
+            symbol = next(symbols)
+            if module_mm(template, symbol.size) < MIN_MODULE_MM:
+                check_fits(template_name, urls[index], error_correction)  # raises with the suggestions
+            _draw_symbol(canvas, layout, symbol)
+            _draw_url(canvas, layout, urls[index], head=not shared_head)
+        canvas.restoreState()
+        if slot == template.per_page - 1 or index == len(urls) - 1:
+            canvas.showPage()
+            pages += 1
+            if progress is not None:
+                progress(index + 1)
+    canvas.save()
+    return pages

@@ -1,0 +1,247 @@
+"""The public directory of OCOP and flagship products: the list, a product's page, sitemap.xml, robots.txt.
+
+Product pages live at ``/products/{id}-{slug}``: the id keeps the URL stable
+when a product is renamed, the slug makes it readable; ``/products/{id}`` and
+an outdated slug answer 301 to the current form.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from traceability.batches.service import public_url
+from traceability.extensions import db
+from traceability.forms import Form
+from traceability.public.jsonld import product_jsonld
+from traceability.public.showcase import (
+    current_batches,
+    product_slug,
+    search_directory,
+    showcased_product,
+    sitemap_entries,
+    valid_product_certifications,
+)
+from traceability.registry.certifications import type_label, vietnam_today
+from traceability.registry.forms import OCOP_GROUP_LABELS, OCOP_LEVEL_LABELS, PROVINCE_CHOICES
+from traceability.registry.models import Product
+from traceability.vocabulary import label
+
+bp = Blueprint("directory", __name__)
+
+PRODUCTS_PER_PAGE = 24
+DESCRIPTION_LENGTH = 200
+SITEMAP_NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+class DirectoryFilterForm(Form):
+    """The directory's filters, read from the query string (no CSRF: a GET search changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        _l("Search"),
+        validators=[Optional(), Length(max=100)],
+        filters=[lambda value: " ".join(value.split()) if value else value],
+    )
+    province = SelectField(
+        _l("Province"),
+        choices=[SelectChoice("", _l("All provinces")), *PROVINCE_CHOICES],
+        validators=[Optional()],
+    )
+    group = SelectField(
+        _l("OCOP group"),
+        choices=[
+            SelectChoice("", _l("All groups")),
+            *(SelectChoice(c, n) for c, n in OCOP_GROUP_LABELS.items()),
+        ],
+        validators=[Optional()],
+    )
+    stars = SelectField(
+        _l("OCOP stars"),
+        choices=[
+            SelectChoice("", _l("Any")),
+            *(SelectChoice(str(n), _l("%(num)d stars", num=n)) for n in (3, 4, 5)),
+        ],
+        validators=[Optional()],
+    )
+
+    def filters(self) -> dict[str, Any]:
+        """The search_directory arguments; a filter the form refused is left out."""
+        valid = {
+            name: None if self[name].errors else self[name].data or None
+            for name in ("q", "province", "group", "stars")
+        }
+        return {
+            "q": valid["q"],
+            "province": valid["province"],
+            "ocop_group": valid["group"],
+            "ocop_stars": int(valid["stars"]) if valid["stars"] else None,
+        }
+
+
+def product_name(product: Product) -> str:
+    """The product's name in the page's language: the English one when there is one."""
+    return product.name_en if product.name_en and get_locale().language == "en" else product.name
+
+
+def product_path(product: Product) -> str:
+    """The canonical path of a product's page."""
+    return url_for("directory.product", product_id=product.id, slug=product_slug(product.name))
+
+
+def absolute(path: str) -> str:
+    """A path of this site as the public URL (the domain printed in QR codes)."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {
+        "ocop_group_label": lambda code: label(OCOP_GROUP_LABELS, code),
+        "ocop_level_label": lambda code: label(OCOP_LEVEL_LABELS, code),
+        "certification_type_label": type_label,
+        "product_name": product_name,
+        "product_path": product_path,
+    }
+
+
+@bp.route("/products")
+def index():
+    """The showcase: OCOP and flagship products, filtered by province, OCOP group and stars, searchable."""
+    form = DirectoryFilterForm(formdata=request.args)
+    valid = form.validate()
+    filters = form.filters()
+    page = request.args.get("page", 1, type=int)
+    if page < 1:
+        abort(404)
+    pagination = db.paginate(
+        search_directory(**filters), page=page, per_page=PRODUCTS_PER_PAGE, error_out=False
+    )
+    if page > 1 and page > pagination.pages:
+        abort(404)
+    args = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template(
+        "public/directory/list.html",
+        form=form,
+        pagination=pagination,
+        args=args,
+        filtered=any(value is not None for value in filters.values()),
+        today=vietnam_today(),
+        canonical_url=absolute(url_for("directory.index")),
+    ), 200 if valid else 400
+
+
+@bp.route("/products/<int:product_id>")
+def product_by_id(product_id: int):
+    """A product's short URL: on to its canonical page."""
+    product = showcased_product(product_id) or abort(404)
+    return redirect(product_path(product), 301)
+
+
+@bp.route("/products/<int:product_id>-<slug>")
+def product(product_id: int, slug: str):
+    """A product's public page: producer, certifications in force, OCOP stars, shops, current lots."""
+    product = showcased_product(product_id) or abort(404)
+    canonical = product_path(product)
+    if slug != product_slug(product.name):
+        return redirect(canonical, 301)
+    today = vietnam_today()
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    batches = current_batches(product, today)
+    certifications = valid_product_certifications(product, batches, today)
+    image_urls = [absolute(url_for("public.media", name=image.filename)) for image in product.images]
+    page_url = absolute(canonical)
+    return render_template(
+        "public/directory/product.html",
+        product=product,
+        producer=product.producer,
+        centre=product.producer.centre,
+        today=today,
+        ocop_valid=product.ocop_valid_on(today),
+        certifications=certifications,
+        batches=[(batch, public_url(base_url, batch)) for batch in batches],
+        shop_links=[link for link in product.shop_links or [] if _is_web_address(link.get("url"))],
+        website=product.producer.website if _is_web_address(product.producer.website) else None,
+        canonical_url=page_url,
+        og_image=image_urls[0] if image_urls else None,
+        description=_summary(product),
+        jsonld=product_jsonld(
+            product, url=page_url, today=today, image_urls=image_urls, certifications=certifications
+        ),
+    )
+
+
+def _is_web_address(url: str | None) -> bool:
+    return bool(url) and url.startswith(("https://", "http://"))  # type: ignore[union-attr]
+
+
+def _summary(product: Product) -> str:
+    """A sentence or two for search results and shared links."""
+    text = " ".join(product.description.split())
+    if not text:
+        text = _(
+            "%(product)s by %(producer)s, %(province)s.",
+            product=product_name(product),
+            producer=product.producer.name,
+            province=product.producer.province_name,
+        )
+    return text if len(text) <= DESCRIPTION_LENGTH else text[: DESCRIPTION_LENGTH - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _lastmod(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+@bp.route("/sitemap.xml")
+def sitemap():
+    """The directory and every product page in it, with when each last changed (sitemaps.org 0.9)."""
+    entries = sitemap_entries()
+    urls = []
+    if entries:
+        newest = max(entry.updated_at for entry in entries)
+        urls.append((absolute(url_for("directory.index")), newest))
+    else:
+        urls.append((absolute(url_for("directory.index")), None))
+    urls.extend(
+        (
+            absolute(url_for("directory.product", product_id=entry.product_id, slug=entry.slug)),
+            entry.updated_at,
+        )
+        for entry in entries
+    )
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<urlset xmlns="{SITEMAP_NAMESPACE}">']
+    for location, changed in urls:
+        lastmod = f"<lastmod>{_lastmod(changed)}</lastmod>" if changed else ""
+        lines.append(f"<url><loc>{escape(location)}</loc>{lastmod}</url>")
+    lines.append("</urlset>")
+    response = Response("\n".join(lines) + "\n", mimetype="application/xml")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.route("/robots.txt")
+def robots():
+    """Crawlers may read the public pages and are pointed at the sitemap; the work pages are private."""
+    lines = [
+        "User-agent: *",
+        "Allow: /",
+        "Disallow: /manage",
+        "Disallow: /api/",
+        "Disallow: /login",
+        "Disallow: /account",
+        "Disallow: /lang/",
+        f"Sitemap: {absolute(url_for('directory.sitemap'))}",
+    ]
+    response = Response("\n".join(lines) + "\n", mimetype="text/plain")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

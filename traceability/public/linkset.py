@@ -1,0 +1,147 @@
+"""The GS1 resolver's links of a batch or item: an RFC 9264 linkset, and the resolver description.
+
+Link types are the GS1 Web Vocabulary's (``https://gs1.org/voc/``). The
+consumer page is the default link and the ``gs1:pip``; the certifications,
+the traceability timeline and a recall are sections of that page (``#...``);
+the EPCIS document is served at the same URL with ``?linkType=gs1:epcis``;
+the shop links are the producer's own pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import format_date
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from traceability.batches.models import Batch, Item
+from traceability.batches.recalls import recalls_affecting
+from traceability.extensions import db
+from traceability.registry.certifications import type_label, vietnam_today
+from traceability.registry.models import Certification
+
+GS1_VOC = "https://gs1.org/voc/"
+PIP = GS1_VOC + "pip"
+DEFAULT_LINK = GS1_VOC + "defaultLink"
+CERTIFICATION_INFO = GS1_VOC + "certificationInfo"
+TRACEABILITY = GS1_VOC + "traceability"
+EPCIS = GS1_VOC + "epcis"
+HAS_RETAILERS = GS1_VOC + "hasRetailers"
+RECALL_STATUS = GS1_VOC + "recallStatus"
+LINKSET_MEDIA_TYPE = "application/linkset+json"
+EPCIS_MEDIA_TYPE = "application/ld+json"
+LINKSET_CONTEXT = "https://ref.gs1.org/standards/resolver/linkset-context"
+PAGE_LANGUAGES = ["vi", "en"]
+
+
+def valid_certifications(batch: Batch) -> list[Certification]:
+    """The verified, unexpired certificates behind a batch: its product's, its producer's, its origin's."""
+    product = batch.product
+    covers = [
+        (Certification.scope == "product") & (Certification.product_id == product.id),
+        (Certification.scope == "producer") & (Certification.producer_id == product.producer_id),
+    ]
+    if batch.origin_location_id is not None:
+        covers.append(
+            (Certification.scope == "location") & (Certification.location_id == batch.origin_location_id)
+        )
+    candidates = db.session.scalars(
+        select(Certification)
+        .where(Certification.status == "verified", or_(*covers))
+        .order_by(Certification.type, Certification.id)
+    )
+    today = vietnam_today()
+    return [certification for certification in candidates if certification.is_valid_on(today)]
+
+
+def certification_title(certification: Certification) -> str:
+    """``VietGAP No. 123 (issuer), valid until 31/12/2027`` in the request's language."""
+    title = _(
+        "%(type)s No. %(number)s (%(issuer)s)",
+        type=type_label(certification.type),
+        number=certification.number,
+        issuer=certification.issuer,
+    )
+    if certification.valid_to is not None:
+        title += ", " + _("valid until %(day)s", day=format_date(certification.valid_to, "dd/MM/yyyy"))
+    return title
+
+
+def _target(href: str, title: str, media_type: str | None = None, languages: list[str] | None = None):
+    target: dict[str, Any] = {"href": href, "title": title}
+    if media_type:
+        target["type"] = media_type
+    if languages:
+        target["hreflang"] = languages
+    return target
+
+
+def build_linkset(batch: Batch, item: Item | None, entity_url: str) -> dict[str, Any]:
+    """The RFC 9264 linkset (JSON) of a batch or item whose public URL is ``entity_url``."""
+    product = batch.product
+    page = _target(
+        entity_url, _("Product information: %(name)s", name=product.name), "text/html", PAGE_LANGUAGES
+    )
+    description = f"{product.name} · {_('Lot')} {batch.lot_code}"
+    if item is not None:
+        description += f" · {_('Serial')} {item.serial}"
+    context: dict[str, Any] = {
+        "anchor": entity_url,
+        "description": description,
+        "itemDescription": description,  # the GS1 schema's older name, still read by resolvers
+        DEFAULT_LINK: [page],
+        PIP: [page],
+        TRACEABILITY: [
+            _target(
+                f"{entity_url}#trace",
+                _("What happened to this batch"),
+                "text/html",
+                PAGE_LANGUAGES,
+            )
+        ],
+        EPCIS: [
+            _target(
+                f"{entity_url}?linkType=gs1:epcis",
+                _("Traceability events (EPCIS 2.0 JSON-LD)"),
+                EPCIS_MEDIA_TYPE,
+            )
+        ],
+    }
+    certifications = valid_certifications(batch)
+    if certifications:
+        context[CERTIFICATION_INFO] = [
+            _target(f"{entity_url}#certification-{c.id}", certification_title(c), "text/html", PAGE_LANGUAGES)
+            for c in certifications
+        ]
+    shops = [link for link in product.shop_links or [] if link.get("url")]
+    if shops:
+        context[HAS_RETAILERS] = [
+            _target(link["url"], link.get("name") or _("Shop"), "text/html") for link in shops
+        ]
+    recalls = recalls_affecting(batch)
+    if recalls or batch.status == "recalled":
+        reason = recalls[0].reason if recalls else ""
+        title = _("Recalled: do not use this batch.") + (f" {reason}" if reason else "")
+        context[RECALL_STATUS] = [_target(f"{entity_url}#recall", title, "text/html", PAGE_LANGUAGES)]
+    return {"linkset": [context]}
+
+
+def link_targets(linkset: dict[str, Any], link_type: str) -> list[dict[str, Any]]:
+    """The link target objects of one link type in a linkset built by ``build_linkset``."""
+    return list(linkset["linkset"][0].get(link_type, []))
+
+
+def resolver_description(base_url: str, name: str) -> dict[str, Any]:
+    """The resolver description file served at ``/.well-known/gs1resolver``."""
+    return {
+        "name": name,
+        "resolverRoot": base_url.rstrip("/"),
+        "supportedPrimaryKeys": ["01"],
+        "supportedLinkType": [{"namespace": GS1_VOC, "prefix": "gs1:"}],
+        # The default answer is always the consumer page; a linkset comes on request only.
+        "linkTypeDefaultCanBeLinkset": False,
+        "linkTypeDefaultCanBeAll": False,
+        "supportedContextValuesEnumerated": [],
+        "supportedContextValuesExternal": [],
+    }

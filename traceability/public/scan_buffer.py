@@ -1,0 +1,119 @@
+"""Scans written in batches behind the response, none lost on a graceful shutdown.
+
+Counting a scan must not slow the consumer page, the hottest path of the
+service. ``ScanBuffer.add`` only appends a row to an in-memory queue; a
+background thread inserts the queue in one multi-row INSERT every
+``interval`` seconds, or sooner when ``batch_size`` rows are waiting. The
+thread uses its own connection from the engine's pool, so a slow insert
+never holds a request.
+
+On a graceful shutdown (gunicorn's SIGTERM, Ctrl-C, the interpreter exiting)
+``close`` stops the thread and writes what is left: gunicorn's ``worker_exit``
+hook (``gunicorn.conf.py``) and ``atexit`` both call it, and calling it twice
+is harmless. What a SIGKILL interrupts is lost, at most ``interval`` seconds
+of scans of that one worker; the scans are analytics, the registry's records
+never go through this buffer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Engine, insert
+
+from traceability.public.models import Scan
+
+log = logging.getLogger(__name__)
+
+
+class ScanBuffer:
+    """A queue of scan rows and the thread that writes them."""
+
+    def __init__(self, engine: Engine, *, interval: float = 0.5, batch_size: int = 500) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.batch_size = batch_size
+        self._rows: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self.written = 0  # rows inserted by this process, for tests and the health page
+        atexit.register(self.close)
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Queue one scan (the columns of ``Scan``); it is written within ``interval`` seconds."""
+        self._ensure_thread()
+        with self._lock:
+            self._rows.append(dict(row))
+            full = len(self._rows) >= self.batch_size
+        if self._closed:  # shutting down: nobody will come back for it
+            self.flush()
+        elif full:
+            self._wake.set()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._rows)
+
+    def flush(self) -> int:
+        """Write every queued scan now; the number written."""
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if not rows:
+            return 0
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(Scan), rows)
+        except Exception:
+            # Keep them for the next attempt (a restarting database); never raise into the caller.
+            log.exception("could not write %d scans; will retry", len(rows))
+            with self._lock:
+                self._rows[:0] = rows
+            return 0
+        self.written += len(rows)
+        return len(rows)
+
+    def close(self) -> None:
+        """Stop the writer thread and write what is left (graceful shutdown)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout=10)
+        for _attempt in range(3):
+            self.flush()
+            if not self.pending():
+                break
+        if self.pending():
+            log.error("%d scans could not be written at shutdown", self.pending())
+
+    def _ensure_thread(self) -> None:
+        # A forked worker (gunicorn --preload) inherits the object but not the thread.
+        if self._pid != os.getpid():
+            self._pid, self._thread, self._closed = os.getpid(), None, False
+            self._lock = threading.Lock()
+            self._wake = threading.Event()
+            atexit.register(self.close)
+        if self._thread is not None and self._thread.is_alive():
+            return
+        if self._closed:
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="scan-writer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while not self._closed:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            self.flush()

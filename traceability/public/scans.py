@@ -1,0 +1,72 @@
+"""Scans: one row per open of a public batch or item page, the only place that writes them.
+
+A scan keeps the batch, the item (for a serialised item's URL), the page's
+language and a coarse device class read from the User-Agent; never the IP
+address nor the User-Agent itself. Crawlers and link previews are not
+scans: ``record_scan`` leaves them out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from traceability.batches.models import Batch, Item
+from traceability.extensions import db
+from traceability.public.models import Scan
+
+# Crawlers, link previews (chat apps fetch a link to show its card) and HTTP libraries.
+BOT_PATTERN = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|preview|facebookexternalhit|embedly|headless|lighthouse|"
+    r"curl/|wget/|python-requests|python-urllib|httpx|go-http-client|okhttp|java/|libwww|scrapy",
+    re.IGNORECASE,
+)
+TABLET_PATTERN = re.compile(r"ipad|tablet|kindle|silk/|playbook|android(?!.*mobile)", re.IGNORECASE)
+MOBILE_PATTERN = re.compile(r"mobi|iphone|ipod|android|windows phone|opera mini|blackberry", re.IGNORECASE)
+DESKTOP_PATTERN = re.compile(r"windows nt|macintosh|x11|cros|linux x86_64", re.IGNORECASE)
+
+
+def device_class(user_agent: str | None) -> str:
+    """``bot``, ``tablet``, ``mobile``, ``desktop`` or ``other``, from a User-Agent header."""
+    agent = user_agent or ""
+    if not agent.strip() or BOT_PATTERN.search(agent):
+        return "bot"  # a real browser always says who it is
+    if TABLET_PATTERN.search(agent):
+        return "tablet"
+    if MOBILE_PATTERN.search(agent):
+        return "mobile"
+    if DESKTOP_PATTERN.search(agent):
+        return "desktop"
+    return "other"
+
+
+def record_scan(batch: Batch, item: Item | None, language: str, user_agent: str | None) -> Scan | None:
+    """Count one open of a public page; None (nothing written) for crawlers and previews."""
+    kind = device_class(user_agent)
+    if kind == "bot":
+        return None
+    scan = Scan(
+        batch_id=batch.id, item_id=item.id if item else None, language=language[:5], device_class=kind
+    )
+    db.session.add(scan)
+    db.session.flush()
+    return scan
+
+
+@dataclass(frozen=True)
+class ScanHistory:
+    """How often a code was scanned, and when first."""
+
+    count: int
+    first_at: datetime | None
+
+
+def item_scan_history(item: Item) -> ScanHistory:
+    """The scans of one serialised item's code: a copied code shows many scans, or an early first one."""
+    count, first_at = db.session.execute(
+        select(func.count(Scan.id), func.min(Scan.scanned_at)).where(Scan.item_id == item.id)
+    ).one()
+    return ScanHistory(count or 0, first_at)

@@ -1,0 +1,108 @@
+"""Forms for the centre's contracts, technology processes and S&T tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from traceability.forms import Form
+from traceability.reports.centre_work import MAX_DESCRIPTION
+from traceability.reports.models import CONTRACT_KINDS, TASK_LEVELS, TASK_STATUSES
+from traceability.reports.yearly import CONTRACT_KIND_LABELS, TASK_LEVEL_LABELS, TASK_STATUS_LABELS
+
+PRODUCTS_HELP = _l("The products this produced, if any. Hold Ctrl (or ⌘) to choose several.")
+
+
+def _choices(codes: tuple[str, ...], labels: dict[str, Any]) -> list[SelectChoice]:
+    return [SelectChoice(code, labels[code]) for code in codes]
+
+
+class _CentreWorkForm(Form):
+    """The common part: the linked products, and copying values in and out."""
+
+    FIELDS: tuple[str, ...] = ()
+
+    product_ids = SelectMultipleField(
+        _l("Products"), coerce=int, validators=[Optional()], description=PRODUCTS_HELP
+    )
+
+    def fill_from(self, record: Any) -> None:
+        """Show a stored record's values (GET of the edit page)."""
+        for name in self.FIELDS:
+            getattr(self, name).data = getattr(record, name)
+        self.product_ids.data = [product.id for product in record.products]
+
+    def to_data(self) -> dict[str, Any]:
+        """The input of the service's save function."""
+        return {
+            **{name: getattr(self, name).data for name in self.FIELDS},
+            "product_ids": self.product_ids.data or [],
+        }
+
+
+class ContractForm(_CentreWorkForm):
+    FIELDS = ("kind", "number", "counterparty", "signed_on", "value_vnd", "description")
+
+    kind = SelectField(
+        _l("Kind"), choices=_choices(CONTRACT_KINDS, CONTRACT_KIND_LABELS), validators=[DataRequired()]
+    )
+    number = StringField(_l("Contract number"), validators=[DataRequired(), Length(max=100)])
+    counterparty = StringField(
+        _l("Counterparty"),
+        validators=[DataRequired(), Length(max=300)],
+        description=_l("The enterprise, cooperative or agency the contract is with."),
+    )
+    signed_on = DateField(_l("Signed on"), validators=[DataRequired()])
+    value_vnd = StringField(
+        _l("Value (VND)"),
+        validators=[DataRequired(), Length(max=30)],
+        description=_l("In đồng, for example 150.000.000."),
+    )
+    description = TextAreaField(
+        _l("Description (optional)"), validators=[Optional(), Length(max=MAX_DESCRIPTION)]
+    )
+
+    def fill_from(self, record: Any) -> None:
+        super().fill_from(record)
+        self.value_vnd.data = format_decimal(record.value_vnd)
+
+
+class ProcessForm(_CentreWorkForm):
+    FIELDS = ("name", "mastered_on", "description")
+
+    name = StringField(_l("Technology process"), validators=[DataRequired(), Length(max=300)])
+    mastered_on = DateField(
+        _l("Mastered on"),
+        validators=[DataRequired()],
+        description=_l("When the centre mastered the process."),
+    )
+    description = TextAreaField(
+        _l("Description (optional)"), validators=[Optional(), Length(max=MAX_DESCRIPTION)]
+    )
+
+
+class TaskForm(_CentreWorkForm):
+    FIELDS = ("name", "code", "level", "starts_on", "ends_on", "status")
+
+    name = StringField(_l("Task name"), validators=[DataRequired(), Length(max=500)])
+    code = StringField(
+        _l("Task code"),
+        validators=[DataRequired(), Length(max=50)],
+        description=_l("The code in the decision approving it."),
+    )
+    level = SelectField(
+        _l("Level"), choices=_choices(TASK_LEVELS, TASK_LEVEL_LABELS), validators=[DataRequired()]
+    )
+    starts_on = DateField(_l("Start"), validators=[DataRequired()])
+    ends_on = DateField(
+        _l("End (optional)"),
+        validators=[Optional()],
+        description=_l("Leave empty while the task is running."),
+    )
+    status = SelectField(
+        _l("Status"), choices=_choices(TASK_STATUSES, TASK_STATUS_LABELS), validators=[DataRequired()]
+    )
