@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -96,6 +97,10 @@ class Base(DeclarativeBase):
 #: once, so two writers queue on ``busy_timeout`` instead of one failing with
 #: "database is locked" when both upgrade a read lock; read-only work (GET
 #: requests) sets DEFERRED so readers never wait for one another.
+#: ``SQLITE_SYNCHRONOUS`` (environment): FULL by default, so a commit survives a
+#: power cut; the test suite uses OFF, since its databases are thrown away.
+SQLITE_SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
 sqlite_begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IMMEDIATE")
 
 
@@ -116,6 +121,9 @@ def _sqlite_connect(dbapi_connection: object, _record: object) -> None:
         cursor.execute("PRAGMA busy_timeout=15000")
         if cursor.execute("PRAGMA journal_mode").fetchone()[0] not in ("memory", "wal"):
             cursor.execute("PRAGMA journal_mode=WAL")
+        synchronous = os.environ.get("SQLITE_SYNCHRONOUS", "FULL").upper()
+        if synchronous in SQLITE_SYNCHRONOUS_LEVELS:
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
 
 

@@ -26,8 +26,8 @@ def _ec_field() -> SelectField:
         _l("Error correction"),
         default="M",
         choices=[
-            SelectChoice("M", _l("M: reads with 15 % damaged (recommended)")),
-            SelectChoice("H", _l("H: reads with 30 % damaged, needs bigger labels")),
+            SelectChoice("M", _l("M: reads with 15 percent of the code damaged (recommended)")),
+            SelectChoice("H", _l("H: reads with 30 percent of the code damaged, needs bigger labels")),
         ],
     )
 
