@@ -58,7 +58,7 @@ def job_status_text(job: LabelJob) -> str:
     if job.status == "queued":
         return _("Waiting to start")
     if job.status == "running":
-        return _("%(percent)d %% done", percent=percent_done(job))
+        return _("Done: %(percent)d%%", percent=percent_done(job))
     if job.status == "done":
         return _("Ready to download")
     return _("Failed")
