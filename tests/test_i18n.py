@@ -210,3 +210,9 @@ def test_csrf_failure_page_says_what_to_do(client):
     page = client.post("/login", data={"email": "a@b.vn", "password": "x"})
     assert page.status_code == 400
     assert "Biểu mẫu đã hết hạn" in page.get_data(as_text=True)
+
+
+def test_language_switch_never_leaves_the_site(web):
+    for target in ("//evil.example/x", "/\\evil.example/x", "https://evil.example/x"):
+        response = web.client.post("/lang/en", data={"csrf_token": web.csrf_token(), "next": target})
+        assert response.headers["Location"] in ("/", "/x"), target

@@ -1,5 +1,7 @@
 """Login, logout, CSRF and the pages behind them."""
 
+import pytest
+
 from traceability.accounts.models import User
 
 
@@ -33,10 +35,14 @@ def test_disabled_user_cannot_sign_in(web, tenants, db):
     assert web.login(user.email).status_code == 401
 
 
-def test_next_parameter_never_leaves_the_site(web, tenants):
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/phish", "//evil.example/phish", "/\\evil.example/phish"]
+)
+def test_next_parameter_never_leaves_the_site(web, tenants, target):
     token = web.csrf_token()
     response = web.client.post(
-        "/login?next=https://evil.example/phish",
+        "/login",
+        query_string={"next": target},
         data={"email": tenants["daklak"].staff.email, "password": "correct-horse-42", "csrf_token": token},
     )
     assert response.headers["Location"] == "/manage"

@@ -31,7 +31,13 @@ bp = Blueprint("accounts", __name__)
 
 def _safe_next(target: str | None) -> str:
     # Only a path on this site: an open redirect would help phishing.
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    # Browsers read a backslash as a slash, so "/\\evil.example" is "//evil.example".
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("registry.dashboard")
 

@@ -74,7 +74,9 @@ def set_language(code: str):
     session["lang"] = code
     target = urlsplit(request.form.get("next") or request.referrer or "/")
     # Back to the same page of this site only, never to another host.
-    path = target.path if target.path.startswith("/") and not target.path.startswith("//") else "/"
+    # A backslash counts as a slash in browsers: "/\\evil.example" would leave the site.
+    on_site = target.path.startswith("/") and not target.path.startswith(("//", "/\\"))
+    path = target.path if on_site else "/"
     return redirect(path + (f"?{target.query}" if target.query else ""))
 
 
