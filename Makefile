@@ -1,6 +1,6 @@
 # The traceability registry: everything a developer or CI runs goes through here.
 #   make run    set up .venv, upgrade the database, load the demo data, serve on http://127.0.0.1:5000
-#   make test   install system packages (as root), set up .venv, lint, run the suite on SQLite and PostgreSQL
+#   make test   install system packages (as root), set up .venv and node_modules, lint, run the suite on SQLite and PostgreSQL
 # Details: README.md.
 
 SHELL := /bin/bash
@@ -13,7 +13,7 @@ STAMP := $(VENV)/.requirements.sha256
 PYTEST_ARGS ?=
 export PYTEST_ARGS PYTHON
 
-.PHONY: help venv system-deps run test lint format migrate translations compile-translations clean distclean
+.PHONY: help venv node-deps system-deps run test lint format migrate translations compile-translations clean distclean
 
 help:
 	@echo "make run           set up, upgrade the database, load demo data, serve (HOST, PORT)"
@@ -42,13 +42,30 @@ venv:
 		echo "==> $(VENV) is up to date with the requirements"; \
 	fi
 
+# node_modules with the test tools locked in package-lock.json (axe-core for the
+# accessibility browser test); npm ci runs again only when the lock file changed.
+# Without npm: a warning (the test that needs it then skips), a failure with CI=true.
+node-deps:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		case "$${CI:-}" in true | TRUE | True | 1 | yes) echo "npm is missing (make system-deps as root installs it)" >&2; exit 1 ;; esac; \
+		echo "WARNING: npm is missing: node_modules not installed (apt-get install npm)" >&2; \
+	else \
+		want="$$(sha256sum package-lock.json | cut -d' ' -f1)"; \
+		if [ "$$(cat node_modules/.package-lock.sha256 2>/dev/null)" != "$$want" ]; then \
+			echo "==> npm ci (package-lock.json)"; \
+			npm ci --ignore-scripts --no-audit --no-fund && echo "$$want" > node_modules/.package-lock.sha256; \
+		else \
+			echo "==> node_modules is up to date with package-lock.json"; \
+		fi; \
+	fi
+
 system-deps:
 	@scripts/system_deps.sh
 
 run: venv compile-translations
 	@scripts/run.sh
 
-test: system-deps venv compile-translations
+test: system-deps venv node-deps compile-translations
 	@scripts/test.sh
 
 lint: venv
@@ -89,4 +106,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) node_modules

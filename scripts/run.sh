@@ -46,4 +46,4 @@ cat <<BANNER
 
 BANNER
 
-exec gunicorn --workers "$WORKERS" --bind "$HOST:$PORT" --access-logfile - wsgi:app
+exec gunicorn -c gunicorn.conf.py --workers "$WORKERS" --bind "$HOST:$PORT" --access-logfile - wsgi:app

@@ -3,6 +3,7 @@
 #   PostgreSQL server binaries (the suite runs a second time on PostgreSQL),
 #   Debian's Chromium and a font (Playwright drives it; browsers are never downloaded),
 #   redis-server (the login-throttling tests share counts through a private one),
+#   npm (make test runs `npm ci` for the test tools in package-lock.json: axe-core),
 #   the venv module for the Python that makes .venv.
 # As root it uses apt-get (one `apt-get update`, only when something is missing);
 # otherwise it prints what is missing and leaves the decision to the caller.
@@ -22,6 +23,7 @@ have_package() {
 have_pg_server || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v npm >/dev/null 2>&1 || missing+=(npm)  # Debian's npm brings its nodejs
 if command -v dpkg-query >/dev/null 2>&1; then
     # DejaVu covers Vietnamese; without any font Chromium renders empty boxes.
     have_package fonts-dejavu-core || missing+=(fonts-dejavu-core)
@@ -32,7 +34,7 @@ if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "system_deps: PostgreSQL server, Chromium, fonts and redis-server are present."
+    echo "system_deps: PostgreSQL server, Chromium, fonts, redis-server and npm are present."
     exit 0
 fi
 
@@ -51,4 +53,5 @@ status=0
 have_pg_server || { echo "system_deps: PostgreSQL server binaries still missing" >&2; status=1; }
 [ -x /usr/bin/chromium ] || { echo "system_deps: /usr/bin/chromium still missing" >&2; status=1; }
 command -v redis-server >/dev/null 2>&1 || { echo "system_deps: redis-server still missing" >&2; status=1; }
+command -v npm >/dev/null 2>&1 || { echo "system_deps: npm still missing" >&2; status=1; }
 exit $status

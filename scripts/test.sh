@@ -9,9 +9,10 @@
 # when any failed. pytest's "no tests collected" (exit 5) is a failure too.
 #
 # Extra pytest arguments: PYTEST_ARGS="-k gtin -x" (shell quoting allowed) or
-# arguments after the script name. TEST_WORKERS=auto (or a number) runs the
-# SQLite pass with pytest-xdist; the PostgreSQL pass always runs in one process
-# because all its workers would share one database.
+# arguments after the script name. Both passes run with pytest-xdist, one
+# worker per CPU (TEST_WORKERS=auto, the default; a number, or 0 for one
+# process); on PostgreSQL each worker gets a database of its own
+# (tests/conftest.py).
 # Without PostgreSQL the suite runs on SQLite only, with a warning; with CI=true
 # that is a failure.
 set -uo pipefail
@@ -103,20 +104,17 @@ elif [ "$not_audited" -gt 0 ]; then
     esac
 fi
 
-sqlite_args=()
-if [ -n "${TEST_WORKERS:-}" ]; then
-    sqlite_args=(-n "$TEST_WORKERS")
-fi
+xdist_args=(-n "${TEST_WORKERS:-auto}")
 stage "pytest on SQLite"
-run_pytest sqlite env -u TEST_DATABASE_URL python -m pytest "${sqlite_args[@]}" "${pytest_args[@]}"
+run_pytest sqlite env -u TEST_DATABASE_URL python -m pytest "${xdist_args[@]}" "${pytest_args[@]}"
 
 stage "pytest on PostgreSQL"
 pg_ran=yes
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
     echo "TEST_DATABASE_URL is set: using that database"
-    run_pytest postgresql python -m pytest "${pytest_args[@]}"
+    run_pytest postgresql python -m pytest "${xdist_args[@]}" "${pytest_args[@]}"
 else
-    run_pytest postgresql scripts/pg_throwaway.sh python -m pytest "${pytest_args[@]}" || pg_ran=""
+    run_pytest postgresql scripts/pg_throwaway.sh python -m pytest "${xdist_args[@]}" "${pytest_args[@]}" || pg_ran=""
 fi
 if [ -z "$pg_ran" ]; then
     summary=("${summary[@]:0:${#summary[@]}-1}")  # drop the line of the run that never happened

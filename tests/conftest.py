@@ -6,23 +6,37 @@ again on a throwaway PostgreSQL server.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from tests import factories
 from traceability import create_app
 from traceability.accounts.throttle import login_throttle
 from traceability.config import TestConfig
 from traceability.extensions import db as _db
+from traceability.public.problem_reports import report_throttle
+from traceability.registry.certifications import vietnam_today
+from traceability.registry.models import Certification, Location, Producer, Product
 
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_certificate_numbers = itertools.count(1)
+
+
+# The suite's SQLite files are thrown away: no need to wait for the disk on each commit.
+os.environ.setdefault("SQLITE_SYNCHRONOUS", "OFF")
 
 
 def database_kind() -> str:
@@ -44,14 +58,82 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The suite's database: TEST_DATABASE_URL's, else a SQLite file of this run.
+
+    Under pytest-xdist each worker on PostgreSQL gets a database of its own
+    beside TEST_DATABASE_URL's (``<name>_gw0``, ...), created empty and dropped
+    at the end, so workers never see one another's rows or locks.
+    """
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        return url
-    # A file, not :memory:, so a live server thread (browser tests) sees the same data.
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    if not url:
+        # A file, not :memory:, so a live server thread (browser tests) sees the same data.
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield url
+        return
+    shared = make_url(url)
+    name = f"{shared.database}_{worker}"
+    admin = create_engine(shared, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield shared.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """A private redis-server on a free loopback port (Debian's package, see scripts/system_deps.sh)."""
+    server = shutil.which("redis-server")
+    if server is None:
+        message = "redis-server is not installed (apt-get install redis-server)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 class RequestIsolatedClient(FlaskClient):
@@ -80,6 +162,7 @@ def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     class SuiteConfig(TestConfig):
         DATABASE_URL = database_url
         UPLOAD_FOLDER = str(tmp_path_factory.mktemp("uploads"))
+        PAGE_CACHE_URL = str(tmp_path_factory.mktemp("page-cache"))
 
     app = create_app(SuiteConfig)
     app.test_client_class = RequestIsolatedClient
@@ -87,6 +170,9 @@ def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         _db.drop_all()
         _db.create_all()
     yield app
+    # Scans recorded as the last responses closed are written (or given up)
+    # while their table still exists, not retried against a dropped one.
+    app.extensions["scan_buffer"].close()
     with app.app_context():
         _db.session.remove()
         _db.drop_all()
@@ -110,8 +196,12 @@ def app(_app: Flask) -> Iterator[Flask]:
     """The app inside an application context; every table is emptied afterwards."""
     with _app.app_context():
         yield _app
+        _db.session.remove()  # the test's transaction, which on SQLite holds the write lock
+        _app.extensions["scan_buffer"].flush()  # scans a test left queued go with its tables
         _empty_tables()
+        _app.extensions["page_cache"].clear()
         login_throttle.reset()  # failed sign-ins of one test do not throttle the next
+        report_throttle.reset()  # nor do one test's problem reports
 
 
 @pytest.fixture
@@ -129,9 +219,35 @@ def runner(app: Flask):
     return app.test_cli_runner()
 
 
+def make_certification(subject: Producer | Location | Product, **overrides: Any) -> Certification:
+    """A certification of a producer, location or product: VietGAP, verified, in force from 30 days ago.
+
+    A factory of ``make`` (kept here beside it rather than in ``factories``).
+    """
+    today = vietnam_today()
+    scope = {Producer: "producer", Location: "location", Product: "product"}[type(subject)]
+    values: dict[str, Any] = {
+        "producer_id": subject.id if scope == "producer" else subject.producer_id,
+        "scope": scope,
+        "location_id": subject.id if scope == "location" else None,
+        "product_id": subject.id if scope == "product" else None,
+        "type": "vietgap",
+        "number": f"VG-TEST-{next(_certificate_numbers):04d}",
+        "issuer": "Trung tâm Chứng nhận Phù hợp",
+        "valid_from": today - timedelta(days=30),
+        "valid_to": today + timedelta(days=300),
+        "status": "verified",
+    }
+    values.update(overrides)
+    certification = Certification(**values)
+    _db.session.add(certification)
+    _db.session.flush()
+    return certification
+
+
 @pytest.fixture
 def make(app):
-    """The record factories (``make.centre()``, ``make.producer(centre)``...)."""
+    """The record factories (``make.centre()``, ``make.producer(centre)``, ``make.certification(subject)``...)."""
 
     class Make:
         centre = staticmethod(factories.make_centre)
@@ -140,6 +256,7 @@ def make(app):
         location = staticmethod(factories.make_location)
         product = staticmethod(factories.make_product)
         batch = staticmethod(factories.make_batch)
+        certification = staticmethod(make_certification)
 
     return Make
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from traceability import security
+from traceability import input_guard, replica, security
 from traceability.config import INSECURE_DEV_SECRET, PROJECT_ROOT, Config
+from traceability.converters import IdConverter
 from traceability.database import sqlite_begin_mode
 from traceability.extensions import babel, csrf, db, login_manager, migrate
 from traceability.i18n import select_locale
@@ -22,6 +23,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.from_object(config_class)
+    app.url_map.converters["int"] = IdConverter
     configure(app, config_class)
     register_extensions(app)
     register_blueprints(app)
@@ -39,6 +41,7 @@ def configure(app: Flask, config_class: type[Config]) -> None:
         raise RuntimeError("SECRET_KEY must be at least 32 characters in production.")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = config_class.database_url(Path(app.instance_path))
+    replica.configure(app)  # refuses DATABASE_REPLICA_URL unless both databases are PostgreSQL
     if not app.config.get("UPLOAD_FOLDER"):
         app.config["UPLOAD_FOLDER"] = str(Path(app.instance_path) / "uploads")
 
@@ -46,17 +49,26 @@ def configure(app: Flask, config_class: type[Config]) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the extensions to the app."""
     db.init_app(app)
+    replica.init_app(app)
     migrate.init_app(
         app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True
     )
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    from traceability.public import page_cache, scan_buffer
+
+    scan_buffer.init_app(app)
+    page_cache.init_app(app)  # before security's ProxyFix wraps the app: the fast path sits inside it
     security.init_app(app)
+    input_guard.init_app(app)
     from traceability import models  # noqa: F401 - every model registered on the metadata
     from traceability.accounts.throttle import login_throttle
 
     login_throttle.init_app(app)
+    from traceability.public.problem_reports import report_throttle
+
+    report_throttle.init_app(app)
     from traceability.accounts.models import User
 
     login_manager.login_view = "accounts.login"
@@ -97,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     from traceability.batches.routes import bp as batches_bp
     from traceability.inspections.routes import bp as inspections_bp
     from traceability.public.directory import bp as directory_bp
+    from traceability.public.report_routes import bp as problem_reports_bp
     from traceability.public.routes import bp as public_bp
     from traceability.registry.certification_routes import bp as certifications_bp
     from traceability.registry.producer_routes import bp as producers_bp
@@ -104,11 +117,13 @@ def register_blueprints(app: Flask) -> None:
     from traceability.registry.worklist_routes import bp as worklists_bp
     from traceability.reports import bp as reports_bp
     from traceability.reports import routes as _report_routes  # noqa: F401 - declares the views
+    from traceability.reports import scan_routes as _scan_routes  # noqa: F401
     from traceability.reports import work_routes as _work_routes  # noqa: F401
 
     for blueprint in (
         public_bp,
         directory_bp,
+        problem_reports_bp,
         accounts_bp,
         registry_bp,
         producers_bp,

@@ -13,16 +13,25 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSECURE_DEV_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused in production
 
 
-def _database_url(instance_path: Path) -> str:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        return f"sqlite:///{instance_path / 'traceability.sqlite3'}"
+def _psycopg_url(url: str) -> str:
     # Heroku-style URLs and bare postgresql:// pick psycopg 3, the driver we ship.
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def _database_url(instance_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{instance_path / 'traceability.sqlite3'}"
+    return _psycopg_url(url)
+
+
+def _replica_url() -> str | None:
+    url = os.environ.get("DATABASE_REPLICA_URL")
+    return _psycopg_url(url) if url else None
 
 
 class Config:
@@ -32,6 +41,8 @@ class Config:
     TESTING = False
     SECRET_KEY = os.environ.get("SECRET_KEY", INSECURE_DEV_SECRET)
     DATABASE_URL: str | None = None  # resolved in create_app (needs the instance path)
+    # A PostgreSQL streaming replica the public pages read from (traceability.replica); unset: the primary.
+    DATABASE_REPLICA_URL = _replica_url()
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")  # default: instance/uploads
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
@@ -74,6 +85,17 @@ class Config:
     )
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes")
+    # The consumer page cache: a folder (default instance/page-cache) shared by one machine's
+    # workers, redis://host:6379/1 shared by several machines, or "null" (off).
+    PAGE_CACHE_URL = os.environ.get("PAGE_CACHE_URL")
+    # Scans are written behind the response: each worker inserts its queue this often (seconds).
+    SCAN_WRITE_INTERVAL = float(os.environ.get("SCAN_WRITE_INTERVAL", "0.5"))
+    # Consumers' problem reports sent from one client address (public report form).
+    REPORT_LIMIT_PER_ADDRESS = os.environ.get("REPORT_LIMIT_PER_ADDRESS", "10 per hour")
+    # When a serialised item's page warns of a copied code (traceability.public.copied_codes).
+    COPIED_CODE_SCANS = int(os.environ.get("COPIED_CODE_SCANS", "20"))
+    COPIED_CODE_DAYS = int(os.environ.get("COPIED_CODE_DAYS", "7"))
+    COPIED_CODE_WINDOW_MINUTES = int(os.environ.get("COPIED_CODE_WINDOW_MINUTES", "10"))
 
     @classmethod
     def database_url(cls, instance_path: Path) -> str:
@@ -88,7 +110,10 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"  # noqa: S105
     PUBLIC_BASE_URL = "https://trace.example.vn"
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    DATABASE_REPLICA_URL = None  # tests/public/test_replica.py configures its own
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     RATELIMIT_STORAGE_URI = "memory://"
+    PAGE_CACHE_URL = "null"  # tests/conftest.py gives the suite's app a folder of its own
+    SCAN_WRITE_INTERVAL = 3600.0  # a test writes the queued scans itself, with flush()
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - speed only; production keeps scrypt

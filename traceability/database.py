@@ -87,6 +87,12 @@ class Quantity(TypeDecorator[Decimal]):
         return Decimal(value).quantize(Decimal("0.001"))
 
 
+#: The largest id an INTEGER column holds on every database (PostgreSQL's int4;
+#: SQLite's reach 2**63 - 1): ids in requests are checked against it before a
+#: query or an insert could fail on a bigger one.
+MAX_ID = 2**31 - 1
+
+
 class Base(DeclarativeBase):
     """The declarative base of every model, with the naming convention."""
 

@@ -7,8 +7,10 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
 from traceability.database import Base
+from traceability.replica import RoutingSession
 
-db = SQLAlchemy(model_class=Base)
+# RoutingSession: the public pages read from DATABASE_REPLICA_URL when it is set (traceability.replica).
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from flask import current_app
 from jsonschema import Draft7Validator
 from sqlalchemy import func, select
 
@@ -175,6 +176,7 @@ def honey(make, tenants, db):
 
 
 def scans(db, **where) -> list[Scan]:
+    current_app.extensions["scan_buffer"].flush()
     query = select(Scan).order_by(Scan.id)
     for name, value in where.items():
         query = query.where(getattr(Scan, name) == value)
@@ -184,7 +186,9 @@ def scans(db, **where) -> list[Scan]:
 def get(app, path: str, **headers: str):
     headers.setdefault("User-Agent", PHONE)
     headers.setdefault("Accept", BROWSER_ACCEPT)
-    return app.test_client().get(path, headers=headers)
+    response = app.test_client().get(path, headers=headers)
+    app.extensions["scan_buffer"].flush()  # what the writer thread does within half a second
+    return response
 
 
 def linkset_link(response) -> str:

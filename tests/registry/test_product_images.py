@@ -2,6 +2,7 @@
 
 import io
 import random
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -215,6 +216,8 @@ def test_the_consumer_page_shows_the_main_photo(client, tenants, db):
     own = tenants["daklak"]
     image = add_product_image(own.product, _picture("PNG", (1200, 800)), actor=own.producer_user)
     own.product.ocop_group, own.product.ocop_stars, own.product.ocop_level = "food", 4, "province"
+    # Stars show only while their certificate is in force.
+    own.product.ocop_issued_on, own.product.ocop_expires_on = date(2025, 1, 1), date(2099, 1, 1)
     db.session.commit()
     page = client.get(f"/t/{own.batch.public_code}").get_data(as_text=True)
     assert f'src="/media/{image.thumbnail_filename}"' in page

@@ -324,6 +324,53 @@ def test_service_refuses_unsafe_shop_links_whoever_calls_it(tenants):
     assert "Đường dẫn 2" in str(caught.value.fields["shop_links"])  # "Link 2", in the default language
 
 
+def test_a_shop_link_can_give_its_price_from_the_form_and_the_api(api, web, tenants, db):
+    own = tenants["daklak"]
+    web.login(own.producer_user.email)
+    lines = "Sàn Đắk Lắk | https://san.example.vn/mat-ong | 185.000 đ\nhttps://htx.example.vn/ | 90000"
+    response = web.post_form("/manage/products/new", {"name": "Mật ong", "shop_links": lines})
+    assert response.status_code == 302
+    product = _product(db, name="Mật ong")
+    assert product.shop_links == [
+        {"name": "Sàn Đắk Lắk", "url": "https://san.example.vn/mat-ong", "price_vnd": 185000},
+        {"name": "htx.example.vn", "url": "https://htx.example.vn/", "price_vnd": 90000},
+    ]
+    edit = web.client.get(f"/manage/products/{product.id}/edit").get_data(as_text=True)
+    assert "Sàn Đắk Lắk | https://san.example.vn/mat-ong | 185.000" in edit  # shown as it was typed
+
+    created = api.post(
+        "/products",
+        own.producer_user,
+        json={"name": "Mắm", "shop_links": [{"url": "https://san.example.vn/mam", "price_vnd": 65000}]},
+    )
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["shop_links"][0]["price_vnd"] == 65000
+
+
+@pytest.mark.parametrize("price", ["0", "-5", "mười nghìn", "1.5", "1" + "0" * 13])
+def test_a_shop_price_that_is_not_a_whole_positive_amount_is_refused(web, tenants, db, english, price):
+    own = tenants["daklak"]
+    web.login(own.producer_user.email)
+    page = web.post_form(
+        "/manage/products/new", {"name": "Mắm", "shop_links": f"S | https://s.vn/x | {price}"}
+    )
+    assert page.status_code == 422
+    assert "the price must be a whole number of đồng" in page.get_data(as_text=True)
+    assert _product(db, name="Mắm") is None
+
+
+@pytest.mark.parametrize("price", [0, -1, 10**13, "185000", 1.5])
+def test_the_api_refuses_a_shop_price_it_cannot_take(api, tenants, db, price):
+    own = tenants["daklak"]
+    response = api.post(
+        "/products",
+        own.producer_user,
+        json={"name": "Mắm", "shop_links": [{"url": "https://s.vn/x", "price_vnd": price}]},
+    )
+    assert response.status_code == 422 and "shop_links" in response.get_json()["error"]["fields"]
+    assert _product(db, name="Mắm") is None
+
+
 # Who may touch which product ------------------------------------------------------------
 
 

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from traceability.audit.models import AuditEntry
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.registry.certifications import vietnam_today
-from traceability.reports.centre_work import delete_record, parse_vnd, save_contract, save_process, save_task
+from traceability.reports.centre_work import delete_record, save_contract, save_process, save_task
 from traceability.reports.models import CentreContract, ScienceTask, TechnologyProcess
+from traceability.text import parse_vnd
 
 EN = {"Accept-Language": "en"}
 

@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from tests.reports.helpers import chart_section, chart_table, csv_rows
 from traceability.batches.models import Recall, TraceEvent
 from traceability.inspections.models import Inspection
 from traceability.public.models import Scan
@@ -223,38 +224,23 @@ def test_every_chart_is_empty_without_data(app, db, make):
 # ---------------------------------------------------------------- web
 
 
-def _section(page: str, key: str) -> str:
-    match = re.search(rf'<section class="chart-card" id="chart-{key}".*?</section>', page, re.S)
-    assert match, key
-    return match.group(0)
-
-
-def _table(section: str) -> list[list[str]]:
-    table = re.search(r"<table.*?</table>", section, re.S).group(0)
-    rows = []
-    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
-        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
-        rows.append([re.sub(r"<[^>]+>", "", cell).strip() for cell in cells])
-    return rows
-
-
 def test_the_centre_dashboard_shows_every_chart_with_its_table_and_csv(client, web, world):
     web.login(world["daklak"].auditor.email)
     response = client.get("/manage/dashboard", headers=EN)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     for key in dashboard.CHARTS:
-        section = _section(page, key)
+        section = chart_section(page, key)
         svg = re.search(r"<svg.*?</svg>", section, re.S).group(0)
         root = ElementTree.fromstring(svg)
         assert root.get("role") == "img" and root.findtext("{http://www.w3.org/2000/svg}title")
-        table = _table(section)
+        table = chart_table(section)
         download = client.get(f"/manage/dashboard/{key}.csv", headers=EN)
         assert download.status_code == 200 and download.mimetype == "text/csv"
         assert "attachment" in download.headers["Content-Disposition"]
-        rows = list(csv.reader(io.StringIO(download.get_data().decode("utf-8-sig"))))
+        rows = csv_rows(download)
         assert [[cell.replace(",", "") for cell in row] for row in table] == rows, key
-    assert "Nghệ An" not in _table(_section(page, "products-by-province"))[1]
+    assert "Nghệ An" not in chart_table(chart_section(page, "products-by-province"))[1]
 
 
 def test_the_csv_carries_the_numbers_of_the_chart(client, web, world):

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from werkzeug.routing.converters import NumberConverter
 
 from traceability.config import PROJECT_ROOT
 
@@ -35,7 +36,7 @@ def _sample_url(app, rule) -> str:
     for name, converter in rule._converters.items():
         if hasattr(converter, "items"):  # any(a, b): one of its values
             values[name] = sorted(converter.items)[0]
-        elif type(converter).__name__ in ("IntegerConverter", "FloatConverter"):
+        elif isinstance(converter, NumberConverter):  # int (the app's IdConverter) and float
             values[name] = 1
         else:
             values[name] = "x"

@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, false, select, true
+from wtforms import SelectChoice
 
 from traceability.accounts.models import User
 from traceability.audit.models import AuditEntry
@@ -100,6 +102,19 @@ def tenant_clause(model: type, user: Any = None) -> ColumnElement[bool]:
 def scoped_select(model: type[M], user: Any = None) -> Select:
     """``select(model)`` limited to the rows ``user`` may see."""
     return select(model).where(tenant_clause(model, user))
+
+
+def producer_choices(user: Any = None, *, approved_only: bool = False) -> list[SelectChoice]:
+    """The producers ``user`` may see, by name, as the choices of a producer ``<select>``."""
+    query = scoped_select(Producer, user).order_by(Producer.name)
+    if approved_only:
+        query = query.where(Producer.status == "approved")
+    return [SelectChoice(str(producer.id), producer.name) for producer in db.session.scalars(query)]
+
+
+def producer_filter_choices(user: Any = None) -> list[SelectChoice]:
+    """The producer filter of a list page: "All", then the producers ``user`` may see, by name."""
+    return [SelectChoice("", _("All")), *producer_choices(user)]
 
 
 def get_scoped_or_404(model: type[M], object_id: int, user: Any = None) -> M:

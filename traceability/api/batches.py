@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.api import schemas
-from traceability.api.schemas import QuantityField
+from traceability.api.schemas import IdField, QuantityField
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf
 from traceability.batches.models import EVENT_TYPES, LINEAGE_KINDS, Batch, Recall, TraceEvent
@@ -31,18 +31,18 @@ from traceability.extensions import db
 
 
 class BatchInputSchema(Schema):
-    batch_id = fields.Integer(required=True)
+    batch_id = IdField(required=True)
     quantity = QuantityField(required=True)
 
 
 class BatchInSchema(Schema):
-    product_id = fields.Integer(required=True)
+    product_id = IdField(required=True)
     lot_code = fields.String(required=True, validate=Length(min=1, max=20))
     production_date = fields.Date(required=True)
     expiry_date = fields.Date(allow_none=True)
     quantity = QuantityField(required=True)
     unit = fields.String(required=True, validate=Length(min=2, max=3))
-    location_id = fields.Integer(allow_none=True)
+    location_id = IdField(allow_none=True)
     inputs = fields.List(fields.Nested(BatchInputSchema), validate=Length(max=50))
     input_kind = fields.String(validate=OneOf(LINEAGE_KINDS), load_default="transformation")
 
@@ -74,7 +74,7 @@ class BatchSchema(Schema):
 class EventInSchema(Schema):
     type = fields.String(required=True, validate=OneOf(EVENT_TYPES))
     time = fields.AwareDateTime(required=True)
-    location_id = fields.Integer(allow_none=True)
+    location_id = IdField(allow_none=True)
     quantity = QuantityField(allow_none=True)
     note = fields.String(validate=Length(max=2000))
     reference_type = fields.String(validate=Length(max=50), allow_none=True)

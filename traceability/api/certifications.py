@@ -10,8 +10,9 @@ from flask_login import current_user
 from marshmallow import Schema, fields
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
-from traceability.api.validators import Length, OneOf, Range
+from traceability.api.validators import Length, OneOf
 from traceability.errors import InvalidInput
 from traceability.registry import certifications as service
 from traceability.registry.models import (
@@ -24,7 +25,7 @@ from traceability.registry.models import (
 
 class CertificationInSchema(Schema):
     scope = fields.String(required=True, validate=OneOf(CERTIFICATION_SCOPES))
-    subject_id = fields.Integer(strict=True, metadata={"description": "The producer, location or product id"})
+    subject_id = IdField(strict=True, metadata={"description": "The producer, location or product id"})
     type = fields.String(required=True, validate=OneOf(CERTIFICATION_TYPES))
     number = fields.String(required=True, validate=Length(min=1, max=100))
     issuer = fields.String(required=True, validate=Length(min=1, max=300))
@@ -74,13 +75,11 @@ class CertificationSchema(Schema):
     created_at = fields.AwareDateTime()
 
 
-class CertificationQuerySchema(Schema):
+class CertificationQuerySchema(PageQuerySchema):
     status = fields.String(validate=OneOf(CERTIFICATION_STATUSES))
     state = fields.String(validate=OneOf(service.CERTIFICATION_STATES))
     type = fields.String(validate=OneOf(CERTIFICATION_TYPES))
-    producer_id = fields.Integer()
-    page = fields.Integer(load_default=1, validate=Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=Range(1, 100))
+    producer_id = IdField()
 
 
 @operation(

@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.api.errors import error_response
+from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
-from traceability.api.validators import Length, OneOf, Range
+from traceability.api.validators import Length, OneOf
 from traceability.errors import InvalidInput
 from traceability.extensions import db
 from traceability.inspections import files, queries, service
@@ -41,7 +42,7 @@ class ChecklistAnswerSchema(Schema):
 
 class InspectionInSchema(Schema):
     subject_kind = fields.String(required=True, validate=OneOf(SUBJECT_KINDS))
-    subject_id = fields.Integer(
+    subject_id = IdField(
         required=True, strict=True, metadata={"description": "The producer, location or batch id"}
     )
     inspected_on = fields.Date(required=True)
@@ -130,16 +131,14 @@ class InspectionSchema(Schema):
         return PhotoSchema(many=True).dump([p for p in inspection.photos if p.follow_up_id is None])
 
 
-class InspectionQuerySchema(Schema):
+class InspectionQuerySchema(PageQuerySchema):
     status = fields.String(validate=OneOf(INSPECTION_STATUSES))
     outcome = fields.String(validate=OneOf(OUTCOMES))
     severity = fields.String(validate=OneOf(SEVERITIES))
     subject_kind = fields.String(validate=OneOf(SUBJECT_KINDS))
-    producer_id = fields.Integer()
-    location_id = fields.Integer()
-    batch_id = fields.Integer()
-    page = fields.Integer(load_default=1, validate=Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=Range(1, 100))
+    producer_id = IdField()
+    location_id = IdField()
+    batch_id = IdField()
 
 
 class AnswerSchema(Schema):

@@ -8,6 +8,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields
 
 from traceability.accounts.scope import get_scoped_or_404
+from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf, Range
 from traceability.registry.locations import create_location, list_locations, update_location
@@ -35,7 +36,7 @@ class LocationFieldsSchema(Schema):
 
 
 class LocationInSchema(LocationFieldsSchema):
-    producer_id = fields.Integer(metadata={"description": "a producer user's own producer when left out"})
+    producer_id = IdField(metadata={"description": "a producer user's own producer when left out"})
     name = fields.String(required=True, validate=Length(min=1, max=300))
     kind = fields.String(required=True, validate=OneOf(LOCATION_KINDS))
 
@@ -54,10 +55,8 @@ class LocationSchema(Schema):
     longitude = fields.Float(allow_none=True)
 
 
-class LocationQuerySchema(Schema):
-    producer_id = fields.Integer()
-    page = fields.Integer(load_default=1, validate=Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=Range(1, 100))
+class LocationQuerySchema(PageQuerySchema):
+    producer_id = IdField()
 
 
 @operation(

@@ -9,8 +9,9 @@ from flask_login import current_user
 from marshmallow import Schema, fields
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.api.schemas import PageQuerySchema
 from traceability.api.spec import operation, paginate
-from traceability.api.validators import Length, OneOf, Range
+from traceability.api.validators import Length, OneOf
 from traceability.registry.models import PRODUCER_KINDS, PRODUCER_STATUSES, Producer
 from traceability.registry.producers import (
     MAX_REASON_LENGTH,
@@ -61,13 +62,11 @@ class ReasonSchema(Schema):
     reason = fields.String(required=True, validate=Length(min=1, max=MAX_REASON_LENGTH))
 
 
-class ProducerQuerySchema(Schema):
+class ProducerQuerySchema(PageQuerySchema):
     q = fields.String(validate=Length(max=100))
     province = fields.String(validate=OneOf(list(PROVINCES)))
     kind = fields.String(validate=OneOf(PRODUCER_KINDS))
     status = fields.String(validate=OneOf(PRODUCER_STATUSES))
-    page = fields.Integer(load_default=1, validate=Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=Range(1, 100))
 
 
 class ProducerSchema(Schema):

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 from sqlalchemy.orm import selectinload
 
 from traceability.accounts.scope import get_scoped_or_404
+from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf, Range
 from traceability.errors import InvalidInput
@@ -33,6 +34,12 @@ class OcopSchema(Schema):
 class ShopLinkSchema(Schema):
     name = fields.String(validate=Length(max=100))
     url = fields.Url(required=True, schemes={"http", "https"})
+    price_vnd = fields.Integer(
+        strict=True,
+        validate=Range(1, 10**12),
+        allow_none=True,
+        metadata={"description": "the shop's retail price in đồng; gives the page's schema.org Offer"},
+    )
 
 
 class ProductFieldsSchema(Schema):
@@ -59,7 +66,7 @@ class ProductFieldsSchema(Schema):
 
 
 class ProductInSchema(ProductFieldsSchema):
-    producer_id = fields.Integer(metadata={"description": "a producer user's own producer when left out"})
+    producer_id = IdField(metadata={"description": "a producer user's own producer when left out"})
     name = fields.String(required=True, validate=Length(min=1, max=300))
 
 
@@ -112,7 +119,7 @@ class ProductSchema(Schema):
         return ProductOcopSchema().dump(product) if product.ocop_stars else None
 
 
-class ProductQuerySchema(Schema):
+class ProductQuerySchema(PageQuerySchema):
     q = fields.String(
         validate=Length(max=100),
         metadata={
@@ -121,12 +128,10 @@ class ProductQuerySchema(Schema):
         },
     )
     province = fields.String(validate=OneOf(list(PROVINCES)))
-    producer_id = fields.Integer()
+    producer_id = IdField()
     ocop_group = fields.String(validate=OneOf(OCOP_GROUPS))
     ocop_stars = fields.Integer(validate=Range(3, 5))
     flagship = fields.Boolean()
-    page = fields.Integer(load_default=1, validate=Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=Range(1, 100))
 
 
 @operation(

@@ -9,6 +9,10 @@ from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields
 
 from traceability.api.validators import Length, Range
+from traceability.database import MAX_ID
+
+#: The last page a list answers; a bigger one would overflow the SQL OFFSET.
+MAX_PAGE = 1_000_000
 
 
 class QuantityField(fields.Decimal):
@@ -26,6 +30,13 @@ class QuantityField(fields.Decimal):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class IdField(fields.Integer):
+    """A record's id in a body or query: from 1 to MAX_ID, so the database never sees a bigger number."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=Range(1, MAX_ID), **kwargs)
+
+
 class TokenRequestSchema(Schema):
     email = fields.String(required=True, validate=Length(max=254))
     password = fields.String(required=True, load_only=True, validate=Length(max=200))
@@ -38,5 +49,5 @@ class TokenSchema(Schema):
 
 
 class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=Range(min=1))
+    page = fields.Integer(load_default=1, validate=Range(1, MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=Range(1, 100))

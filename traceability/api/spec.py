@@ -25,12 +25,13 @@ from sqlalchemy import func, select
 
 from traceability.api.blueprint import bp
 from traceability.api.errors import domain_error_response, error_response
+from traceability.database import MAX_ID
 from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.i18n import translate_messages
 
 ERROR_STATUSES = {
-    400: "Malformed request",
+    400: "Malformed request: a body that is not a JSON object, or a NUL character anywhere",
     401: "Missing or invalid token",
     403: "Not allowed for this role or tenant",
     404: "Not found, or outside the caller's tenant",
@@ -158,7 +159,10 @@ def paginate(query: Any, args: dict[str, Any]) -> tuple[list[Any], int, int, int
 def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for converter, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule):
-        schema = {"type": "integer"} if converter == "int" else {"type": "string"}
+        # The app's <int:...> matches 0 to MAX_ID; a path with another number is a 404.
+        schema = (
+            {"type": "integer", "minimum": 0, "maximum": MAX_ID} if converter == "int" else {"type": "string"}
+        )
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule), params
 
@@ -237,9 +241,12 @@ def build_spec(server_url: str) -> dict[str, Any]:
             "description": "Success",
             "content": {op.media_type: {"schema": content_schema}},
         }
-        error_codes = set(op.errors) | ({401} if op.auth else set())
+        # 400 for every operation: input_guard refuses a NUL in any path, query or body.
+        error_codes = set(op.errors) | {400} | ({401} if op.auth else set())
         if op.body is not None:
-            error_codes |= {400, 422}
+            error_codes |= {422}
+        if op.query is not None:
+            error_codes |= {422}
         for code in sorted(error_codes):
             operation_doc["responses"][str(code)] = {
                 "description": ERROR_STATUSES.get(code, "Error"),

@@ -83,9 +83,11 @@ def audit_entries(filters: dict[str, Any], user: Any = None) -> Select:
     and ``producer_id``.
     """
     query = scoped_select(AuditEntry, user)
-    if filters.get("date_from"):
+    # The first and last days of the calendar bound nothing, and their midnights
+    # in Vietnam fall outside what a datetime holds once converted to UTC.
+    if filters.get("date_from") and filters["date_from"] > date.min:
         query = query.where(AuditEntry.occurred_at >= _local_midnight(filters["date_from"]))
-    if filters.get("date_to"):
+    if filters.get("date_to") and filters["date_to"] < date.max:
         query = query.where(AuditEntry.occurred_at < _local_midnight(filters["date_to"] + timedelta(days=1)))
     if filters.get("user"):
         emails = select(User.id).where(User.email.like(like_pattern(filters["user"].lower()), escape="\\"))

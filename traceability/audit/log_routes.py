@@ -6,16 +6,14 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, g, render_template, request
-from flask_babel import gettext as _
-from wtforms import SelectChoice
 
-from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.accounts.scope import get_scoped_or_404, producer_filter_choices
 from traceability.audit import browse
 from traceability.audit.log_forms import AuditFilterForm
 from traceability.audit.models import AuditEntry
 from traceability.batches.service import VIETNAM_OFFSET
+from traceability.converters import query_int
 from traceability.extensions import db
-from traceability.registry.models import Producer
 from traceability.web import roles_required
 
 bp = Blueprint("audit_log", __name__)
@@ -52,16 +50,12 @@ def _query_args(filters: dict[str, Any]) -> dict[str, str]:
 @roles_required(*READERS)
 def index():
     """The audit log of the user's province (all of it for the ministry), filtered and paginated."""
-    producers = db.session.scalars(scoped_select(Producer).order_by(Producer.name)).all()
     form = AuditFilterForm(formdata=request.args)
-    form.producer_id.choices = [
-        SelectChoice("", _("All")),
-        *(SelectChoice(str(p.id), p.name) for p in producers),
-    ]
+    form.producer_id.choices = producer_filter_choices()
     filters = form.filters()
     page = db.paginate(
         browse.audit_entries(filters),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=query_int),
         per_page=PER_PAGE,
         error_out=False,
     )

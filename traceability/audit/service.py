@@ -154,6 +154,19 @@ def _chain_tip() -> tuple[int, str, bool]:
     return (last.id, last.entry_hash, False) if last else (0, GENESIS_HASH, False)
 
 
+def lock_audit_chain() -> None:
+    """Hold the right to append to the chain until the transaction ends (PostgreSQL; a no-op elsewhere).
+
+    Every write that audits takes this lock, so it is the first lock a write
+    transaction should take: a service that locks or updates rows and audits
+    afterwards calls this before touching them, else it can hold a row that an
+    auditing transaction waits for while it waits for this lock (a deadlock).
+    SQLite needs nothing: its write transactions begin IMMEDIATE, one at a time.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+
+
 def record_audit(
     action: str,
     obj: Any,
@@ -189,8 +202,7 @@ def record_audit(
         centre_id = getattr(actor, "centre_id", None)
     if centre_id is None and producer_id is not None:
         centre_id = _centre_of(producer_id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+    lock_audit_chain()
     last_id, last_hash, has_head = _chain_tip()
     entry = AuditEntry(
         id=last_id + 1,

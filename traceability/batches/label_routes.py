@@ -42,6 +42,7 @@ from traceability.batches.label_sheets import (
 from traceability.batches.models import Batch, Item, LabelJob
 from traceability.batches.serials import create_serials, item_count
 from traceability.batches.service import item_public_url
+from traceability.converters import query_int
 from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.web import writer_required
@@ -133,7 +134,7 @@ def items(batch_id: int):
     batch = get_scoped_or_404(Batch, batch_id)
     query = select(Item).where(Item.batch_id == batch.id).order_by(Item.id)
     pagination = db.paginate(
-        query, page=request.args.get("page", 1, type=int), per_page=ITEMS_PER_PAGE, error_out=False
+        query, page=request.args.get("page", 1, type=query_int), per_page=ITEMS_PER_PAGE, error_out=False
     )
     base_url = current_app.config["PUBLIC_BASE_URL"]
     rows = [(item, item_public_url(base_url, item)) for item in pagination.items]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from traceability.accounts.models import User
 from traceability.accounts.scope import tenant_clause
-from traceability.audit.service import record_audit, snapshot
+from traceability.audit.service import lock_audit_chain, record_audit, snapshot
 from traceability.batches.models import LINEAGE_KINDS, Batch, BatchInput
 from traceability.batches.trace import related_batch_ids
 from traceability.errors import InvalidInput
@@ -26,8 +26,18 @@ def _consumed(batch_id: int) -> Decimal:
 
 
 def _lock_inputs(batch_ids: list[int], actor: User) -> dict[int, Batch]:
-    """The input batches the actor may use, locked on PostgreSQL so two requests can't both take the rest."""
-    query = select(Batch).where(Batch.id.in_(batch_ids), tenant_clause(Batch, actor)).order_by(Batch.id)
+    """The input batches the actor may use, locked on PostgreSQL so two requests can't both take the rest.
+
+    The audit chain's lock comes first (see ``lock_audit_chain``), and the rows
+    are read again as they are now: a recall committed a moment ago must show.
+    """
+    lock_audit_chain()
+    query = (
+        select(Batch)
+        .where(Batch.id.in_(batch_ids), tenant_clause(Batch, actor))
+        .order_by(Batch.id)
+        .execution_options(populate_existing=True)
+    )
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Batch)
     return {batch.id: batch for batch in db.session.scalars(query)}

@@ -32,7 +32,9 @@ def qr_options_from_query(image_format: str) -> tuple[int | None, str]:
         text = request.args["size"].strip()
         if not (text.isascii() and text.isdigit()):
             abort(400, _("Size must be a whole number of pixels."))
-        size = int(text)
+        digits = text.lstrip("0") or "0"
+        # More digits than any allowed size is out of range; int() would refuse 4300 of them.
+        size = int(digits) if len(digits) <= len(str(QR_MAX_PX)) else QR_MAX_PX + 1
     if size is not None and not QR_MIN_PX <= size <= QR_MAX_PX:
         abort(400, _("Size must be between %(min)d and %(max)d pixels.", min=QR_MIN_PX, max=QR_MAX_PX))
     error_correction = request.args.get("ec", default="M").upper()

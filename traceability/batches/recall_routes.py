@@ -55,12 +55,14 @@ def detail(recall_id: int):
     """A recall: the affected batches, what is left of them, where they were shipped; closing it."""
     recall = get_scoped_or_404(Recall, recall_id)
     form = ReasonForm(prefix="close")
+    status = 200
     if request.method == "POST" and form.validate_on_submit():
         try:
             close_recall(recall, form.reason.data, actor=current_user)
         except DomainError as error:
             db.session.rollback()
             flash(str(error.message), "error")
+            status = error.status  # a refusal says so: 403 for a role that may not close it
         else:
             db.session.commit()
             flash(_("Recall closed."), "success")
@@ -84,4 +86,4 @@ def detail(recall_id: int):
         remaining=remaining,
         form=form,
         can_close=can_close,
-    )
+    ), status

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
-from traceability.audit.service import record_audit, snapshot
+from traceability.audit.service import lock_audit_chain, record_audit, snapshot
 from traceability.batches.models import Batch, Recall, RecallBatch
 from traceability.batches.trace import related_batch_ids
 from traceability.database import utcnow
@@ -23,6 +23,9 @@ def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_l("Say why the batch is recalled."), {"reason": _l("This field is required.")})
+    # Before reading what was made from the batch: a lot being made from it right now
+    # either commits first and is reached, or comes after and sees the recall.
+    lock_audit_chain()
     open_recall = db.session.scalar(
         select(Recall.id).where(Recall.batch_id == batch.id, Recall.status == "open")
     )
@@ -31,7 +34,9 @@ def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
     recall = Recall(batch_id=batch.id, reason=reason, opened_by_id=actor.id)
     db.session.add(recall)
     depths = {batch.id: 0, **related_batch_ids(batch.id, "downstream")}
-    affected = db.session.scalars(select(Batch).where(Batch.id.in_(list(depths)))).all()
+    affected = db.session.scalars(
+        select(Batch).where(Batch.id.in_(list(depths))).execution_options(populate_existing=True)
+    ).all()
     status_changes = []
     for affected_batch in affected:
         recall.affected.append(RecallBatch(batch_id=affected_batch.id, depth=depths[affected_batch.id]))

@@ -26,6 +26,7 @@ from traceability.batches.service import (
     retract_event,
 )
 from traceability.batches.trace import chain_tree, trace
+from traceability.converters import query_int
 from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.registry.models import Location, Producer, Product
@@ -68,8 +69,8 @@ def batch_new():
         scoped_select(Product).join(Producer).where(Producer.status == "approved").order_by(Product.name)
     ).all()
     form.product_id.choices = [SelectChoice(str(p.id), p.name) for p in products]
-    if request.method == "GET" and request.args.get("product_id", type=int):
-        form.product_id.data = request.args.get("product_id", type=int)
+    if request.method == "GET" and request.args.get("product_id", type=query_int):
+        form.product_id.data = request.args.get("product_id", type=query_int)
     chosen = next((p for p in products if p.id == form.product_id.data), None)
     form.location_id.choices = _location_choices(chosen.producer_id if chosen else None)
     failed = False

@@ -34,6 +34,12 @@ VIETNAM_OFFSET = timezone(timedelta(hours=7))
 FREE_LOT_PATTERN = re.compile(r"^\S(.{0,18}\S)?$")
 
 
+def is_valid_free_lot_code(lot_code: str) -> bool:
+    """A lot code of a product without a GTIN: 1 to 20 printable characters, no space at either end."""
+    # isprintable() refuses control and format characters (U+0001, U+202E...) that \S lets through.
+    return FREE_LOT_PATTERN.fullmatch(lot_code) is not None and lot_code.isprintable()
+
+
 def new_public_code() -> str:
     """An unguessable code for ``/t/{code}``: 80 random bits in base32."""
     return base64.b32encode(secrets.token_bytes(10)).decode().rstrip("=")
@@ -84,7 +90,8 @@ def _quantity(value: Any, errors: dict[str, Any], field: str) -> Decimal | None:
     if not quantity.is_finite() or quantity < 0:
         errors[field] = _l("Enter a number of zero or more.")
         return None
-    if quantity != quantity.quantize(Decimal("0.001")) or quantity >= Decimal("1e15"):
+    # The size first: quantize() raises on a number with more digits than the context keeps.
+    if quantity >= Decimal("1e15") or quantity != quantity.quantize(Decimal("0.001")):
         errors[field] = _l("Use at most three decimals and fewer than 15 digits.")
         return None
     return quantity
@@ -115,7 +122,7 @@ def create_batch(data: dict[str, Any], *, actor: User) -> Batch:
             "A lot code of a product with a GTIN has 1 to 20 characters: letters A-Z and a-z "
             "without accents, digits and ! \" % & ' ( ) * + , - . / : ; < = > ? _ (no spaces)."
         )
-    elif not FREE_LOT_PATTERN.fullmatch(lot_code):
+    elif not is_valid_free_lot_code(lot_code):
         errors["lot_code"] = _l("A lot code has 1 to 20 characters and no spaces at either end.")
     production_date = data.get("production_date")
     expiry_date = data.get("expiry_date")

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
-from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.accounts.scope import get_scoped_or_404, producer_filter_choices, scoped_select
 from traceability.batches.models import Batch
+from traceability.converters import query_int
 from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.inspections import files, queries, service
@@ -71,12 +72,8 @@ def _max_image_bytes() -> int:
 @login_required
 def index():
     """The inspections the user may see, filtered by status, outcome, severity and producer."""
-    producers = db.session.scalars(scoped_select(Producer).order_by(Producer.name)).all()
     form = InspectionFilterForm(formdata=request.args)
-    form.producer_id.choices = [
-        SelectChoice("", _("All")),
-        *(SelectChoice(str(p.id), p.name) for p in producers),
-    ]
+    form.producer_id.choices = producer_filter_choices()
     filters = form.filters()
     query = queries.with_subjects(scoped_select(Inspection)).order_by(
         Inspection.inspected_on.desc(), Inspection.id.desc()
@@ -88,17 +85,19 @@ def index():
         query = query.where(Inspection.producer_id == int(filters["producer_id"]))
     # Links from a batch's or a location's page narrow the list to it.
     for name in ("batch_id", "location_id"):
-        value = request.args.get(name, type=int)
+        value = request.args.get(name, type=query_int)
         if value is not None:
             query = query.where(getattr(Inspection, name) == value)
             filters[name] = str(value)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        query, page=request.args.get("page", 1, type=query_int), per_page=PER_PAGE, error_out=False
+    )
     return render_template(
         "inspections/index.html",
         page=page,
         form=form,
         filters=filters,
-        show_producer=len(producers) > 1,
+        show_producer=len(form.producer_id.choices) > 2,  # "All" and two producers or more
     )
 
 

@@ -19,6 +19,7 @@ from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from traceability.batches.service import public_url
+from traceability.converters import query_int
 from traceability.extensions import db
 from traceability.forms import Form
 from traceability.public.jsonld import product_jsonld
@@ -121,7 +122,7 @@ def index():
     form = DirectoryFilterForm(formdata=request.args)
     valid = form.validate()
     filters = form.filters()
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=query_int)
     if page < 1:
         abort(404)
     pagination = db.paginate(

@@ -2,8 +2,9 @@
 
 The caller passes the absolute URLs and the day validity is read against; the
 builder never describes an expired or unverified certificate, whatever it is
-given. The product has no price, so there is no ``offers``: schema.org's
-Offer without a price is not useful and search engines flag it.
+given. A product's own record has no price, so ``offers`` only lists the shop
+links that give one (``shop_offers``): schema.org's Offer without a price is
+not useful and search engines flag it.
 """
 
 from __future__ import annotations
@@ -103,6 +104,27 @@ def ocop_jsonld(product: Product) -> dict[str, Any]:
             "certificationStatus": CERTIFICATION_ACTIVE,
         }
     )
+
+
+def shop_offers(shop_links: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The shop links that give a price in đồng (``price_vnd``) as schema.org Offers."""
+    offers = []
+    for link in shop_links:
+        url, price = _web_address(link.get("url")), link.get("price_vnd")
+        if url is None or isinstance(price, bool) or not isinstance(price, int) or price <= 0:
+            continue
+        offers.append(
+            _without_empty(
+                {
+                    "@type": "Offer",
+                    "url": url,
+                    "price": str(price),
+                    "priceCurrency": "VND",
+                    "seller": {"@type": "Organization", "name": link["name"]} if link.get("name") else None,
+                }
+            )
+        )
+    return offers
 
 
 def product_jsonld(

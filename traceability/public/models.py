@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceability.database import UTCDateTime, utcnow
 from traceability.extensions import db
+
+if TYPE_CHECKING:
+    from traceability.accounts.models import User
+    from traceability.batches.models import Batch, Item
 
 DEVICE_CLASSES = ("mobile", "tablet", "desktop", "bot", "other")
 REPORT_STATUSES = ("open", "closed")
@@ -42,7 +47,16 @@ class Report(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    # The serialised item whose code was scanned, when it was one: a copied code is per serial.
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("item.id"), index=True)
     message: Mapped[str] = mapped_column(Text)
     contact: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(10), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    close_note: Mapped[str | None] = mapped_column(Text)
+
+    batch: Mapped[Batch] = relationship()
+    item: Mapped[Item | None] = relationship()
+    closed_by: Mapped[User | None] = relationship()

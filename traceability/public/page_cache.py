@@ -1,44 +1,85 @@
 """The consumer page cache, shared by every worker process, and its invalidation.
 
-A cached page is stored with the *generations* of the producers whose data it
-shows (the batch's own producer and those of every batch upstream of it,
-since an input's recall shows on the page). Any committed change to a
-producer's records (its profile, products, images, locations,
-certifications, batches, items, events, lineage, recalls) gives that
-producer a new generation; a change to a centre gives everything a new one.
-A cached page is served only while all its generations are unchanged, so a
-change shows from the next request on, on every worker and machine that
-shares the backend.
+A cached lot page is stored with the *generations* of the scopes whose data it
+shows: ``batch:{id}`` (the batch, its events, items, lineage links and the
+recalls that reach it), ``producer:{id}`` for each producer whose records it
+shows (the product's, the origin's and the events' locations', with their
+products, images and certifications) and ``all`` (the centres). A committed
+change gives the scopes it touches a new generation, and a cached page is
+served only while all its generations are unchanged, so a change shows from
+the next request on, on every worker and machine that shares the backend.
+
+A recall of an input batch reaches the page through the batch itself: the
+recall marks every downstream batch recalled and links it (``RecallBatch``)
+in the same transaction, which touches ``batch:{id}`` of each. The page then
+names the recalled input, so it also holds that lot's scope and its producer's.
 
 Generations are random tokens rather than counters: two workers bumping at
-once can't end on the same value, and a backend that lost its keys (a
-restart, an eviction) just makes every page miss once.
+once can't end on the same value, and a backend that lost a key (a restart,
+an eviction) gives it a new random value, so the pages stored under the old
+one just miss once. Scans never go through the ORM session (``scan_buffer``),
+so counting one never invalidates a page.
+
+With a read replica (``DATABASE_REPLICA_URL``), each new generation also
+keeps the primary's WAL position (``wal:{generation}``), and a page is
+stored only when the replica it was read from has replayed up to the
+positions of its generations; otherwise it is rendered from the primary and
+not stored (``traceability.replica`` explains the rule).
 
 Backends (``PAGE_CACHE_URL``): ``redis://...`` shares the cache between
-machines; a directory path (the default ``instance/page-cache``) between the
-worker processes of one machine; ``null`` turns caching off.
+machines; a directory (the default ``instance/page-cache``) between the worker
+processes of one machine; ``null`` turns caching off.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import logging
 import secrets
+import threading
+import time
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from cachelib import BaseCache, FileSystemCache, NullCache
-from flask import current_app, has_app_context
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
+from traceability import replica
 from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
+from traceability.batches.service import VIETNAM_OFFSET
+from traceability.extensions import db
 from traceability.registry.models import Centre, Certification, Location, Producer, Product, ProductImage
 
+log = logging.getLogger(__name__)
+
 EVERYTHING = "all"
+# Where the session's CSRF token stood in a stored page: NUL never occurs in our HTML.
+TOKEN_PLACEHOLDER = "\x00csrf-token\x00"  # noqa: S105 - not a secret
+GENERATION_SECONDS = 2 * 24 * 3600  # longer than a page lives; a lost generation only costs a miss
+SWEEP_SECONDS = 3600  # how often a worker removes expired page files (directory backend)
 
 
-def make_backend(url: str | None, default_folder: str, *, timeout: int) -> BaseCache:
+def init_app(app: Flask) -> None:
+    """Give the app its page cache, ``app.extensions["page_cache"]``, on ``PAGE_CACHE_URL``, and its fast path.
+
+    Call it before ``ProxyFix`` wraps the app, so the fast path sees the request as the app does.
+    """
+    from traceability.public.fast_path import FastPath
+
+    default_folder = str(Path(app.instance_path) / "page-cache")
+    app.extensions["page_cache"] = PageCache(make_backend(app.config.get("PAGE_CACHE_URL"), default_folder))
+    app.wsgi_app = FastPath(app, app.wsgi_app)  # type: ignore[method-assign]
+
+
+def make_backend(url: str | None, default_folder: str) -> BaseCache:
     """The cachelib backend for ``PAGE_CACHE_URL``."""
     if url == "null":
         return NullCache()
@@ -46,122 +87,351 @@ def make_backend(url: str | None, default_folder: str, *, timeout: int) -> BaseC
         import redis
         from cachelib import RedisCache
 
-        return RedisCache(host=redis.Redis.from_url(url), default_timeout=timeout, key_prefix="page-cache:")
-    return FileSystemCache(url or default_folder, threshold=50_000, default_timeout=timeout)
+        return RedisCache(host=redis.Redis.from_url(url), key_prefix="page-cache:")
+    # threshold=0: no file count to keep (two more file writes per page) and no
+    # pruning, which lists every file; expired pages are swept in the background.
+    return FileSystemCache(url or default_folder, threshold=0)
 
 
 @dataclass
 class CachedPage:
-    body: bytes
+    body: bytes  # the HTML, compressed
     etag: str
     scopes: tuple[str, ...]
     generations: tuple[str, ...]
+    batch_id: int  # what a hit needs without the database: the lot, for its scan...
+    entity_url: str  # ...and its public URL, for the Link header
+    expires_at: float  # time.time() when the page's day is over
+    # The headers the app answered the page with, learnt from its first answer (fast_path).
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def content(self) -> bytes:
+        return zlib.decompress(self.body)
+
+    @property
+    def html(self) -> str:
+        return self.content.decode()
+
+
+def page_etag(html: str) -> str:
+    return hashlib.sha256(html.encode()).hexdigest()[:32]
 
 
 class PageCache:
-    """Rendered pages keyed by URL and language, valid while their producers' generations hold."""
+    """Rendered pages keyed by URL and language, valid while their scopes' generations hold.
+
+    A backend that fails (Redis restarting) never fails the page: reads miss,
+    writes are skipped, both logged.
+    """
 
     def __init__(self, backend: BaseCache) -> None:
         self.backend = backend
+        self._last_sweep = time.monotonic()
 
-    def generations(self, scopes: Iterable[str]) -> tuple[str, ...]:
-        """The current generation of each scope, creating the missing ones."""
-        scopes = tuple(scopes)
+    @property
+    def enabled(self) -> bool:
+        return not isinstance(self.backend, NullCache)
+
+    def generations(self, scopes: Iterable[str]) -> tuple[str, ...] | None:
+        """The generations to store a page under, read before rendering it; None when it must not be stored.
+
+        None when the backend fails, or when this request reads from a replica
+        that has not replayed the writes behind these generations: the request
+        then reads from the primary (``traceability.replica``).
+        """
+        values = self._current_generations(scopes)
+        if values is None or not replica.reads_from_replica() or self._replica_has_replayed(values):
+            return values
+        replica.use_primary()
+        return None
+
+    def _current_generations(self, scopes: Iterable[str]) -> tuple[str, ...] | None:
+        """The current generation of each scope, creating the missing ones; None when the backend fails."""
         keys = [f"gen:{scope}" for scope in scopes]
-        values = list(self.backend.get_many(*keys)) if keys else []
-        for index, value in enumerate(values):
-            if value is None:
-                self.backend.add(keys[index], secrets.token_hex(8), timeout=0)
-                values[index] = self.backend.get(keys[index]) or ""
+        try:
+            values = list(self.backend.get_many(*keys)) if keys else []
+            for index, value in enumerate(values):
+                if value is None:
+                    self.backend.add(keys[index], secrets.token_hex(8), timeout=GENERATION_SECONDS)
+                    values[index] = self.backend.get(keys[index]) or ""
+        except Exception:
+            log.exception("page cache unavailable")
+            return None
         return tuple(values)
 
     def bump(self, scopes: Iterable[str]) -> None:
         """Give each scope a new generation: every page that shows it is stale from now on."""
-        for scope in set(scopes):
-            self.backend.set(f"gen:{scope}", secrets.token_hex(8), timeout=0)
+        scopes = set(scopes)
+        generations = {f"gen:{scope}": secrets.token_hex(8) for scope in scopes}
+        try:
+            self.backend.set_many(generations, timeout=GENERATION_SECONDS)
+        except Exception:  # the change is committed: a cache outage must not turn it into an error
+            log.exception("page cache not invalidated for %s; those pages may be stale today", sorted(scopes))
+            return
+        if replica.configured():  # read after the generations were written (traceability.replica)
+            self._record_wal_position(generations.values())
+
+    def _record_wal_position(self, generations: Iterable[str]) -> None:
+        """Keep the primary's WAL position now with generations already written; a reader's replica must reach it."""
+        try:
+            position = replica.primary_wal_position()
+            for generation in generations:
+                self.backend.add(f"wal:{generation}", position, timeout=GENERATION_SECONDS)
+        except Exception:  # readers record it themselves, after storing one page less
+            log.exception("WAL position of new page cache generations not recorded")
+
+    def _replica_has_replayed(self, generations: tuple[str, ...]) -> bool:
+        """Whether this request's replica has replayed the writes behind ``generations``."""
+        replayed = replica.replayed_position()
+        if replayed is None:  # not a standby: it is the primary
+            return True
+        try:
+            positions = self.backend.get_many(*(f"wal:{generation}" for generation in generations))
+        except Exception:
+            log.exception("page cache unavailable")
+            return False
+        unknown = [
+            generation
+            for generation, position in zip(generations, positions, strict=True)
+            if position is None
+        ]
+        if unknown:
+            self._record_wal_position(unknown)  # they were written before now: now is a safe bound
+            return False
+        return max(positions, default=0) <= replayed
 
     def get(self, key: str) -> CachedPage | None:
-        """The cached page, if every scope it depends on is still at its stored generation."""
-        page = self.backend.get(f"page:{key}")
-        if not isinstance(page, CachedPage):
+        """The cached page, if every scope it shows is still at its stored generation."""
+        try:
+            page = self.backend.get(f"page:{key}")
+        except Exception:
+            log.exception("page cache unavailable")
             return None
-        if self.generations(page.scopes) != page.generations:
+        if not isinstance(page, CachedPage) or self._current_generations(page.scopes) != page.generations:
             return None
         return page
 
-    def put(self, key: str, body: bytes, scopes: Iterable[str], generations: tuple[str, ...]) -> CachedPage:
+    def put(
+        self,
+        key: str,
+        html: str,
+        scopes: Iterable[str],
+        generations: tuple[str, ...],
+        *,
+        batch_id: int,
+        entity_url: str,
+        timeout: int,
+    ) -> CachedPage:
         """Store a page rendered while ``generations`` (read *before* rendering) were current."""
-        scopes = tuple(scopes)
-        page = CachedPage(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', scopes, generations)
-        self.backend.set(f"page:{key}", page)
+        page = CachedPage(
+            zlib.compress(html.encode(), 6),
+            page_etag(html),
+            tuple(scopes),
+            generations,
+            batch_id,
+            entity_url,
+            time.time() + timeout,
+        )
+        self._set(key, page)
+        self._sweep_now_and_then()
         return page
+
+    def add_headers(self, key: str, headers: Iterable[tuple[str, str]]) -> None:
+        """Keep the headers of the page's answer with the page (its generations stay as they were)."""
+        try:
+            page = self.backend.get(f"page:{key}")
+        except Exception:
+            log.exception("page cache unavailable")
+            return
+        # A page with a reader's own token is answered by the app alone: it fills the token in.
+        if isinstance(page, CachedPage) and not page.headers and TOKEN_PLACEHOLDER not in page.html:
+            self._set(key, dataclasses.replace(page, headers=tuple(headers)))
+
+    def _set(self, key: str, page: CachedPage) -> None:
+        timeout = int(page.expires_at - time.time())
+        if timeout <= 0:
+            return
+        try:
+            self.backend.set(f"page:{key}", page, timeout=timeout)
+        except Exception:
+            log.exception("page cache unavailable")
+
+    def clear(self) -> None:
+        self.backend.clear()
+
+    def _sweep_now_and_then(self) -> None:
+        # Redis expires keys itself; a directory keeps expired files until removed.
+        if not isinstance(self.backend, FileSystemCache):
+            return
+        if time.monotonic() - self._last_sweep < SWEEP_SECONDS:
+            return
+        self._last_sweep = time.monotonic()
+        remove_expired = self.backend._remove_expired  # cachelib's own pruning step
+        threading.Thread(
+            target=remove_expired, args=(time.time(),), name="page-cache-sweep", daemon=True
+        ).start()
+
+
+def page_key(environ: dict[str, Any], language: str) -> str:
+    """The cache key of the page at this request's URL in ``language``.
+
+    The raw path, still percent-encoded, names the page; the query string does
+    not (the page never reads it, so ``?utm_source=...`` can't fill the cache),
+    nor does the host (absolute URLs come from PUBLIC_BASE_URL). The scheme and
+    the script root do (HSTS, links), and the day: the page reads it (expiry,
+    valid certificates).
+    """
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    path = raw_uri.split("?", 1)[0] if raw_uri else quote(environ.get("PATH_INFO", ""))
+    day = datetime.now(VIETNAM_OFFSET).date()
+    parts = (
+        language,
+        str(day),
+        str(date.today()),
+        environ.get("wsgi.url_scheme", ""),
+        environ.get("SCRIPT_NAME", ""),
+        path,
+    )
+    return page_etag("|".join(parts))
+
+
+def end_of_day() -> int:
+    """Seconds until the page's day is over in Vietnam, and a minute."""
+    now = datetime.now(VIETNAM_OFFSET)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), VIETNAM_OFFSET)
+    return int((midnight - now).total_seconds()) + 60
 
 
 def producer_scope(producer_id: int) -> str:
     return f"producer:{producer_id}"
 
 
-def page_scopes(producer_ids: Iterable[int]) -> tuple[str, ...]:
-    """The scopes of a page showing data of these producers (and of centres, always)."""
-    return (EVERYTHING, *sorted({producer_scope(producer_id) for producer_id in producer_ids}))
+def batch_scope(batch_id: int) -> str:
+    return f"batch:{batch_id}"
+
+
+def page_scopes(batch: Batch) -> tuple[str, ...]:
+    """The scopes the lot page of ``batch`` shows (two queries, on a miss only).
+
+    Besides its own: the producers of the locations it names (origin, events),
+    and the lots whose recalls reach it, with their producers (a recalled
+    input is named on the page).
+    """
+    batches, producers = {batch.id}, {batch.product.producer_id}
+    shown_locations = Location.id.in_(select(TraceEvent.location_id).where(TraceEvent.batch_id == batch.id))
+    if batch.origin_location_id is not None:
+        shown_locations |= Location.id == batch.origin_location_id
+    producers.update(db.session.scalars(select(Location.producer_id).where(shown_locations).distinct()))
+    recalled = db.session.execute(
+        select(Recall.batch_id, Product.producer_id)
+        .join(RecallBatch, RecallBatch.recall_id == Recall.id)
+        .join(Batch, Batch.id == Recall.batch_id)
+        .join(Product, Product.id == Batch.product_id)
+        .where(RecallBatch.batch_id == batch.id)
+    ).all()
+    for recalled_batch, producer in recalled:
+        batches.add(recalled_batch)
+        producers.add(producer)
+    return (
+        EVERYTHING,
+        *sorted(batch_scope(batch_id) for batch_id in batches),
+        *sorted(producer_scope(producer_id) for producer_id in producers),
+    )
 
 
 # --- invalidation on commit ----------------------------------------------------------------------
 
-_DIRECT = (Producer,)
 _BY_PRODUCER = (Product, Location, Certification)
-_BY_PRODUCT = (ProductImage, Batch)
-_BY_BATCH = (Item, TraceEvent, Recall, RecallBatch)
+_BY_BATCH = (Item, TraceEvent, RecallBatch)
+_TRACKED = (
+    Centre,
+    Producer,
+    Product,
+    ProductImage,
+    Location,
+    Certification,
+    Batch,
+    BatchInput,
+    Item,
+    TraceEvent,
+    Recall,
+    RecallBatch,
+)
 
 
 def _changed_scopes(session: Session, objects: Iterable[Any]) -> set[str]:
     producers: set[int] = set()
     products: set[int] = set()
     batches: set[int] = set()
+    recalls: set[int] = set()
     everything = False
     for obj in objects:
         if isinstance(obj, Centre):
             everything = True
-        elif isinstance(obj, _DIRECT):
+        elif isinstance(obj, Producer):
             producers.add(obj.id)
         elif isinstance(obj, _BY_PRODUCER):
             producers.add(obj.producer_id)
-        elif isinstance(obj, _BY_PRODUCT):
+        elif isinstance(obj, ProductImage):
             products.add(obj.product_id)
+        elif isinstance(obj, Batch):
+            batches.add(obj.id)
         elif isinstance(obj, _BY_BATCH):
             batches.add(obj.batch_id)
+        elif isinstance(obj, Recall):
+            batches.add(obj.batch_id)
+            recalls.add(obj.id)
         elif isinstance(obj, BatchInput):
             batches.update((obj.output_batch_id, obj.input_batch_id))
-    if batches:
-        products.update(
-            session.execute(select(Batch.product_id).where(Batch.id.in_(batches))).scalars().all()
+    if recalls:  # closing a recall shows on every batch it reached
+        batches.update(
+            session.scalars(select(RecallBatch.batch_id).where(RecallBatch.recall_id.in_(recalls))).all()
         )
     if products:
-        producers.update(
-            session.execute(select(Product.producer_id).where(Product.id.in_(products))).scalars().all()
-        )
+        producers.update(session.scalars(select(Product.producer_id).where(Product.id.in_(products))).all())
     scopes = {producer_scope(producer_id) for producer_id in producers if producer_id is not None}
+    scopes.update(batch_scope(batch_id) for batch_id in batches if batch_id is not None)
     if everything:
         scopes.add(EVERYTHING)
     return scopes
 
 
+def _listening() -> bool:
+    return has_app_context() and "page_cache" in current_app.extensions
+
+
 @event.listens_for(Session, "after_flush")  # new, dirty and deleted still list what was flushed
 def _collect(session: Session, _context: Any) -> None:
-    if not has_app_context() or "page_cache" not in current_app.extensions:
+    if not _listening():
         return
     touched = [*session.new, *session.dirty, *session.deleted]
     if touched:
         session.info.setdefault("page_cache_scopes", set()).update(_changed_scopes(session, touched))
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _collect_bulk(state: ORMExecuteState) -> None:
+    # A bulk UPDATE or DELETE (retention) names no objects: every page may show what it changed.
+    if (
+        (state.is_update or state.is_delete)
+        and _listening()
+        and any(issubclass(mapper.class_, _TRACKED) for mapper in state.all_mappers)
+    ):
+        state.session.info.setdefault("page_cache_scopes", set()).add(EVERYTHING)
+
+
 @event.listens_for(Session, "after_commit")
 def _invalidate(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint: the real commit comes later
+        return
     scopes = session.info.pop("page_cache_scopes", None)
-    if scopes and has_app_context() and "page_cache" in current_app.extensions:
+    if scopes and _listening():
         current_app.extensions["page_cache"].bump(scopes)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
-    session.info.pop("page_cache_scopes", None)
+    # A savepoint's rollback keeps what was collected: at worst a few pages miss once.
+    if not session.in_nested_transaction():
+        session.info.pop("page_cache_scopes", None)

@@ -18,24 +18,39 @@ What one public URL answers (GS1-Conformant Resolver standard, RFC 9264):
 
 Every answer carries ``Link: <...?linkType=linkset>; rel="linkset"``, varies on
 ``Accept`` and ``Accept-Language`` and allows any origin (the data is public).
-Only a page answer to a GET from a browser counts as a scan (``scans.record_scan``).
+Only a page answer to a GET from a browser counts as a scan (``scans.record_scan``),
+304 answers included: the consumer opened the code again.
+
+The page of a lot is served from the page cache (``page_cache``) to anyone
+signed out, most often before Flask (``fast_path``); an item's page is always
+rendered, since it shows how often that one code was scanned, and each code
+is on one package, so a cached copy would hardly ever be read again. Every
+page answer has an ETag and answers ``If-None-Match`` with 304;
+``Cache-Control: private, no-cache`` makes the browser ask every time, so a
+recall shows at once. Should a form on the page carry the session's CSRF
+token, the cache keeps a placeholder in its place, filled in for each reader
+(and such a page is never answered before Flask).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 
-from flask import Response, current_app, redirect, request
+from flask import Response, current_app, g, redirect, request, session
 from flask_babel import get_locale
-from sqlalchemy.exc import SQLAlchemyError
+from flask_wtf.csrf import generate_csrf
 
 from traceability.batches.epcis import export_batch_chain
 from traceability.batches.models import Batch, Item
-from traceability.database import sqlite_begin_mode
 from traceability.extensions import db
+from traceability.i18n import select_locale
 from traceability.public import linkset as links
-from traceability.public.scans import device_class, record_scan
+from traceability.public.page_cache import TOKEN_PLACEHOLDER, end_of_day, page_etag, page_key, page_scopes
+from traceability.public.scans import record_scan
+
+log = logging.getLogger(__name__)
 
 LINKSET = "linkset"
 
@@ -90,28 +105,80 @@ def resolve(batch: Batch, item: Item | None, entity_url: str, render_page: Calla
         response = redirect(_shop_url(batch), 307)
     else:
         # The page: asked for, its section asked for, or the default for anything else.
-        response = Response(render_page(), mimetype="text/html")
+        batch_id, item_id = batch.id, item.id if item is not None else None
+        response = page_response(batch, item, entity_url, render_page)
         if request.method == "GET":
-            _count_scan(batch, item)
+            record_scan(batch_id, item_id, str(get_locale()), request.user_agent.string)
     return with_resolver_headers(response, entity_url)
 
 
-def _count_scan(batch: Batch, item: Item | None) -> None:
-    """Write the scan of a page answer in its own short transaction; a failure never costs the page."""
-    agent = request.user_agent.string
-    if device_class(agent) == "bot":
-        return
-    language, batch_id = str(get_locale()), batch.id
-    db.session.commit()  # ends the page's read transaction
-    # On SQLite the scan's transaction takes the write lock at once, so it waits for
-    # another writer instead of failing to upgrade a read lock.
-    sqlite_begin_mode.set("IMMEDIATE")
-    try:
-        record_scan(batch, item, language, agent)
-        db.session.commit()
-    except SQLAlchemyError:
-        db.session.rollback()
-        current_app.logger.exception("scan of batch %s not recorded", batch_id)
+# --- the page, its cache and its ETag ------------------------------------------------------------
+
+
+def page_response(
+    batch: Batch, item: Item | None, entity_url: str, render_page: Callable[[], str]
+) -> Response:
+    """The page with its ETag, from the page cache when it can be shared, else rendered; 304 when unchanged.
+
+    Most hits never get here: ``fast_path`` answers them before Flask. Here come
+    the misses, and the hits it passed on (a reader with a session cookie).
+    """
+
+    def render() -> str:
+        html = render_page()
+        token = g.get(_token_field())  # set when a form on the page asked for the session's token
+        return html.replace(token, TOKEN_PLACEHOLDER) if token else html
+
+    if item is None and _shareable() and current_app.extensions["page_cache"].enabled:
+        html, etag, status = _through_cache(batch, entity_url, render)
+    else:
+        html, status = render(), "off"
+        etag = page_etag(html)
+    if TOKEN_PLACEHOLDER in html:
+        html = html.replace(TOKEN_PLACEHOLDER, generate_csrf())
+        # The session's own token is part of the tag, so another session never gets a 304.
+        etag += "-" + page_etag(session.get(_token_field(), ""))[:8]
+    response = Response(html, mimetype="text/html")
+    # Weak: a form's signed token changes every second while meaning the same.
+    response.set_etag(etag, weak=True)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["X-Page-Cache"] = status
+    return response.make_conditional(request)
+
+
+def _token_field() -> str:
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+
+def _shareable() -> bool:
+    """Whether this request reads the page every signed-out reader gets: nobody signed in, no message waiting.
+
+    Read from the session and cookies alone: loading the user would cost more than a hit.
+    """
+    remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    return (
+        "_user_id" not in session and remember_cookie not in request.cookies and not session.get("_flashes")
+    )
+
+
+def _through_cache(batch: Batch, entity_url: str, render: Callable[[], str]) -> tuple[str, str, str]:
+    """The page and its ETag from the cache (``hit``), else rendered and stored (``miss``)."""
+    cache, key = current_app.extensions["page_cache"], page_key(request.environ, select_locale())
+    page = cache.get(key)
+    if page is not None:
+        return page.html, page.etag, "hit"
+    batch_id, scopes = batch.id, page_scopes(batch)
+    generations = cache.generations(scopes)
+    # Render from a snapshot taken after reading the generations: a change committed
+    # before them is on the page, one committed after gives a new generation.
+    db.session.commit()
+    html = render()
+    if generations is None:  # the backend is away
+        return html, page_etag(html), "off"
+    page = cache.put(
+        key, html, scopes, generations, batch_id=batch_id, entity_url=entity_url, timeout=end_of_day()
+    )
+    return html, page.etag, "miss"
 
 
 def _shop_url(batch: Batch) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -26,13 +25,13 @@ from flask_login import current_user
 from sqlalchemy import select, text
 
 from traceability.batches.models import Batch, Item
-from traceability.batches.recalls import recalls_affecting
 from traceability.batches.service import item_public_url, public_url
 from traceability.extensions import db
 from traceability.gs1 import DigitalLinkError, parse_path
-from traceability.public.linkset import certification_title, resolver_description, valid_certifications
+from traceability.public.consumer import consumer_page_context
+from traceability.public.linkset import resolver_description
 from traceability.public.resolver import resolve, with_resolver_headers
-from traceability.public.scans import item_scan_history
+from traceability.registry.certifications import vietnam_today
 from traceability.registry.models import Product
 
 bp = Blueprint("public", __name__)
@@ -80,29 +79,42 @@ def set_language(code: str):
     return redirect(path + (f"?{target.query}" if target.query else ""))
 
 
+@bp.route("/lang/<code>/page")
+def set_page_language(code: str):
+    """The language switch of the cached public pages: a plain link, then back to the page.
+
+    A cached page is the same for every reader, so it can't carry a reader's
+    CSRF token for ``set_language``'s form. Following this link (even a forged
+    one) only sets the language a browser reads the site in; robots.txt keeps
+    crawlers off ``/lang/``.
+    """
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["lang"] = code
+    target = urlsplit(request.args.get("next") or "/")
+    # Back to a page of this site only: no other host, and no "/\\host" that browsers read as "//host".
+    same_site = target.path.startswith("/") and not target.path.startswith("//") and "\\" not in target.path
+    response = redirect((target.path + (f"?{target.query}" if target.query else "")) if same_site else "/")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _entity_url(batch: Batch, item: Item | None) -> str:
     base_url = current_app.config["PUBLIC_BASE_URL"]
     return item_public_url(base_url, item) if item is not None else public_url(base_url, batch)
 
 
 def _render_batch_page(batch: Batch, item: Item | None = None) -> str:
-    """The consumer page of a batch; for a serialised item, with its serial and its own scan history."""
-    recalls = recalls_affecting(batch)
-    history = item_scan_history(item) if item is not None else None
+    """The consumer page of a batch or serialised item: the same for every reader of one language (cached)."""
+    context = consumer_page_context(batch, item, entity_url=_entity_url(batch, item), today=vietnam_today())
+    history = context["scan_history"]
     return render_template(
         "public/batch.html",
-        batch=batch,
-        item=item,
-        scan_history=history,
+        **context,
         # Shown in Vietnam's time (BABEL_DEFAULT_TIMEZONE), as every time on the page.
         first_scan=format_datetime(history.first_at, "dd/MM/yyyy HH:mm")
         if history and history.first_at
         else "",
-        certifications=valid_certifications(batch),
-        certification_title=certification_title,
-        public_url=_entity_url(batch, item),
-        today=date.today(),
-        recalls=recalls,
     )
 
 

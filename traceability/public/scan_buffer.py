@@ -5,7 +5,8 @@ service. ``ScanBuffer.add`` only appends a row to an in-memory queue; a
 background thread inserts the queue in one multi-row INSERT every
 ``interval`` seconds, or sooner when ``batch_size`` rows are waiting. The
 thread uses its own connection from the engine's pool, so a slow insert
-never holds a request.
+never holds a request. That engine is the primary's (``db.engine``), also
+when the public pages read from a replica (``traceability.replica``).
 
 On a graceful shutdown (gunicorn's SIGTERM, Ctrl-C, the interpreter exiting)
 ``close`` stops the thread and writes what is left: gunicorn's ``worker_exit``
@@ -24,20 +25,34 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import Engine, insert
+from sqlalchemy.exc import IntegrityError
 
 from traceability.public.models import Scan
 
 log = logging.getLogger(__name__)
 
 
+def init_app(app: Flask) -> None:
+    """Give the app its buffer, ``app.extensions["scan_buffer"]`` (one per worker process)."""
+    from traceability.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    app.extensions["scan_buffer"] = ScanBuffer(engine, interval=float(app.config["SCAN_WRITE_INTERVAL"]))
+
+
 class ScanBuffer:
     """A queue of scan rows and the thread that writes them."""
 
-    def __init__(self, engine: Engine, *, interval: float = 0.5, batch_size: int = 500) -> None:
+    def __init__(
+        self, engine: Engine, *, interval: float = 0.5, batch_size: int = 500, max_pending: int = 100_000
+    ) -> None:
         self.engine = engine
         self.interval = interval
         self.batch_size = batch_size
+        self.max_pending = max_pending  # while the database is away: memory stays bounded
         self._rows: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -53,6 +68,11 @@ class ScanBuffer:
         with self._lock:
             self._rows.append(dict(row))
             full = len(self._rows) >= self.batch_size
+            dropped = len(self._rows) - self.max_pending
+            if dropped > 0:
+                del self._rows[:dropped]
+        if dropped > 0:
+            log.error("scan buffer full: %d oldest scans dropped", dropped)
         if self._closed:  # shutting down: nobody will come back for it
             self.flush()
         elif full:
@@ -71,14 +91,39 @@ class ScanBuffer:
         try:
             with self.engine.begin() as connection:
                 connection.execute(insert(Scan), rows)
+        except IntegrityError:
+            # A row whose batch or item was deleted meanwhile (retention) would fail
+            # every retry: write the others one by one and drop that one.
+            written = self._write_one_by_one(rows)
         except Exception:
             # Keep them for the next attempt (a restarting database); never raise into the caller.
             log.exception("could not write %d scans; will retry", len(rows))
             with self._lock:
                 self._rows[:0] = rows
             return 0
-        self.written += len(rows)
-        return len(rows)
+        else:
+            written = len(rows)
+        self.written += written
+        return written
+
+    def _write_one_by_one(self, rows: list[dict[str, Any]]) -> int:
+        written = 0
+        for index, row in enumerate(rows):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(insert(Scan), [row])
+            except IntegrityError:
+                log.warning(
+                    "scan of batch %s dropped: its batch or item no longer exists", row.get("batch_id")
+                )
+            except Exception:
+                log.exception("could not write %d scans; will retry", len(rows) - index)
+                with self._lock:
+                    self._rows[:0] = rows[index:]
+                break
+            else:
+                written += 1
+        return written
 
     def close(self) -> None:
         """Stop the writer thread and write what is left (graceful shutdown)."""

@@ -11,7 +11,8 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
-from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.accounts.scope import get_scoped_or_404, producer_filter_choices, scoped_select
+from traceability.converters import query_int
 from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.registry import certifications as service
@@ -86,12 +87,8 @@ def _document_limit() -> int:
 @login_required
 def index():
     """The certifications the user may see, filtered by status, type, scope and producer."""
-    producers = db.session.scalars(scoped_select(Producer).order_by(Producer.name)).all()
     form = CertificationFilterForm(formdata=request.args)
-    form.producer_id.choices = [
-        SelectChoice("", _("All")),
-        *(SelectChoice(str(p.id), p.name) for p in producers),
-    ]
+    form.producer_id.choices = producer_filter_choices()
     filters = form.filters()
     query = service.with_subjects(scoped_select(Certification)).order_by(
         Certification.created_at.desc(), Certification.id.desc()
@@ -104,13 +101,15 @@ def index():
         query = query.where(Certification.scope == filters["scope"])
     if "producer_id" in filters:
         query = query.where(Certification.producer_id == int(filters["producer_id"]))
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        query, page=request.args.get("page", 1, type=query_int), per_page=PER_PAGE, error_out=False
+    )
     return render_template(
         "registry/certifications/index.html",
         page=page,
         form=form,
         filters=filters,
-        show_producer=len(producers) > 1,
+        show_producer=len(form.producer_id.choices) > 2,  # "All" and two producers or more
     )
 
 
@@ -122,8 +121,8 @@ def new():
     form.subject.choices = _subject_choices()
     if request.method == "GET":
         for scope in ("product", "location", "producer"):
-            if request.args.get(f"{scope}_id", type=int):
-                form.subject.data = f"{scope}:{request.args.get(f'{scope}_id', type=int)}"
+            if request.args.get(f"{scope}_id", type=query_int):
+                form.subject.data = f"{scope}:{request.args.get(f'{scope}_id', type=query_int)}"
                 break
     if form.validate_on_submit():
         document, document_name = form.document_upload(_document_limit())

@@ -66,13 +66,38 @@ def _optional_int(value: Any) -> int | None:
 
 
 def parse_shop_links(value: str | None) -> list[dict[str, str]]:
-    """Shop links from a textarea, one per line: "name | url", or just the url."""
+    """Shop links from a textarea, one per line: "name | url | price", "name | url" or just the url.
+
+    The first part that starts with http:// or https:// is the address: the
+    parts before it are the name, the one after it the price. Without such a
+    part the last one is taken as the address, which the service then refuses
+    with a message that says so.
+    """
     links = []
     for line in (value or "").splitlines():
         if line.strip():
-            name, _bar, url = line.rpartition("|")
-            links.append({"name": name.strip(), "url": url.strip()})
+            parts = [part.strip() for part in line.split("|")]
+            at = next(
+                (i for i, part in enumerate(parts) if part.lower().startswith(("http://", "https://"))),
+                len(parts) - 1,
+            )
+            links.append(
+                {
+                    "name": " | ".join(parts[:at]),
+                    "url": parts[at],
+                    "price_vnd": " ".join(parts[at + 1 :]),
+                }
+            )
     return links
+
+
+def shop_links_text(links: list[dict[str, Any]]) -> str:
+    """The textarea's lines for stored shop links, the inverse of parse_shop_links."""
+    lines = []
+    for link in links:
+        price = link.get("price_vnd")
+        lines.append(f"{link['name']} | {link['url']}" + (f" | {price:,}".replace(",", ".") if price else ""))
+    return "\n".join(lines)
 
 
 class OcopForm(Form):
@@ -117,7 +142,7 @@ class ProductForm(Form):
     shop_links = TextAreaField(
         _l("Where to buy"),
         validators=[Optional(), Length(max=5000)],
-        description=_l("One link per line: shop name | https://... address"),
+        description=_l("One link per line: shop name | https://... address | price in đồng (optional)"),
         render_kw={"rows": 3},
     )
     is_flagship = BooleanField(_l("Flagship product of the province"))
@@ -133,9 +158,7 @@ class ProductForm(Form):
         """Show a stored product's values (GET of the edit page)."""
         for name in PRODUCT_FIELDS:
             getattr(self, name).data = getattr(product, name)
-        self.shop_links.data = "\n".join(
-            f"{link['name']} | {link['url']}" for link in product.shop_links or []
-        )
+        self.shop_links.data = shop_links_text(product.shop_links or [])
         for name in ("group", "stars", "certificate_no", "issued_on", "expires_on"):
             self.ocop[name].data = getattr(product, f"ocop_{name}")
 

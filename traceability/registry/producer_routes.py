@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from traceability.accounts.models import User
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.accounts.service import manages_users
+from traceability.converters import query_int
 from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.registry.models import Location, Producer, Product
@@ -79,7 +80,9 @@ def index():
         query = query.where(Producer.kind == form.kind.data)
     if form.status.data and not form.status.errors:
         query = query.where(Producer.status == form.status.data)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        query, page=request.args.get("page", 1, type=query_int), per_page=PER_PAGE, error_out=False
+    )
     filters = {name: value for name, value in request.args.items() if name != "page" and value}
     return render_template(
         "registry/producers/index.html", form=form, page=page, filters=filters, kind_labels=KIND_LABELS

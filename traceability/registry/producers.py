@@ -37,7 +37,8 @@ from traceability.uploads import UploadRejected, remove, store_image
 from traceability.vocabulary import STATUS_LABELS, label
 
 # Vietnamese tax codes (MST): 10 digits, or 10 digits, a dash and 3 for a branch.
-TAX_CODE_PATTERN = re.compile(r"^\d{10}(-\d{3})?$")
+# [0-9], not \d: \d would take Arabic-Indic and other Unicode digits too.
+TAX_CODE_PATTERN = re.compile(r"[0-9]{10}(-[0-9]{3})?")
 # Enterprises and cooperatives always have a tax code; a household business may not.
 KINDS_NEEDING_TAX_CODE = ("enterprise", "cooperative")
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 .\-()]{6,22}$")
@@ -64,6 +65,11 @@ LOGO_REFUSALS = {
 }
 
 
+def is_valid_tax_code(tax_code: str) -> bool:
+    """A Vietnamese tax code: 10 ASCII digits, or 10 digits, a dash and 3 for a branch."""
+    return TAX_CODE_PATTERN.fullmatch(tax_code) is not None
+
+
 def _check_profile(values: dict[str, Any], errors: dict[str, Any]) -> None:
     """Note what is wrong in a producer's profile ``values`` (already stripped)."""
     if "name" in values and not values["name"]:
@@ -71,7 +77,7 @@ def _check_profile(values: dict[str, Any], errors: dict[str, Any]) -> None:
     if "kind" in values and values["kind"] not in PRODUCER_KINDS:
         errors["kind"] = _l("Kind must be one of: %(kinds)s.", kinds=", ".join(PRODUCER_KINDS))
     tax_code = values.get("tax_code")
-    if tax_code and not TAX_CODE_PATTERN.fullmatch(tax_code):
+    if tax_code and not is_valid_tax_code(tax_code):
         errors["tax_code"] = _l("A tax code has 10 digits, or 10 digits, a dash and 3 digits.")
     elif not tax_code and values.get("kind") in KINDS_NEEDING_TAX_CODE:
         errors["tax_code"] = _l("Enterprises and cooperatives must give their tax code.")

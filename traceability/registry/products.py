@@ -19,9 +19,10 @@ from traceability.extensions import db
 from traceability.gs1 import normalise_gtin
 from traceability.registry.models import OCOP_GROUPS, Producer, Product
 from traceability.registry.validation import optional_text, text
-from traceability.text import like_pattern
+from traceability.text import like_pattern, parse_vnd
 
 MAX_SHOP_LINKS = 10
+MAX_PRICE_VND = 10**12  # a thousand billion đồng: far above any retail price, within every integer type
 OCOP_VALIDITY_YEARS = 3  # 36 months (Decision 148/QĐ-TTg)
 # Standards are listed one after another, separated by commas, semicolons or new lines.
 STANDARD_SEPARATORS = re.compile(r"[,;\n]")
@@ -64,18 +65,28 @@ def _is_web_address(url: str) -> bool:
     )
 
 
-def _shop_links(links: Any, errors: dict[str, Any]) -> list[dict[str, str]]:
-    """Shop links as [{name, url}]: web addresses only (http or https), named by their site if unnamed."""
+def _shop_links(links: Any, errors: dict[str, Any]) -> list[dict[str, Any]]:
+    """Shop links as [{name, url, price_vnd?}]: web addresses only (http or https), named
+    by their site if unnamed, with the shop's retail price in đồng when one is given."""
     cleaned, problems = [], []
     for number, link in enumerate(links or [], start=1):
         name = " ".join(str(link.get("name") or "").split())
         url = str(link.get("url") or "").strip()
+        price = link.get("price_vnd")
+        price_vnd = None if price in (None, "") else parse_vnd(price)
         if not _is_web_address(url):
             problems.append(_l("Link %(n)s: the address must start with http:// or https://.", n=number))
         elif len(url) > 500 or len(name) > 100:
             problems.append(_l("Link %(n)s is too long.", n=number))
+        elif price not in (None, "") and (price_vnd is None or not 0 < price_vnd <= MAX_PRICE_VND):
+            problems.append(
+                _l("Link %(n)s: the price must be a whole number of đồng, such as 185.000.", n=number)
+            )
         else:
-            cleaned.append({"name": name or urlsplit(url).hostname, "url": url})
+            cleaned.append(
+                {"name": name or urlsplit(url).hostname, "url": url}
+                | ({"price_vnd": price_vnd} if price_vnd is not None else {})
+            )
     if len(cleaned) + len(problems) > MAX_SHOP_LINKS:
         problems.append(_l("At most %(n)s shop links.", n=MAX_SHOP_LINKS))
     if problems:

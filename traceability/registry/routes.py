@@ -7,10 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from wtforms import SelectChoice
 
-from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.accounts.scope import (
+    get_scoped_or_404,
+    producer_choices,
+    producer_filter_choices,
+    scoped_select,
+)
 from traceability.batches.models import Batch
+from traceability.converters import query_int
 from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.registry.forms import (
@@ -51,7 +56,7 @@ def _labels() -> dict:
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int), 1)
+    return max(request.args.get("page", 1, type=query_int), 1)
 
 
 @bp.route("/manage")
@@ -71,13 +76,6 @@ def dashboard():
     )
 
 
-def _producer_choices(*, approved_only: bool = True) -> list[SelectChoice]:
-    query = scoped_select(Producer).order_by(Producer.name)
-    if approved_only:
-        query = query.where(Producer.status == "approved")
-    return [SelectChoice(str(p.id), p.name) for p in db.session.scalars(query)]
-
-
 # Products ---------------------------------------------------------------------
 
 
@@ -86,7 +84,7 @@ def _producer_choices(*, approved_only: bool = True) -> list[SelectChoice]:
 def products():
     """The products the user may see: search without diacritics, filters and pages."""
     form = ProductSearchForm(formdata=request.args)
-    form.producer_id.choices = [SelectChoice("", _("All")), *_producer_choices(approved_only=False)]
+    form.producer_id.choices = producer_filter_choices()
     form.validate()
     filters = form.filters()
     query = search_products(**filters).options(selectinload(Product.producer), selectinload(Product.images))
@@ -106,7 +104,7 @@ def products():
 def product_new():
     """Register a new product."""
     form = NewProductForm()
-    form.producer_id.choices = _producer_choices()
+    form.producer_id.choices = producer_choices(approved_only=True)
     if current_user.role == "producer":
         form.producer_id.data = current_user.producer_id
     if form.validate_on_submit():
@@ -229,10 +227,10 @@ def product_image_delete(product_id: int, image_id: int):
 @login_required
 def locations():
     """Farms, facilities and warehouses of the user's producers."""
-    producer_id = request.args.get("producer_id", type=int)
+    producer_id = request.args.get("producer_id", type=query_int)
     query = list_locations(producer_id).options(selectinload(Location.producer))
     pagination = db.paginate(query, page=_page(), per_page=LOCATIONS_PER_PAGE, error_out=False)
-    producers = [] if current_user.role == "producer" else _producer_choices(approved_only=False)
+    producers = [] if current_user.role == "producer" else producer_choices()
     return render_template(
         "registry/locations/list.html", pagination=pagination, producers=producers, producer_id=producer_id
     )
@@ -249,10 +247,10 @@ def _default_province() -> str | None:
 def location_new():
     """Add a farm, facility or warehouse."""
     form = NewLocationForm()
-    form.producer_id.choices = _producer_choices()
+    form.producer_id.choices = producer_choices(approved_only=True)
     if not form.is_submitted():
         form.province_code.data = _default_province()
-        form.producer_id.data = request.args.get("producer_id", type=int)
+        form.producer_id.data = request.args.get("producer_id", type=query_int)
     if current_user.role == "producer":
         form.producer_id.data = current_user.producer_id
     if form.validate_on_submit():

@@ -6,6 +6,8 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from traceability.inspections import queries as inspections
+from traceability.public.problem_reports import CLOSING_ROLES, open_reports
+from traceability.public.report_routes import CloseReportForm
 from traceability.registry import worklists
 from traceability.registry.certifications import certification_state, subject_name, type_label, vietnam_today
 from traceability.web import roles_required
@@ -16,7 +18,7 @@ bp = Blueprint("worklists", __name__)
 @bp.route("/manage/worklist")
 @roles_required("centre_admin", "centre_staff", "auditor", "ministry")
 def index():
-    """What waits for the centre: approvals, verifications, renewals, incomplete products, nonconformities."""
+    """What waits for the centre: approvals, verifications, renewals, gaps, nonconformities, consumer reports."""
     today = vietnam_today()
     return render_template(
         "registry/worklists/index.html",
@@ -27,6 +29,9 @@ def index():
         expiring_certifications=worklists.expiring_certifications(current_user, today=today),
         expiring_ocop_products=worklists.expiring_ocop_products(current_user, today=today),
         incomplete_products=worklists.incomplete_products(current_user),
+        problem_reports=open_reports(current_user),
+        close_report_form=CloseReportForm(),
+        can_close_reports=current_user.role in CLOSING_ROLES,
         **inspections.worklist_context(current_user, today=today),
         missing_labels=worklists.MISSING_LABELS,
         certification_type_label=type_label,

@@ -9,7 +9,6 @@ the linked product ids; the route or API handler commits once.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -32,24 +31,11 @@ from traceability.reports.models import (
     ScienceTask,
     TechnologyProcess,
 )
+from traceability.text import parse_vnd
 
 MAX_DESCRIPTION = 5_000
 MAX_PRODUCTS = 200
-# Digits, optionally grouped by dots, commas or spaces as people write amounts: 1.500.000.000.
-AMOUNT_PATTERN = re.compile(r"^\d{1,3}([., ]?\d{3})*$")
 Record = CentreContract | TechnologyProcess | ScienceTask
-
-
-def parse_vnd(value: Any) -> int | None:
-    """An amount in đồng from an int or text such as ``1.500.000.000``; None when it is not one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value or "").strip().removesuffix("đ").removesuffix("VND").strip()
-    if not AMOUNT_PATTERN.fullmatch(text):
-        return None
-    return int(re.sub(r"\D", "", text))
 
 
 def _text(

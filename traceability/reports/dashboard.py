@@ -4,8 +4,9 @@ Every chart is one SQL ``GROUP BY`` through the tenant scope, so a centre
 sees its province and the ministry every province; periods are grouped with
 ``traceability.reports.periods``, which reads the same on SQLite and
 PostgreSQL. The data quality warnings and the open nonconformities reuse the
-quality checks and the inspections' counts, and the expiry window is the work
-list's, so the dashboard and the pages it links to never disagree.
+quality checks and the inspections' counts, the scans per day the scan
+analytics' count, and the expiry window is the work list's, so the dashboard
+and the pages it links to never disagree.
 
 Each function returns a ``Chart`` (``chart_data``): the SVG, the table under
 it and its CSV download are all drawn from it.
@@ -26,7 +27,6 @@ from traceability.batches.quality import quality_report
 from traceability.extensions import db
 from traceability.inspections.models import SEVERITIES
 from traceability.inspections.service import SEVERITY_LABELS, nonconformity_counts
-from traceability.public.models import Scan
 from traceability.registry.forms import OCOP_GROUP_LABELS
 from traceability.registry.models import (
     OCOP_GROUPS,
@@ -36,29 +36,22 @@ from traceability.registry.models import (
     Producer,
     Product,
 )
-from traceability.registry.provinces import province_name
 from traceability.registry.worklists import EXPIRY_WINDOW_DAYS
 from traceability.reports import charts
 from traceability.reports.chart_data import Chart
+from traceability.reports.chart_shapes import count_series, daily_chart, province_chart
 from traceability.reports.periods import (
     add_months,
-    day_key,
-    last_days,
     last_months,
     month_key,
     month_of_date,
-    vietnam_day,
-    vietnam_midnight,
 )
+from traceability.reports.scan_analytics import Period, daily_counts
 from traceability.vocabulary import STATUS_LABELS, label
 
 BATCH_MONTHS = 12
 SCAN_DAYS = 30
 RECALL_STATUSES = ("open", "closed")
-
-
-def _series(name: Any, counts: dict[Any, int], keys: list[Any]) -> charts.Series:
-    return charts.Series(str(name), tuple(int(counts.get(key, 0)) for key in keys))
 
 
 def _grouped(query: Any) -> dict[Any, int]:
@@ -90,16 +83,13 @@ def products_by_province(user: Any, today: date) -> Chart:
         .where(tenant_clause(Product, user))
         .group_by(Centre.province_code)
     )
-    codes = sorted(counts, key=lambda code: (-counts[code], province_name(code)))
-    return Chart(
+    return province_chart(
+        counts,
         key="products-by-province",
-        title=str(_l("Products by province")),
-        description=str(_l("Registered products, by the province of the producer's centre.")),
-        category_header=str(_l("Province")),
-        categories=[province_name(code) for code in codes],
-        series=[_series(_l("Products"), counts, codes)],
-        kind="hbar",
-        empty_message=str(_l("No products registered yet.")),
+        title=_l("Products by province"),
+        description=_l("Registered products, by the province of the producer's centre."),
+        series_name=_l("Products"),
+        empty_message=_l("No products registered yet."),
     )
 
 
@@ -147,7 +137,7 @@ def products_by_stars(user: Any, today: date) -> Chart:
         description=str(_l("3 and 4 stars are certified by the province, 5 stars by the central council.")),
         category_header=str(_l("Stars")),
         categories=labels,
-        series=[_series(_l("Products"), counts, stars)],
+        series=[count_series(_l("Products"), counts, stars)],
         axis_labels=["★★★", "★★★★", "★★★★★"],
         empty_message=str(_l("No OCOP products with a certificate in force.")),
     )
@@ -177,35 +167,23 @@ def batches_per_month(user: Any, today: date) -> Chart:
         description=str(_l("Batches by month of production, over the last 12 months.")),
         category_header=str(_l("Month")),
         categories=labels,
-        series=[_series(_l("Batches"), counts, keys)],
+        series=[count_series(_l("Batches"), counts, keys)],
         axis_labels=[first.strftime("%m/%y") for first in months],
         empty_message=str(_l("No batches produced in the last 12 months.")),
     )
 
 
 def scans_per_day(user: Any, today: date) -> Chart:
-    """Public scans of QR codes by day (Vietnam time), over the last 30 days."""
-    days = last_days(today, SCAN_DAYS)
-    day = vietnam_day(Scan.scanned_at)
-    counts = _grouped(
-        select(day, func.count(Scan.id))
-        .where(
-            tenant_clause(Scan, user),
-            Scan.scanned_at >= vietnam_midnight(days[0]),
-            Scan.scanned_at < vietnam_midnight(today + timedelta(days=1)),
-        )
-        .group_by(day)
-    )
-    return Chart(
+    """Public scans of QR codes by day (Vietnam time), over the last 30 days: the scan analytics' count."""
+    period = Period.ending(today, SCAN_DAYS)
+    return daily_chart(
+        daily_counts(user, period),
+        period.days,
         key="scans-per-day",
-        title=str(_l("Scans per day")),
-        description=str(_l("Consumers' scans of the QR codes, per day over the last 30 days.")),
-        category_header=str(_l("Day")),
-        categories=[each.strftime("%d/%m/%Y") for each in days],
-        series=[_series(_l("Scans"), counts, [day_key(each) for each in days])],
-        kind="line",
-        axis_labels=[each.strftime("%d/%m") for each in days],
-        empty_message=str(_l("No scans in the last 30 days.")),
+        title=_l("Scans per day"),
+        description=_l("Consumers' scans of the QR codes, per day over the last 30 days."),
+        series_name=_l("Scans"),
+        empty_message=_l("No scans in the last 30 days."),
     )
 
 
@@ -249,8 +227,8 @@ def certifications_expiring(user: Any, today: date) -> Chart:
         category_header=str(_l("Month")),
         categories=[_month_label(each) for each in months],
         series=[
-            _series(_l("Verified certifications"), certificates, keys),
-            _series(_l("OCOP certificates"), ocop, keys),
+            count_series(_l("Verified certifications"), certificates, keys),
+            count_series(_l("OCOP certificates"), ocop, keys),
         ],
         kind="stacked",
         empty_message=str(_l("No certificate expires in the next %(days)d days.", days=EXPIRY_WINDOW_DAYS)),
@@ -270,7 +248,7 @@ def recalls(user: Any, today: date) -> Chart:
         description=str(_l("Recalls still open and those the centre closed.")),
         category_header=str(_l("Status")),
         categories=[label(STATUS_LABELS, status) for status in RECALL_STATUSES],
-        series=[_series(_l("Recalls"), counts, list(RECALL_STATUSES))],
+        series=[count_series(_l("Recalls"), counts, list(RECALL_STATUSES))],
         empty_message=str(_l("No recalls.")),
     )
 
@@ -288,7 +266,7 @@ def producers_by_status(user: Any, today: date) -> Chart:
         description=str(_l("Producers by status: the first bar waits for the centre's decision.")),
         category_header=str(_l("Status")),
         categories=[label(STATUS_LABELS, status) for status in PRODUCER_STATUSES],
-        series=[_series(_l("Producers"), counts, list(PRODUCER_STATUSES))],
+        series=[count_series(_l("Producers"), counts, list(PRODUCER_STATUSES))],
         empty_message=str(_l("No producers yet.")),
         notes={"waiting": counts.get("pending", 0)},
     )
@@ -321,7 +299,7 @@ def nonconformities(user: Any, today: date) -> Chart:
         description=str(_l("Inspections' nonconformities not yet closed, by severity.")),
         category_header=str(_l("Severity")),
         categories=[label(SEVERITY_LABELS, severity) for severity in SEVERITIES],
-        series=[_series(_l("Nonconformities"), counts, list(SEVERITIES))],
+        series=[count_series(_l("Nonconformities"), counts, list(SEVERITIES))],
         empty_message=str(_l("No open nonconformities.")),
         notes={"overdue": counts.get("overdue", 0)},
     )

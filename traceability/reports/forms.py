@@ -1,18 +1,26 @@
-"""Forms for the centre's contracts, technology processes and S&T tasks."""
+"""Forms for the centre's contracts, technology processes and S&T tasks, and the scans' date range."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from traceability.forms import Form
+from traceability.registry.certifications import vietnam_today
 from traceability.reports.centre_work import MAX_DESCRIPTION
 from traceability.reports.models import CONTRACT_KINDS, TASK_LEVELS, TASK_STATUSES
-from traceability.reports.yearly import CONTRACT_KIND_LABELS, TASK_LEVEL_LABELS, TASK_STATUS_LABELS
+from traceability.reports.scan_analytics import MAX_DAYS, Period
+from traceability.reports.yearly import (
+    CONTRACT_KIND_LABELS,
+    FIRST_YEAR,
+    TASK_LEVEL_LABELS,
+    TASK_STATUS_LABELS,
+)
 
 PRODUCTS_HELP = _l("The products this produced, if any. Hold Ctrl (or ⌘) to choose several.")
 
@@ -106,3 +114,55 @@ class TaskForm(_CentreWorkForm):
     status = SelectField(
         _l("Status"), choices=_choices(TASK_STATUSES, TASK_STATUS_LABELS), validators=[DataRequired()]
     )
+
+
+class ScanPeriodForm(Form):
+    """The scan analytics' date range, read from the query string; both days included.
+
+    Without dates it is the last 30 days; with only a start, from it to today;
+    with only an end, the 30 days ending on it.
+    """
+
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+
+    def validate_date_from(self, field: DateField) -> None:
+        _check_scan_day(field.data)
+
+    def validate_date_to(self, field: DateField) -> None:
+        _check_scan_day(field.data)
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date cannot be before the start date."))
+
+    def _chosen(self) -> Period:
+        today = vietnam_today()
+        start, end = self.date_from.data, self.date_to.data
+        if start is None:
+            return Period.ending(end or today)
+        return Period(start, end or today)
+
+    def period(self) -> Period | None:
+        """The chosen days, or None (with the errors on the form) when the dates are not valid."""
+        if not self.validate():
+            return None
+        period = self._chosen()
+        if period.length > MAX_DAYS:
+            self.date_from.errors = [
+                *self.date_from.errors,
+                _l("Choose at most %(days)d days.", days=MAX_DAYS),
+            ]
+            return None
+        return period
+
+
+def _check_scan_day(day: date | None) -> None:
+    """A day scans can have happened on: from the first year of the registry to today."""
+    if day is None:
+        return
+    if day > vietnam_today():
+        raise ValidationError(_l("Choose a day no later than today."))
+    if day.year < FIRST_YEAR:
+        raise ValidationError(_l("Choose a day from %(year)d on.", year=FIRST_YEAR))

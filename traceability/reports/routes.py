@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.converters import query_int
 from traceability.extensions import db
 from traceability.registry import worklists
 from traceability.registry.certifications import vietnam_today
@@ -92,7 +93,7 @@ def _report_filename(centre: Centre, year: int, extension: str) -> str:
 def yearly_index():
     """Choose a year; the centre's report, or for the ministry every centre's and the national roll-up."""
     this_year = vietnam_today().year
-    year = request.args.get("year", this_year, type=int)
+    year = request.args.get("year", this_year, type=query_int)
     if not yearly.FIRST_YEAR <= year <= this_year:
         year = this_year
     centres = db.session.scalars(scoped_select(Centre).order_by(Centre.province_code)).all()

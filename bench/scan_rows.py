@@ -1,0 +1,241 @@
+"""Storage per row on PostgreSQL: scans, and the batches, events and audit entries behind them.
+
+    .venv/bin/python bench/scan_rows.py --database-url postgresql://user:pass@host/db  [--scans N] [--batches B]
+
+Makes the schema as ``flask db upgrade`` does, in a scratch schema of the
+given database (``bench_scan_rows_PID``, dropped afterwards, the database's
+own tables untouched), then:
+
+- records ``--batches`` lots with ``--events`` key events each through the
+  services (``create_batch``, ``record_event``), so each carries its audit
+  entry as in production (a note and a reference number on each event);
+- inserts ``--scans`` scans (default 100,000) of those lots the way the scan
+  writer does (``scan_buffer``: multi-row INSERTs of 500 rows), in time order
+  over a year, of random lots, 90 % Vietnamese, mostly phones; lot scans, so
+  ``item_id`` is empty (an item's scan holds one integer more);
+- runs ``VACUUM ANALYZE`` (as autovacuum would) and prints, per table, the
+  rows, the heap and index sizes and the bytes per row of
+  ``pg_total_relation_size`` (heap, indexes, TOAST, free-space and
+  visibility maps).
+
+The database URL comes from ``--database-url``, else ``BENCH_DATABASE_URL``
+or ``TEST_DATABASE_URL``. Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
+
+TABLES = ("scan", "batch", "trace_event", "audit_entry")
+WRITER_ROWS = 500  # scan_buffer.ScanBuffer's batch_size: one INSERT per queue
+PASSWORD = "bench-rows-2026"  # a throwaway user in a throwaway schema
+EVENT_TYPES = ("harvesting", "storing", "inspecting", "packing", "shipping")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help="a PostgreSQL database (a scratch schema is made in it)")
+    parser.add_argument("--scans", type=int, default=100_000)
+    parser.add_argument("--batches", type=int, default=1_000, help="lots recorded through the services")
+    parser.add_argument("--events", type=int, default=5, help="key events per lot")
+    parser.add_argument("--seed", type=int, default=20261206)
+    return parser.parse_args(argv)
+
+
+def make_app(url: str, uploads: str):
+    from traceability import create_app
+    from traceability.config import Config
+
+    class BenchConfig(Config):
+        DATABASE_URL = url
+        SECRET_KEY = "bench-only"
+        PAGE_CACHE_URL = "null"
+        UPLOAD_FOLDER = uploads
+
+    return create_app(BenchConfig)
+
+
+def seed(batches: int, events: int) -> list[int]:
+    """Lots and their events through the services, committed every 100 lots; their ids."""
+    from traceability.accounts.service import create_user
+    from traceability.batches.service import VIETNAM_OFFSET, create_batch, record_event
+    from traceability.extensions import db
+    from traceability.registry.centres import create_centre
+    from traceability.registry.locations import create_location
+    from traceability.registry.producers import create_producer
+    from traceability.registry.products import create_product
+
+    centre = create_centre(province_code="66", name="Trung tâm Ứng dụng KH&CN Đắk Lắk")
+    staff = create_user(
+        email="trung-tam@rows.example.vn", password=PASSWORD, role="centre_staff", centre=centre
+    )
+    producer = create_producer(
+        {
+            "name": "Hợp tác xã Nông nghiệp Cà phê Ea Tu",
+            "kind": "cooperative",
+            "tax_code": "6000123456",
+            "province_code": "66",
+            "ward": "Xã Ea Tu",
+            "street": "12 Lê Duẩn",
+        },
+        actor=staff,
+    )
+    user = create_user(email="htx@rows.example.vn", password=PASSWORD, role="producer", producer=producer)
+    farm = create_location(
+        {"producer_id": producer.id, "name": "Vườn cà phê thôn 3", "kind": "farm"}, actor=user
+    )
+    product = create_product(
+        {"producer_id": producer.id, "name": "Cà phê Robusta rang xay", "category": "Cà phê"}, actor=user
+    )
+    made = date.today() - timedelta(days=30)
+    ids = []
+    for number in range(batches):
+        batch = create_batch(
+            {
+                "product_id": product.id,
+                "lot_code": f"RX-2026-{number:05d}",
+                "production_date": made,
+                "expiry_date": made + timedelta(days=365),
+                "quantity": Decimal("500"),
+                "unit": "KGM",
+                "location_id": farm.id,
+            },
+            actor=user,
+        )
+        for step, event_type in enumerate(EVENT_TYPES[:events]):
+            record_event(
+                batch,
+                {
+                    "type": event_type,
+                    "time": datetime.combine(made, datetime.min.time(), VIETNAM_OFFSET)
+                    + timedelta(days=step, hours=7),
+                    "location_id": farm.id,
+                    "quantity": Decimal("500"),
+                    "note": "Thu hái chín đều, phơi trên sân xi măng.",
+                    "reference_type": "Phiếu xuất kho",
+                    "reference": f"PXK-{number:05d}-{step}",
+                },
+                actor=user,
+            )
+        ids.append(batch.id)
+        if number % 100 == 99:
+            db.session.commit()
+    db.session.commit()
+    return ids
+
+
+def insert_scans(count: int, batch_ids: list[int], rng: random.Random) -> float:
+    """The scans, as the scan writer inserts them; seconds taken."""
+    from traceability.extensions import db
+    from traceability.public.models import Scan
+
+    start_of_year = datetime(2026, 1, 1, tzinfo=UTC)
+    step = timedelta(days=365) / count
+    devices = ("mobile",) * 17 + ("tablet", "desktop", "desktop")
+    started = time.perf_counter()
+    written = 0
+    while written < count:
+        rows = [
+            {
+                "batch_id": rng.choice(batch_ids),
+                "item_id": None,
+                # In time order, as they arrive: the scanned_at index fills its pages as in production.
+                "scanned_at": start_of_year + (written + index) * step,
+                "language": "vi" if rng.random() < 0.9 else "en",
+                "device_class": rng.choice(devices),
+            }
+            for index in range(min(WRITER_ROWS, count - written))
+        ]
+        with db.engine.begin() as connection:
+            connection.execute(insert(Scan), rows)
+        written += len(rows)
+    return time.perf_counter() - started
+
+
+def measure() -> list[tuple[str, int, int, int, int]]:
+    """Per table: rows, heap bytes, index bytes, total bytes (after VACUUM ANALYZE)."""
+    from traceability.extensions import db
+
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in TABLES:
+            connection.execute(text(f'VACUUM ANALYZE "{table}"'))
+        sizes = []
+        for table in TABLES:
+            rows = connection.scalar(text(f'SELECT count(*) FROM "{table}"'))
+            heap, indexes, total = connection.execute(
+                text("SELECT pg_relation_size(:t), pg_indexes_size(:t), pg_total_relation_size(:t)"),
+                {"t": table},
+            ).one()
+            sizes.append((table, rows, heap, indexes, total))
+    return sizes
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    url = args.database_url or os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if not url or not url.startswith(("postgres://", "postgresql")):
+        print("bench/scan_rows.py needs a PostgreSQL database: --database-url postgresql://user:pass@host/db")
+        return 2
+    url = url.replace("postgres://", "postgresql://", 1).replace("postgresql://", "postgresql+psycopg://", 1)
+    schema = f"bench_scan_rows_{os.getpid()}"
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        version = connection.scalar(text("SHOW server_version"))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    scoped = make_url(url).update_query_dict({"options": f"-c search_path={schema}"})
+    try:
+        from flask_migrate import upgrade
+
+        from traceability.extensions import db
+
+        with tempfile.TemporaryDirectory(prefix="bench-rows-") as uploads:
+            app = make_app(scoped.render_as_string(hide_password=False), uploads)
+            with app.app_context():
+                print(f"bench/scan_rows.py: PostgreSQL {version}, scratch schema {schema}")
+                upgrade()  # the schema as `flask db upgrade` makes it
+                started = time.perf_counter()
+                batch_ids = seed(args.batches, args.events)
+                print(
+                    f"   {args.batches:,} lots and {args.batches * args.events:,} events through the services "
+                    f"in {time.perf_counter() - started:.1f} s"
+                )
+                seconds = insert_scans(args.scans, batch_ids, random.Random(args.seed))
+                print(f"   {args.scans:,} scans in {seconds:.1f} s ({args.scans / seconds:,.0f} rows/s)")
+                sizes = measure()
+                db.session.remove()
+                db.engine.dispose()
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+    print()
+    print(f"{'table':<12} {'rows':>9} {'heap MiB':>9} {'index MiB':>10} {'total MiB':>10} {'bytes/row':>10}")
+    for table, rows, heap, indexes, total in sizes:
+        per_row = total / rows if rows else 0
+        print(
+            f"{table:<12} {rows:>9,} {_mib(heap):>9} {_mib(indexes):>10} {_mib(total):>10} {per_row:>10.1f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

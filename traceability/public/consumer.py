@@ -1,0 +1,173 @@
+"""What the consumer page of a batch or serialised item shows, gathered for its template.
+
+The page is cached per URL and language (``page_cache``), so nothing here
+reads the session or the signed-in user: the page is the same for every
+reader of one language. Dates are read against Vietnam's date, not the
+server's: a batch expires, and a certificate lapses, at midnight in Vietnam.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from traceability.batches.models import Batch, Item, Recall
+from traceability.batches.recalls import recalls_affecting
+from traceability.batches.service import current_events
+from traceability.extensions import db
+from traceability.public.copied_codes import CopiedCodeRule, CopiedCodeSignal, ScanMark, copied_code_signal
+from traceability.public.jsonld import product_jsonld, shop_offers
+from traceability.public.linkset import valid_certifications
+from traceability.public.models import Scan
+from traceability.public.scans import ScanHistory, item_scan_history
+from traceability.registry.certifications import type_label
+from traceability.registry.models import Product
+
+# The latest scans the copied-code rule reads; a longer history is past the scan threshold anyway.
+SCAN_MARKS_READ = 500
+DESCRIPTION_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class RecallNotice:
+    """A recall reaching the batch: its own, or one of a lot it was made from."""
+
+    recall: Recall
+    via_input: bool
+
+
+def copied_code_rule() -> CopiedCodeRule:
+    """The copied-code thresholds from the configuration (COPIED_CODE_*)."""
+    config = current_app.config
+    return CopiedCodeRule(
+        max_scans=int(config["COPIED_CODE_SCANS"]),
+        max_days=int(config["COPIED_CODE_DAYS"]),
+        window=timedelta(minutes=int(config["COPIED_CODE_WINDOW_MINUTES"])),
+    )
+
+
+def item_copied_code_signal(item: Item, history: ScanHistory) -> CopiedCodeSignal:
+    """The copied-code rule applied to an item's earlier scans (the latest ``SCAN_MARKS_READ`` of them)."""
+    rows = db.session.execute(
+        select(Scan.scanned_at, Scan.device_class)
+        .where(Scan.item_id == item.id)
+        .order_by(Scan.scanned_at.desc())
+        .limit(SCAN_MARKS_READ)
+    ).all()
+    marks = [ScanMark(row.scanned_at, row.device_class) for row in rows]
+    return copied_code_signal(marks, copied_code_rule(), total=history.count)
+
+
+def localized_name(product: Product) -> str:
+    """The product's name in the page's language: the English one when there is one."""
+    return product.name_en if product.name_en and get_locale().language == "en" else product.name
+
+
+def ocop_state(product: Product, today: date) -> str | None:
+    """``valid``, ``expired`` or ``not_in_force`` for a product with OCOP stars; None without."""
+    if not product.ocop_stars:
+        return None
+    if product.ocop_valid_on(today):
+        return "valid"
+    if product.ocop_expires_on is not None and product.ocop_expires_on < today:
+        return "expired"
+    return "not_in_force"
+
+
+def web_shop_links(product: Product) -> list[dict[str, Any]]:
+    """The product's shop links that are web addresses (a link is followed by a consumer's phone)."""
+    return [
+        link
+        for link in product.shop_links or []
+        if isinstance(link.get("url"), str) and link["url"].startswith(("https://", "http://"))
+    ]
+
+
+def _absolute(path: str) -> str:
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+
+
+def _summary(batch: Batch, item: Item | None) -> str:
+    """A line or two for shared links (Zalo, Facebook): lot, producer and province, then the description."""
+    product, producer = batch.product, batch.product.producer
+    identity = _("Lot %(code)s", code=batch.lot_code)
+    if item is not None:
+        identity += f" · {_('Serial number')} {item.serial}"
+    text = f"{identity} · {producer.name}, {producer.province_name}."
+    description = " ".join(product.description.split())
+    if description:
+        text += f" {description}"
+    return text if len(text) <= DESCRIPTION_LENGTH else text[: DESCRIPTION_LENGTH - 1].rsplit(" ", 1)[0] + "…"
+
+
+def batch_jsonld(
+    batch: Batch, item: Item | None, *, url: str, today: date, image_urls: list[str], certifications: list
+) -> dict[str, Any]:
+    """schema.org JSON-LD of the page: SomeProducts for a lot, IndividualProduct for a serialised item."""
+    document = product_jsonld(
+        batch.product,
+        url=url,
+        today=today,
+        image_urls=image_urls,
+        certifications=certifications,
+        schema_type="IndividualProduct" if item is not None else "SomeProducts",
+    )
+    document["productionDate"] = batch.production_date.isoformat()
+    if item is not None:
+        document["serialNumber"] = item.serial
+    offers = shop_offers(web_shop_links(batch.product))
+    if offers:
+        document["offers"] = offers
+    return document
+
+
+def consumer_page_context(batch: Batch, item: Item | None, *, entity_url: str, today: date) -> dict[str, Any]:
+    """Everything the consumer page shows, for ``public/batch.html``."""
+    product = batch.product
+    producer = product.producer
+    recalls = recalls_affecting(batch)
+    history = item_scan_history(item) if item is not None else None
+    certifications = valid_certifications(batch)
+    image_urls = [_absolute(url_for("public.media", name=image.filename)) for image in product.images]
+    name = localized_name(product)
+    code = item.public_code if item is not None else batch.public_code
+    return {
+        "batch": batch,
+        "item": item,
+        "product": product,
+        "producer": producer,
+        "centre": producer.centre,
+        "name": name,
+        "today": today,
+        "recall_notices": [RecallNotice(recall, recall.batch_id != batch.id) for recall in recalls],
+        "recalled": bool(recalls) or batch.status == "recalled",
+        "expired": batch.expiry_date is not None and batch.expiry_date < today,
+        "suspended": producer.status == "suspended",
+        "ocop_state": ocop_state(product, today),
+        "certifications": certifications,
+        "certification_type_label": type_label,
+        "events": current_events(batch.events),
+        "shop_links": web_shop_links(product),
+        "scan_history": history,
+        "copied_code": item_copied_code_signal(item, history) if item is not None and history else None,
+        "report_url": url_for("problem_reports.new", code=code),
+        "public_url": entity_url,
+        "page_path": urlsplit(entity_url).path,
+        "og": {
+            "title": f"{name} · {producer.name}",
+            "description": _summary(batch, item),
+            "url": entity_url,
+            "image": image_urls[0] if image_urls else None,
+            "image_size": (product.image.width, product.image.height) if product.image else None,
+        },
+        "jsonld": batch_jsonld(
+            batch, item, url=entity_url, today=today, image_urls=image_urls, certifications=certifications
+        ),
+    }

@@ -1,0 +1,183 @@
+"""Consumers' problem reports: sent from a public page, read and closed by the producer's centre.
+
+Anyone who holds a package may report, without an account, so the form is
+limited per client address: REPORT_LIMIT_PER_ADDRESS reports (``10 per
+hour``) in a moving window. The counts live in the ``limits`` storage named
+by RATELIMIT_STORAGE_URI, as the sign-in throttle's do (``memory://`` for one
+process, ``redis://...`` shared by every worker and server). Only reports
+that are accepted count: a refused form costs the sender nothing.
+
+A report reaches the work list of the centre of the batch's producer (the
+tenant scope of ``Report``); the producer sees its own batches' reports and
+the centre's staff close them. The audit log records both steps, without the
+sender's contact: the log is kept for good, a phone number need not be.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
+from limits import parse
+from limits.storage import MovingWindowSupport, Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
+from sqlalchemy import Select, func
+from sqlalchemy.orm import joinedload
+
+from traceability.accounts.scope import scoped_select
+from traceability.audit.service import record_audit, snapshot
+from traceability.batches.models import Batch, Item
+from traceability.database import utcnow
+from traceability.errors import Conflict, Forbidden, InvalidInput, TooManyAttempts
+from traceability.extensions import db
+from traceability.public.models import Report
+from traceability.registry.models import Product
+from traceability.registry.worklists import Worklist
+
+MESSAGE_MAX_LENGTH = 2000
+CONTACT_MAX_LENGTH = 200
+CLOSING_ROLES = ("centre_admin", "centre_staff")
+# Kept out of the audit log (see the module docstring).
+PRIVATE_FIELDS = ("contact",)
+
+
+class ReportThrottle:
+    """Reports accepted per client address; bound to an app with ``init_app``."""
+
+    def init_app(self, app: Flask) -> None:
+        storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
+        limiter: RateLimiter = (
+            MovingWindowRateLimiter(storage)
+            if isinstance(storage, MovingWindowSupport)
+            else FixedWindowRateLimiter(storage)
+        )
+        app.extensions["report_throttle"] = (storage, limiter)
+
+    @staticmethod
+    def _current() -> tuple[Storage, RateLimiter]:
+        return current_app.extensions["report_throttle"]
+
+    @staticmethod
+    def _limit() -> Any:
+        # Read at each use, so a changed setting needs no restart of the counters.
+        return parse(current_app.config["REPORT_LIMIT_PER_ADDRESS"])
+
+    def retry_after(self, address: str | None) -> int:
+        """Seconds until ``address`` may send another report; 0 when it may now."""
+        if not address:
+            return 0
+        _storage, limiter = self._current()
+        limit = self._limit()
+        if limiter.test(limit, "problem-report", address):
+            return 0
+        reset_at = limiter.get_window_stats(limit, "problem-report", address).reset_time
+        return math.ceil(max(reset_at - time.time(), 1.0))
+
+    def record(self, address: str | None) -> None:
+        """Count one accepted report from ``address``."""
+        if address:
+            _storage, limiter = self._current()
+            limiter.hit(self._limit(), "problem-report", address)
+
+    def reset(self) -> None:
+        """Forget every count (tests)."""
+        storage, _limiter = self._current()
+        storage.reset()
+
+
+report_throttle = ReportThrottle()
+
+
+def _clean(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def submit_report(
+    batch: Batch, item: Item | None, message: str, contact: str = "", *, address: str | None
+) -> Report:
+    """Record a consumer's report on a batch (or one of its items); refused while ``address`` is throttled."""
+    wait = report_throttle.retry_after(address)
+    if wait:
+        raise TooManyAttempts(
+            _l(
+                "You have sent too many reports in a short time. Wait %(minutes)d minutes and try again.",
+                minutes=max(1, math.ceil(wait / 60)),
+            ),
+            retry_after=wait,
+        )
+    message, contact = _clean(message), _clean(contact)
+    errors: dict[str, Any] = {}
+    if not message:
+        errors["message"] = _l("Describe the problem.")
+    elif len(message) > MESSAGE_MAX_LENGTH:
+        errors["message"] = _l("Keep the description under %(max)d characters.", max=MESSAGE_MAX_LENGTH)
+    if len(contact) > CONTACT_MAX_LENGTH:
+        errors["contact"] = _l("Keep the contact under %(max)d characters.", max=CONTACT_MAX_LENGTH)
+    if errors:
+        raise InvalidInput(_l("The report was not sent: check the form."), errors)
+    if item is not None and item.batch_id != batch.id:
+        raise InvalidInput(_l("This item is not of this batch."))
+    report = Report(batch_id=batch.id, item_id=item.id if item else None, message=message, contact=contact)
+    db.session.add(report)
+    db.session.flush()
+    record_audit(
+        "create",
+        report,
+        after=snapshot(report, exclude=PRIVATE_FIELDS),
+        producer_id=batch.product.producer_id,
+    )
+    report_throttle.record(address)
+    return report
+
+
+def close_report(report: Report, note: str = "", *, actor: Any) -> Report:
+    """Close a report once the centre has dealt with it; only the producer's centre's staff may."""
+    producer = report.batch.product.producer
+    if actor.role not in CLOSING_ROLES or actor.centre_id != producer.centre_id:
+        raise Forbidden(_l("Only the staff of the producer's centre can close a problem report."))
+    if report.status != "open":
+        raise Conflict(_l("This report is already closed."))
+    before = snapshot(report, exclude=PRIVATE_FIELDS)
+    report.status = "closed"
+    report.closed_at = utcnow()
+    report.closed_by_id = actor.id
+    report.close_note = _clean(note) or None
+    db.session.flush()
+    record_audit(
+        "close",
+        report,
+        actor=actor,
+        before=before,
+        after=snapshot(report, exclude=PRIVATE_FIELDS),
+        producer_id=producer.id,
+        centre_id=producer.centre_id,
+    )
+    return report
+
+
+def scoped_reports(user: Any, *, status: str | None = None, batch_id: int | None = None) -> Select:
+    """The reports ``user`` may read, newest first, with their batch, product and producer loaded."""
+    query = (
+        scoped_select(Report, user)
+        .options(
+            joinedload(Report.batch).joinedload(Batch.product).joinedload(Product.producer),
+            joinedload(Report.item),
+        )
+        .order_by(Report.created_at.desc(), Report.id.desc())
+    )
+    if status:
+        query = query.where(Report.status == status)
+    if batch_id is not None:
+        query = query.where(Report.batch_id == batch_id)
+    return query
+
+
+def open_reports(user: Any, *, limit: int = 100) -> Worklist:
+    """The open reports in ``user``'s scope, newest first: a section of the centre's work list."""
+    rows = db.session.execute(
+        scoped_reports(user, status="open").add_columns(func.count().over().label("total")).limit(limit)
+    ).all()
+    return Worklist([row[0] for row in rows], rows[0].total if rows else 0)

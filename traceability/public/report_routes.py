@@ -1,0 +1,172 @@
+"""Problem reports: the consumer's form, and the list the producer and its centre read.
+
+The consumer page is cached and the same for every reader, so it can't hold a
+CSRF token: it links to ``/report/{code}``, a small page of its own that is
+never cached, whose form carries the reader's token and posts to itself. The
+code is the batch's or item's unguessable public code, the one its ``/t/``
+URL uses, so report pages can't be enumerated either.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms import StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from traceability.accounts.scope import get_scoped_or_404
+from traceability.batches.models import Batch, Item
+from traceability.batches.service import item_public_url, public_url
+from traceability.converters import query_int
+from traceability.errors import DomainError, TooManyAttempts
+from traceability.extensions import db
+from traceability.forms import Form
+from traceability.public.consumer import localized_name
+from traceability.public.models import Report
+from traceability.public.problem_reports import (
+    CLOSING_ROLES,
+    CONTACT_MAX_LENGTH,
+    MESSAGE_MAX_LENGTH,
+    close_report,
+    scoped_reports,
+    submit_report,
+)
+from traceability.web import roles_required, show_errors
+
+bp = Blueprint("problem_reports", __name__)
+
+STATUS_FILTERS = ("open", "closed", "all")
+
+
+class ProblemReportForm(Form):
+    """A consumer's report: what is wrong, and how to reach them if they want an answer."""
+
+    message = TextAreaField(
+        _l("What is wrong?"),
+        description=_l(
+            "For example: the package is damaged, the product smells or tastes odd, the label or code looks copied."
+        ),
+        render_kw={"maxlength": MESSAGE_MAX_LENGTH, "required": True, "rows": 5},
+    )
+    contact = StringField(
+        _l("Your phone number or email (optional)"),
+        description=_l("Only the centre and the producer see it, to answer you."),
+        render_kw={"maxlength": CONTACT_MAX_LENGTH, "autocomplete": "email"},
+    )
+
+
+class CloseReportForm(Form):
+    """Closing a report, with what was done about it."""
+
+    note = StringField(_l("What was done (optional)"), validators=[Optional(), Length(max=500)])
+
+
+def _subject(code: str) -> tuple[Batch, Item | None]:
+    """The batch or item whose public code is ``code``; 404 for an unknown one."""
+    code = code.upper()
+    batch = db.session.scalar(select(Batch).where(Batch.public_code == code))
+    if batch is not None:
+        return batch, None
+    item = db.session.scalar(select(Item).where(Item.public_code == code)) or abort(404)
+    return item.batch, item
+
+
+@bp.route("/report/<code>", methods=["GET", "POST"])
+def new(code: str):
+    """Report a problem with a batch or item: a short form, limited per client address."""
+    batch, item = _subject(code)
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    context = {
+        "batch": batch,
+        "item": item,
+        "name": localized_name(batch.product),
+        "page_url": item_public_url(base_url, item) if item is not None else public_url(base_url, batch),
+    }
+    form = ProblemReportForm()
+    status = 200
+    if request.method == "POST":
+        try:
+            submit_report(batch, item, form.message.data, form.contact.data, address=request.remote_addr)
+        except TooManyAttempts as error:
+            db.session.rollback()
+            form.form_errors.append(str(error.message))
+            response = make_response(render_template("public/report.html", form=form, **context), 429)
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+            status = 422
+        else:
+            db.session.commit()
+            flash(
+                _("Thank you. Your report was sent to the provincial centre that verifies this product."),
+                "success",
+            )
+            return redirect(url_for("problem_reports.new", code=code.upper(), sent=1))
+    sent = request.method == "GET" and request.args.get("sent") == "1"
+    return render_template("public/report.html", form=form, sent=sent, **context), status
+
+
+@bp.route("/manage/problem-reports")
+@login_required
+def index():
+    """The consumers' problem reports in the user's scope: open ones, closed ones, or all; of one batch."""
+    status = request.args.get("status", "open")
+    if status not in STATUS_FILTERS:
+        status = "open"
+    batch_id = request.args.get("batch_id", type=query_int)
+    batch = get_scoped_or_404(Batch, batch_id) if batch_id is not None else None
+    reports = db.session.scalars(
+        scoped_reports(current_user, status=None if status == "all" else status, batch_id=batch_id).limit(200)
+    ).all()
+    return render_template(
+        "public/problem_reports.html",
+        reports=reports,
+        status=status,
+        batch=batch,
+        close_form=CloseReportForm(),
+        can_close=current_user.role in CLOSING_ROLES,
+    )
+
+
+def _back(target: str | None) -> str:
+    # Only a path on this site: an open redirect would help phishing.
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("problem_reports.index")
+
+
+@bp.route("/manage/problem-reports/<int:report_id>/close", methods=["POST"])
+@roles_required(*CLOSING_ROLES)
+def close(report_id: int):
+    """Close a consumer's report once the centre has dealt with it."""
+    report = get_scoped_or_404(Report, report_id)
+    form = CloseReportForm()
+    if form.validate_on_submit():
+        try:
+            close_report(report, form.note.data, actor=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            db.session.commit()
+            flash(_("Problem report closed."), "success")
+    else:
+        flash(" ".join(str(error) for error in form.note.errors), "error")
+    return redirect(_back(request.form.get("next")))

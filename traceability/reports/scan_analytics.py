@@ -1,0 +1,294 @@
+"""Consumers' scans of the QR codes, counted for the people who made the products.
+
+A producer sees the scans of its own products, a centre's staff and auditors
+those of their province's producers, the ministry every scan. Each figure is
+one SQL ``GROUP BY`` through the tenant scope over a range of Vietnamese
+calendar days, and each returns a ``Chart`` (``chart_data``): the SVG, the
+table under it and its CSV download are drawn from the same numbers.
+
+The "where" chart depends on the reader: the ministry sees provinces, a
+centre its producers, a producer its batches (lot codes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, select
+
+from traceability.accounts.scope import tenant_clause
+from traceability.batches.models import Batch
+from traceability.extensions import db
+from traceability.public.models import DEVICE_CLASSES, Scan
+from traceability.registry.models import Centre, Producer, Product
+from traceability.reports import charts
+from traceability.reports.chart_data import Chart
+from traceability.reports.chart_shapes import daily_chart, province_chart
+from traceability.reports.periods import vietnam_day, vietnam_midnight
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366  # a year, leap day included: the per-day chart stays readable
+TOP = 10  # the longest ranked lists show this many rows and one "others" row
+
+LANGUAGE_LABELS = {"vi": _l("Vietnamese"), "en": _l("English")}
+DEVICE_LABELS = {
+    "mobile": _l("Phone"),
+    "tablet": _l("Tablet"),
+    "desktop": _l("Computer"),
+    "other": _l("Other"),
+    "bot": _l("Automated"),
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    """Vietnamese calendar days from ``start`` to ``end``, both included."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def ending(cls, today: date, days: int = DEFAULT_DAYS) -> Period:
+        return cls(today - timedelta(days=days - 1), today)
+
+    @property
+    def length(self) -> int:
+        """How many days the period counts."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=offset) for offset in range(self.length)]
+
+
+def _scans(user: Any, period: Period) -> Select:
+    """The condition shared by every figure: the user's scans within the period."""
+    return select().where(
+        tenant_clause(Scan, user),
+        Scan.scanned_at >= vietnam_midnight(period.start),
+        Scan.scanned_at < vietnam_midnight(period.end + timedelta(days=1)),
+    )
+
+
+def _grouped(query: Select) -> list[tuple[Any, int]]:
+    return [(key, int(count)) for key, count in db.session.execute(query)]
+
+
+def _series(values: list[int]) -> list[charts.Series]:
+    return [charts.Series(str(_l("Scans")), tuple(values))]
+
+
+def _empty_message() -> str:
+    return str(_l("No scans in this period."))
+
+
+def _ranked(
+    pairs: list[tuple[str, int]], key: str, title: Any, description: Any, header: Any, others: Any
+) -> Chart:
+    """A horizontal bar chart of the ``TOP`` largest counts, the rest summed in one last row."""
+    pairs = sorted(pairs, key=lambda pair: (-pair[1], pair[0]))
+    shown, rest = pairs[:TOP], pairs[TOP:]
+    if rest:
+        shown.append((str(others), sum(count for _, count in rest)))
+    return Chart(
+        key=key,
+        title=str(title),
+        description=str(description),
+        category_header=str(header),
+        categories=[name for name, _ in shown],
+        series=_series([count for _, count in shown]),
+        kind="hbar",
+        empty_message=_empty_message(),
+    )
+
+
+def daily_counts(user: Any, period: Period) -> dict[str, int]:
+    """The user's scans per Vietnamese day of the period, keyed by ``periods.day_key`` (no key: none)."""
+    day = vietnam_day(Scan.scanned_at)
+    return dict(_grouped(_scans(user, period).add_columns(day, func.count(Scan.id)).group_by(day)))
+
+
+def per_day(user: Any, period: Period) -> Chart:
+    """Scans by day, in Vietnam time."""
+    return daily_chart(
+        daily_counts(user, period),
+        period.days,
+        key="per-day",
+        title=_l("Scans per day"),
+        description=_l("Consumers' scans of the QR codes, per day (Vietnam time)."),
+        series_name=_l("Scans"),
+        empty_message=_empty_message(),
+    )
+
+
+def _with_producer(user: Any) -> bool:
+    """Products and batches are named with their producer for readers who see several producers."""
+    return user.role != "producer"
+
+
+def _counted_by(user: Any, period: Period, *columns: Any) -> Select:
+    """The user's scans within the period counted by ``columns`` of their batch, product or producer.
+
+    Every scan has a batch, a product and a producer (required keys): the joins leave none out.
+    """
+    return (
+        _scans(user, period)
+        .add_columns(*columns, func.count(Scan.id))
+        .select_from(Scan)
+        .join(Batch, Batch.id == Scan.batch_id)
+        .join(Product, Product.id == Batch.product_id)
+        .join(Producer, Producer.id == Product.producer_id)
+        .group_by(*columns)
+    )
+
+
+def per_product(user: Any, period: Period) -> Chart:
+    """The most scanned products."""
+    query = _counted_by(user, period, Product.id, Product.name, Producer.name)
+    named = _with_producer(user)
+    pairs = [
+        (f"{product} ({producer})" if named else product, int(count))
+        for _, product, producer, count in db.session.execute(query)
+    ]
+    return _ranked(
+        pairs,
+        "per-product",
+        _l("Most scanned products"),
+        _l("Scans by product, the %(top)d most scanned first.", top=TOP),
+        _l("Product"),
+        _l("Other products"),
+    )
+
+
+def per_province(user: Any, period: Period) -> Chart:
+    """Scans by the province of the producer's centre (the ministry's view)."""
+    query = _counted_by(user, period, Centre.province_code).join(Centre, Centre.id == Producer.centre_id)
+    return province_chart(
+        dict(_grouped(query)),
+        key="per-province",
+        title=_l("Scans by province"),
+        description=_l("Scans by the province of the producer's centre."),
+        series_name=_l("Scans"),
+        empty_message=_empty_message(),
+    )
+
+
+def per_producer(user: Any, period: Period) -> Chart:
+    """Scans by producer (a centre's view of its province)."""
+    query = _counted_by(user, period, Producer.id, Producer.name)
+    pairs = [(name, int(count)) for _, name, count in db.session.execute(query)]
+    return _ranked(
+        pairs,
+        "per-producer",
+        _l("Scans by producer"),
+        _l("Scans by producer of the province, the %(top)d most scanned first.", top=TOP),
+        _l("Producer"),
+        _l("Other producers"),
+    )
+
+
+def per_batch(user: Any, period: Period) -> Chart:
+    """Scans by batch (a producer's view of its own lots)."""
+    query = _counted_by(user, period, Batch.id, Batch.lot_code, Product.name)
+    pairs = [(f"{lot} · {product}", int(count)) for _, lot, product, count in db.session.execute(query)]
+    return _ranked(
+        pairs,
+        "per-batch",
+        _l("Most scanned batches"),
+        _l("Scans by batch (lot code and product), the %(top)d most scanned first.", top=TOP),
+        _l("Batch"),
+        _l("Other batches"),
+    )
+
+
+def _labelled(
+    counts: dict[str, int], labels: dict[str, Any], always: tuple[str, ...]
+) -> tuple[list[str], list[int]]:
+    """Rows for the codes always shown, then any other code found, by its label or itself."""
+    codes = [*always, *sorted(code for code in counts if code not in always)]
+    return [str(labels.get(code, code)) for code in codes], [counts.get(code, 0) for code in codes]
+
+
+def per_language(user: Any, period: Period) -> Chart:
+    """Scans by the language of the page the consumer read."""
+    counts = dict(
+        _grouped(_scans(user, period).add_columns(Scan.language, func.count(Scan.id)).group_by(Scan.language))
+    )
+    categories, values = _labelled(counts, LANGUAGE_LABELS, ("vi", "en"))
+    return Chart(
+        key="per-language",
+        title=str(_l("Scans by language")),
+        description=str(_l("The language of the page the consumer read.")),
+        category_header=str(_l("Language")),
+        categories=categories,
+        series=_series(values),
+        empty_message=_empty_message(),
+    )
+
+
+def per_device(user: Any, period: Period) -> Chart:
+    """Scans by the coarse device class read from the browser's User-Agent."""
+    counts = dict(
+        _grouped(
+            _scans(user, period)
+            .add_columns(Scan.device_class, func.count(Scan.id))
+            .group_by(Scan.device_class)
+        )
+    )
+    shown = tuple(kind for kind in DEVICE_CLASSES if kind != "bot")  # crawlers are never counted
+    categories, values = _labelled(counts, DEVICE_LABELS, shown)
+    return Chart(
+        key="per-device",
+        title=str(_l("Scans by device")),
+        description=str(_l("The kind of device the page was opened on, read from the browser.")),
+        category_header=str(_l("Device")),
+        categories=categories,
+        series=_series(values),
+        empty_message=_empty_message(),
+    )
+
+
+def _where_chart(user: Any) -> tuple[str, Callable[[Any, Period], Chart]]:
+    if user.role == "ministry":
+        return "per-province", per_province
+    if user.role == "producer":
+        return "per-batch", per_batch
+    return "per-producer", per_producer
+
+
+def chart_builders(user: Any) -> dict[str, Callable[[Any, Period], Chart]]:
+    """The charts ``user`` reads, by key, in the order the page shows them."""
+    where_key, where = _where_chart(user)
+    return {
+        "per-day": per_day,
+        "per-product": per_product,
+        where_key: where,
+        "per-language": per_language,
+        "per-device": per_device,
+    }
+
+
+CHART_KEYS = (
+    "per-day",
+    "per-product",
+    "per-province",
+    "per-producer",
+    "per-batch",
+    "per-language",
+    "per-device",
+)
+
+
+def scan_charts(user: Any, period: Period) -> list[Chart]:
+    """Every chart of the scan analytics page for ``user``."""
+    return [build(user, period) for build in chart_builders(user).values()]
+
+
+def scan_chart(key: str, user: Any, period: Period) -> Chart | None:
+    """One chart by its key; None when ``user`` does not read that chart."""
+    build = chart_builders(user).get(key)
+    return build(user, period) if build else None
