@@ -95,7 +95,7 @@ class ScanBuffer:
         if not rows:
             return 0
         try:
-            self._insert(rows)
+            self.insert_rows(rows)
         except IntegrityError:
             # A row whose batch or item was deleted meanwhile (retention) would fail
             # every retry: write the others one by one and drop that one.
@@ -111,7 +111,7 @@ class ScanBuffer:
         self.written += written
         return written
 
-    def _insert(self, rows: list[dict[str, Any]]) -> None:
+    def insert_rows(self, rows: list[dict[str, Any]]) -> None:
         """Insert the rows in one transaction; IntegrityError when one names a batch or item gone."""
         with self.engine.begin() as connection:
             if connection.dialect.name != "postgresql":
@@ -140,7 +140,7 @@ class ScanBuffer:
         written = 0
         for index, row in enumerate(rows):
             try:
-                self._insert([row])
+                self.insert_rows([row])
             except IntegrityError:
                 log.warning(
                     "scan of batch %s dropped: its batch or item no longer exists", row.get("batch_id")
