@@ -142,33 +142,18 @@ def seed(batches: int) -> Seed:
     """The schema through the migrations, and the registry the load works on, written through the services."""
     from flask_migrate import upgrade
 
+    from bench.cooperative import daklak_cooperative
     from traceability import create_app
-    from traceability.accounts.service import create_user
     from traceability.batches.service import create_batch
     from traceability.extensions import db
-    from traceability.registry.centres import create_centre
-    from traceability.registry.producers import create_producer
     from traceability.registry.products import create_product
 
     app = create_app()
     with app.app_context():
         upgrade()  # the schema as `flask db upgrade` makes it, in this process
-        centre = create_centre(province_code="66", name="Trung tâm Ứng dụng KH&CN Đắk Lắk")
-        staff = create_user(
-            email="trung-tam@bench.example.vn", password=PASSWORD, role="centre_staff", centre=centre
+        producer, user = daklak_cooperative(
+            domain="bench.example.vn", producer_email=EMAIL, password=PASSWORD, name="HTX Cà phê Ea Tu"
         )
-        producer = create_producer(
-            {
-                "name": "HTX Cà phê Ea Tu",
-                "kind": "cooperative",
-                "tax_code": "6000123456",
-                "province_code": "66",
-                "ward": "Xã Ea Tu",
-                "street": "12 Lê Duẩn",
-            },
-            actor=staff,
-        )
-        user = create_user(email=EMAIL, password=PASSWORD, role="producer", producer=producer)
         products = [
             create_product(
                 {

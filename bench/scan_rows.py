@@ -73,30 +73,18 @@ def make_app(url: str, uploads: str):
 
 def seed(batches: int, events: int) -> list[int]:
     """Lots and their events through the services, committed every 100 lots; their ids."""
-    from traceability.accounts.service import create_user
+    from bench.cooperative import daklak_cooperative
     from traceability.batches.service import VIETNAM_OFFSET, create_batch, record_event
     from traceability.extensions import db
-    from traceability.registry.centres import create_centre
     from traceability.registry.locations import create_location
-    from traceability.registry.producers import create_producer
     from traceability.registry.products import create_product
 
-    centre = create_centre(province_code="66", name="Trung tâm Ứng dụng KH&CN Đắk Lắk")
-    staff = create_user(
-        email="trung-tam@rows.example.vn", password=PASSWORD, role="centre_staff", centre=centre
+    producer, user = daklak_cooperative(
+        domain="rows.example.vn",
+        producer_email="htx@rows.example.vn",
+        password=PASSWORD,
+        name="Hợp tác xã Nông nghiệp Cà phê Ea Tu",
     )
-    producer = create_producer(
-        {
-            "name": "Hợp tác xã Nông nghiệp Cà phê Ea Tu",
-            "kind": "cooperative",
-            "tax_code": "6000123456",
-            "province_code": "66",
-            "ward": "Xã Ea Tu",
-            "street": "12 Lê Duẩn",
-        },
-        actor=staff,
-    )
-    user = create_user(email="htx@rows.example.vn", password=PASSWORD, role="producer", producer=producer)
     farm = create_location(
         {"producer_id": producer.id, "name": "Vườn cà phê thôn 3", "kind": "farm"}, actor=user
     )

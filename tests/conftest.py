@@ -6,7 +6,6 @@ again on a throwaway PostgreSQL server.
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import shutil
@@ -14,25 +13,22 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url, text
 
 from tests import factories
+from tests.databases import scratch_database
 from traceability import create_app
 from traceability.accounts.throttle import login_throttle
 from traceability.config import TestConfig
 from traceability.extensions import db as _db
 from traceability.public.problem_reports import report_throttle
-from traceability.registry.certifications import vietnam_today
-from traceability.registry.models import Certification, Location, Producer, Product
 
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-_certificate_numbers = itertools.count(1)
 
 
 # The suite's SQLite files are thrown away: no need to wait for the disk on each commit.
@@ -76,18 +72,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not worker:
         yield url
         return
-    shared = make_url(url)
-    name = f"{shared.database}_{worker}"
-    admin = create_engine(shared, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield shared.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(url, f"{make_url(url).database}_{worker}") as own:
+        yield own
 
 
 @pytest.fixture(scope="session")
@@ -219,32 +205,6 @@ def runner(app: Flask):
     return app.test_cli_runner()
 
 
-def make_certification(subject: Producer | Location | Product, **overrides: Any) -> Certification:
-    """A certification of a producer, location or product: VietGAP, verified, in force from 30 days ago.
-
-    A factory of ``make`` (kept here beside it rather than in ``factories``).
-    """
-    today = vietnam_today()
-    scope = {Producer: "producer", Location: "location", Product: "product"}[type(subject)]
-    values: dict[str, Any] = {
-        "producer_id": subject.id if scope == "producer" else subject.producer_id,
-        "scope": scope,
-        "location_id": subject.id if scope == "location" else None,
-        "product_id": subject.id if scope == "product" else None,
-        "type": "vietgap",
-        "number": f"VG-TEST-{next(_certificate_numbers):04d}",
-        "issuer": "Trung tâm Chứng nhận Phù hợp",
-        "valid_from": today - timedelta(days=30),
-        "valid_to": today + timedelta(days=300),
-        "status": "verified",
-    }
-    values.update(overrides)
-    certification = Certification(**values)
-    _db.session.add(certification)
-    _db.session.flush()
-    return certification
-
-
 @pytest.fixture
 def make(app):
     """The record factories (``make.centre()``, ``make.producer(centre)``, ``make.certification(subject)``...)."""
@@ -256,7 +216,7 @@ def make(app):
         location = staticmethod(factories.make_location)
         product = staticmethod(factories.make_product)
         batch = staticmethod(factories.make_batch)
-        certification = staticmethod(make_certification)
+        certification = staticmethod(factories.make_certification)
 
     return Make
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,8 @@ from traceability.accounts.service import hash_password
 from traceability.batches.models import Batch
 from traceability.batches.service import new_public_code
 from traceability.extensions import db
-from traceability.registry.models import Centre, Location, Producer, Product
+from traceability.registry.certifications import vietnam_today
+from traceability.registry.models import Centre, Certification, Location, Producer, Product
 from traceability.registry.provinces import province_name
 
 PASSWORD = "correct-horse-42"
@@ -120,3 +121,29 @@ def make_batch(product: Product, **overrides: Any) -> Batch:
     db.session.add(batch)
     db.session.flush()
     return batch
+
+
+def make_certification(subject: Producer | Location | Product, **overrides: Any) -> Certification:
+    """A certification of a producer, location or product: VietGAP, verified, in force from 30 days ago.
+
+    ``make.certification`` in the tests.
+    """
+    today = vietnam_today()
+    scope = {Producer: "producer", Location: "location", Product: "product"}[type(subject)]
+    values: dict[str, Any] = {
+        "producer_id": subject.id if scope == "producer" else subject.producer_id,
+        "scope": scope,
+        "location_id": subject.id if scope == "location" else None,
+        "product_id": subject.id if scope == "product" else None,
+        "type": "vietgap",
+        "number": f"VG-TEST-{_next():04d}",
+        "issuer": "Trung tâm Chứng nhận Phù hợp",
+        "valid_from": today - timedelta(days=30),
+        "valid_to": today + timedelta(days=300),
+        "status": "verified",
+    }
+    values.update(overrides)
+    certification = Certification(**values)
+    db.session.add(certification)
+    db.session.flush()
+    return certification

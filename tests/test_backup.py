@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
+from tests.databases import scratch_database
 from traceability import create_app
 from traceability.accounts.models import User
 from traceability.accounts.service import create_user, issue_token
@@ -55,18 +56,8 @@ def restore_target(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Pat
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'restored.sqlite3'}", uploads
         return
-    url = make_url(database_url)
-    name = f"{url.database}_restore"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False), uploads
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(database_url, f"{make_url(database_url).database}_restore") as url:
+        yield url, uploads
 
 
 def app_for(url: str, uploads: Path) -> Flask:

@@ -21,35 +21,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests.conftest import database_kind
+from tests.databases import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def scratch_database_url() -> Iterator[str | None]:
+def scratch_database_url(database_url: str) -> Iterator[str | None]:
     """None on SQLite (the bench makes its own file); on PostgreSQL a fresh database, dropped after."""
     if database_kind() != "postgresql":
         yield None
         return
-    url = make_url(os.environ["TEST_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"faults_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001 - no right to create one: say so instead of failing
-        admin.dispose()
-        pytest.skip(f"cannot create a scratch database on {url.host}: {error}")
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(database_url, f"faults_{uuid.uuid4().hex[:12]}") as url:
+        yield url
 
 
 def test_a_killed_worker_and_a_shutdown_lose_nothing_acknowledged(scratch_database_url, tmp_path):

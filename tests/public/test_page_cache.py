@@ -14,7 +14,8 @@ import pytest
 from flask import Flask, current_app
 from sqlalchemy import event
 
-from tests.conftest import RequestIsolatedClient, make_certification
+from tests.conftest import RequestIsolatedClient
+from tests.factories import make_certification
 from traceability import create_app
 from traceability.batches.models import BatchInput
 from traceability.batches.recalls import recall_batch
