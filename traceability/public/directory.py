@@ -22,6 +22,7 @@ from traceability.batches.service import public_url
 from traceability.converters import query_int
 from traceability.extensions import db
 from traceability.forms import Form
+from traceability.public.consumer import ocop_state
 from traceability.public.jsonld import product_jsonld
 from traceability.public.showcase import (
     current_batches,
@@ -168,7 +169,7 @@ def product(product_id: int, slug: str):
         producer=product.producer,
         centre=product.producer.centre,
         today=today,
-        ocop_valid=product.ocop_valid_on(today),
+        ocop_state=ocop_state(product, today),  # as the consumer page gets it
         certifications=certifications,
         batches=[(batch, public_url(base_url, batch)) for batch in batches],
         shop_links=[link for link in product.shop_links or [] if _is_web_address(link.get("url"))],
