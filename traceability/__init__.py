@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from traceability import input_guard, replica, security
+from traceability import input_guard, rate_limits, replica, security
 from traceability.config import INSECURE_DEV_SECRET, PROJECT_ROOT, Config
 from traceability.converters import IdConverter
 from traceability.database import sqlite_begin_mode
@@ -63,12 +63,8 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     input_guard.init_app(app)
     from traceability import models  # noqa: F401 - every model registered on the metadata
-    from traceability.accounts.throttle import login_throttle
 
-    login_throttle.init_app(app)
-    from traceability.public.problem_reports import report_throttle
-
-    report_throttle.init_app(app)
+    rate_limits.init_app(app)  # the sign-in and problem-report throttles' counters
     from traceability.accounts.models import User
 
     login_manager.login_view = "accounts.login"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, event
@@ -21,6 +21,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+#: Vietnam's time, UTC+07:00 all year (no daylight saving time): the registry's days are Vietnam's.
+VIETNAM_OFFSET = timezone(timedelta(hours=7))
 
 
 def utcnow() -> datetime:

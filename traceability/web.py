@@ -1,10 +1,11 @@
-"""Helpers shared by the web views: showing service errors on forms, role checks."""
+"""Helpers shared by the web views: showing service errors on forms, role checks, safe redirects."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import abort, flash
 from flask_login import current_user, login_required
@@ -62,3 +63,26 @@ def roles_required(*roles: str) -> Callable:
 def writer_required(view: Callable) -> Callable:
     """Allow a view only to roles that change records (not auditors, not the ministry)."""
     return roles_required("centre_admin", "centre_staff", "producer")(view)
+
+
+def local_path(target: str | None, *, from_any_url: bool = False) -> str | None:
+    """The path, query and fragment of ``target`` when following it stays on this site; None when not.
+
+    Only a path on this site: an open redirect would help phishing. Refused:
+    another host, and a path starting "//" or holding a backslash, which
+    browsers read as a slash ("/\\evil.example" is "//evil.example").
+    ``from_any_url`` takes the path of an absolute URL (a Referer) and drops
+    its host instead of refusing it.
+    """
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.netloc and not from_any_url:
+        return None
+    if not parts.path.startswith("/") or parts.path.startswith("//") or "\\" in parts.path:
+        return None
+    return (
+        parts.path
+        + (f"?{parts.query}" if parts.query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )

@@ -711,6 +711,17 @@ def test_a_report_reaches_the_centres_work_list_and_staff_close_it(app, db, web,
     assert "Mã QR trùng" not in worklist and "No problem report from consumers is open." in worklist
 
 
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/"])
+def test_closing_a_report_never_redirects_to_another_site(app, db, web, honey, target):
+    send_report(app, honey.batch.public_code, "Nắp bị hở")
+    [report] = reports(db)
+    web.login(honey.staff.email)
+    closed = web.post_form(
+        f"/manage/problem-reports/{report.id}/close", {"next": target}, form_url="/manage/worklist"
+    )
+    assert closed.status_code == 302 and closed.headers["Location"] == "/manage/problem-reports"
+
+
 def test_another_provinces_centre_neither_sees_nor_closes_the_report(app, db, web, make, honey):
     send_report(app, honey.batch.public_code, "Hũ bị phồng nắp")
     [report] = reports(db)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -24,22 +22,13 @@ from traceability.accounts.throttle import throttled_authenticate
 from traceability.audit.service import record_audit
 from traceability.errors import DomainError, TooManyAttempts
 from traceability.extensions import db
-from traceability.web import show_errors
+from traceability.web import local_path, show_errors
 
 bp = Blueprint("accounts", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only a path on this site: an open redirect would help phishing.
-    # Browsers read a backslash as a slash, so "/\\evil.example" is "//evil.example".
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith(("//", "/\\"))
-        and not urlsplit(target).netloc
-    ):
-        return target
-    return url_for("registry.dashboard")
+    return local_path(target) or url_for("registry.dashboard")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -7,10 +7,8 @@ window, further attempts are refused (429) without checking the password
 until the oldest failure leaves the window; a successful sign-in clears the
 account's count.
 
-The counts live in a storage of the ``limits`` library (the one under
-Flask-Limiter) named by RATELIMIT_STORAGE_URI: ``memory://`` keeps them in
-one process (the default; the tests use it), ``redis://...`` shares them
-between every worker and server. We use ``limits`` directly rather than
+The counts live in the app's ``rate_limits`` (the ``limits`` library, the one
+under Flask-Limiter, on RATELIMIT_STORAGE_URI). We use ``limits`` directly rather than
 Flask-Limiter's route decorators because only failures count and two routes
 share the same counters.
 """
@@ -19,15 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from limits import RateLimitItem, parse
-from limits.storage import MovingWindowSupport, Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 
+from traceability import rate_limits
 from traceability.accounts.service import authenticate
 from traceability.errors import TooManyAttempts
 
@@ -36,74 +32,32 @@ if TYPE_CHECKING:
 
 
 class LoginThrottle:
-    """The per-app limiter and its two limits; bound to an app with ``init_app``."""
-
-    def init_app(self, app: Flask) -> None:
-        uri = app.config["RATELIMIT_STORAGE_URI"]
-        storage = storage_from_string(uri)
-        app.extensions["login_throttle"] = _AppThrottle(
-            storage,
-            parse(app.config["LOGIN_LIMIT_PER_ACCOUNT"]),
-            parse(app.config["LOGIN_LIMIT_PER_ADDRESS"]),
-        )
-        if uri.startswith("memory:") and app.config.get("ENV_NAME") == "production":
-            app.logger.warning(
-                "Login throttling counts in one process's memory: with several workers or servers "
-                "set RATELIMIT_STORAGE_URL=redis://... so they share the counts."
-            )
+    """Failed sign-ins per account and per address, counted in the app's ``rate_limits``."""
 
     @staticmethod
-    def _current() -> _AppThrottle:
-        return current_app.extensions["login_throttle"]
-
-    def retry_after(self, email: str, address: str | None) -> int:
-        """Seconds until ``email`` from ``address`` may try again; 0 when it may now."""
-        return self._current().retry_after(email, address)
-
-    def record_failure(self, email: str, address: str | None) -> None:
-        self._current().record_failure(email, address)
-
-    def record_success(self, email: str) -> None:
-        self._current().record_success(email)
-
-    def reset(self) -> None:
-        """Forget every count (tests, or after a configuration change)."""
-        self._current().storage.reset()
-
-
-class _AppThrottle:
-    def __init__(self, storage: Storage, per_account: RateLimitItem, per_address: RateLimitItem) -> None:
-        self.storage = storage
-        # The moving window forgets each failure exactly its window after it happened;
-        # a store without it (memcached) gets fixed windows.
-        self.limiter: RateLimiter = (
-            MovingWindowRateLimiter(storage)
-            if isinstance(storage, MovingWindowSupport)
-            else FixedWindowRateLimiter(storage)
-        )
-        self.per_account = per_account
-        self.per_address = per_address
-
-    def _checks(self, email: str, address: str | None) -> list[tuple[RateLimitItem, str, str]]:
-        checks = [(self.per_account, "login-account", _account_key(email))]
+    def _checks(email: str, address: str | None) -> list[tuple[RateLimitItem, str, str]]:
+        # The limits are read at each use, so a changed setting needs no restart of the counters.
+        config = current_app.config
+        checks = [(parse(config["LOGIN_LIMIT_PER_ACCOUNT"]), "login-account", _account_key(email))]
         if address:
-            checks.append((self.per_address, "login-address", address))
+            checks.append((parse(config["LOGIN_LIMIT_PER_ADDRESS"]), "login-address", address))
         return checks
 
     def retry_after(self, email: str, address: str | None) -> int:
-        wait = 0.0
-        for item, kind, key in self._checks(email, address):
-            if not self.limiter.test(item, kind, key):
-                reset_at = self.limiter.get_window_stats(item, kind, key).reset_time
-                wait = max(wait, reset_at - time.time(), 1.0)
-        return math.ceil(wait)
+        """Seconds until ``email`` from ``address`` may try again; 0 when it may now."""
+        return rate_limits.current().retry_after(self._checks(email, address))
 
     def record_failure(self, email: str, address: str | None) -> None:
         for item, kind, key in self._checks(email, address):
-            self.limiter.hit(item, kind, key)
+            rate_limits.current().hit(item, kind, key)
 
     def record_success(self, email: str) -> None:
-        self.limiter.clear(self.per_account, "login-account", _account_key(email))
+        item, kind, key = self._checks(email, None)[0]
+        rate_limits.current().clear(item, kind, key)
+
+    def reset(self) -> None:
+        """Forget every count (tests, or after a configuration change)."""
+        rate_limits.current().reset()
 
 
 def _account_key(email: str) -> str:

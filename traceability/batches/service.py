@@ -20,6 +20,7 @@ from traceability.accounts.scope import writable_producer
 from traceability.audit.service import record_audit
 from traceability.batches.lineage import add_inputs
 from traceability.batches.models import EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
+from traceability.database import VIETNAM_OFFSET
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
 from traceability.gs1 import batch_uri, is_valid_ai_value, item_uri
@@ -28,7 +29,6 @@ from traceability.registry.models import Location, Product
 from traceability.uploads import UploadRejected, remove, store_image
 
 UNIT_PATTERN = re.compile(r"^[A-Z0-9]{2,3}$")
-VIETNAM_OFFSET = timezone(timedelta(hours=7))
 # Lot codes of products without a GTIN never enter a GS1 key, but they are
 # printed and typed: keep them to visible characters without spaces at the ends.
 FREE_LOT_PATTERN = re.compile(r"^\S(.{0,18}\S)?$")
@@ -58,6 +58,21 @@ def item_public_url(base_url: str, item: Item) -> str:
     if batch.product.gtin:
         return item_uri(base_url, batch.product.gtin, batch.lot_code, item.serial)
     return f"{base_url.rstrip('/')}/t/{item.public_code}"
+
+
+def page_url(base_url: str, batch: Batch, item: Item | None = None) -> str:
+    """The public URL of the batch, or of its serialised item when one is given."""
+    return item_public_url(base_url, item) if item is not None else public_url(base_url, batch)
+
+
+def by_public_code(code: str) -> tuple[Batch, Item | None] | None:
+    """The batch, or the serialised item with its batch, whose ``/t/`` code is ``code``; None if none."""
+    code = code.upper()
+    batch = db.session.scalar(select(Batch).where(Batch.public_code == code))
+    if batch is not None:
+        return batch, None
+    item = db.session.scalar(select(Item).where(Item.public_code == code))
+    return (item.batch, item) if item is not None else None
 
 
 def quantity_remaining(batch: Batch) -> Decimal:

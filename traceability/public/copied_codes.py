@@ -30,9 +30,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-VIETNAM_TIME = timezone(timedelta(hours=7))
+from traceability.database import VIETNAM_OFFSET
+
 KNOWN_DEVICES = ("mobile", "tablet", "desktop")
 
 MANY_SCANS = "many_scans"
@@ -81,7 +82,7 @@ def copied_code_signal(
     reasons = []
     if count >= rule.max_scans:
         reasons.append(MANY_SCANS)
-    days = {mark.scanned_at.astimezone(VIETNAM_TIME).date() for mark in marks}
+    days = {mark.scanned_at.astimezone(VIETNAM_OFFSET).date() for mark in marks}
     if len(days) >= rule.max_days:
         reasons.append(MANY_DAYS)
     if _devices_at_once(marks, rule.window):

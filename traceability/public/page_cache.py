@@ -42,7 +42,7 @@ import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -61,8 +61,6 @@ from traceability.registry.models import Centre, Certification, Location, Produc
 log = logging.getLogger(__name__)
 
 EVERYTHING = "all"
-# Where the session's CSRF token stood in a stored page: NUL never occurs in our HTML.
-TOKEN_PLACEHOLDER = "\x00csrf-token\x00"  # noqa: S105 - not a secret
 GENERATION_SECONDS = 2 * 24 * 3600  # longer than a page lives; a lost generation only costs a miss
 SWEEP_SECONDS = 3600  # how often a worker removes expired page files (directory backend)
 
@@ -244,8 +242,7 @@ class PageCache:
         except Exception:
             log.exception("page cache unavailable")
             return
-        # A page with a reader's own token is answered by the app alone: it fills the token in.
-        if isinstance(page, CachedPage) and not page.headers and TOKEN_PLACEHOLDER not in page.html:
+        if isinstance(page, CachedPage) and not page.headers:
             self._set(key, dataclasses.replace(page, headers=tuple(headers)))
 
     def _set(self, key: str, page: CachedPage) -> None:
@@ -288,7 +285,6 @@ def page_key(environ: dict[str, Any], language: str) -> str:
     parts = (
         language,
         str(day),
-        str(date.today()),
         environ.get("wsgi.url_scheme", ""),
         environ.get("SCRIPT_NAME", ""),
         path,

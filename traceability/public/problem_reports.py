@@ -2,9 +2,9 @@
 
 Anyone who holds a package may report, without an account, so the form is
 limited per client address: REPORT_LIMIT_PER_ADDRESS reports (``10 per
-hour``) in a moving window. The counts live in the ``limits`` storage named
-by RATELIMIT_STORAGE_URI, as the sign-in throttle's do (``memory://`` for one
-process, ``redis://...`` shared by every worker and server). Only reports
+hour``) in a moving window. The counts live in the app's ``rate_limits``, as
+the sign-in throttle's do (``memory://`` for one process, ``redis://...``
+shared by every worker and server). Only reports
 that are accepted count: a refused form costs the sender nothing.
 
 A report reaches the work list of the centre of the batch's producer (the
@@ -16,17 +16,15 @@ sender's contact: the log is kept for good, a phone number need not be.
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
-from flask import Flask, current_app
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from limits import parse
-from limits.storage import MovingWindowSupport, Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 from sqlalchemy import Select, func
 from sqlalchemy.orm import joinedload
 
+from traceability import rate_limits
 from traceability.accounts.scope import scoped_select
 from traceability.audit.service import record_audit, snapshot
 from traceability.batches.models import Batch, Item
@@ -45,47 +43,25 @@ PRIVATE_FIELDS = ("contact",)
 
 
 class ReportThrottle:
-    """Reports accepted per client address; bound to an app with ``init_app``."""
-
-    def init_app(self, app: Flask) -> None:
-        storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
-        limiter: RateLimiter = (
-            MovingWindowRateLimiter(storage)
-            if isinstance(storage, MovingWindowSupport)
-            else FixedWindowRateLimiter(storage)
-        )
-        app.extensions["report_throttle"] = (storage, limiter)
+    """Reports accepted per client address, counted in the app's ``rate_limits``."""
 
     @staticmethod
-    def _current() -> tuple[Storage, RateLimiter]:
-        return current_app.extensions["report_throttle"]
-
-    @staticmethod
-    def _limit() -> Any:
+    def _check(address: str) -> tuple[Any, str, str]:
         # Read at each use, so a changed setting needs no restart of the counters.
-        return parse(current_app.config["REPORT_LIMIT_PER_ADDRESS"])
+        return parse(current_app.config["REPORT_LIMIT_PER_ADDRESS"]), "problem-report", address
 
     def retry_after(self, address: str | None) -> int:
         """Seconds until ``address`` may send another report; 0 when it may now."""
-        if not address:
-            return 0
-        _storage, limiter = self._current()
-        limit = self._limit()
-        if limiter.test(limit, "problem-report", address):
-            return 0
-        reset_at = limiter.get_window_stats(limit, "problem-report", address).reset_time
-        return math.ceil(max(reset_at - time.time(), 1.0))
+        return rate_limits.current().retry_after([self._check(address)]) if address else 0
 
     def record(self, address: str | None) -> None:
         """Count one accepted report from ``address``."""
         if address:
-            _storage, limiter = self._current()
-            limiter.hit(self._limit(), "problem-report", address)
+            rate_limits.current().hit(*self._check(address))
 
     def reset(self) -> None:
         """Forget every count (tests)."""
-        storage, _limiter = self._current()
-        storage.reset()
+        rate_limits.current().reset()
 
 
 report_throttle = ReportThrottle()

@@ -9,8 +9,6 @@ URL uses, so report pages can't be enumerated either.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     abort,
@@ -25,13 +23,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from traceability.accounts.scope import get_scoped_or_404
-from traceability.batches.models import Batch, Item
-from traceability.batches.service import item_public_url, public_url
+from traceability.batches.models import Batch
+from traceability.batches.service import by_public_code, page_url
 from traceability.converters import query_int
 from traceability.errors import DomainError, TooManyAttempts
 from traceability.extensions import db
@@ -46,7 +43,7 @@ from traceability.public.problem_reports import (
     scoped_reports,
     submit_report,
 )
-from traceability.web import roles_required, show_errors
+from traceability.web import local_path, roles_required, show_errors
 
 bp = Blueprint("problem_reports", __name__)
 
@@ -76,26 +73,15 @@ class CloseReportForm(Form):
     note = StringField(_l("What was done (optional)"), validators=[Optional(), Length(max=500)])
 
 
-def _subject(code: str) -> tuple[Batch, Item | None]:
-    """The batch or item whose public code is ``code``; 404 for an unknown one."""
-    code = code.upper()
-    batch = db.session.scalar(select(Batch).where(Batch.public_code == code))
-    if batch is not None:
-        return batch, None
-    item = db.session.scalar(select(Item).where(Item.public_code == code)) or abort(404)
-    return item.batch, item
-
-
 @bp.route("/report/<code>", methods=["GET", "POST"])
 def new(code: str):
     """Report a problem with a batch or item: a short form, limited per client address."""
-    batch, item = _subject(code)
-    base_url = current_app.config["PUBLIC_BASE_URL"]
+    batch, item = by_public_code(code) or abort(404)
     context = {
         "batch": batch,
         "item": item,
         "name": localized_name(batch.product),
-        "page_url": item_public_url(base_url, item) if item is not None else public_url(base_url, batch),
+        "page_url": page_url(current_app.config["PUBLIC_BASE_URL"], batch, item),
     }
     form = ProblemReportForm()
     status = 200
@@ -145,13 +131,6 @@ def index():
     )
 
 
-def _back(target: str | None) -> str:
-    # Only a path on this site: an open redirect would help phishing.
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("problem_reports.index")
-
-
 @bp.route("/manage/problem-reports/<int:report_id>/close", methods=["POST"])
 @roles_required(*CLOSING_ROLES)
 def close(report_id: int):
@@ -169,4 +148,4 @@ def close(report_id: int):
             flash(_("Problem report closed."), "success")
     else:
         flash(" ".join(str(error) for error in form.note.errors), "error")
-    return redirect(_back(request.form.get("next")))
+    return redirect(local_path(request.form.get("next")) or url_for("problem_reports.index"))

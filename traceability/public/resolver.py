@@ -27,9 +27,7 @@ rendered, since it shows how often that one code was scanned, and each code
 is on one package, so a cached copy would hardly ever be read again. Every
 page answer has an ETag and answers ``If-None-Match`` with 304;
 ``Cache-Control: private, no-cache`` makes the browser ask every time, so a
-recall shows at once. Should a form on the page carry the session's CSRF
-token, the cache keeps a placeholder in its place, filled in for each reader
-(and such a page is never answered before Flask).
+recall shows at once.
 """
 
 from __future__ import annotations
@@ -38,16 +36,15 @@ import json
 import logging
 from collections.abc import Callable
 
-from flask import Response, current_app, g, redirect, request, session
+from flask import Response, current_app, redirect, request, session
 from flask_babel import get_locale
-from flask_wtf.csrf import generate_csrf
 
 from traceability.batches.epcis import export_batch_chain
 from traceability.batches.models import Batch, Item
 from traceability.extensions import db
 from traceability.i18n import select_locale
 from traceability.public import linkset as links
-from traceability.public.page_cache import TOKEN_PLACEHOLDER, end_of_day, page_etag, page_key, page_scopes
+from traceability.public.page_cache import end_of_day, page_etag, page_key, page_scopes
 from traceability.public.scans import record_scan
 
 log = logging.getLogger(__name__)
@@ -123,31 +120,16 @@ def page_response(
     Most hits never get here: ``fast_path`` answers them before Flask. Here come
     the misses, and the hits it passed on (a reader with a session cookie).
     """
-
-    def render() -> str:
-        html = render_page()
-        token = g.get(_token_field())  # set when a form on the page asked for the session's token
-        return html.replace(token, TOKEN_PLACEHOLDER) if token else html
-
     if item is None and _shareable() and current_app.extensions["page_cache"].enabled:
-        html, etag, status = _through_cache(batch, entity_url, render)
+        html, etag, status = _through_cache(batch, entity_url, render_page)
     else:
-        html, status = render(), "off"
+        html, status = render_page(), "off"
         etag = page_etag(html)
-    if TOKEN_PLACEHOLDER in html:
-        html = html.replace(TOKEN_PLACEHOLDER, generate_csrf())
-        # The session's own token is part of the tag, so another session never gets a 304.
-        etag += "-" + page_etag(session.get(_token_field(), ""))[:8]
     response = Response(html, mimetype="text/html")
-    # Weak: a form's signed token changes every second while meaning the same.
     response.set_etag(etag, weak=True)
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Page-Cache"] = status
     return response.make_conditional(request)
-
-
-def _token_field() -> str:
-    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
 
 
 def _shareable() -> bool:

@@ -25,7 +25,7 @@ from flask_login import current_user
 from sqlalchemy import select, text
 
 from traceability.batches.models import Batch, Item
-from traceability.batches.service import item_public_url, public_url
+from traceability.batches.service import by_public_code, page_url
 from traceability.extensions import db
 from traceability.gs1 import DigitalLinkError, parse_path
 from traceability.public.consumer import consumer_page_context
@@ -33,6 +33,7 @@ from traceability.public.linkset import resolver_description
 from traceability.public.resolver import resolve, with_resolver_headers
 from traceability.registry.certifications import vietnam_today
 from traceability.registry.models import Product
+from traceability.web import local_path
 
 bp = Blueprint("public", __name__)
 
@@ -71,12 +72,8 @@ def set_language(code: str):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
-    target = urlsplit(request.form.get("next") or request.referrer or "/")
     # Back to the same page of this site only, never to another host.
-    # A backslash counts as a slash in browsers: "/\\evil.example" would leave the site.
-    on_site = target.path.startswith("/") and not target.path.startswith(("//", "/\\"))
-    path = target.path if on_site else "/"
-    return redirect(path + (f"?{target.query}" if target.query else ""))
+    return redirect(local_path(request.form.get("next") or request.referrer, from_any_url=True) or "/")
 
 
 @bp.route("/lang/<code>/page")
@@ -91,17 +88,13 @@ def set_page_language(code: str):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
-    target = urlsplit(request.args.get("next") or "/")
-    # Back to a page of this site only: no other host, and no "/\\host" that browsers read as "//host".
-    same_site = target.path.startswith("/") and not target.path.startswith("//") and "\\" not in target.path
-    response = redirect((target.path + (f"?{target.query}" if target.query else "")) if same_site else "/")
+    response = redirect(local_path(request.args.get("next"), from_any_url=True) or "/")
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def _entity_url(batch: Batch, item: Item | None) -> str:
-    base_url = current_app.config["PUBLIC_BASE_URL"]
-    return item_public_url(base_url, item) if item is not None else public_url(base_url, batch)
+    return page_url(current_app.config["PUBLIC_BASE_URL"], batch, item)
 
 
 def _render_batch_page(batch: Batch, item: Item | None = None) -> str:
@@ -176,14 +169,10 @@ def digital_link(_identifiers: str):
 @bp.route("/t/<code>")
 def short_code(code: str):
     """A lot or serialised item of a product without a GTIN, at its unguessable short URL."""
-    code = code.upper()
-    batch = db.session.scalar(select(Batch).where(Batch.public_code == code))
-    if batch is not None:
-        return _answer(batch)
-    item = db.session.scalar(select(Item).where(Item.public_code == code))
-    if item is None:
+    found = by_public_code(code)
+    if found is None:
         abort(404)
-    return _answer(item.batch, item)
+    return _answer(*found)
 
 
 @bp.route("/.well-known/gs1resolver")

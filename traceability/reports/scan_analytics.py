@@ -205,50 +205,59 @@ def per_batch(user: Any, period: Period) -> Chart:
     )
 
 
-def _labelled(
-    counts: dict[str, int], labels: dict[str, Any], always: tuple[str, ...]
-) -> tuple[list[str], list[int]]:
-    """Rows for the codes always shown, then any other code found, by its label or itself."""
+def _by_scan_column(
+    user: Any,
+    period: Period,
+    column: Any,
+    labels: dict[str, Any],
+    always: tuple[str, ...],
+    *,
+    key: str,
+    title: Any,
+    description: Any,
+    header: Any,
+) -> Chart:
+    """Scans counted by one of their own columns: the codes ``always`` shown first, then any other found."""
+    counts = dict(_grouped(_scans(user, period).add_columns(column, func.count(Scan.id)).group_by(column)))
     codes = [*always, *sorted(code for code in counts if code not in always)]
-    return [str(labels.get(code, code)) for code in codes], [counts.get(code, 0) for code in codes]
+    return Chart(
+        key=key,
+        title=str(title),
+        description=str(description),
+        category_header=str(header),
+        categories=[str(labels.get(code, code)) for code in codes],
+        series=_series([counts.get(code, 0) for code in codes]),
+        empty_message=_empty_message(),
+    )
 
 
 def per_language(user: Any, period: Period) -> Chart:
     """Scans by the language of the page the consumer read."""
-    counts = dict(
-        _grouped(_scans(user, period).add_columns(Scan.language, func.count(Scan.id)).group_by(Scan.language))
-    )
-    categories, values = _labelled(counts, LANGUAGE_LABELS, ("vi", "en"))
-    return Chart(
+    return _by_scan_column(
+        user,
+        period,
+        Scan.language,
+        LANGUAGE_LABELS,
+        ("vi", "en"),
         key="per-language",
-        title=str(_l("Scans by language")),
-        description=str(_l("The language of the page the consumer read.")),
-        category_header=str(_l("Language")),
-        categories=categories,
-        series=_series(values),
-        empty_message=_empty_message(),
+        title=_l("Scans by language"),
+        description=_l("The language of the page the consumer read."),
+        header=_l("Language"),
     )
 
 
 def per_device(user: Any, period: Period) -> Chart:
     """Scans by the coarse device class read from the browser's User-Agent."""
-    counts = dict(
-        _grouped(
-            _scans(user, period)
-            .add_columns(Scan.device_class, func.count(Scan.id))
-            .group_by(Scan.device_class)
-        )
-    )
-    shown = tuple(kind for kind in DEVICE_CLASSES if kind != "bot")  # crawlers are never counted
-    categories, values = _labelled(counts, DEVICE_LABELS, shown)
-    return Chart(
+    return _by_scan_column(
+        user,
+        period,
+        Scan.device_class,
+        DEVICE_LABELS,
+        tuple(kind for kind in DEVICE_CLASSES if kind != "bot"),  # crawlers are never counted
         key="per-device",
-        title=str(_l("Scans by device")),
-        description=str(_l("The kind of device the page was opened on, read from the browser.")),
-        category_header=str(_l("Device")),
-        categories=categories,
-        series=_series(values),
-        empty_message=_empty_message(),
+        title=_l("Scans by device"),
+        description=_l("The kind of device the page was opened on, read from the browser."),
+        header=_l("Device"),
     )
 
 
