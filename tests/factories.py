@@ -102,7 +102,36 @@ def make_product(producer: Producer, **overrides: Any) -> Product:
     product = Product(**values)
     db.session.add(product)
     db.session.flush()
+    _verified_claims(product)
     return product
+
+
+def _verified_claims(product: Product) -> None:
+    """The claims behind a product made with published OCOP stars or flagship flag: verified ones,
+    as if its centre had confirmed them (``registry.claims.publish_claims`` gives the same columns)."""
+    claims = []
+    if product.ocop_stars:
+        claims.append(
+            Certification(
+                type="ocop",
+                claim_ocop_group=product.ocop_group or "food",
+                claim_ocop_stars=product.ocop_stars,
+                number=product.ocop_certificate_no or "",
+                valid_from=product.ocop_issued_on,
+                valid_to=product.ocop_expires_on,
+            )
+        )
+    if product.is_flagship:
+        claims.append(Certification(type="flagship", number="", valid_to=product.flagship_expires_on))
+    for claim in claims:
+        claim.producer_id = product.producer_id
+        claim.scope = "product"
+        claim.product_id = product.id
+        claim.issuer = ""
+        claim.status = "verified"
+        db.session.add(claim)
+    if claims:
+        db.session.flush()
 
 
 def make_batch(product: Product, **overrides: Any) -> Batch:

@@ -80,7 +80,17 @@ def one_of_each(own: Any, api: Any) -> dict[str, Any]:
     items = _created(api.post(f"/batches/{own.batch.id}/serials", producer, json={"count": 3}))["items"]
     recall = _created(api.post(f"/batches/{recalled.id}/recall", producer, json={"reason": "Thử nghiệm"}))
     job = queue_label_job(own.batch, LabelPlan("roll-50x30", "M", 3), actor=producer)
+    # A GTIN another producer of the province holds, disputed for a new product of this one.
+    holder = factories.make_product(factories.make_producer(own.centre), gtin="08935000000021")
+    claiming = factories.make_product(own.producer)
     db.session.commit()
+    dispute = _created(
+        api.post(
+            "/gtin-disputes",
+            producer,
+            json={"gtin": holder.gtin, "product_id": claiming.id, "gs1_membership_no": "GS1VN-2019-0457"},
+        )
+    )
     return {
         "centre_id": own.centre.id,
         "producer_id": own.producer.id,
@@ -95,6 +105,7 @@ def one_of_each(own: Any, api: Any) -> dict[str, Any]:
         "image_id": image["id"],
         "item_id": items[0]["id"],
         "job_id": job.id,
+        "dispute_id": dispute["id"],
         "user_id": staff.id,
         "entry_id": db.session.scalar(select(func.max(AuditEntry.id))),
         "year": today.year,

@@ -16,6 +16,7 @@ from traceability.batches.recalls import recalls_affecting
 from traceability.batches.service import quantity_remaining
 from traceability.demo import DEMO_PASSWORD, MINISTRY_EMAIL, demo_logins
 from traceability.gs1 import is_valid_ai_value, is_valid_gln, is_valid_gtin
+from traceability.registry.claims import is_claim
 from traceability.registry.models import Centre, Certification, Location, Producer, Product
 
 MODELS = (Centre, Producer, Location, Product, Certification, Batch, TraceEvent, BatchInput, User, AuditEntry)
@@ -98,12 +99,30 @@ def test_products_ocop_flagship_and_valid_gtins(db, seeded):
         assert product.ocop_certificate_no and product.ocop_issued_on < product.ocop_expires_on
         assert product.ocop_expires_on > date(2026, 11, 22)  # still valid today
     assert sum(product.is_flagship for product in products) >= 8
+
     with_gtin = [product.gtin for product in products if product.gtin]
     assert 5 <= len(with_gtin) < len(products)
     assert all(gtin.startswith("0893") and is_valid_gtin(gtin) for gtin in with_gtin)
     for product in products:
         assert all(link["url"].startswith("https://") and link["name"] for link in product.shop_links)
     assert any("TCVN 5107:2018" in product.standards for product in products)
+
+
+def test_demo_claims_are_verified_by_the_centres_but_one_left_for_the_work_list(db, seeded):
+    """The demo's OCOP ratings and flagship designations went through the centres' verification."""
+    claims = [c for c in db.session.scalars(select(Certification)) if is_claim(c)]
+    verified = [c for c in claims if c.status == "verified"]
+    assert len(verified) >= 18
+    deciders = [db.session.get(User, c.verified_by_id) for c in verified]
+    assert all(user.role == "centre_staff" for user in deciders)
+    assert all(user.centre_id == c.producer.centre_id for user, c in zip(deciders, verified, strict=True))
+    assert all(c.document_filename for c in verified if c.type == "ocop")
+    declared = [c for c in claims if c.status == "pending"]
+    assert declared and {c.product.name for c in declared} == {
+        db.session.get(Product, declared[0].product_id).name
+    }
+    waiting = declared[0].product
+    assert waiting.ocop_stars is None and not waiting.is_flagship  # nothing public before the centre acts
 
 
 def test_locations_have_valid_glns_and_coordinates(db, seeded):
@@ -116,7 +135,7 @@ def test_locations_have_valid_glns_and_coordinates(db, seeded):
 
 
 def test_certifications_verified_pending_and_expired(db, seeded):
-    certifications = db.session.scalars(select(Certification)).all()
+    certifications = [c for c in db.session.scalars(select(Certification)) if not is_claim(c)]
     statuses = {certification.status for certification in certifications}
     assert statuses == {"verified", "pending"}
     today = date(2026, 11, 22)
@@ -161,11 +180,13 @@ def test_lineage_chain_of_depth_two_within_quantities(db, seeded):
 
 
 def test_certificates_carry_documents_and_one_expires_soon(app, db, seeded):
-    certifications = db.session.scalars(select(Certification)).all()
+    # A flagship designation is the province's own decision: it needs no scanned document.
+    certifications = [c for c in db.session.scalars(select(Certification)) if c.type != "flagship"]
     assert all(c.document_sha256 and c.document_filename for c in certifications)
     today = date.today()
     assert any(
-        c.status == "verified" and today < c.valid_to <= today + timedelta(days=60) for c in certifications
+        c.status == "verified" and c.valid_to and today < c.valid_to <= today + timedelta(days=60)
+        for c in certifications
     )
 
 

@@ -224,9 +224,15 @@ def test_gtin13_in_public_path_answers_301_to_gtin14(app, client, gtin_batch, te
     assert html.escape(PRODUCT_NAME) in followed.get_data(as_text=True)
 
 
-def test_unknown_lot_and_unknown_code_answer_404(client, gtin_batch):
+def test_an_unknown_lot_of_a_known_product_walks_up_to_the_product(client, gtin_batch):
+    response = client.get(f"/01/{GTIN14}/10/NO-SUCH-LOT", headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert html.escape(PRODUCT_NAME) in page and "not registered" in page
+
+
+def test_unknown_codes_answer_404(client, gtin_batch):
     for path in (
-        f"/01/{GTIN14}/10/NO-SUCH-LOT",
         f"/01/{'0' * 13}{gtin_check_digit('0' * 13)}/10/{LOT_CODE}",  # a valid GTIN nobody registered
         "/t/AAAAAAAAAAAAAAAA",
     ):

@@ -107,11 +107,18 @@ def test_upgrade_keeps_existing_rows_and_fills_new_columns(empty_database_url):
             )
         upgrade()
         with db.engine.connect() as connection:
-            product = connection.execute(text("SELECT ocop_level, search_text FROM product")).one()
+            product = connection.execute(
+                text("SELECT ocop_stars, is_flagship, search_text FROM product")
+            ).one()
+            claim = connection.execute(
+                text("SELECT type, scope, claim_ocop_group, claim_ocop_stars, status FROM certification")
+            ).one()
             producer_search = connection.execute(text("SELECT search_text FROM producer")).scalar_one()
             batches = connection.execute(text("SELECT count(*) FROM batch")).scalar_one()
         db.engine.dispose()
-    assert product.ocop_level == "central"
+    # The producer's OCOP data becomes a declared claim: nothing public until its centre verifies it.
+    assert product.ocop_stars is None and not product.is_flagship
+    assert tuple(claim) == ("ocop", "product", "food", 5, "pending")
     assert product.search_text == "ca phe rang dak lak"
     assert producer_search == "htx ca phe ea tu"
     assert batches == 1

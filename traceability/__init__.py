@@ -108,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     from traceability.public.report_routes import bp as problem_reports_bp
     from traceability.public.routes import bp as public_bp
     from traceability.registry.certification_routes import bp as certifications_bp
+    from traceability.registry.gtin_dispute_routes import bp as gtin_disputes_bp
     from traceability.registry.producer_routes import bp as producers_bp
     from traceability.registry.routes import bp as registry_bp
     from traceability.registry.worklist_routes import bp as worklists_bp
@@ -124,6 +125,7 @@ def register_blueprints(app: Flask) -> None:
         registry_bp,
         producers_bp,
         certifications_bp,
+        gtin_disputes_bp,
         worklists_bp,
         batches_bp,
         exports_bp,
@@ -174,9 +176,18 @@ def register_template_helpers(app: Flask) -> None:
     from flask_babel import format_date, format_decimal, get_locale
 
     from traceability.accounts.service import manages_users
-    from traceability.batches.service import current_events, local_time
+    from traceability.batches.service import current_events, event_party, local_time, person_label
+    from traceability.database import VIETNAM_OFFSET
+    from traceability.public.placeholders import placeholder_path
     from traceability.registry.provinces import province_name
-    from traceability.vocabulary import EVENT_TYPE_LABELS, ROLE_LABELS, STATUS_LABELS, UNIT_SYMBOLS, label
+    from traceability.vocabulary import (
+        EVENT_TYPE_LABELS,
+        RECALL_OUTCOME_LABELS,
+        ROLE_LABELS,
+        STATUS_LABELS,
+        UNIT_SYMBOLS,
+        label,
+    )
 
     app.jinja_env.globals.update(
         get_locale=get_locale,
@@ -184,14 +195,23 @@ def register_template_helpers(app: Flask) -> None:
         role_label=partial(label, ROLE_LABELS),
         status_label=partial(label, STATUS_LABELS),
         event_label=partial(label, EVENT_TYPE_LABELS),
+        recall_outcome_label=partial(label, RECALL_OUTCOME_LABELS),
         event_local_time=local_time,
+        product_placeholder=placeholder_path,
+        event_party=event_party,
+        person_label=person_label,
         current_events=current_events,
         manages_users=manages_users,
     )
     app.jinja_env.filters["unit"] = partial(label, UNIT_SYMBOLS)
     app.jinja_env.filters["date"] = lambda value: format_date(value, "dd/MM/yyyy") if value else ""
-    # Event times are shown in the offset they were recorded with, not converted.
-    app.jinja_env.filters["datetime"] = lambda value: value.strftime("%d/%m/%Y %H:%M") if value else ""
+    # Every time a page shows is Vietnam's: stored instants are UTC, event times carry their offset.
+    app.jinja_env.filters["vietnam"] = lambda value: value.astimezone(VIETNAM_OFFSET) if value else value
+    app.jinja_env.filters["datetime"] = lambda value: (
+        (value.astimezone(VIETNAM_OFFSET) if value.tzinfo else value).strftime("%d/%m/%Y %H:%M")
+        if value
+        else ""
+    )
     app.jinja_env.filters["quantity"] = lambda value: format_decimal(value) if value is not None else ""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, event
@@ -25,6 +25,11 @@ NAMING_CONVENTION = {
 
 #: Vietnam's time, UTC+07:00 all year (no daylight saving time): the registry's days are Vietnam's.
 VIETNAM_OFFSET = timezone(timedelta(hours=7))
+
+
+def vietnam_today() -> date:
+    """Today's date in Vietnam: the day dates of validity and expiry are read against."""
+    return datetime.now(VIETNAM_OFFSET).date()
 
 
 def utcnow() -> datetime:

@@ -26,15 +26,19 @@ from traceability.batches.service import (
     public_url,
     record_event,
 )
+from traceability.demo_pictures import product_picture
 from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.gs1 import gtin_check_digit
 from traceability.inspections.demo import load_demo_inspections
 from traceability.registry.centres import centre_for_province, create_centre
 from traceability.registry.certifications import create_certification, verify_certification, vietnam_today
+from traceability.registry.claims import current_claim
 from traceability.registry.locations import create_location
 from traceability.registry.models import Centre, Certification, Location, Producer, Product
 from traceability.registry.producers import create_producer, reject_producer
+from traceability.registry.product_claims import ocop_expiry, verify_claim
+from traceability.registry.product_images import add_product_image
 from traceability.registry.products import create_product
 from traceability.reports.demo import load_demo_activity
 
@@ -757,10 +761,6 @@ CERTIFICATIONS: tuple[dict[str, Any], ...] = (
     {"producer": "caphe", "scope": "product", "subject": "cf_rang", "type": "organic",
      "number": "TCVN 11041-2:2017/HC-26-0391", "issuer": "Trung tâm Chứng nhận Phù hợp (QUACERT)",
      "valid_from": date(2026, 10, 1), "valid_to": date(2029, 9, 30), "verified": False},
-    # Same end date as the product's OCOP data (create_product adds 36 months to the issue date).
-    {"producer": "caphe", "scope": "product", "subject": "cf_bot", "type": "ocop",
-     "number": "3214/QĐ-UBND", "issuer": "Ủy ban nhân dân tỉnh Đắk Lắk",
-     "valid_from": date(2025, 9, 12), "valid_to": date(2028, 9, 12), "verified": True},
     {"producer": "saurieng", "scope": "location", "subject": "saurieng_farm", "type": "globalgap",
      "number": "GGN 4063061873517", "issuer": "Control Union Việt Nam",
      "valid_from": date(2026, 3, 1), "valid_to": date(2027, 2, 28), "verified": True},
@@ -810,6 +810,9 @@ REJECTED_PRODUCER: dict[str, Any] = {
 }
 
 # The lot of fresh lychee recalled after a residue test; the dried lychee made from it is affected.
+# Its OCOP rating stays declared: the centre's work list shows a claim to verify.
+DECLARED_CLAIMS_PRODUCT = "tui_coi"
+
 RECALLED_BATCH = (
     "vai_2606",
     "Mẫu kiểm tra ngày 02/07/2026 có dư lượng thuốc bảo vệ thực vật vượt mức QCVN 8-1:2011/BYT.",
@@ -1161,7 +1164,9 @@ def _load() -> None:
     for spec in PRODUCERS:
         producers[spec["key"]], writers[spec["key"]] = _load_producer(spec, staff[spec["centre"]])
     locations = {spec["key"]: _load_location(spec, producers, writers) for spec in LOCATIONS}
-    products = {spec["key"]: _load_product(spec, producers, writers) for spec in PRODUCTS}
+    products = {spec["key"]: _load_product(spec, producers, writers, staff) for spec in PRODUCTS}
+    for spec in PRODUCTS:
+        _load_product_picture(spec, products[spec["key"]], writers)
     for spec in CERTIFICATIONS:
         _load_certification(spec, producers, locations, products, writers, staff)
     batches: dict[str, Batch] = {}
@@ -1256,20 +1261,50 @@ def _load_location(
     return create_location(data, actor=writers[spec["producer"]])
 
 
-def _load_product(spec: dict[str, Any], producers: dict[str, Producer], writers: dict[str, User]) -> Product:
-    """Register a product, its GTIN with a computed check digit and its OCOP certificate."""
+def _load_product(
+    spec: dict[str, Any], producers: dict[str, Producer], writers: dict[str, User], staff: dict[str, User]
+) -> Product:
+    """Register a product, its GTIN with a computed check digit, and its OCOP and flagship claims,
+    which its centre verifies (the OCOP rating against the decision the producer attached), except
+    the claims of ``DECLARED_CLAIMS_PRODUCT``, left for the centre's work list."""
+    producer = producers[spec["producer"]]
     data = {key: value for key, value in spec.items() if key not in ("key", "producer", "gtin_item", "ocop")}
-    data["producer_id"] = producers[spec["producer"]].id
+    data["producer_id"] = producer.id
     data["gtin"] = _gs1_key(spec["producer"], spec.get("gtin_item"))
     if "ocop" in spec:
         group, stars, certificate_no, issued_on = spec["ocop"]
+        decision = {
+            "number": certificate_no,
+            "issuer": "Bộ Nông nghiệp và Môi trường"
+            if stars == 5
+            else f"Ủy ban nhân dân {producer.province_name}",
+            "valid_from": issued_on,
+            "valid_to": ocop_expiry(issued_on),
+        }
         data["ocop"] = {
             "group": group,
             "stars": stars,
             "certificate_no": certificate_no,
             "issued_on": issued_on,
+            "document": _certificate_pdf(decision, producer.name),
+            "document_name": "quyet-dinh-ocop.pdf",
         }
-    return create_product(data, actor=writers[spec["producer"]])
+    product = create_product(data, actor=writers[spec["producer"]])
+    if producer.status == "approved" and spec["key"] != DECLARED_CLAIMS_PRODUCT:
+        centre_staff = next(user for user in staff.values() if user.centre_id == producer.centre_id)
+        for kind in ("ocop", "flagship"):
+            claim = current_claim(product, kind)
+            if claim is not None and claim.status == "pending":
+                verify_claim(product, kind, actor=centre_staff)
+    return product
+
+
+def _load_product_picture(spec: dict[str, Any], product: Product, writers: dict[str, User]) -> None:
+    """Give a product of an approved producer its picture, drawn here (``demo_pictures``), as its producer uploads one."""
+    if product.producer.status != "approved":
+        return  # the others can't add photos: their products show the category's placeholder
+    picture = product_picture(spec["name"], spec.get("category", ""), spec.get("brand", ""))
+    add_product_image(product, picture, actor=writers[spec["producer"]])
 
 
 def _load_certification(

@@ -5,7 +5,15 @@ from traceability.audit.models import AuditEntry, AuditHead
 from traceability.batches.models import Batch, BatchInput, Item, LabelJob, Recall, RecallBatch, TraceEvent
 from traceability.inspections.models import Inspection, InspectionCheck, InspectionFollowUp, InspectionPhoto
 from traceability.public.models import Report, Scan
-from traceability.registry.models import Centre, Certification, Location, Producer, Product, ProductImage
+from traceability.registry.models import (
+    Centre,
+    Certification,
+    GtinDispute,
+    Location,
+    Producer,
+    Product,
+    ProductImage,
+)
 from traceability.reports.models import CentreContract, ScienceTask, TechnologyProcess
 
 __all__ = [
@@ -17,6 +25,7 @@ __all__ = [
     "Centre",
     "CentreContract",
     "Certification",
+    "GtinDispute",
     "Inspection",
     "InspectionCheck",
     "InspectionFollowUp",

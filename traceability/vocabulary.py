@@ -26,6 +26,11 @@ STATUS_LABELS = {
     "closed": _l("Closed"),
 }
 
+RECALL_OUTCOME_LABELS = {
+    "returned_to_sale": _l("Returned to sale: the lots are safe to use"),
+    "withdrawn": _l("Withdrawn: the lots stay recalled, do not use"),
+}
+
 EVENT_TYPE_LABELS = {
     "growing": _l("Growing"),
     "harvesting": _l("Harvesting"),

@@ -7,7 +7,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, flash
+from flask import abort, flash, redirect
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import Field, FormField
@@ -63,6 +63,22 @@ def roles_required(*roles: str) -> Callable:
 def writer_required(view: Callable) -> Callable:
     """Allow a view only to roles that change records (not auditors, not the ministry)."""
     return roles_required("centre_admin", "centre_staff", "producer")(view)
+
+
+def refuse_unapproved_producer(back_to: str) -> Any:
+    """For a producer user whose producer is not approved: flash why and redirect to ``back_to``.
+
+    None for everyone else: the service still checks each write (``writable_producer``);
+    this only spares the user a form it cannot submit.
+    """
+    from traceability.accounts.scope import approval_refusal
+
+    producer = current_user.producer if current_user.role == "producer" else None
+    refusal = approval_refusal(producer, current_user) if producer is not None else None
+    if refusal is None:
+        return None
+    flash(str(refusal), "error")
+    return redirect(back_to)
 
 
 def local_path(target: str | None, *, from_any_url: bool = False) -> str | None:

@@ -248,8 +248,10 @@ def test_batch_writes_are_audited(db, tenants):
     assert entry.after["affected_batch_ids"] == [blended.id]
     entry = audited.entry("recall", blended, actor=user, producer=own.producer, before=True)
     assert entry.after["status"] == "recalled"
-    close_recall(recall, "Đã thu hồi đủ", actor=own.staff)
+    close_recall(recall, "Kiểm nghiệm lại đạt", "returned_to_sale", actor=own.staff)
     audited.entry("close", recall, actor=own.staff, producer=own.producer, before=True)
+    entry = audited.entry("return_to_sale", blended, actor=own.staff, producer=own.producer, before=True)
+    assert entry.after["status"] == "active"
     assert verify_chain().intact
 
 

@@ -208,7 +208,13 @@ def test_a_batch_needed_by_one_inside_its_period_is_kept(runner, db, make, tenan
 
 
 def _recall(db, batch: Batch, status: str) -> Recall:
-    recall = Recall(batch_id=batch.id, reason="Nhiễm nấm mốc", status=status, opened_at=_at(months_ago(25)))
+    recall = Recall(
+        batch_id=batch.id,
+        reason="Nhiễm nấm mốc",
+        status=status,
+        outcome="withdrawn" if status == "closed" else None,  # a closed recall says how it ended
+        opened_at=_at(months_ago(25)),
+    )
     recall.affected.append(RecallBatch(batch_id=batch.id, depth=0))
     batch.status = "recalled"
     db.session.add(recall)

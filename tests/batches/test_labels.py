@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from tests.labels.pdf_reading import page_count, pdf_text, rasterise, read_codes
 from traceability.batches.models import Item, LabelJob
 from traceability.batches.serials import create_serials
 from traceability.batches.service import item_public_url, public_url
+from traceability.database import vietnam_today
 
 BASE = "https://trace.example.vn"
 
@@ -34,8 +37,14 @@ def test_api_sheet_of_copies_of_the_batch_code(api, tenants, db):
 
 def test_api_sheet_has_one_label_per_item(api, tenants, make, db):
     own = tenants["daklak"]
+    # A verified five-star rating in force today: the labels print its stars.
     product = make.product(
-        own.producer, gtin="08930000000019", name="Cà phê hạt Arabica Cầu Đất", ocop_stars=5
+        own.producer,
+        gtin="08930000000019",
+        name="Cà phê hạt Arabica Cầu Đất",
+        ocop_stars=5,
+        ocop_issued_on=vietnam_today() - timedelta(days=30),
+        ocop_expires_on=vietnam_today() + timedelta(days=1000),
     )
     batch = make.batch(product, lot_code="CD-2026")
     items = create_serials(batch, 30, actor=own.producer_user)

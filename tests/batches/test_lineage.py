@@ -166,13 +166,13 @@ def test_recall_needs_a_reason_and_only_one_open(coffee_chain):
 def test_only_the_centre_closes_a_recall(coffee_chain, tenants):
     recall = recall_batch(coffee_chain["beans"], "Lý do", actor=coffee_chain["actor"])
     with pytest.raises(Forbidden):
-        close_recall(recall, "", actor=coffee_chain["actor"])
+        close_recall(recall, "", "withdrawn", actor=coffee_chain["actor"])
     with pytest.raises(Forbidden):
-        close_recall(recall, "", actor=tenants["nghean"].staff)
-    close_recall(recall, "Đã thu hồi đủ 780 kg", actor=tenants["daklak"].staff)
+        close_recall(recall, "", "withdrawn", actor=tenants["nghean"].staff)
+    close_recall(recall, "Đã thu hồi đủ 780 kg", "withdrawn", actor=tenants["daklak"].staff)
     assert recall.status == "closed"
     with pytest.raises(Conflict):
-        close_recall(recall, "", actor=tenants["daklak"].staff)
+        close_recall(recall, "", "withdrawn", actor=tenants["daklak"].staff)
 
 
 def test_recall_through_the_api(api, coffee_chain, tenants, db):
@@ -193,7 +193,10 @@ def test_recall_through_the_api(api, coffee_chain, tenants, db):
         ).status_code
         == 404
     )
-    assert api.post(f"/recalls/{body['id']}/close", own.producer_user, json={}).status_code == 403
-    closed = api.post(f"/recalls/{body['id']}/close", own.staff, json={"note": "Xong"})
+    refused = api.post(f"/recalls/{body['id']}/close", own.producer_user, json={"outcome": "withdrawn"})
+    assert refused.status_code == 403
+    closed = api.post(
+        f"/recalls/{body['id']}/close", own.staff, json={"note": "Xong", "outcome": "withdrawn"}
+    )
     assert closed.status_code == 200 and closed.get_json()["status"] == "closed"
     assert db.session.scalar(select(db.func.count(BatchInput.id))) == 3

@@ -98,10 +98,12 @@ def test_recall_on_the_web_reaches_the_public_page(web, make, tenants, db, app):
     assert "Nhiễm nấm mốc" in public
     assert "alert-danger" in public
     # the producer cannot close it; its centre can
-    assert "close-reason" not in detail
+    assert "close-note" not in detail
     web.client.post("/logout", data={"csrf_token": web.csrf_token("/manage")})
     web.login(own.staff.email)
-    response = web.post_form(f"/manage/recalls/{recall.id}", {"close-reason": "Đã thu hồi đủ"})
+    response = web.post_form(
+        f"/manage/recalls/{recall.id}", {"close-note": "Đã thu hồi đủ", "close-outcome": "withdrawn"}
+    )
     assert response.status_code == 302
     db.session.refresh(recall)
     assert recall.status == "closed"

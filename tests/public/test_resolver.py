@@ -448,12 +448,8 @@ def test_a_gtin_13_item_path_answers_301_to_the_14_digit_form_with_its_query(app
 @pytest.mark.parametrize(
     "path",
     [
-        f"/01/{GTIN14}/10/{LOT_PATH}/21/NOSUCHSERIAL",
-        f"/01/{GTIN13}/10/{LOT_PATH}/21/NOSUCHSERIAL",  # unknown: 404, not a redirect to a 404
-        f"/01/{GTIN14}/10/NO-SUCH-LOT/21/{SERIAL}",
-        f"/01/{GTIN14}/21/{SERIAL}",  # items are addressed with their lot
         f"/01/{GTIN14}/22/V1/10/{LOT_PATH}",  # no variants are registered
-        f"/01/{GTIN14}",
+        "/01/08930000009999",  # a GTIN no product here has (its check digit is right)
         "/t/AAAAAAAAAAAAAAAA",
     ],
 )
@@ -461,6 +457,24 @@ def test_unknown_answers_404(app, db, honey, path):
     response = get(app, path)
     assert response.status_code == 404
     assert "Link" not in response.headers
+    assert scans(db) == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/01/{GTIN14}/10/{LOT_PATH}/21/NOSUCHSERIAL",
+        f"/01/{GTIN14}/10/NO-SUCH-LOT/21/{SERIAL}",
+        f"/01/{GTIN14}/21/{SERIAL}",  # items are addressed with their lot
+        f"/01/{GTIN14}",
+    ],
+)
+def test_a_known_gtin_walks_up_to_the_product_and_counts_no_scan(app, db, honey, path):
+    """GS1 resolver rules: an unknown lot or serial of a known GTIN answers the product's level (walk_up)."""
+    response = get(app, path)
+    assert response.status_code == 200
+    assert linkset_link(response) == f"{BASE}/01/{GTIN14}?linkType=linkset"
+    assert ('id="unregistered"' in response.get_data(as_text=True)) == (path != f"/01/{GTIN14}")
     assert scans(db) == []
 
 

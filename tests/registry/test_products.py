@@ -8,6 +8,7 @@ from sqlalchemy import select
 from traceability.audit.models import AuditEntry
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.gs1 import gtin_check_digit
+from traceability.registry.claims import current_claim
 from traceability.registry.models import Producer, Product
 from traceability.registry.producers import create_producer
 from traceability.registry.products import create_product
@@ -44,7 +45,9 @@ def test_ocop_certificate_is_valid_36_months_unless_given(tenants):
         },
         actor=tenants["daklak"].producer_user,
     )
-    assert product.ocop_expires_on == date(2028, 3, 15)
+    claim = current_claim(product, "ocop")
+    assert claim.valid_to == date(2028, 3, 15) and claim.status == "pending"
+    assert product.ocop_expires_on is None  # declared, not yet verified: nothing public
 
 
 @pytest.mark.parametrize("ocop", [{"group": "food", "stars": 6}, {"group": "cars", "stars": 3}])
@@ -180,15 +183,15 @@ def test_web_registers_a_product_with_every_field(web, tenants, db, english):
         {"name": "Shopee", "url": "https://shopee.vn/hoaphu"},
         {"name": "hoaphu.example.vn", "url": "https://hoaphu.example.vn/ca-phe"},
     ]
-    assert (product.ocop_stars, product.ocop_level, product.ocop_certificate_no) == (
-        5,
-        "central",
-        "1234/QĐ-BNN",
-    )
-    assert product.ocop_expires_on == date(2028, 3, 15)
-    assert product.is_flagship and product.declared_revenue_vnd == 6_200_000_000
+    claim = current_claim(product, "ocop")
+    assert (claim.claim_ocop_stars, claim.number, claim.valid_to) == (5, "1234/QĐ-BNN", date(2028, 3, 15))
+    assert current_claim(product, "flagship").status == "pending"
+    # Declared by the producer: the public columns stay empty until the centre verifies.
+    assert product.ocop_stars is None and not product.is_flagship
+    assert product.declared_revenue_vnd == 6_200_000_000
     page = web.client.get(response.location).get_data(as_text=True)
     assert "Central level" in page and "15/03/2028" in page and "https://shopee.vn/hoaphu" in page
+    assert "Pending" in page
 
 
 def test_web_edit_changes_the_product_and_audits_before_and_after(web, tenants, db):

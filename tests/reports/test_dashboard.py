@@ -109,7 +109,7 @@ def world(db, make, tenants):
     _certification(db, p, "PENDING", "pending", 5)
     _certification(db, nghean.producer, "NA-SOON", "verified", 5)
     db.session.add(Recall(batch_id=batches[0].id, reason="Dư lượng", status="open"))
-    db.session.add(Recall(batch_id=batches[1].id, reason="Nhãn sai", status="closed"))
+    db.session.add(Recall(batch_id=batches[1].id, reason="Nhãn sai", status="closed", outcome="withdrawn"))
     db.session.add(Recall(batch_id=other.id, reason="Bao bì", status="open"))
     # A future event is a data quality warning.
     db.session.add(
@@ -205,7 +205,7 @@ def test_recalls_producers_quality_and_nonconformities(world):
     assert [row[1] for row in producers.rows] == [2, 1, 1, 0]  # pending, approved, rejected, suspended
     assert producers.notes["waiting"] == 2
     quality = _chart("quality-warnings", user)
-    assert quality.total == 1 and len(quality.rows) == 7
+    assert quality.total == 1 and len(quality.rows) == 8
     assert _chart("quality-warnings", world["nghean"].staff).total == 0
     nonconformities = _chart("nonconformities", user)
     assert [row[1] for row in nonconformities.rows] == [1, 1, 0]  # minor, major, critical

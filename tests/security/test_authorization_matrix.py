@@ -68,7 +68,9 @@ from traceability.inspections.service import answer_inspection, close_inspection
 from traceability.public.models import Report, Scan
 from traceability.public.showcase import product_slug
 from traceability.registry.certifications import create_certification, vietnam_today
+from traceability.registry.gtin_disputes import open_dispute
 from traceability.registry.models import Location, Product
+from traceability.registry.product_claims import declare_flagship, declare_ocop
 from traceability.registry.product_images import add_product_image
 from traceability.reports.centre_work import save_contract
 
@@ -124,6 +126,12 @@ def build_target(key: str, centre: Any, staff: Any, admin: Any) -> Target:
         t.batch,
         {"type": "harvesting", "time": datetime(2026, 10, 2, 8, 0, tzinfo=UTC), "location_id": t.location.id},
         actor=staff,
+    )
+    t.photo_event = record_event(
+        t.batch,
+        {"type": "packing", "time": datetime(2026, 10, 2, 9, 0, tzinfo=UTC)},
+        actor=staff,
+        photo=picture(),
     )
     t.items = create_serials(t.batch, 2, actor=staff)
     t.job = queue_label_job(t.batch, plan_labels(t.batch, {"template": "a4-3x8"}), actor=staff)
@@ -316,6 +324,20 @@ def fresh_event(t: Target) -> Any:
     )
 
 
+def fresh_ocop_claim(t: Target) -> Any:
+    """A product with a declared OCOP rating, its decision attached: ready for the centre."""
+    product = factories.make_product(t.producer)
+    ocop = {"group": "food", "stars": 4, "certificate_no": _unique("OCOP-"), "issued_on": date(2025, 6, 1)}
+    declare_ocop(product, ocop, actor=t.staff, document=PDF, document_name="quyet-dinh.pdf")
+    return product
+
+
+def fresh_flagship_claim(t: Target) -> Any:
+    product = factories.make_product(t.producer)
+    declare_flagship(product, True, actor=t.staff)
+    return product
+
+
 def fresh_recall(t: Target) -> Any:
     return recall_batch(fresh_batch(t), "Phát hiện nấm mốc trong kho.", actor=t.staff)
 
@@ -353,6 +375,31 @@ def fresh_inspection(t: Target, status: str = "open") -> Any:
     if status == "closed":
         close_inspection(inspection, actor=t.staff)
     return inspection
+
+
+def dispute_claim(t: Target) -> dict[str, Any]:
+    """A claim by ``t``'s producer, for a new product of its own, to the GTIN of a new product of
+    another producer of its province (never the "sibling" target's: that producer must not see it)."""
+    holder = t.extra.get("gtin_holder") or t.extra.setdefault(
+        "gtin_holder", factories.make_producer(t.centre)
+    )
+    held = factories.make_product(holder, gtin=_gtin(next(_serial) * 97))
+    claiming = factories.make_product(t.producer)
+    return {"gtin": held.gtin, "product_id": claiming.id, "gs1_membership_no": _unique("GS1VN-")}
+
+
+def claim_records(t: Target, role: str | None) -> dict[str, Any]:
+    """No URL arguments: only so that the database is read after the body's new products are made."""
+    return {}
+
+
+def fresh_dispute(t: Target) -> Any:
+    """An open GTIN dispute of ``t``'s producer, with its evidence document, as its centre's staff opens it."""
+    return open_dispute(dispute_claim(t), actor=t.staff, document=PDF, document_name="gs1-thanh-vien.pdf")
+
+
+def dispute_form(t: Target) -> dict[str, Any]:
+    return {key: str(value) for key, value in dispute_claim(t).items()}
 
 
 def fresh_producer(t: Target, status: str) -> Any:
@@ -519,6 +566,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     # --- public pages
     "static": public(),
     "public.index": public(),
+    "public.lookup": public(),
     "public.healthz": public(),
     "public.media": public(),
     "public.digital_link": public(),
@@ -589,6 +637,19 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "certifications.verify": only(CENTRE, args=fresh("certification_id", fresh_certification), succeed=True),
     "certifications.reject": only(CENTRE),
     "worklists.index": only(CENTRE_READERS, scoped=False),
+    "gtin_disputes.index": LIST,
+    "gtin_disputes.new": per_method(
+        GET=only(WRITERS, scoped=False),
+        POST=only(WRITERS, args=claim_records, body=dispute_form, **BODY_SCOPED),
+    ),
+    "gtin_disputes.detail": READ,
+    "gtin_disputes.document": READ,
+    "gtin_disputes.decide": only(
+        CENTRE,
+        args=fresh("dispute_id", fresh_dispute),
+        body=lambda t: {"outcome": "holder", "reason": "Bên yêu cầu chưa có giấy chứng nhận GS1."},
+        succeed=True,
+    ),
     # --- batches, events, labels, recalls
     "batches.batch_new": per_method(
         GET=only(WRITERS, scoped=False),
@@ -606,6 +667,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "batches.item_qr_svg": READ,
     "batches.event_correct": WRITE,
     "batches.event_retract": WRITE,
+    "batches.event_photo": signed_in(scoped=True, args=fresh("event_id", lambda t: t.photo_event)),
     "exports.chain_csv": READ,
     "exports.chain_xlsx": READ,
     "labels.items": READ,
@@ -621,7 +683,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
         POST=only(  # closing a recall is the centre's decision
             CENTRE,
             args=fresh("recall_id", fresh_recall),
-            body=lambda t: {"close-reason": "Đã thu hồi và tiêu huỷ toàn bộ lô."},
+            body=lambda t: {"close-outcome": "withdrawn", "close-note": "Đã thu hồi và tiêu huỷ toàn bộ lô."},
             succeed=True,
         ),
     ),
@@ -713,8 +775,33 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
         WRITERS, body=lambda t: {"name": "Cà phê phin giấy", "producer_id": t.producer.id}, **API_BODY_SCOPED
     ),
     "api.products_update": only(WRITERS, body=lambda t: {"brand": "Ea Tu"}, succeed=True),
+    "api.products_ocop_verify": only(CENTRE, args=fresh("product_id", fresh_ocop_claim), succeed=True),
+    "api.products_ocop_reject": only(
+        CENTRE,
+        args=fresh("product_id", fresh_ocop_claim),
+        body=lambda t: {"reason": "Số quyết định không khớp."},
+        succeed=True,
+    ),
+    "api.products_flagship_verify": only(
+        CENTRE, args=fresh("product_id", fresh_flagship_claim), succeed=True
+    ),
+    "api.products_flagship_reject": only(
+        CENTRE,
+        args=fresh("product_id", fresh_flagship_claim),
+        body=lambda t: {"reason": "Không có trong danh mục sản phẩm chủ lực của tỉnh."},
+        succeed=True,
+    ),
     "api.product_images_create": only(
         WRITERS, body=lambda t: {"file": web_file(picture(), "anh.png")}, multipart=True, succeed=True
+    ),
+    "api.gtin_disputes_list": LIST,
+    "api.gtin_disputes_get": READ,
+    "api.gtin_disputes_create": only(WRITERS, args=claim_records, body=dispute_claim, **API_BODY_SCOPED),
+    "api.gtin_disputes_decide": only(
+        CENTRE,
+        args=fresh("dispute_id", fresh_dispute),
+        body=lambda t: {"outcome": "holder", "reason": "Bên yêu cầu chưa có giấy chứng nhận GS1."},
+        succeed=True,
     ),
     "api.certifications_list": LIST,
     "api.certifications_get": READ,
@@ -775,8 +862,12 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
         WRITERS, args=fresh("batch_id", fresh_batch), body=lambda t: {"reason": "Nấm mốc."}, succeed=True
     ),
     "api.recalls_get": READ,
+    "api.batch_event_photo": signed_in(scoped=True, args=fresh("event_id", lambda t: t.photo_event)),
     "api.recalls_close": only(
-        CENTRE, args=fresh("recall_id", fresh_recall), body=lambda t: {"note": "Đã xử lý."}, succeed=True
+        CENTRE,
+        args=fresh("recall_id", fresh_recall),
+        body=lambda t: {"note": "Đã xử lý.", "outcome": "withdrawn"},
+        succeed=True,
     ),
     "api.inspections_checklists": LIST,
     "api.inspections_list": LIST,
@@ -830,6 +921,7 @@ def _args_of(t: Target) -> dict[str, Any]:
         "image_id": t.image.id,
         "location_id": t.location.id,
         "certification_id": t.certification.id,
+        "dispute_id": fresh_dispute(t).id,
         "inspection_id": t.inspection.id,
         "photo_id": t.photo.id,
         "recall_id": t.recall.id,

@@ -25,7 +25,15 @@ from traceability.errors import Forbidden
 from traceability.extensions import db
 from traceability.inspections.models import Inspection
 from traceability.public.models import Report, Scan
-from traceability.registry.models import Centre, Certification, Location, Producer, Product, ProductImage
+from traceability.registry.models import (
+    Centre,
+    Certification,
+    GtinDispute,
+    Location,
+    Producer,
+    Product,
+    ProductImage,
+)
 from traceability.reports.models import CentreContract, ScienceTask, TechnologyProcess
 
 M = TypeVar("M")
@@ -91,6 +99,13 @@ def tenant_clause(model: type, user: Any = None) -> ColumnElement[bool]:
         if user.role == "producer":
             return false()
         return (AuditEntry.centre_id == user.centre_id) | AuditEntry.producer_id.in_(_producer_ids(user))
+    if model is GtinDispute:
+        # The claimant producer sees its own; each centre those of its province's producers, either side.
+        if user.role == "producer":
+            return GtinDispute.claimant_producer_id == user.producer_id
+        return GtinDispute.claimant_producer_id.in_(_producer_ids(user)) | GtinDispute.holder_producer_id.in_(
+            _producer_ids(user)
+        )
     if model in (CentreContract, TechnologyProcess, ScienceTask):
         # A centre's own work (its yearly report): its centre's users read it, producers do not.
         if user.role == "producer":
@@ -138,11 +153,57 @@ def writable_centre(user: Any = None) -> Centre:
     return centre
 
 
-def writable_producer(producer_id: int | None, user: Any = None) -> Producer:
+# A producer in these statuses is applying for approval: it completes what the centre needs.
+APPLYING_STATUSES = ("pending", "rejected")
+# What each status of a producer says when it may not publish, to its own users and to its centre.
+_OWN_REFUSALS = {
+    "pending": _l(
+        "Your registration is waiting for the centre's approval: until then you can complete your "
+        "profile and add your producer's own certificates for the centre to check, but not register "
+        "products, locations, batches, events, items or labels."
+    ),
+    "rejected": _l(
+        "Your registration was rejected, so you cannot register products, locations, batches or "
+        "other records. Answer the centre's reason on your profile and it will look again."
+    ),
+    "suspended": _l(
+        "Your producer is suspended, so you cannot register or change products, locations, batches "
+        "or other records. Ask your centre why and what to do."
+    ),
+}
+_CENTRE_REFUSALS = {
+    "pending": _l("This producer is waiting for approval: approve the producer first, then add its records."),
+    "rejected": _l(
+        "This producer's registration was rejected: approve the producer first, then add its records."
+    ),
+    "suspended": _l("This producer is suspended: reinstate the producer first, then change its records."),
+}
+
+
+def approval_refusal(producer: Producer, user: Any = None) -> Any:
+    """Why ``producer`` may not publish records now (None when it is approved), worded for ``user``.
+
+    ``user`` None (the command line) gets the centre's wording.
+    """
+    if producer.status == "approved":
+        return None
+    refusals = _OWN_REFUSALS if getattr(user, "role", None) == "producer" else _CENTRE_REFUSALS
+    return refusals.get(producer.status, refusals["pending"])
+
+
+def writable_producer(
+    producer_id: int | None, user: Any = None, *, require_approved: bool = True
+) -> Producer:
     """The producer ``user`` may write records for, or a refusal.
 
     A producer user writes for its own producer; centre staff for producers of
-    their centre; auditors and the ministry only read.
+    their centre; auditors and the ministry only read. Only an approved
+    producer publishes: products, locations, batches, events, items, labels,
+    certifications and GTINs are refused for a pending, rejected or suspended
+    one, whoever acts for it, with a message saying why and what to do.
+    ``require_approved=False`` is for what a producer needs before or outside
+    its approval: its own profile, the centre's inspections, recalls (a
+    suspended producer still withdraws unsafe goods).
     """
     user = _user(user)
     if not user.can_write:
@@ -156,4 +217,6 @@ def writable_producer(producer_id: int | None, user: Any = None) -> Producer:
         raise Forbidden(
             _l("You cannot add records for this producer."), {"producer_id": _l("Unknown producer.")}
         )
+    if require_approved and (refusal := approval_refusal(producer, user)) is not None:
+        raise Forbidden(refusal)
     return producer

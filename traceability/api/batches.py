@@ -14,11 +14,13 @@ from traceability.api import schemas
 from traceability.api.schemas import IdField, QuantityField
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf
-from traceability.batches.models import EVENT_TYPES, LINEAGE_KINDS, Batch, Recall, TraceEvent
+from traceability.batches.models import EVENT_TYPES, LINEAGE_KINDS, RECALL_OUTCOMES, Batch, Recall, TraceEvent
 from traceability.batches.recalls import close_recall, recall_batch
+from traceability.batches.routes import event_photo_response
 from traceability.batches.service import (
     correct_event,
     create_batch,
+    event_photo_state,
     local_time,
     public_url,
     quantity_remaining,
@@ -98,11 +100,24 @@ class EventSchema(Schema):
     voids_event_id = fields.Integer(allow_none=True)
     void_reason = fields.String(allow_none=True)
     is_retraction = fields.Boolean()
-    photo_url = fields.Method("_photo_url", metadata={"type": "string", "format": "uri", "nullable": True})
+    photo_url = fields.Method(
+        "_photo_url",
+        metadata={
+            "type": "string",
+            "format": "uri",
+            "nullable": True,
+            "description": "The public photo; once the event is withdrawn or corrected, "
+            "its address in this API (a bearer token needed)",
+        },
+    )
 
     def _photo_url(self, event: Any) -> str | None:
         if not event.photo_filename:
             return None
+        if event_photo_state(event.photo_filename) == "voided":
+            return url_for(
+                "api.batch_event_photo", batch_id=event.batch_id, event_id=event.id, _external=True
+            )
         return url_for("public.media", name=event.photo_filename, _external=True)
 
     def _time(self, event: Any) -> str:
@@ -247,6 +262,14 @@ class RecallSchema(Schema):
     opened_at = fields.AwareDateTime()
     closed_at = fields.AwareDateTime(allow_none=True)
     close_note = fields.String(allow_none=True)
+    outcome = fields.String(
+        allow_none=True,
+        metadata={
+            "enum": list(RECALL_OUTCOMES),
+            "description": "How a closed recall ended: returned_to_sale (the lots are active again, "
+            "their pages say the recall ended) or withdrawn (they stay recalled); null while open",
+        },
+    )
     affected_batch_ids = fields.Method("_affected", metadata={"type": "array", "items": {"type": "integer"}})
 
     def _affected(self, recall: Any) -> list[int]:
@@ -254,7 +277,18 @@ class RecallSchema(Schema):
 
 
 class RecallCloseSchema(Schema):
-    note = fields.String(validate=Length(max=2000))
+    note = fields.String(
+        validate=Length(max=2000),
+        metadata={"description": "What was found and done; required to return the lots to sale"},
+    )
+    outcome = fields.String(
+        required=True,
+        validate=OneOf(RECALL_OUTCOMES),
+        metadata={
+            "description": "returned_to_sale: the lots are safe and on sale again, their pages say the "
+            "recall ended and why; withdrawn: they stay recalled and their pages keep saying do not use"
+        },
+    )
 
 
 @operation(
@@ -286,14 +320,16 @@ def recalls_get(recall_id: int):
 @operation(
     "/recalls/<int:recall_id>/close",
     "POST",
-    summary="Close a recall (centre staff of the producer's centre)",
+    summary="Close a recall with its outcome (centre staff of the producer's centre); "
+    "the outcome applies to every batch the recall reached",
     tag="recalls",
     body=RecallCloseSchema,
     response=RecallSchema,
     errors=(403, 404, 409, 422),
 )
 def recalls_close(recall_id: int, data: dict[str, Any]):
-    return close_recall(get_scoped_or_404(Recall, recall_id), data.get("note", ""), actor=current_user)
+    recall = get_scoped_or_404(Recall, recall_id)
+    return close_recall(recall, data.get("note", ""), data["outcome"], actor=current_user)
 
 
 class EventCorrectionSchema(EventInSchema):
@@ -339,3 +375,21 @@ def batch_event_correct(batch_id: int, event_id: int, data: dict[str, Any]):
 )
 def batch_event_retract(batch_id: int, event_id: int, data: dict[str, Any]):
     return retract_event(_scoped_event(batch_id, event_id), data["reason"], actor=current_user)
+
+
+class EventPhotoQuerySchema(Schema):
+    thumbnail = fields.Integer(load_default=0, validate=OneOf((0, 1)))
+
+
+@operation(
+    "/batches/<int:batch_id>/events/<int:event_id>/photo",
+    "GET",
+    summary="An event's photo (`?thumbnail=1` for the small one), withdrawn or not: "
+    "the public /media/ address refuses a withdrawn event's photo",
+    tag="batches",
+    query=EventPhotoQuerySchema,
+    media_type="image/jpeg",
+    errors=(404,),
+)
+def batch_event_photo(args: dict[str, Any], batch_id: int, event_id: int):
+    return event_photo_response(_scoped_event(batch_id, event_id), thumbnail=args["thumbnail"] == 1)

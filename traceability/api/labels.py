@@ -142,11 +142,11 @@ def batch_items_list(batch_id: int, args: dict[str, Any]):
     tag="labels",
     query=LabelQuerySchema,
     media_type="application/pdf",
-    errors=(404, 409, 422),
+    errors=(403, 404, 409, 422),
 )
 def batch_labels_pdf(batch_id: int, args: dict[str, Any]):
     batch = get_scoped_or_404(Batch, batch_id)
-    plan = plan_labels(batch, args)
+    plan = plan_labels(batch, args, actor=current_user)
     if plan.count > SYNC_LABEL_LIMIT:
         raise InvalidInput(
             _l(
@@ -178,7 +178,7 @@ def batch_labels_pdf(batch_id: int, args: dict[str, Any]):
 )
 def batch_label_job_create(batch_id: int, data: dict[str, Any]):
     batch = get_scoped_or_404(Batch, batch_id)
-    job = queue_label_job(batch, plan_labels(batch, data), actor=current_user)
+    job = queue_label_job(batch, plan_labels(batch, data, actor=current_user), actor=current_user)
     db.session.commit()
     start_runner(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
     return job

@@ -15,7 +15,10 @@ from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf, Range
 from traceability.errors import InvalidInput
+from traceability.registry.certifications import vietnam_today
+from traceability.registry.claims import CLAIM_STATES, claim_state, current_claim
 from traceability.registry.models import OCOP_GROUPS, Product
+from traceability.registry.product_claims import reject_claim, verify_claim
 from traceability.registry.product_images import add_product_image
 from traceability.registry.products import create_product, search_products, update_product
 from traceability.registry.provinces import PROVINCES
@@ -56,9 +59,18 @@ class ProductFieldsSchema(Schema):
         metadata={"description": "GTIN-8, -12, -13 or -14; stored and answered as 14 digits"},
     )
     standards = fields.String(validate=Length(max=500), metadata={"description": "TCVN/QCVN codes"})
-    is_flagship = fields.Boolean()
+    is_flagship = fields.Boolean(
+        metadata={
+            "description": "declares a flagship product of the province, public once its centre verifies it"
+        }
+    )
     ocop = fields.Nested(
-        OcopSchema, allow_none=True, metadata={"description": "null removes the product's OCOP data"}
+        OcopSchema,
+        allow_none=True,
+        metadata={
+            "description": "declares the product's OCOP rating, public once its centre verifies it; "
+            "null withdraws it"
+        },
     )
     shop_links = fields.List(fields.Nested(ShopLinkSchema), validate=Length(max=10))
     tech_origin = fields.String(validate=Length(max=500), allow_none=True)
@@ -71,14 +83,36 @@ class ProductInSchema(ProductFieldsSchema):
 
 
 class ProductOcopSchema(Schema):
-    group = fields.String(attribute="ocop_group")
-    stars = fields.Integer(attribute="ocop_stars")
-    level = fields.String(
-        attribute="ocop_level", metadata={"description": "province (3-4 stars) or central (5 stars)"}
+    """The product's latest OCOP claim, with its state: only a verified one is ever public."""
+
+    certification_id = fields.Integer(
+        attribute="id",
+        metadata={
+            "description": "the claim's certification: attach the OCOP decision at /certifications/{id}/document"
+        },
     )
-    certificate_no = fields.String(attribute="ocop_certificate_no", allow_none=True)
-    issued_on = fields.Date(attribute="ocop_issued_on", allow_none=True)
-    expires_on = fields.Date(attribute="ocop_expires_on", allow_none=True)
+    group = fields.String(attribute="claim_ocop_group")
+    stars = fields.Integer(attribute="claim_ocop_stars")
+    level = fields.Method(
+        "_level", metadata={"type": "string", "description": "province (3-4 stars) or central (5 stars)"}
+    )
+    certificate_no = fields.Method("_number", metadata={"type": "string", "nullable": True})
+    issued_on = fields.Date(attribute="valid_from", allow_none=True)
+    expires_on = fields.Date(attribute="valid_to", allow_none=True)
+    status = fields.Method(
+        "_status",
+        metadata={"type": "string", "enum": list(CLAIM_STATES), "description": "only verified is public"},
+    )
+    status_reason = fields.String(allow_none=True, metadata={"description": "why the centre rejected it"})
+
+    def _level(self, claim: Any) -> str:
+        return "central" if claim.claim_ocop_stars == 5 else "province"
+
+    def _number(self, claim: Any) -> str | None:
+        return claim.number or None
+
+    def _status(self, claim: Any) -> str:
+        return claim_state(claim, vietnam_today())
 
 
 class ProductImageSchema(Schema):
@@ -108,15 +142,44 @@ class ProductSchema(Schema):
     brand = fields.String()
     gtin = fields.String(allow_none=True)
     standards = fields.String()
-    is_flagship = fields.Boolean()
-    ocop = fields.Method("_ocop", allow_none=True, metadata={"type": "object", "nullable": True})
+    is_flagship = fields.Method(
+        "_is_flagship",
+        metadata={"type": "boolean", "description": "a verified flagship designation in force"},
+    )
+    flagship_status = fields.Method(
+        "_flagship_status",
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "nullable": True,
+            "enum": [*CLAIM_STATES, None],
+            "description": "the state of the latest flagship claim; null when none was declared",
+        },
+    )
+    ocop = fields.Method(
+        "_ocop",
+        allow_none=True,
+        metadata={
+            "type": "object",
+            "nullable": True,
+            "description": "the latest OCOP claim and its status; null when none was declared",
+        },
+    )
     shop_links = fields.List(fields.Nested(ShopLinkSchema))
     tech_origin = fields.String(allow_none=True)
     declared_revenue_vnd = fields.Integer(allow_none=True)
     images = fields.List(fields.Nested(ProductImageSchema))
 
     def _ocop(self, product: Any) -> dict[str, Any] | None:
-        return ProductOcopSchema().dump(product) if product.ocop_stars else None
+        claim = current_claim(product, "ocop")
+        return ProductOcopSchema().dump(claim) if claim is not None else None
+
+    def _is_flagship(self, product: Any) -> bool:
+        return product.flagship_on(vietnam_today())
+
+    def _flagship_status(self, product: Any) -> str | None:
+        claim = current_claim(product, "flagship")
+        return claim_state(claim, vietnam_today()) if claim is not None else None
 
 
 class ProductQuerySchema(PageQuerySchema):
@@ -210,3 +273,65 @@ def product_images_create(product_id: int):
     # One byte over the limit is enough to refuse it; no need to read the rest.
     data = upload.read(current_app.config["MAX_IMAGE_BYTES"] + 1)
     return add_product_image(product, data, actor=current_user)
+
+
+class ClaimRejectSchema(Schema):
+    reason = fields.String(required=True, validate=Length(min=1, max=2000))
+
+
+@operation(
+    "/products/<int:product_id>/ocop/verify",
+    "POST",
+    summary="Verify the product's declared OCOP rating against its decision (staff of the producer's centre)",
+    tag="registry",
+    response=ProductSchema,
+    errors=(403, 404, 409),
+)
+def products_ocop_verify(product_id: int):
+    product = get_scoped_or_404(Product, product_id)
+    verify_claim(product, "ocop", actor=current_user)
+    return product
+
+
+@operation(
+    "/products/<int:product_id>/ocop/reject",
+    "POST",
+    summary="Reject the product's declared OCOP rating, with a reason the producer sees",
+    tag="registry",
+    body=ClaimRejectSchema,
+    response=ProductSchema,
+    errors=(403, 404, 409, 422),
+)
+def products_ocop_reject(product_id: int, data: dict[str, Any]):
+    product = get_scoped_or_404(Product, product_id)
+    reject_claim(product, "ocop", data["reason"], actor=current_user)
+    return product
+
+
+@operation(
+    "/products/<int:product_id>/flagship/verify",
+    "POST",
+    summary="Verify the product's declared flagship designation (staff of the producer's centre)",
+    tag="registry",
+    response=ProductSchema,
+    errors=(403, 404, 409),
+)
+def products_flagship_verify(product_id: int):
+    product = get_scoped_or_404(Product, product_id)
+    verify_claim(product, "flagship", actor=current_user)
+    return product
+
+
+@operation(
+    "/products/<int:product_id>/flagship/reject",
+    "POST",
+    summary="Reject the product's declared flagship designation, with a reason the producer sees",
+    tag="registry",
+    body=ClaimRejectSchema,
+    response=ProductSchema,
+    errors=(403, 404, 409, 422),
+)
+def products_flagship_reject(product_id: int, data: dict[str, Any]):
+    product = get_scoped_or_404(Product, product_id)
+    reject_claim(product, "flagship", data["reason"], actor=current_user)
+    return product

@@ -17,6 +17,7 @@ from traceability.api import (  # noqa: F401
     certifications,
     epcis,
     exports,
+    gtin_disputes,
     inspections,
     labels,
     locations,

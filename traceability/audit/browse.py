@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "change_password": _l("Password changed"),
     "recall": _l("Recalled"),
     "close": _l("Closed"),
+    "return_to_sale": _l("Returned to sale"),
     "consume": _l("Used up"),
     "purge": _l("Removed after retention"),
     "answer": _l("Answered"),

@@ -29,7 +29,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from traceability.batches.models import Batch, TraceEvent
-from traceability.batches.service import VIETNAM_OFFSET, current_events, local_time
+from traceability.batches.service import VIETNAM_OFFSET, current_events, event_party, local_time, person_label
 from traceability.batches.trace import trace
 from traceability.extensions import db
 from traceability.registry.models import Location
@@ -72,6 +72,9 @@ COLUMNS = (
     Column("reference_number", _l("Reference document number")),
     Column("counterparty", _l("Recipient or source")),
     Column("note", _l("Note")),
+    # Who did the work (the producer, or the operator of the place), and the account that recorded it.
+    Column("done_by", _l("Done by")),
+    Column("recorded_by", _l("Recorded by")),
     Column("lot_code_source", _l("Traceability lot code source")),
     Column("lot_code_source_location", _l("Lot code source location")),
     Column("producer", _l("Producer")),
@@ -178,6 +181,8 @@ def _event_values(event: TraceEvent, node: Batch, lookups: _Lookups) -> dict[str
         "reference_number": event.reference_number,
         "counterparty": event.counterparty,
         "note": event.note or None,
+        "done_by": event_party(event).name,
+        "recorded_by": person_label(event.actor) if event.actor else None,
         "event_id": event.id,
         "corrects": event.voids_event_id,
     }

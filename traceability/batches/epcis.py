@@ -8,7 +8,12 @@ disposition ``recalled``. The processing event of a batch made from inputs is
 its transformation, and the packing event of a shipment its aggregation: the
 first of each gives the lineage event its time, place and ID instead of
 appearing twice. A voided event is exported with an ``errorDeclaration``
-naming its correction (a retraction: ``did_not_occur``). Event IDs are the ones
+naming its correction (a retraction: ``did_not_occur``); in the public
+document (``public=True``, what the resolver answers) it keeps only that
+declaration and its skeleton: its note, recipient or source, reference
+document and the reason it was voided are left out. A recall that ended with
+its lots returned to sale adds an ObjectEvent with the disposition
+``sellable_accessible`` at its closing time. Event IDs are the ones
 stored at capture, otherwise computed from the canonical form, so capturing an
 export again finds every event a duplicate.
 
@@ -35,7 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from traceability.batches.models import EVENT_BIZ_STEPS, Batch, BatchInput, Recall, RecallBatch, TraceEvent
-from traceability.batches.service import VIETNAM_OFFSET, current_events, local_time
+from traceability.batches.service import VIETNAM_OFFSET, current_events, event_party, local_time
 from traceability.batches.trace import trace
 from traceability.extensions import db
 from traceability.gs1.epcis import (
@@ -119,13 +124,18 @@ def project_uris(base_url: str | None = None) -> Uris:
 # --- export ------------------------------------------------------------------------------------
 
 
-def export_batch_chain(batch: Batch, *, base_url: str | None = None, now: datetime | None = None) -> dict:
-    """The batch's whole chain, upstream and downstream, as an EPCIS 2.0 JSON-LD document."""
+def export_batch_chain(
+    batch: Batch, *, base_url: str | None = None, now: datetime | None = None, public: bool = False
+) -> dict:
+    """The batch's whole chain, upstream and downstream, as an EPCIS 2.0 JSON-LD document.
+
+    ``public``: the document anyone may read, without the content of voided events.
+    """
     uris = project_uris(base_url)
     nodes = {
         node.id: node for direction in ("upstream", "downstream") for node in trace(batch, direction).nodes
     }
-    events = batch_events(list(nodes.values()), uris)
+    events = batch_events(list(nodes.values()), uris, public=public)
     return epcis_document(
         events, created_at=now or datetime.now(VIETNAM_OFFSET), namespaces={PREFIX: uris.vocabulary}
     )
@@ -166,8 +176,11 @@ def _load(batches: list[Batch]) -> _Chain:
     return _Chain(batches, lineage, locations, recalls)
 
 
-def batch_events(batches: list[Batch], uris: Uris) -> list[dict[str, Any]]:
-    """The EPCIS events of these batches: their key events, the lineage that made them, their recalls."""
+def batch_events(batches: list[Batch], uris: Uris, *, public: bool = False) -> list[dict[str, Any]]:
+    """The EPCIS events of these batches: their key events, the lineage that made them, their recalls.
+
+    ``public``: a voided event keeps its eventID, time, step and error declaration, not its content.
+    """
     chain = _load(batches)
     namespaces = {PREFIX: uris.vocabulary}
     exported: list[dict[str, Any]] = []
@@ -187,17 +200,33 @@ def batch_events(batches: list[Batch], uris: Uris) -> list[dict[str, Any]]:
                 declarations.append((len(exported) - 1, corrections[event.id]))
         for recall in chain.recalls.get(batch.id, []):
             exported.append(_recall_event(batch, recall, uris, namespaces))
+            if recall.outcome == "returned_to_sale" and recall.closed_at is not None:
+                exported.append(_recall_ended_event(batch, recall, uris, namespaces))
     for index, correction in declarations:
         retraction = correction.is_retraction
         extensions = {uris.term("reason"): correction.void_reason} if correction.void_reason else {}
+        voided = exported[index]
+        if public:
+            voided, extensions = _without_content(voided, uris), {}
         exported[index] = declare_error(
-            exported[index],
+            voided,
             declared_at=correction.recorded_at.astimezone(VIETNAM_OFFSET),
             reason="did_not_occur" if retraction else "incorrect_data",
             corrective_event_ids=[] if retraction else [event_ids[correction.id]],
             extensions=extensions,
         )
     return sorted(exported, key=lambda event: (canonical_time(event["eventTime"]), event["eventID"]))
+
+
+# What a voided event's public export leaves out: what was typed about it, never who or where.
+PRIVATE_FIELDS = ("bizTransactionList",)
+PRIVATE_TERMS = ("note", "counterparty")
+
+
+def _without_content(event: dict[str, Any], uris: Uris) -> dict[str, Any]:
+    """A voided event for the public: its eventID, time, step, place and lot, not its note, party or document."""
+    private = {*PRIVATE_FIELDS, *(uris.term(name) for name in PRIVATE_TERMS)}
+    return {key: value for key, value in event.items() if key not in private}
 
 
 def _read_point(event: TraceEvent | None, fallback_id: int | None, chain: _Chain, uris: Uris) -> str | None:
@@ -232,7 +261,8 @@ def _object_event(
     if event.reference_number:
         document = uris.document(producer_id, event.reference_number)
         parts.biz_transactions = [(TRANSACTION_TYPES.get(event.reference_type or ""), document)]
-    own = [("owning_party", uris.producer(producer_id))] + ([("location", place)] if place else [])
+    # The party that did the work: the operator of the event's place, else the batch's producer.
+    own = [("owning_party", uris.producer(event_party(event).id))] + ([("location", place)] if place else [])
     if event.biz_step == "shipping":
         parts.sources = own
     elif event.biz_step == "receiving":
@@ -316,5 +346,19 @@ def _recall_event(batch: Batch, recall: Recall, uris: Uris, namespaces: dict[str
         event_time=recall.opened_at.astimezone(VIETNAM_OFFSET),
         quantities=[QuantityElement(uris.lot(batch))],
         parts=EventParts(disposition="recalled", extensions={uris.term("eventType"): "recall"}),
+        namespaces=namespaces,
+    )
+
+
+def _recall_ended_event(
+    batch: Batch, recall: Recall, uris: Uris, namespaces: dict[str, str]
+) -> dict[str, Any]:
+    """The lot back on sale: the recall closed with the outcome ``returned_to_sale``."""
+    return object_event(
+        event_time=(recall.closed_at or recall.opened_at).astimezone(VIETNAM_OFFSET),
+        quantities=[QuantityElement(uris.lot(batch))],
+        parts=EventParts(
+            disposition="sellable_accessible", extensions={uris.term("eventType"): "recall_ended"}
+        ),
         namespaces=namespaces,
     )

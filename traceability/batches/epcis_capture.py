@@ -218,6 +218,9 @@ def capture_document(document: dict[str, Any], *, actor: User, base_url: str | N
     """
     if not actor.can_write:
         raise Forbidden(_l("Your role can read these records but not change them."))
+    if actor.role == "producer":
+        # A producer that is not approved captures nothing; the centre's staff hear it per event.
+        writable_producer(actor.producer_id, actor)
     report = validate_document(document)
     if report.document:
         raise InvalidInput(

@@ -8,17 +8,18 @@ from wtforms import (
     DecimalField,
     FieldList,
     FormField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from traceability.batches.models import UNITS
 from traceability.batches.service import VIETNAM_OFFSET
 from traceability.forms import Form
-from traceability.vocabulary import EVENT_TYPE_LABELS, UNIT_LABELS
+from traceability.vocabulary import EVENT_TYPE_LABELS, RECALL_OUTCOME_LABELS, UNIT_LABELS
 
 
 class InputForm(Form):
@@ -123,3 +124,18 @@ class CorrectionForm(EventForm):
 
 class ReasonForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+
+
+class RecallCloseForm(Form):
+    """Closing a recall: how it ended and why (``close_recall``, as the API's ``{note, outcome}``)."""
+
+    outcome = RadioField(
+        _l("How the recall ended"),
+        choices=[SelectChoice(code, label) for code, label in RECALL_OUTCOME_LABELS.items()],
+        validators=[InputRequired(message=_l("Choose how the recall ended."))],
+    )
+    note = TextAreaField(
+        _l("What was found and done"),
+        validators=[DataRequired(), Length(max=2000)],
+        description=_l("When the lots return to sale, their public pages show this note."),
+    )

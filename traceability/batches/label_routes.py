@@ -114,6 +114,7 @@ def create_items(batch_id: int):
                     "ec": form.ec.data,
                     "item_range": (items[0].id, items[-1].id, len(items)),
                 },
+                actor=current_user,
             )
             job = queue_label_job(batch, plan, actor=current_user)
     except DomainError as error:
@@ -151,7 +152,7 @@ def print_labels(batch_id: int):
         return _form_refused(form, batch, "labels")
     options = {"template": form.template.data, "ec": form.ec.data, "copies": form.copies.data}
     try:
-        plan = plan_labels(batch, options)
+        plan = plan_labels(batch, options, actor=current_user)
         if plan.count > DIRECT_LABEL_LIMIT:
             job = queue_label_job(batch, plan, actor=current_user)
             db.session.commit()

@@ -17,9 +17,11 @@ from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from traceability.accounts.scope import approval_refusal
 from traceability.batches.models import Batch, Item
 from traceability.batches.service import public_url
-from traceability.errors import Conflict, InvalidInput
+from traceability.database import vietnam_today
+from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
 from traceability.gs1 import item_uri
 from traceability.labels.sheets import TEMPLATES, LabelSizeError, LabelText, check_fits, render_labels
@@ -48,7 +50,8 @@ def label_text(batch: Batch) -> LabelText:
         lot_code=batch.lot_code,
         production_date=batch.production_date,
         expiry_date=batch.expiry_date,
-        ocop_stars=batch.product.ocop_stars,
+        # Only a verified rating in force today: a label outlives the day it is printed on.
+        ocop_stars=batch.product.ocop_stars if batch.product.ocop_valid_on(vietnam_today()) else None,
     )
 
 
@@ -59,14 +62,18 @@ def _item_range(batch: Batch) -> tuple[int, int, int] | None:
     return (row[0], row[1], row[2]) if row[2] else None
 
 
-def plan_labels(batch: Batch, options: dict[str, Any]) -> LabelPlan:
+def plan_labels(batch: Batch, options: dict[str, Any], *, actor: Any = None) -> LabelPlan:
     """Check ``template``, ``ec`` and ``copies`` of a print request; InvalidInput naming what to fix.
 
     A batch with serialised items prints one label per item (``copies`` is
     ignored); one without prints ``copies`` labels of its code, a full sheet
     by default. A code too small to scan on the template is refused here,
-    before any job starts.
+    before any job starts. Only an approved producer's labels are printed:
+    codes on packages are what consumers trust.
     """
+    refusal = approval_refusal(batch.product.producer, actor)
+    if refusal is not None:
+        raise Forbidden(refusal)
     if batch.status == "recalled":
         raise Conflict(
             _l("This batch is recalled: its products must not reach consumers, so no labels are printed.")

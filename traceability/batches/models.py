@@ -38,6 +38,8 @@ EVENT_BIZ_STEPS: dict[str, str] = {
 EVENT_TYPES = tuple(EVENT_BIZ_STEPS)
 LINEAGE_KINDS = ("transformation", "aggregation", "split")
 RECALL_STATUSES = ("open", "closed")
+# How a closed recall ended: the lots went back on sale, or they stay withdrawn (do not use).
+RECALL_OUTCOMES = ("returned_to_sale", "withdrawn")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -121,8 +123,9 @@ class TraceEvent(db.Model):
     reference_type: Mapped[str | None] = mapped_column(String(50))
     reference_number: Mapped[str | None] = mapped_column(String(100))
     counterparty: Mapped[str | None] = mapped_column(String(300))  # recipient or source
-    photo_filename: Mapped[str | None] = mapped_column(String(100))
-    photo_thumbnail_filename: Mapped[str | None] = mapped_column(String(100))
+    # Indexed: /media/ looks a name up here to refuse a withdrawn event's photo.
+    photo_filename: Mapped[str | None] = mapped_column(String(100), index=True)
+    photo_thumbnail_filename: Mapped[str | None] = mapped_column(String(100), index=True)
     # A correction (voids_event_id set) either replaces the voided event with
     # its own data or, as a retraction, only withdraws it.
     is_retraction: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -163,7 +166,12 @@ class Recall(db.Model):
     """A recall of a batch and, through lineage, of everything made from it."""
 
     __tablename__ = "recall"
-    __table_args__ = (CheckConstraint(_in("status", RECALL_STATUSES), name="status"),)
+    __table_args__ = (
+        CheckConstraint(_in("status", RECALL_STATUSES), name="status"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', RECALL_OUTCOMES)}", name="outcome"),
+        # A closed recall always says how it ended; an open one has no outcome yet.
+        CheckConstraint("(status = 'open') = (outcome IS NULL)", name="outcome_when_closed"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
@@ -174,8 +182,11 @@ class Recall(db.Model):
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_note: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(20))
 
     batch: Mapped[Batch] = relationship()
+    opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
     affected: Mapped[list[RecallBatch]] = relationship(
         back_populates="recall", order_by="RecallBatch.depth", cascade="all, delete-orphan"
     )

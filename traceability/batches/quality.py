@@ -37,7 +37,7 @@ from traceability.batches.models import Batch, TraceEvent
 from traceability.batches.service import VIETNAM_OFFSET
 from traceability.database import utcnow
 from traceability.extensions import db
-from traceability.registry.models import Product
+from traceability.registry.models import CLAIM_TYPES, Certification, Product
 from traceability.vocabulary import EVENT_TYPE_LABELS, label
 
 COPIED_MIN_BATCHES = 5  # the same note, quantity and type on this many batches looks copied
@@ -239,6 +239,36 @@ def expiry_before_production(user: Any = None) -> list[Finding]:
     ]
 
 
+def unverified_claims(user: Any = None) -> list[Finding]:
+    """Batches of products whose OCOP rating or flagship designation waits for the centre's decision."""
+    query = (
+        select(Batch.id, Batch.lot_code, Product.name, Certification.type, Certification.claim_ocop_stars)
+        .join(Product, Product.id == Batch.product_id)
+        .join(Certification, Certification.product_id == Product.id)
+        .where(
+            tenant_clause(Batch, user),
+            Certification.scope == "product",
+            Certification.type.in_(CLAIM_TYPES),
+            Certification.status == "pending",
+            (Certification.type == "flagship") | Certification.claim_ocop_stars.is_not(None),
+        )
+        .order_by(Batch.id, Certification.id)
+    )
+    return [
+        Finding(
+            batch_id,
+            lot,
+            product,
+            str(
+                _l("OCOP %(stars)s★ declared, not yet verified: the public sees no stars.", stars=stars)
+                if kind == "ocop"
+                else _l("Flagship product declared, not yet verified: the public does not see it.")
+            ),
+        )
+        for batch_id, lot, product, kind, stars in db.session.execute(query)
+    ]
+
+
 def long_gaps(user: Any = None) -> list[Finding]:
     """Batches with more than ``GAP_DAYS`` days between two consecutive events: the longest gap of each."""
     previous = func.lag(TraceEvent.event_time).over(
@@ -341,6 +371,12 @@ CHECKS: tuple[tuple[str, Any, Any, Callable[[Any], list[Finding]]], ...] = (
         _l("Events after the expiry date"),
         _l("An event is dated after the batch expired."),
         events_after_expiry,
+    ),
+    (
+        "unverified_claims",
+        _l("Claims waiting for the centre"),
+        _l("The product's OCOP rating or flagship designation is declared but not verified yet."),
+        unverified_claims,
     ),
     (
         "long_gap",

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
-from traceability.batches.forms import ReasonForm
+from traceability.batches.forms import ReasonForm, RecallCloseForm
 from traceability.batches.models import Batch, Recall, TraceEvent
-from traceability.batches.recalls import close_recall, recall_batch
+from traceability.batches.recalls import close_recall, may_close_recall, recall_batch
 from traceability.batches.service import current_events, quantity_remaining
 from traceability.errors import DomainError
 from traceability.extensions import db
-from traceability.web import writer_required
+from traceability.web import show_errors, writer_required
 
 bp = Blueprint("recalls", __name__)
 
@@ -54,15 +54,19 @@ def start(batch_id: int):
 def detail(recall_id: int):
     """A recall: the affected batches, what is left of them, where they were shipped; closing it."""
     recall = get_scoped_or_404(Recall, recall_id)
-    form = ReasonForm(prefix="close")
+    form = RecallCloseForm(prefix="close")
     status = 200
-    if request.method == "POST" and form.validate_on_submit():
+    if request.method == "POST" and not may_close_recall(recall, current_user):
+        abort(403)  # before the form: a refusal says so, whatever was sent
+    if request.method == "POST" and not form.validate_on_submit():
+        status = 422
+    elif request.method == "POST":
         try:
-            close_recall(recall, form.reason.data, actor=current_user)
+            close_recall(recall, form.note.data, form.outcome.data, actor=current_user)
         except DomainError as error:
             db.session.rollback()
-            flash(str(error.message), "error")
-            status = error.status  # a refusal says so: 403 for a role that may not close it
+            show_errors(form, error)
+            status = error.status
         else:
             db.session.commit()
             flash(_("Recall closed."), "success")
@@ -78,7 +82,7 @@ def detail(recall_id: int):
         )
     )
     remaining = {entry.batch_id: quantity_remaining(entry.batch) for entry in recall.affected}
-    can_close = recall.status == "open" and current_user.role in ("centre_admin", "centre_staff")
+    can_close = recall.status == "open" and may_close_recall(recall, current_user)
     return render_template(
         "batches/recall_detail.html",
         recall=recall,

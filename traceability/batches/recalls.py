@@ -1,14 +1,24 @@
-"""Recalls: a batch and everything made from it, withdrawn at once."""
+"""Recalls: a batch and everything made from it, withdrawn at once, and how each recall ended.
+
+A recall is open until the producer's centre closes it with an outcome:
+``returned_to_sale`` (the lots are safe: they are active again and their pages
+say the recall ended) or ``withdrawn`` (they stay recalled: do not use). The
+outcome applies to every batch the recall reached, as the recall did; a batch
+that another recall still holds stays recalled.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import lock_audit_chain, record_audit, snapshot
-from traceability.batches.models import Batch, Recall, RecallBatch
+from traceability.batches.models import RECALL_OUTCOMES, Batch, Recall, RecallBatch
+from traceability.batches.service import quantity_remaining
 from traceability.batches.trace import related_batch_ids
 from traceability.database import utcnow
 from traceability.errors import Conflict, Forbidden, InvalidInput
@@ -19,7 +29,8 @@ CENTRE_ROLES = ("centre_admin", "centre_staff")
 
 def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
     """Recall ``batch``: it and every downstream batch are marked recalled in the same transaction."""
-    producer = writable_producer(batch.product.producer_id, actor)
+    # A suspended producer still withdraws unsafe goods: a recall needs no approval.
+    producer = writable_producer(batch.product.producer_id, actor, require_approved=False)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_l("Say why the batch is recalled."), {"reason": _l("This field is required.")})
@@ -64,27 +75,100 @@ def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
     return recall
 
 
-def close_recall(recall: Recall, note: str, *, actor: User) -> Recall:
-    """Close a recall once the centre is satisfied; the batches stay recalled."""
-    if actor.role not in CENTRE_ROLES or actor.centre_id != recall.batch.product.producer.centre_id:
+def _in_force():
+    """The recalls that hold their lots: open, or closed with the lots withdrawn."""
+    return or_(Recall.status == "open", Recall.outcome == "withdrawn")
+
+
+def may_close_recall(recall: Recall, user: User) -> bool:
+    """Whether ``user`` may close ``recall``: the staff of the producer's centre."""
+    return user.role in CENTRE_ROLES and user.centre_id == recall.batch.product.producer.centre_id
+
+
+def close_recall(recall: Recall, note: str, outcome: str, *, actor: User) -> Recall:
+    """Close a recall with its outcome: the lots return to sale, or stay withdrawn (recalled)."""
+    if not may_close_recall(recall, actor):
         raise Forbidden(_l("Only the staff of the producer's centre can close a recall."))
     if recall.status != "open":
         raise Conflict(_l("This recall is already closed."))
+    note = (note or "").strip()
+    if outcome not in RECALL_OUTCOMES:
+        raise InvalidInput(
+            _l("Say how the recall ended."),
+            {"outcome": _l("Choose returned_to_sale or withdrawn.")},
+        )
+    if outcome == "returned_to_sale" and not note:
+        # The lots' pages tell consumers why the product is safe again: it needs saying.
+        raise InvalidInput(
+            _l("Say why the lots can return to sale."), {"note": _l("This field is required.")}
+        )
+    lock_audit_chain()  # as recall_batch: one recall decision at a time
     before = snapshot(recall)
     recall.status = "closed"
+    recall.outcome = outcome
     recall.closed_at = utcnow()
     recall.closed_by_id = actor.id
-    recall.close_note = (note or "").strip() or None
+    recall.close_note = note or None
     db.session.flush()
+    producer = recall.batch.product.producer
     record_audit(
-        "close",
-        recall,
-        actor=actor,
-        before=before,
-        producer_id=recall.batch.product.producer_id,
-        centre_id=recall.batch.product.producer.centre_id,
+        "close", recall, actor=actor, before=before, producer_id=producer.id, centre_id=producer.centre_id
     )
+    if outcome == "returned_to_sale":
+        _return_to_sale(recall, actor)
     return recall
+
+
+def _return_to_sale(recall: Recall, actor: User) -> None:
+    """Make the recall's batches usable again, except those another recall still holds."""
+    affected_ids = [entry.batch_id for entry in recall.affected]
+    held = set(
+        db.session.scalars(
+            select(RecallBatch.batch_id)
+            .join(Recall, Recall.id == RecallBatch.recall_id)
+            .where(RecallBatch.batch_id.in_(affected_ids), Recall.id != recall.id, _in_force())
+        )
+    )
+    batches = db.session.scalars(
+        select(Batch).where(Batch.id.in_(affected_ids)).execution_options(populate_existing=True)
+    ).all()
+    for batch in batches:
+        if batch.id in held or batch.status != "recalled":
+            continue
+        before = snapshot(batch)
+        # A lot used up before the recall is consumed again, not on sale.
+        batch.status = "consumed" if quantity_remaining(batch) <= 0 else "active"
+        db.session.flush()
+        record_audit(
+            "return_to_sale", batch, actor=actor, before=before, producer_id=batch.product.producer_id
+        )
+
+
+@dataclass(frozen=True)
+class RecallState:
+    """What the recalls reaching a batch mean for it now (the public page, the linkset, the resolver)."""
+
+    #: Open recalls, and closed ones whose lots were withdrawn: do not use.
+    in_force: list[Recall] = field(default_factory=list)
+    #: Closed recalls whose lots returned to sale.
+    ended: list[Recall] = field(default_factory=list)
+    #: The batch's own status says recalled, whatever the recalls say.
+    status_recalled: bool = False
+
+    @property
+    def recalled(self) -> bool:
+        """Whether the batch must not be sold or used: no shop, no retailer link."""
+        return bool(self.in_force) or self.status_recalled
+
+
+def recall_state(batch: Batch) -> RecallState:
+    """The recalls in force on ``batch`` and those that ended with its return to sale, newest first."""
+    recalls = recalls_affecting(batch)
+    return RecallState(
+        in_force=[r for r in recalls if r.status == "open" or r.outcome == "withdrawn"],
+        ended=[r for r in recalls if r.status == "closed" and r.outcome == "returned_to_sale"],
+        status_recalled=batch.status == "recalled",
+    )
 
 
 def recalls_affecting(batch: Batch) -> list[Recall]:

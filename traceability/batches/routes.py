@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -27,10 +40,11 @@ from traceability.batches.service import (
 )
 from traceability.batches.trace import chain_tree, trace
 from traceability.converters import query_int
+from traceability.database import VIETNAM_OFFSET
 from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.registry.models import Location, Producer, Product
-from traceability.web import show_errors, writer_required
+from traceability.web import refuse_unapproved_producer, show_errors, writer_required
 
 bp = Blueprint("batches", __name__)
 
@@ -64,6 +78,8 @@ def _input_choices(exclude_product_id: int | None = None) -> list[SelectChoice]:
 @writer_required
 def batch_new():
     """Register a new production batch, with the batches it was made from."""
+    if (refused := refuse_unapproved_producer(url_for("registry.dashboard"))) is not None:
+        return refused
     form = BatchForm()
     products = db.session.scalars(
         scoped_select(Product).join(Producer).where(Producer.status == "approved").order_by(Product.name)
@@ -154,7 +170,8 @@ def event_correct(batch_id: int, event_id: int):
     form.location_id.choices = _location_choices(event.batch.product.producer_id)
     retract_form = ReasonForm(prefix="retract")
     if request.method == "GET":
-        local = local_time(event)
+        # The form's time is Vietnam's (EventForm.event_data), whatever offset the event came with.
+        local = local_time(event).astimezone(VIETNAM_OFFSET)
         form.type.data, form.time.data = event.type, local.replace(tzinfo=None)
         form.location_id.data, form.quantity.data = event.location_id, event.quantity
         form.note.data, form.counterparty.data = event.note, event.counterparty
@@ -195,6 +212,26 @@ def event_retract(batch_id: int, event_id: int):
         db.session.commit()
         flash(_("Event withdrawn; it stays in the history, marked as withdrawn."), "success")
     return redirect(url_for("batches.batch_detail", batch_id=batch_id))
+
+
+@bp.route("/manage/batches/<int:batch_id>/events/<int:event_id>/photo")
+@login_required
+def event_photo(batch_id: int, event_id: int):
+    """An event's photo (``?thumbnail=1`` for the small one), withdrawn or not, for who may see the batch."""
+    return event_photo_response(
+        _batch_event(batch_id, event_id), thumbnail=request.args.get("thumbnail") == "1"
+    )
+
+
+def event_photo_response(event: TraceEvent, *, thumbnail: bool) -> Response:
+    """An event's photo for who may see its batch (the web pages and the API share it), withdrawn or not."""
+    name = event.photo_thumbnail_filename if thumbnail else event.photo_filename
+    if not name:
+        abort(404)
+    response = send_from_directory(Path(current_app.config["UPLOAD_FOLDER"]) / "images", name, max_age=0)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route("/manage/batches/<int:batch_id>/chain")

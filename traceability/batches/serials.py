@@ -55,8 +55,8 @@ def check_serialisable(batch: Batch, actor: User | None) -> None:
     """
     producer = batch.product.producer
     if actor is not None:
-        writable_producer(producer.id, actor)
-    if producer.status != "approved":
+        writable_producer(producer.id, actor)  # refuses a producer that is not approved, too
+    elif producer.status != "approved":
         raise Forbidden(_l("This producer is not approved (or is suspended), so it cannot create items."))
     if batch.status == "recalled":
         raise Conflict(

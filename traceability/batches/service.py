@@ -12,8 +12,9 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
@@ -21,11 +22,11 @@ from traceability.audit.service import record_audit
 from traceability.batches.lineage import add_inputs
 from traceability.batches.models import EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
 from traceability.database import VIETNAM_OFFSET
-from traceability.errors import Conflict, Forbidden, InvalidInput
+from traceability.errors import Conflict, InvalidInput
 from traceability.extensions import db
 from traceability.gs1 import batch_uri, is_valid_ai_value, item_uri
 from traceability.public.models import Scan
-from traceability.registry.models import Location, Product
+from traceability.registry.models import Location, Producer, Product
 from traceability.uploads import UploadRejected, remove, store_image
 
 UNIT_PATTERN = re.compile(r"^[A-Z0-9]{2,3}$")
@@ -96,6 +97,23 @@ def local_time(event: TraceEvent) -> datetime:
     return event.event_time.astimezone(offset)
 
 
+def event_party(event: TraceEvent) -> Producer:
+    """Who did an event's work: the operator of the place it happened at, else the batch's producer.
+
+    Never the account that typed the record: centre staff may record a harvest the producer did.
+    """
+    if event.location is not None:
+        return event.location.producer
+    return event.batch.product.producer
+
+
+def person_label(user: User) -> str:
+    """A user as management pages name who recorded something: name or email, and centre or producer."""
+    who = user.name or user.email
+    organisation = user.producer or user.centre
+    return f"{who} ({organisation.name})" if organisation is not None else who
+
+
 def _quantity(value: Any, errors: dict[str, Any], field: str) -> Decimal | None:
     try:
         quantity = Decimal(str(value))
@@ -117,17 +135,8 @@ def create_batch(data: dict[str, Any], *, actor: User) -> Batch:
     product = db.session.get(Product, data.get("product_id") or 0)
     if product is None:
         raise InvalidInput(_l("Choose a product."), {"product_id": _l("Unknown product.")})
+    # Only an approved producer records batches: writable_producer says why not to the others.
     producer = writable_producer(product.producer_id, actor)
-    if producer.status != "approved":
-        # Only an approved producer records batches; each other status says why not.
-        refusals = {
-            "pending": _l(
-                "This producer is waiting for the centre's approval and cannot record batches yet."
-            ),
-            "rejected": _l("This producer's registration was rejected, so it cannot record batches."),
-            "suspended": _l("This producer is suspended and cannot record new batches."),
-        }
-        raise Forbidden(refusals.get(producer.status, refusals["pending"]))
     errors: dict[str, Any] = {}
     lot_code = data.get("lot_code") or ""
     if not lot_code:
@@ -336,6 +345,22 @@ def retract_event(event: TraceEvent, reason: str, *, actor: User) -> TraceEvent:
         "void_reason": reason,
     }
     return _add_event(event.batch, fields, actor=actor, photo=None)
+
+
+def event_photo_state(name: str) -> str | None:
+    """Whether a stored image is an event's photo: ``standing``, ``voided`` (withdrawn or corrected), or None."""
+    correction = aliased(TraceEvent)
+    row = db.session.execute(
+        select(
+            TraceEvent.id,
+            select(correction.id).where(correction.voids_event_id == TraceEvent.id).exists().label("voided"),
+        )
+        .where(or_(TraceEvent.photo_filename == name, TraceEvent.photo_thumbnail_filename == name))
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return "voided" if row.voided else "standing"
 
 
 def current_events(events: list[TraceEvent]) -> list[TraceEvent]:

@@ -56,6 +56,25 @@ def related_batch_ids(batch_id: int, direction: Direction) -> dict[int, int]:
     return {row[0]: row[1] for row in rows if row[0] != batch_id}
 
 
+def origin_batch_ids(batch_id: int, *, limit: int) -> list[int]:
+    """Up to ``limit`` batches at the far end of a batch's upstream chain: those made from no other batch.
+
+    One query over the same recursive walk as ``related_batch_ids``, so a lot
+    deep in a long chain is found without reading the lots between.
+    """
+    chain = _chain(batch_id, "upstream")
+    made_from_something = select(BatchInput.id).where(BatchInput.output_batch_id == chain.c.batch_id).exists()
+    return list(
+        db.session.scalars(
+            select(chain.c.batch_id)
+            .where(~made_from_something)
+            .group_by(chain.c.batch_id)
+            .order_by(chain.c.batch_id)
+            .limit(limit)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class Trace:
     """A batch's chain in one direction: the batches (nodes) and the lineage links between them (edges)."""

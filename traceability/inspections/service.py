@@ -119,7 +119,8 @@ def _subject(kind: Any, subject: Any, actor: User) -> tuple[Producer, int | None
         batch = db.session.get(Batch, subject)
         owner_id, batch_id = (batch.product.producer_id if batch else 0), subject
     try:
-        producer = writable_producer(owner_id, actor)
+        # The centre inspects a producer before approving it, and a suspended one too.
+        producer = writable_producer(owner_id, actor, require_approved=False)
     except Forbidden as error:
         if not error.fields:
             raise
@@ -339,7 +340,7 @@ def answer_inspection(
     inspection: Inspection, response: str | None, *, actor: User, photo: bytes | None = None
 ) -> Inspection:
     """The producer answers an open nonconformity: what it did, with an optional photo."""
-    writable_producer(inspection.producer_id, actor)
+    writable_producer(inspection.producer_id, actor, require_approved=False)
     if actor.role != "producer":
         raise Forbidden(_l("Only the inspected producer answers a nonconformity."))
     if inspection.outcome != "nonconformity":

@@ -19,10 +19,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from traceability.batches.models import Batch, Item, Recall
-from traceability.batches.recalls import recalls_affecting
+from traceability.batches.recalls import RecallState, recall_state
 from traceability.batches.service import current_events
 from traceability.extensions import db
 from traceability.public.copied_codes import CopiedCodeRule, CopiedCodeSignal, ScanMark, copied_code_signal
+from traceability.public.journey import batch_journey
 from traceability.public.jsonld import product_jsonld, shop_offers
 from traceability.public.linkset import valid_certifications
 from traceability.public.models import Scan
@@ -41,6 +42,20 @@ class RecallNotice:
 
     recall: Recall
     via_input: bool
+
+
+def recall_notices(batch: Batch, state: RecallState) -> tuple[list[RecallNotice], list[RecallNotice]]:
+    """The recalls in force on the batch (do not use), and those that ended with its return to sale.
+
+    An ended recall is told only when none is in force: a lot still recalled is just recalled.
+    """
+    in_force = [RecallNotice(recall, recall.batch_id != batch.id) for recall in state.in_force]
+    ended = (
+        []
+        if state.recalled
+        else [RecallNotice(recall, recall.batch_id != batch.id) for recall in state.ended]
+    )
+    return in_force, ended
 
 
 def copied_code_rule() -> CopiedCodeRule:
@@ -108,7 +123,14 @@ def _summary(batch: Batch, item: Item | None) -> str:
 
 
 def batch_jsonld(
-    batch: Batch, item: Item | None, *, url: str, today: date, image_urls: list[str], certifications: list
+    batch: Batch,
+    item: Item | None,
+    *,
+    url: str,
+    today: date,
+    image_urls: list[str],
+    certifications: list,
+    recalled: bool = False,
 ) -> dict[str, Any]:
     """schema.org JSON-LD of the page: SomeProducts for a lot, IndividualProduct for a serialised item."""
     document = product_jsonld(
@@ -122,7 +144,8 @@ def batch_jsonld(
     document["productionDate"] = batch.production_date.isoformat()
     if item is not None:
         document["serialNumber"] = item.serial
-    offers = shop_offers(web_shop_links(batch.product))
+    # A recalled lot is offered nowhere: search engines must not show it for sale.
+    offers = [] if recalled else shop_offers(web_shop_links(batch.product))
     if offers:
         document["offers"] = offers
     return document
@@ -132,7 +155,8 @@ def consumer_page_context(batch: Batch, item: Item | None, *, entity_url: str, t
     """Everything the consumer page shows, for ``public/batch.html``."""
     product = batch.product
     producer = product.producer
-    recalls = recalls_affecting(batch)
+    recalls = recall_state(batch)
+    in_force, ended = recall_notices(batch, recalls)
     history = item_scan_history(item) if item is not None else None
     certifications = valid_certifications(batch)
     image_urls = [_absolute(url_for("public.media", name=image.filename)) for image in product.images]
@@ -146,15 +170,21 @@ def consumer_page_context(batch: Batch, item: Item | None, *, entity_url: str, t
         "centre": producer.centre,
         "name": name,
         "today": today,
-        "recall_notices": [RecallNotice(recall, recall.batch_id != batch.id) for recall in recalls],
-        "recalled": bool(recalls) or batch.status == "recalled",
+        "recall_notices": in_force,
+        "ended_recall_notices": ended,
+        "recalled": recalls.recalled,
         "expired": batch.expiry_date is not None and batch.expiry_date < today,
         "suspended": producer.status == "suspended",
         "ocop_state": ocop_state(product, today),
         "certifications": certifications,
         "certification_type_label": type_label,
         "events": current_events(batch.events),
-        "shop_links": web_shop_links(product),
+        # The upstream lots' stages and the origin farms, for a lot made from other lots (None otherwise).
+        "journey": batch_journey(batch, today=today),
+        "journey_url": f"{entity_url}?view=journey",
+        "localized_name": localized_name,
+        # While recalled, no shop: the page says stop using it, not where to buy it.
+        "shop_links": [] if recalls.recalled else web_shop_links(product),
         "scan_history": history,
         "copied_code": item_copied_code_signal(item, history) if item is not None and history else None,
         "report_url": url_for("problem_reports.new", code=code),
@@ -168,6 +198,12 @@ def consumer_page_context(batch: Batch, item: Item | None, *, entity_url: str, t
             "image_size": (product.image.width, product.image.height) if product.image else None,
         },
         "jsonld": batch_jsonld(
-            batch, item, url=entity_url, today=today, image_urls=image_urls, certifications=certifications
+            batch,
+            item,
+            url=entity_url,
+            today=today,
+            image_urls=image_urls,
+            certifications=certifications,
+            recalled=recalls.recalled,
         ),
     }

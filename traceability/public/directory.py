@@ -157,14 +157,20 @@ def product(product_id: int, slug: str):
     canonical = product_path(product)
     if slug != product_slug(product.name):
         return redirect(canonical, 301)
+    return render_template(
+        "public/directory/product.html", **product_page_context(product, absolute(canonical))
+    )
+
+
+def product_page_context(product: Product, page_url: str) -> dict[str, Any]:
+    """What a product's public page shows, at ``page_url``: here, and at its GTIN's Digital Link (walk-up)."""
     today = vietnam_today()
     base_url = current_app.config["PUBLIC_BASE_URL"]
     batches = current_batches(product, today)
     certifications = valid_product_certifications(product, batches, today)
     image_urls = [absolute(url_for("public.media", name=image.filename)) for image in product.images]
-    page_url = absolute(canonical)
-    return render_template(
-        "public/directory/product.html",
+    return dict(
+        _helpers(),  # the blueprint's template helpers, for the walk-up page served by another blueprint
         product=product,
         producer=product.producer,
         centre=product.producer.centre,

@@ -16,10 +16,10 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from traceability.batches.models import Batch, Item
-from traceability.batches.recalls import recalls_affecting
+from traceability.batches.recalls import recall_state
 from traceability.extensions import db
 from traceability.registry.certifications import type_label, vietnam_today
-from traceability.registry.models import Certification
+from traceability.registry.models import Certification, Product
 
 GS1_VOC = "https://gs1.org/voc/"
 PIP = GS1_VOC + "pip"
@@ -48,7 +48,13 @@ def valid_certifications(batch: Batch) -> list[Certification]:
         )
     candidates = db.session.scalars(
         select(Certification)
-        .where(Certification.status == "verified", or_(*covers))
+        # An OCOP rating or flagship designation has its own section, not a line among the certificates.
+        .where(
+            Certification.status == "verified",
+            or_(*covers),
+            Certification.claim_ocop_stars.is_(None),
+            Certification.type != "flagship",
+        )
         .order_by(Certification.type, Certification.id)
     )
     today = vietnam_today()
@@ -114,16 +120,53 @@ def build_linkset(batch: Batch, item: Item | None, entity_url: str) -> dict[str,
             _target(f"{entity_url}#certification-{c.id}", certification_title(c), "text/html", PAGE_LANGUAGES)
             for c in certifications
         ]
+    recalls = recall_state(batch)
+    # A recalled lot has no retailer: nobody may sell it (the page and the resolver agree).
+    shops = [] if recalls.recalled else [link for link in product.shop_links or [] if link.get("url")]
+    if shops:
+        context[HAS_RETAILERS] = [
+            _target(link["url"], link.get("name") or _("Shop"), "text/html") for link in shops
+        ]
+    if recalls.recalled:
+        reason = recalls.in_force[0].reason if recalls.in_force else ""
+        title = _("Recalled: do not use this batch.") + (f" {reason}" if reason else "")
+        context[RECALL_STATUS] = [_target(f"{entity_url}#recall", title, "text/html", PAGE_LANGUAGES)]
+    elif recalls.ended:
+        ended = recalls.ended[0]
+        title = _(
+            "The recall of %(start)s ended on %(end)s: %(note)s",
+            start=format_date(ended.opened_at, "dd/MM/yyyy"),
+            end=format_date(ended.closed_at, "dd/MM/yyyy"),
+            note=ended.close_note or "",
+        )
+        context[RECALL_STATUS] = [_target(f"{entity_url}#recall", title, "text/html", PAGE_LANGUAGES)]
+    return {"linkset": [context]}
+
+
+def build_product_linkset(
+    product: Product, entity_url: str, certifications: list[Certification]
+) -> dict[str, Any]:
+    """The product-level linkset at ``/01/{gtin}``: its page, certificates in force and shops (walk-up)."""
+    page = _target(
+        entity_url, _("Product information: %(name)s", name=product.name), "text/html", PAGE_LANGUAGES
+    )
+    context: dict[str, Any] = {
+        "anchor": entity_url,
+        "description": product.name,
+        "itemDescription": product.name,
+        DEFAULT_LINK: [page],
+        PIP: [page],
+    }
+    if certifications:
+        context[CERTIFICATION_INFO] = [
+            _target(f"{entity_url}#certifications", certification_title(c), "text/html", PAGE_LANGUAGES)
+            for c in certifications
+        ]
     shops = [link for link in product.shop_links or [] if link.get("url")]
     if shops:
         context[HAS_RETAILERS] = [
             _target(link["url"], link.get("name") or _("Shop"), "text/html") for link in shops
         ]
-    recalls = recalls_affecting(batch)
-    if recalls or batch.status == "recalled":
-        reason = recalls[0].reason if recalls else ""
-        title = _("Recalled: do not use this batch.") + (f" {reason}" if reason else "")
-        context[RECALL_STATUS] = [_target(f"{entity_url}#recall", title, "text/html", PAGE_LANGUAGES)]
     return {"linkset": [context]}
 
 

@@ -56,6 +56,7 @@ from traceability import replica
 from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
 from traceability.batches.service import VIETNAM_OFFSET
 from traceability.extensions import db
+from traceability.public.journey import upstream_lot_ids
 from traceability.registry.models import Centre, Certification, Location, Producer, Product, ProductImage
 
 log = logging.getLogger(__name__)
@@ -308,17 +309,30 @@ def batch_scope(batch_id: int) -> str:
 
 
 def page_scopes(batch: Batch) -> tuple[str, ...]:
-    """The scopes the lot page of ``batch`` shows (two queries, on a miss only).
+    """The scopes the lot page of ``batch`` shows (a few queries, on a miss only).
 
-    Besides its own: the producers of the locations it names (origin, events),
-    and the lots whose recalls reach it, with their producers (a recalled
-    input is named on the page).
+    Besides its own: the upstream lots its journey shows (``journey``: their
+    events, links and origin farms) with their products' producers; the
+    producers of the locations it names (origin, events, the upstream lots'
+    too: a farm's certificate is its producer's); and the lots whose recalls
+    reach it, with their producers (a recalled input is named on the page).
+    A change to any of these (an input lot's new event, the farm's
+    certificate, the input's product) bumps one of the scopes.
     """
-    batches, producers = {batch.id}, {batch.product.producer_id}
-    shown_locations = Location.id.in_(select(TraceEvent.location_id).where(TraceEvent.batch_id == batch.id))
-    if batch.origin_location_id is not None:
-        shown_locations |= Location.id == batch.origin_location_id
+    upstream = upstream_lot_ids(batch.id)
+    batches, producers = {batch.id, *upstream}, {batch.product.producer_id}
+    shown = sorted(batches)
+    shown_locations = Location.id.in_(select(TraceEvent.location_id).where(TraceEvent.batch_id.in_(shown)))
+    shown_locations |= Location.id.in_(select(Batch.origin_location_id).where(Batch.id.in_(shown)))
     producers.update(db.session.scalars(select(Location.producer_id).where(shown_locations).distinct()))
+    if upstream:
+        producers.update(
+            db.session.scalars(
+                select(Product.producer_id)
+                .join(Batch, Batch.product_id == Product.id)
+                .where(Batch.id.in_(upstream))
+            )
+        )
     recalled = db.session.execute(
         select(Recall.batch_id, Product.producer_id)
         .join(RecallBatch, RecallBatch.recall_id == Recall.id)

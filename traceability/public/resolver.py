@@ -8,7 +8,8 @@ What one public URL answers (GS1-Conformant Resolver standard, RFC 9264):
   ``?linkType=linkset`` (``all``, the older name): the linkset;
 - ``?linkType=gs1:epcis`` (or the full ``https://gs1.org/voc/epcis``): the
   EPCIS 2.0 document of the batch's chain;
-- ``gs1:hasRetailers``: 307 to the first shop link;
+- ``gs1:hasRetailers``: 307 to the first shop link, unless the lot is recalled:
+  then the page, which says not to use it (no shop is ever offered for it);
 - ``gs1:certificationInfo``, ``gs1:traceability``, ``gs1:recallStatus``: the
   page, since their targets are sections of it;
 - any other link type, or one this entity has no link of: the default link,
@@ -41,11 +42,13 @@ from flask_babel import get_locale
 
 from traceability.batches.epcis import export_batch_chain
 from traceability.batches.models import Batch, Item
+from traceability.batches.recalls import recall_state
 from traceability.extensions import db
 from traceability.i18n import select_locale
 from traceability.public import linkset as links
 from traceability.public.page_cache import end_of_day, page_etag, page_key, page_scopes
 from traceability.public.scans import record_scan
+from traceability.registry.models import Product
 
 log = logging.getLogger(__name__)
 
@@ -96,16 +99,38 @@ def resolve(batch: Batch, item: Item | None, entity_url: str, render_page: Calla
             f'<{links.LINKSET_CONTEXT}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
         )
     elif link_type == links.EPCIS:
-        document = export_batch_chain(batch)
+        document = export_batch_chain(batch, public=True)  # voided events without their content
         response = Response(json.dumps(document, ensure_ascii=False), mimetype=links.EPCIS_MEDIA_TYPE)
-    elif link_type == links.HAS_RETAILERS and _shop_url(batch):
-        response = redirect(_shop_url(batch), 307)
+    elif link_type == links.HAS_RETAILERS and (shop := _shop_url(batch)):
+        response = redirect(shop, 307)
     else:
         # The page: asked for, its section asked for, or the default for anything else.
         batch_id, item_id = batch.id, item.id if item is not None else None
         response = page_response(batch, item, entity_url, render_page)
         if request.method == "GET":
             record_scan(batch_id, item_id, str(get_locale()), request.user_agent.string)
+    return with_resolver_headers(response, entity_url)
+
+
+def resolve_product(
+    product: Product, entity_url: str, linkset: Callable[[], dict], render_page: Callable[[], str]
+) -> Response:
+    """The answer at a product's level (walk-up, ``walk_up``): its linkset or its page, never cached, no scan."""
+    link_type = requested_link_type()
+    shops = [link["url"] for link in product.shop_links or [] if link.get("url")]
+    if link_type == LINKSET:
+        response = Response(json.dumps(linkset(), ensure_ascii=False), mimetype=links.LINKSET_MEDIA_TYPE)
+        response.headers["Link"] = (
+            f'<{links.LINKSET_CONTEXT}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
+        )
+    elif link_type == links.HAS_RETAILERS and shops:
+        response = redirect(shops[0], 307)
+    else:
+        html = render_page()
+        response = Response(html, mimetype="text/html")
+        response.set_etag(page_etag(html), weak=True)
+        response.headers["Cache-Control"] = "private, no-cache"
+        response = response.make_conditional(request)
     return with_resolver_headers(response, entity_url)
 
 
@@ -164,5 +189,8 @@ def _through_cache(batch: Batch, entity_url: str, render: Callable[[], str]) -> 
 
 
 def _shop_url(batch: Batch) -> str | None:
+    """The first shop of the batch's product, or None, always None while the batch is recalled."""
     shops = [link["url"] for link in batch.product.shop_links or [] if link.get("url")]
-    return shops[0] if shops else None
+    if not shops or recall_state(batch).recalled:
+        return None
+    return shops[0]

@@ -25,13 +25,16 @@ from flask_login import current_user
 from sqlalchemy import select, text
 
 from traceability.batches.models import Batch, Item
-from traceability.batches.service import by_public_code, page_url
+from traceability.batches.service import by_public_code, current_events, event_photo_state, page_url
 from traceability.extensions import db
-from traceability.gs1 import DigitalLinkError, parse_path
-from traceability.public.consumer import consumer_page_context
-from traceability.public.linkset import resolver_description
-from traceability.public.resolver import resolve, with_resolver_headers
-from traceability.registry.certifications import vietnam_today
+from traceability.gs1 import DigitalLink, DigitalLinkError, parse_path
+from traceability.public.consumer import consumer_page_context, localized_name
+from traceability.public.directory import product_page_context
+from traceability.public.journey import JOURNEY_MAX_EVENTS, batch_journey
+from traceability.public.linkset import build_product_linkset, resolver_description
+from traceability.public.resolver import resolve, resolve_product, with_resolver_headers
+from traceability.public.walk_up import lookup_path, product_uri, walk_up_product
+from traceability.registry.certifications import type_label, vietnam_today
 from traceability.registry.models import Product
 from traceability.web import local_path
 
@@ -48,10 +51,21 @@ def index():
 
 @bp.route("/media/<name>")
 def media(name: str):
-    """A stored product image or logo; names are random, so the file never changes."""
+    """A stored product image, logo or event photo; names are random, so the file never changes.
+
+    A withdrawn or corrected event's photo is no longer public: 404 here, while
+    its producer and centre still see it (``batches.event_photo``).
+    """
+    photo = event_photo_state(name)
+    if photo == "voided":
+        abort(404)
     folder = Path(current_app.config["UPLOAD_FOLDER"]) / "images"
     response = send_from_directory(folder, name, max_age=31_536_000)
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    if photo == "standing":
+        # An event photo can still be withdrawn: caches ask again (its ETag makes that cheap).
+        response.headers["Cache-Control"] = "public, no-cache"
+    else:
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -112,8 +126,55 @@ def _render_batch_page(batch: Batch, item: Item | None = None) -> str:
 
 
 def _answer(batch: Batch, item: Item | None = None) -> Response:
-    """The resolver's answer at a batch's or item's public URL: page, linkset, EPCIS..."""
+    """The resolver's answer at a batch's or item's public URL: page, linkset, EPCIS... or its whole journey."""
+    if request.args.get("view") == "journey":
+        return _journey_answer(batch, item)
     return resolve(batch, item, _entity_url(batch, item), lambda: _render_batch_page(batch, item))
+
+
+def _journey_answer(batch: Batch, item: Item | None) -> Response:
+    """The whole journey of a lot (``?view=journey``): bounded (``journey``), rendered each time, not a scan."""
+    entity_url = _entity_url(batch, item)
+    html = render_template(
+        "public/journey.html",
+        batch=batch,
+        item=item,
+        product=batch.product,
+        producer=batch.product.producer,
+        name=localized_name(batch.product),
+        journey=batch_journey(batch, today=vietnam_today(), whole=True),
+        events=current_events(batch.events),
+        public_url=entity_url,
+        journey_url=f"{entity_url}?view=journey",
+        page_path=urlsplit(entity_url).path,
+        max_events=JOURNEY_MAX_EVENTS,
+        localized_name=localized_name,
+        certification_type_label=type_label,
+    )
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = "private, no-cache"
+    return with_resolver_headers(response, entity_url)
+
+
+def _walk_up(product: Product, link: DigitalLink | None = None) -> Response:
+    """A product's page at its GTIN (``walk_up``); with ``link``, the notice that its lot or serial is unknown."""
+    entity_url = product_uri(current_app.config["PUBLIC_BASE_URL"], product)
+    context = product_page_context(product, entity_url)
+
+    def render() -> str:
+        return render_template(
+            "public/directory/product.html",
+            **context,
+            unregistered=link,
+            unregistered_code=link.element_string() if link is not None else None,
+        )
+
+    return resolve_product(
+        product,
+        entity_url,
+        lambda: build_product_linkset(product, entity_url, context["certifications"]),
+        render,
+    )
 
 
 # Why a Digital Link path was refused, in the consumer's language.
@@ -149,21 +210,42 @@ def digital_link(_identifiers: str):
         link = parse_path(_raw_path())
     except DigitalLinkError as error:
         abort(400, str(DIGITAL_LINK_REASONS[error.reason]))
-    if link.lot is None or link.variant is not None:
-        abort(404)  # only lots and their items are registered, not products or variants
-    batch = db.session.scalar(
-        select(Batch).join(Product).where(Product.gtin == link.gtin14, Batch.lot_code == link.lot)
-    )
+    if link.variant is not None:
+        abort(404)  # variants are not registered
+    batch = None
+    if link.lot is not None:
+        batch = db.session.scalar(
+            select(Batch).join(Product).where(Product.gtin == link.gtin14, Batch.lot_code == link.lot)
+        )
     item = None
     if batch is not None and link.serial is not None:
         item = db.session.scalar(select(Item).where(Item.batch_id == batch.id, Item.serial == link.serial))
     if batch is None or (link.serial is not None and item is None):
-        abort(404)
+        # Walk up to the product: its page, with a notice when a lot or serial was asked for (walk_up).
+        product = walk_up_product(link.gtin14) or abort(404)
+        if not link.is_canonical_gtin:
+            return _canonical_redirect(link, product_uri(current_app.config["PUBLIC_BASE_URL"], product))
+        return _walk_up(product, link if link.lot is not None or link.serial is not None else None)
     if not link.is_canonical_gtin:
-        query = request.query_string.decode()
-        response = redirect(request.script_root + link.path() + (f"?{query}" if query else ""), 301)
-        return with_resolver_headers(response, _entity_url(batch, item))
+        return _canonical_redirect(link, _entity_url(batch, item))
     return _answer(batch, item)
+
+
+def _canonical_redirect(link: DigitalLink, entity_url: str) -> Response:
+    """301 from a GTIN-8/12/13 path to the GTIN-14 form, keeping the query."""
+    query = request.query_string.decode()
+    response = redirect(request.script_root + link.path() + (f"?{query}" if query else ""), 301)
+    return with_resolver_headers(response, entity_url)
+
+
+@bp.route("/lookup")
+def lookup():
+    """The code field of the home and 404 pages: on to the page of the typed code, or why not."""
+    typed = request.args.get("code", "")
+    found = lookup_path(typed)
+    if found.path is not None:
+        return redirect(request.script_root + found.path, 303)
+    return render_template("public/lookup.html", code=typed, error=found.error), found.status
 
 
 @bp.route("/t/<code>")

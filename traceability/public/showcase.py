@@ -1,8 +1,8 @@
 """The public directory's queries: which products the centres show, their valid certificates, current lots.
 
 A product is shown when its producer is approved (not pending, rejected or
-suspended) and it is a flagship product or holds OCOP stars whose certificate
-is in force today. A product without its OCOP dates has no certificate to
+suspended) and its centre verified it as a flagship product or its OCOP stars,
+in force today (the product's published columns, ``registry.claims``). A product without its OCOP dates has no certificate to
 check, so its stars alone never put it in the directory.
 """
 
@@ -38,6 +38,19 @@ def ocop_in_force_clause(today: date) -> ColumnElement[bool]:
     )
 
 
+def not_a_claim() -> ColumnElement[bool]:
+    """SQL: a certificate, not an OCOP rating or flagship designation (those have their own sections)."""
+    return and_(Certification.claim_ocop_stars.is_(None), Certification.type != "flagship")
+
+
+def flagship_in_force_clause(today: date) -> ColumnElement[bool]:
+    """SQL: the product's verified flagship designation is in force today."""
+    return and_(
+        Product.is_flagship.is_(True),
+        or_(Product.flagship_expires_on.is_(None), Product.flagship_expires_on >= today),
+    )
+
+
 def showcased(today: date | None = None) -> Select:
     """Products in the directory: of approved producers, flagship or with OCOP stars in force."""
     today = today or vietnam_today()
@@ -46,7 +59,7 @@ def showcased(today: date | None = None) -> Select:
         .join(Product.producer)
         .where(
             Producer.status == "approved",
-            or_(Product.is_flagship.is_(True), ocop_in_force_clause(today)),
+            or_(flagship_in_force_clause(today), ocop_in_force_clause(today)),
         )
     )
 
@@ -133,7 +146,7 @@ def valid_product_certifications(
         covers.append((Certification.scope == "location") & (Certification.location_id.in_(origins)))
     candidates = db.session.scalars(
         select(Certification)
-        .where(state_clause("verified", today), or_(*covers))
+        .where(state_clause("verified", today), or_(*covers), not_a_claim())
         .outerjoin(Certification.location)
         .options(contains_eager(Certification.location))
         .order_by(Certification.type, Certification.id)

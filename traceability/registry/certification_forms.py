@@ -15,8 +15,11 @@ from traceability.registry.certifications import (
     CERTIFICATION_SCOPE_LABELS,
     CERTIFICATION_TYPE_LABELS,
 )
+from traceability.registry.models import CLAIM_TYPES
 
 TYPE_CHOICES = [SelectChoice(code, label) for code, label in CERTIFICATION_TYPE_LABELS.items()]
+# OCOP ratings and flagship designations are declared on the product (registry.product_claims).
+NEW_TYPE_CHOICES = [choice for choice in TYPE_CHOICES if choice.value not in CLAIM_TYPES]
 STATE_CHOICES = [
     SelectChoice("", _l("All")),
     SelectChoice("pending", _l("Waiting for verification")),
@@ -36,7 +39,7 @@ def _document_field() -> FileField:
 
 
 class CertificationDataForm(Form):
-    type = SelectField(_l("Type"), choices=TYPE_CHOICES, validators=[DataRequired()])
+    type = SelectField(_l("Type"), choices=NEW_TYPE_CHOICES, validators=[DataRequired()])
     number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=100)])
     issuer = StringField(
         _l("Issued by"),

@@ -23,7 +23,10 @@ from traceability.registry.certification_forms import (
     RejectForm,
     VerifyForm,
 )
+from traceability.registry.claims import is_claim
+from traceability.registry.forms import OCOP_GROUP_LABELS
 from traceability.registry.models import Certification, Location, Producer, Product
+from traceability.vocabulary import label
 from traceability.web import roles_required, show_errors, writer_required
 
 bp = Blueprint("certifications", __name__)
@@ -40,6 +43,8 @@ def certification_helpers() -> dict[str, Any]:
         "certification_state": service.certification_state,
         "certification_subject": service.subject_name,
         "can_decide": service.can_decide,
+        "is_claim": is_claim,
+        "ocop_group_label": lambda code: label(OCOP_GROUP_LABELS, code),
         "today": service.vietnam_today(),
     }
 

@@ -14,15 +14,17 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from traceability.accounts.models import User
-from traceability.accounts.scope import writable_producer
+from traceability.accounts.scope import APPLYING_STATUSES, approval_refusal, writable_producer
 from traceability.audit.service import record_audit, snapshot
 from traceability.batches.service import VIETNAM_OFFSET
 from traceability.database import utcnow
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
+from traceability.registry.claims import is_claim, publish_claims
 from traceability.registry.models import (
     CERTIFICATION_SCOPES,
     CERTIFICATION_TYPES,
+    CLAIM_TYPES,
     Certification,
     Location,
     Producer,
@@ -39,6 +41,7 @@ CERTIFICATION_TYPE_LABELS = {
     "haccp": _l("HACCP"),
     "iso9001": _l("ISO 9001"),
     "ocop": _l("OCOP"),
+    "flagship": _l("Flagship product of the province"),
     "other": _l("Other certificate"),
 }
 CERTIFICATION_SCOPE_LABELS = {
@@ -220,7 +223,7 @@ def _subject(scope: str, subject: Any, actor: User) -> tuple[Producer, int | Non
         owner_id = row.producer_id if row is not None else 0
         location_id, product_id = (subject, None) if scope == "location" else (None, subject)
     try:
-        producer = writable_producer(owner_id, actor)
+        producer = writable_producer(owner_id, actor, require_approved=False)
     except Forbidden as error:
         if not error.fields:
             raise
@@ -230,7 +233,25 @@ def _subject(scope: str, subject: Any, actor: User) -> tuple[Producer, int | Non
             "product": _l("Unknown product."),
         }[scope]
         raise Forbidden(error.message, {"subject_id": unknown}) from None
+    _check_may_certify(producer, scope, actor)
     return producer, location_id, product_id
+
+
+def _check_may_certify(producer: Producer, scope: str, actor: User) -> None:
+    """Refuse certificates of a producer that is not approved, but its own while it applies.
+
+    A pending (or rejected and answering) producer may hand the centre the
+    certificates of the producer itself: they are the evidence the centre
+    approves it on, and stay pending until the centre verifies them. Nothing
+    of it is public before approval, since it has no products yet. Location
+    and product certificates, and anything of a suspended producer, wait for
+    approval like the rest of its records.
+    """
+    if scope == "producer" and producer.status in APPLYING_STATUSES:
+        return
+    refusal = approval_refusal(producer, actor)
+    if refusal is not None:
+        raise Forbidden(refusal)
 
 
 def _check_fields(data: dict[str, Any], errors: dict[str, Any]) -> None:
@@ -260,7 +281,7 @@ def _audit(action: str, certification: Certification, actor: User, before: dict 
     )
 
 
-def _save_with_document(
+def save_with_document(
     certification: Certification,
     action: str,
     actor: User,
@@ -297,6 +318,16 @@ def create_certification(
             _l("The certification could not be saved."),
             {"scope": _l("Scope must be one of: %(scopes)s.", scopes=", ".join(CERTIFICATION_SCOPES))},
         )
+    if data.get("type") in CLAIM_TYPES:
+        raise InvalidInput(
+            _l("The certification could not be saved."),
+            {
+                "type": _l(
+                    "Declare an OCOP rating or a flagship designation on the product itself: "
+                    "its centre verifies it there."
+                )
+            },
+        )
     producer, location_id, product_id = _subject(scope, data.get("subject_id"), actor)
     errors: dict[str, Any] = {}
     _check_fields(data, errors)
@@ -328,7 +359,7 @@ def create_certification(
         status="pending",
     )
     certification.producer = producer
-    _save_with_document(
+    save_with_document(
         certification, "create", actor, before=None, document=document, document_name=document_name
     )
     return certification
@@ -347,13 +378,15 @@ def update_certification(
     Only the keys present in ``data`` change. A replaced document's file is
     kept: the audit entry's "before" still points at it.
     """
-    writable_producer(certification.producer_id, actor)
+    producer = writable_producer(certification.producer_id, actor, require_approved=False)
+    _check_may_certify(producer, certification.scope, actor)
     changes = {name: data[name] for name in EDITABLE_FIELDS if name in data}
     for name in ("number", "issuer"):
         if name in changes:
             changes[name] = text(changes, name)
     errors: dict[str, Any] = {}
-    _check_fields({name: getattr(certification, name) for name in EDITABLE_FIELDS} | changes, errors)
+    if changes:
+        _check_fields({name: getattr(certification, name) for name in EDITABLE_FIELDS} | changes, errors)
     if errors:
         raise InvalidInput(_l("The certification could not be saved."), errors)
     changed = {name: value for name, value in changes.items() if getattr(certification, name) != value}
@@ -366,9 +399,11 @@ def update_certification(
     certification.status_reason = None
     certification.verified_by_id = None
     certification.verified_at = None
-    _save_with_document(
+    save_with_document(
         certification, "update", actor, before=before, document=document, document_name=document_name
     )
+    if is_claim(certification):
+        publish_claims(certification.product)
     return certification
 
 
@@ -384,7 +419,13 @@ def _check_decision(certification: Certification, actor: User) -> None:
 def verify_certification(certification: Certification, *, actor: User) -> Certification:
     """The centre confirms the certificate against its document."""
     _check_decision(certification, actor)
-    if not certification.document_filename:
+    if certification.type == "ocop" and is_claim(certification) and certification.valid_from is None:
+        raise Conflict(
+            _l("Enter the date of the OCOP decision first: the centre verifies the rating against it."),
+            {"issued_on": _l("The decision date is missing.")},
+        )
+    # A flagship designation is the province's own decision: its centre needs no copy to confirm it.
+    if not certification.document_filename and certification.type != "flagship":
         raise Conflict(
             _l("Attach the certificate's document first: the centre verifies the certificate against it."),
             {"document": _l("No document attached.")},
@@ -395,6 +436,8 @@ def verify_certification(certification: Certification, *, actor: User) -> Certif
     certification.verified_by_id = actor.id
     certification.verified_at = utcnow()
     _audit("verify", certification, actor, before)
+    if is_claim(certification):
+        publish_claims(certification.product)
     return certification
 
 
@@ -417,4 +460,6 @@ def reject_certification(certification: Certification, reason: str | None, *, ac
     certification.verified_by_id = actor.id
     certification.verified_at = utcnow()
     _audit("reject", certification, actor, before)
+    if is_claim(certification):
+        publish_claims(certification.product)
     return certification

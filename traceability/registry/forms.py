@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
+from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
     DateField,
@@ -20,6 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from traceability.forms import Form
+from traceability.registry.claims import current_claim
 from traceability.registry.models import Product
 from traceability.registry.provinces import PROVINCES
 
@@ -55,7 +58,6 @@ PRODUCT_FIELDS = (
     "brand",
     "gtin",
     "standards",
-    "is_flagship",
     "tech_origin",
     "declared_revenue_vnd",
 )
@@ -145,8 +147,17 @@ class ProductForm(Form):
         description=_l("One link per line: shop name | https://... address | price in đồng (optional)"),
         render_kw={"rows": 3},
     )
-    is_flagship = BooleanField(_l("Flagship product of the province"))
+    is_flagship = BooleanField(
+        _l("Flagship product of the province"),
+        description=_l("Shown to the public once your centre confirms it."),
+    )
     ocop = FormField(OcopForm, label=_l("OCOP"))
+    ocop_document = FileField(
+        _l("OCOP decision (PDF or photo)"),
+        description=_l(
+            "Your centre checks the rating against this document before it is shown to the public."
+        ),
+    )
     tech_origin = StringField(
         _l("Technology transfer or S&T task it came from"), validators=[Optional(), Length(max=500)]
     )
@@ -159,15 +170,29 @@ class ProductForm(Form):
         for name in PRODUCT_FIELDS:
             getattr(self, name).data = getattr(product, name)
         self.shop_links.data = shop_links_text(product.shop_links or [])
-        for name in ("group", "stars", "certificate_no", "issued_on", "expires_on"):
-            self.ocop[name].data = getattr(product, f"ocop_{name}")
+        ocop = current_claim(product, "ocop")
+        if ocop is not None and ocop.status != "rejected":
+            self.ocop.group.data = ocop.claim_ocop_group
+            self.ocop.stars.data = ocop.claim_ocop_stars
+            self.ocop.certificate_no.data = ocop.number
+            self.ocop.issued_on.data = ocop.valid_from
+            self.ocop.expires_on.data = ocop.valid_to
+        flagship = current_claim(product, "flagship")
+        self.is_flagship.data = flagship is not None and flagship.status in ("pending", "verified")
 
     def to_data(self) -> dict[str, Any]:
-        """The input of create_product and update_product; "Not OCOP" clears the OCOP data."""
+        """The input of create_product and update_product; "Not OCOP" withdraws the OCOP claim."""
         data = {name: getattr(self, name).data for name in PRODUCT_FIELDS}
+        data["is_flagship"] = self.is_flagship.data
         data["shop_links"] = parse_shop_links(self.shop_links.data)
         ocop = self.ocop.data
         data["ocop"] = {**ocop, "group": ocop["group"] or None} if ocop["group"] or ocop["stars"] else None
+        upload = self.ocop_document.data
+        if data["ocop"] is not None and isinstance(upload, FileStorage) and upload.filename:
+            # One byte past the limit at most, so the service can refuse it with the limit in the message.
+            limit = current_app.config["MAX_DOCUMENT_BYTES"]
+            data["ocop"]["document"] = upload.stream.read(limit + 1)
+            data["ocop"]["document_name"] = upload.filename
         return data
 
 

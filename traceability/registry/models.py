@@ -33,7 +33,21 @@ LOCATION_KINDS = ("farm", "facility", "warehouse", "other")
 OCOP_GROUPS = ("food", "beverage", "herbal", "handicraft", "ornamental", "tourism")
 # The province certifies 3 and 4 stars, the central council 5 (Decision 1489/QĐ-TTg, 2025).
 OCOP_LEVELS = ("province", "central")
-CERTIFICATION_TYPES = ("vietgap", "globalgap", "organic", "iso22000", "haccp", "iso9001", "ocop", "other")
+CERTIFICATION_TYPES = (
+    "vietgap",
+    "globalgap",
+    "organic",
+    "iso22000",
+    "haccp",
+    "iso9001",
+    "ocop",
+    "flagship",
+    "other",
+)
+# A product's claims: its OCOP rating and its flagship designation. Each is a certification
+# of the product, verified by its centre like any other; the product's public OCOP and
+# flagship columns copy the verified claim (``registry.claims.publish_claims``).
+CLAIM_TYPES = ("ocop", "flagship")
 CERTIFICATION_SCOPES = ("producer", "location", "product")
 CERTIFICATION_STATUSES = ("pending", "verified", "rejected")
 
@@ -144,7 +158,12 @@ class Location(AddressMixin, db.Model):
 
 
 class Product(db.Model):
-    """A product of a producer, with its GTIN, flagship flag and OCOP data."""
+    """A product of a producer, with its GTIN and its published flagship flag and OCOP rating.
+
+    The OCOP and flagship columns are what the public sees: they hold only what the
+    producer's centre verified (the claims are certifications of the product, see
+    ``registry.claims``), and nothing a producer types reaches them directly.
+    """
 
     __tablename__ = "product"
     __table_args__ = (
@@ -174,6 +193,7 @@ class Product(db.Model):
     gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
     standards: Mapped[str] = mapped_column(String(500), default="")  # TCVN/QCVN codes
     is_flagship: Mapped[bool] = mapped_column(Boolean, default=False)
+    flagship_expires_on: Mapped[date | None] = mapped_column(Date)
     ocop_group: Mapped[str | None] = mapped_column(String(20))
     ocop_stars: Mapped[int | None] = mapped_column(Integer)
     ocop_level: Mapped[str | None] = mapped_column(String(10))
@@ -208,6 +228,10 @@ class Product(db.Model):
             and day <= self.ocop_expires_on
         )
 
+    def flagship_on(self, day: date) -> bool:
+        """Whether its verified flagship designation is in force on ``day``."""
+        return self.is_flagship and (self.flagship_expires_on is None or day <= self.flagship_expires_on)
+
 
 class ProductImage(db.Model):
     """An uploaded product image, stored resized, with its thumbnail."""
@@ -239,6 +263,12 @@ class Certification(db.Model):
         CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity"),
         CheckConstraint("scope != 'location' OR location_id IS NOT NULL", name="location_scope"),
         CheckConstraint("scope != 'product' OR product_id IS NOT NULL", name="product_scope"),
+        # A claim may be declared before its decision date is known; a certificate may not.
+        CheckConstraint("valid_from IS NOT NULL OR type IN ('ocop', 'flagship')", name="valid_from"),
+        CheckConstraint(
+            f"claim_ocop_group IS NULL OR {_in('claim_ocop_group', OCOP_GROUPS)}", name="ocop_group"
+        ),
+        CheckConstraint("claim_ocop_stars IS NULL OR (claim_ocop_stars BETWEEN 3 AND 5)", name="ocop_stars"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -250,8 +280,11 @@ class Certification(db.Model):
     type: Mapped[str] = mapped_column(String(20))
     number: Mapped[str] = mapped_column(String(100))
     issuer: Mapped[str] = mapped_column(String(300))
-    valid_from: Mapped[date] = mapped_column(Date)
+    valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    # An OCOP claim's rating (type "ocop", scope "product"); the level follows the stars.
+    claim_ocop_group: Mapped[str | None] = mapped_column(String(20))
+    claim_ocop_stars: Mapped[int | None] = mapped_column(Integer)
     document_filename: Mapped[str | None] = mapped_column(String(100), unique=True)
     document_sha256: Mapped[str | None] = mapped_column(String(64))
     document_content_type: Mapped[str | None] = mapped_column(String(50))
@@ -271,6 +304,7 @@ class Certification(db.Model):
         """Verified and inside its validity dates: the only kind shown as valid."""
         return (
             self.status == "verified"
+            and self.valid_from is not None
             and self.valid_from <= day
             and (self.valid_to is None or day <= self.valid_to)
         )
@@ -287,3 +321,50 @@ def _producer_search_text(_mapper: object, _connection: object, producer: Produc
 def _product_search_text(_mapper: object, _connection: object, product: Product) -> None:
     parts = (product.name, product.name_en, product.brand, product.category, product.gtin)
     product.search_text = fold(" ".join(filter(None, parts)))[:1200]
+
+
+GTIN_DISPUTE_STATUSES = ("open", "decided")
+# Who the centre found holds the right to the GTIN: the producer that claimed it, or the one holding it.
+GTIN_DISPUTE_OUTCOMES = ("claimant", "holder")
+
+
+class GtinDispute(db.Model):
+    """A producer's claim to a GTIN that another producer's product holds; the centre decides.
+
+    The claimant gives its evidence (its GS1 Vietnam membership certificate,
+    its GS1 company prefix, a document); the holder's side is what the
+    registry holds about its product. See ``traceability/registry/gtin_disputes.py``.
+    """
+
+    __table_args__ = (
+        CheckConstraint(_in("status", GTIN_DISPUTE_STATUSES), name="status"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', GTIN_DISPUTE_OUTCOMES)}", name="outcome"),
+        CheckConstraint("(status = 'open') = (outcome IS NULL)", name="outcome_when_decided"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gtin: Mapped[str] = mapped_column(String(14), index=True)
+    claimant_producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
+    claimant_product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    holder_producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
+    holder_product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    gs1_membership_no: Mapped[str | None] = mapped_column(String(100))
+    gs1_company_prefix: Mapped[str | None] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(Text, default="")
+    document_filename: Mapped[str | None] = mapped_column(String(100), unique=True)
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+    document_content_type: Mapped[str | None] = mapped_column(String(50))
+    document_size: Mapped[int | None] = mapped_column(Integer)
+    document_original_name: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    claimant_producer: Mapped[Producer] = relationship(foreign_keys=[claimant_producer_id])
+    claimant_product: Mapped[Product] = relationship(foreign_keys=[claimant_product_id])
+    holder_producer: Mapped[Producer] = relationship(foreign_keys=[holder_producer_id])
+    holder_product: Mapped[Product] = relationship(foreign_keys=[holder_product_id])

@@ -199,7 +199,8 @@ def sign_up_producer(data: dict[str, Any]) -> tuple[Producer, User]:
 
 def _writable_profile(producer: Producer, actor: User) -> None:
     """Refuse ``actor`` unless it is the producer's administrator or its centre's staff."""
-    writable_producer(producer.id, actor)
+    # The profile is what the centre approves: it stays editable in every status.
+    writable_producer(producer.id, actor, require_approved=False)
     if actor.role == "producer" and not actor.is_producer_admin:
         raise Forbidden(_l("Only the producer's administrator changes its profile."))
 

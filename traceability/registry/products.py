@@ -1,9 +1,8 @@
-"""Registering products: GTIN, standards, shop links, OCOP data, flagship flag; finding them."""
+"""Registering products: GTIN, standards, shop links, their OCOP and flagship claims; finding them."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,13 +16,13 @@ from traceability.batches.models import Batch
 from traceability.errors import Conflict, InvalidInput
 from traceability.extensions import db
 from traceability.gs1 import normalise_gtin
-from traceability.registry.models import OCOP_GROUPS, Producer, Product
+from traceability.registry.models import Producer, Product
+from traceability.registry.product_claims import declare_flagship, declare_ocop, ocop_claim_values
 from traceability.registry.validation import optional_text, text
 from traceability.text import like_pattern, parse_vnd
 
 MAX_SHOP_LINKS = 10
 MAX_PRICE_VND = 10**12  # a thousand billion đồng: far above any retail price, within every integer type
-OCOP_VALIDITY_YEARS = 3  # 36 months (Decision 148/QĐ-TTg)
 # Standards are listed one after another, separated by commas, semicolons or new lines.
 STANDARD_SEPARATORS = re.compile(r"[,;\n]")
 
@@ -94,51 +93,6 @@ def _shop_links(links: Any, errors: dict[str, Any]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def ocop_expiry(issued_on: date) -> date:
-    """The end of an OCOP certificate's validity: 36 months after it was issued."""
-    try:
-        return issued_on.replace(year=issued_on.year + OCOP_VALIDITY_YEARS)
-    except ValueError:  # issued on 29 February
-        return issued_on.replace(year=issued_on.year + OCOP_VALIDITY_YEARS, day=28)
-
-
-def _ocop_fields(ocop: dict[str, Any] | None, errors: dict[str, Any]) -> dict[str, Any]:
-    """The product's OCOP columns; no OCOP data clears every one of them."""
-    if not ocop:
-        return dict.fromkeys(
-            (
-                "ocop_group",
-                "ocop_stars",
-                "ocop_level",
-                "ocop_certificate_no",
-                "ocop_issued_on",
-                "ocop_expires_on",
-            )
-        )
-    group, stars = ocop.get("group"), ocop.get("stars")
-    if group not in OCOP_GROUPS:
-        errors["ocop.group"] = _l("Choose the OCOP group of the product.")
-    if not isinstance(stars, int) or isinstance(stars, bool) or not 3 <= stars <= 5:
-        errors["ocop.stars"] = _l("OCOP stars are 3, 4 or 5.")
-    certificate_no = optional_text(ocop, "certificate_no")
-    if certificate_no and len(certificate_no) > 100:
-        errors["ocop.certificate_no"] = _l("At most 100 characters.")
-    issued, expires = ocop.get("issued_on"), ocop.get("expires_on")
-    if issued and expires and expires <= issued:
-        errors["ocop.expires_on"] = _l("The expiry date must be after the issue date.")
-    if issued and not expires:
-        expires = ocop_expiry(issued)
-    return {
-        "ocop_group": group,
-        "ocop_stars": stars,
-        # The province certifies 3 and 4 stars, the central council 5 (Decision 1489/QĐ-TTg).
-        "ocop_level": "central" if stars == 5 else "province",
-        "ocop_certificate_no": certificate_no,
-        "ocop_issued_on": issued,
-        "ocop_expires_on": expires,
-    }
-
-
 def _product_values(data: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
     """The cleaned columns for the fields present in ``data`` (a partial update gives only some)."""
     values: dict[str, Any] = {}
@@ -156,8 +110,6 @@ def _product_values(data: dict[str, Any], errors: dict[str, Any]) -> dict[str, A
         values["gtin"] = _gtin(data["gtin"], errors)
     if "standards" in data:
         values["standards"] = _standards(data["standards"], errors)
-    if "is_flagship" in data:
-        values["is_flagship"] = bool(data["is_flagship"])
     if "shop_links" in data:
         values["shop_links"] = _shop_links(data["shop_links"], errors)
     if "declared_revenue_vnd" in data:
@@ -165,33 +117,65 @@ def _product_values(data: dict[str, Any], errors: dict[str, Any]) -> dict[str, A
         if revenue is not None and revenue < 0:
             errors["declared_revenue_vnd"] = _l("Revenue cannot be negative.")
         values["declared_revenue_vnd"] = revenue
-    if "ocop" in data:
-        values.update(_ocop_fields(data["ocop"], errors))
+    if data.get("ocop"):
+        ocop_claim_values(data["ocop"], errors)  # checked with the rest; recorded as a claim
     return values
 
 
-def _check_gtin_is_free(gtin: str | None, product: Product | None = None) -> None:
+def _declare_claims(product: Product, data: dict[str, Any], actor: User) -> None:
+    """The OCOP rating and flagship designation in ``data`` become claims for the centre to verify."""
+    if "ocop" in data:
+        declare_ocop(product, data["ocop"], actor=actor)
+    if "is_flagship" in data:
+        declare_flagship(product, bool(data["is_flagship"]), actor=actor)
+
+
+class GtinHeld(Conflict):
+    """The GTIN is held by another producer's product: the web form offers to dispute it."""
+
+    def __init__(self, message: Any, fields: dict[str, Any], *, gtin: str) -> None:
+        super().__init__(message, fields)
+        self.gtin = gtin
+
+
+def _check_gtin_is_free(gtin: str | None, producer: Producer, product: Product | None = None) -> None:
+    """Refuse a GTIN another product holds; another producer's can be disputed (see gtin_disputes)."""
     if not gtin:
         return
-    query = select(Product.id).where(Product.gtin == gtin)
+    query = select(Product.producer_id).where(Product.gtin == gtin)
     if product is not None:
         query = query.where(Product.id != product.id)
-    if db.session.scalar(query):
-        raise Conflict(_l("Another product already has this GTIN."), {"gtin": _l("Already registered.")})
+    holder_producer_id = db.session.scalar(query)
+    if holder_producer_id is None:
+        return
+    if holder_producer_id == producer.id:
+        raise Conflict(
+            _l("Another of your products already has this GTIN."), {"gtin": _l("Already registered.")}
+        )
+    raise GtinHeld(
+        _l(
+            "This GTIN is held by another producer's product. If the GTIN is yours, save the product "
+            "without it and open a GTIN dispute with your GS1 Vietnam evidence: the centre decides."
+        ),
+        {"gtin": _l("Held by another producer: open a GTIN dispute.")},
+        gtin=gtin,
+    )
 
 
 def create_product(data: dict[str, Any], *, actor: User) -> Product:
-    """Register a product of a producer, with its GTIN (stored as 14 digits) and OCOP data."""
+    """Register a product of a producer, with its GTIN (stored as 14 digits); OCOP and flagship are claims."""
     producer = writable_producer(data.get("producer_id"), actor)
     errors: dict[str, Any] = {}
     values = _product_values({"name": None, **data}, errors)
     if errors:
         raise InvalidInput(_l("The product could not be saved."), errors)
-    _check_gtin_is_free(values.get("gtin"))
+    _check_gtin_is_free(values.get("gtin"), producer)
     product = Product(producer_id=producer.id, **values)
+    product.producer = producer
     db.session.add(product)
     db.session.flush()
     record_audit("create", product, actor=actor, producer_id=producer.id, centre_id=producer.centre_id)
+    _declare_claims(product, data, actor)
     return product
 
 
@@ -208,7 +192,7 @@ def update_product(product: Product, data: dict[str, Any], *, actor: User) -> Pr
                 _l("The GTIN cannot change once the product has batches: their printed QR codes carry it."),
                 {"gtin": _l("Keep %(gtin)s: batches already carry it.", gtin=product.gtin or "-")},
             )
-        _check_gtin_is_free(values["gtin"], product)
+        _check_gtin_is_free(values["gtin"], producer, product)
     before = snapshot(product)
     for name, value in values.items():
         setattr(product, name, value)
@@ -222,6 +206,7 @@ def update_product(product: Product, data: dict[str, Any], *, actor: User) -> Pr
             producer_id=producer.id,
             centre_id=producer.centre_id,
         )
+    _declare_claims(product, data, actor)
     return product
 
 

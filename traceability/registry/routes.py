@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from traceability.accounts.scope import (
+    approval_refusal,
     get_scoped_or_404,
     producer_choices,
     producer_filter_choices,
@@ -18,6 +19,8 @@ from traceability.batches.models import Batch
 from traceability.converters import query_int
 from traceability.errors import DomainError
 from traceability.extensions import db
+from traceability.registry.certifications import vietnam_today
+from traceability.registry.claims import claim_state, current_claim
 from traceability.registry.forms import (
     LOCATION_KIND_LABELS,
     OCOP_GROUP_LABELS,
@@ -36,9 +39,9 @@ from traceability.registry.product_images import (
     remove_product_image,
     set_main_product_image,
 )
-from traceability.registry.products import create_product, search_products, update_product
+from traceability.registry.products import GtinHeld, create_product, search_products, update_product
 from traceability.vocabulary import label
-from traceability.web import show_errors, writer_required
+from traceability.web import refuse_unapproved_producer, show_errors, writer_required
 
 bp = Blueprint("registry", __name__)
 
@@ -52,6 +55,21 @@ def _labels() -> dict:
         "ocop_group_label": lambda code: label(OCOP_GROUP_LABELS, code),
         "ocop_level_label": lambda code: label(OCOP_LEVEL_LABELS, code),
         "location_kind_label": lambda code: label(LOCATION_KIND_LABELS, code),
+        "claim_state": claim_state,
+    }
+
+
+@bp.app_context_processor
+def _approval() -> dict:
+    """What the pages need to offer only the writes a producer's status allows (see writable_producer)."""
+    user = current_user
+    own = getattr(user, "producer", None) if getattr(user, "role", None) == "producer" else None
+    own_refusal = approval_refusal(own, user) if own is not None else None
+    return {
+        # Why the signed-in producer may not publish now, shown instead of the buttons it cannot use.
+        "own_refusal": own_refusal,
+        "can_publish": bool(getattr(user, "can_write", False)) and own_refusal is None,
+        "approval_refusal": lambda producer: approval_refusal(producer, user),
     }
 
 
@@ -103,7 +121,10 @@ def products():
 @writer_required
 def product_new():
     """Register a new product."""
+    if (refused := refuse_unapproved_producer(url_for("registry.dashboard"))) is not None:
+        return refused
     form = NewProductForm()
+    dispute_gtin = None
     form.producer_id.choices = producer_choices(approved_only=True)
     if current_user.role == "producer":
         form.producer_id.data = current_user.producer_id
@@ -113,11 +134,14 @@ def product_new():
         except DomainError as error:
             db.session.rollback()
             show_errors(form, error)
+            dispute_gtin = error.gtin if isinstance(error, GtinHeld) else None
         else:
             db.session.commit()
             flash(_("Product %(name)s saved.", name=product.name), "success")
             return redirect(url_for("registry.product_detail", product_id=product.id))
-    return render_template("registry/product_form.html", form=form), 422 if form.errors else 200
+    return render_template(
+        "registry/product_form.html", form=form, dispute_gtin=dispute_gtin
+    ), 422 if form.errors else 200
 
 
 def _product_page(product: Product, image_form: ProductImageForm, status: int = 200):
@@ -125,7 +149,13 @@ def _product_page(product: Product, image_form: ProductImageForm, status: int = 
         scoped_select(Batch).where(Batch.product_id == product.id).order_by(Batch.production_date.desc())
     ).all()
     page = render_template(
-        "registry/product_detail.html", product=product, batches=batches, image_form=image_form
+        "registry/product_detail.html",
+        product=product,
+        batches=batches,
+        image_form=image_form,
+        ocop_claim=current_claim(product, "ocop"),
+        flagship_claim=current_claim(product, "flagship"),
+        today=vietnam_today(),
     )
     return page, status
 
@@ -143,6 +173,7 @@ def product_edit(product_id: int):
     """Change a product's data, OCOP certificate included."""
     product = get_scoped_or_404(Product, product_id)
     form = ProductForm()
+    dispute_gtin = None
     if not form.is_submitted():
         form.fill_from(product)
     if form.validate_on_submit():
@@ -151,12 +182,13 @@ def product_edit(product_id: int):
         except DomainError as error:
             db.session.rollback()
             show_errors(form, error)
+            dispute_gtin = error.gtin if isinstance(error, GtinHeld) else None
         else:
             db.session.commit()
             flash(_("Product %(name)s saved.", name=product.name), "success")
             return redirect(url_for("registry.product_detail", product_id=product.id))
     return render_template(
-        "registry/product_form.html", form=form, product=product
+        "registry/product_form.html", form=form, product=product, dispute_gtin=dispute_gtin
     ), 422 if form.errors else 200
 
 
@@ -246,6 +278,8 @@ def _default_province() -> str | None:
 @writer_required
 def location_new():
     """Add a farm, facility or warehouse."""
+    if (refused := refuse_unapproved_producer(url_for("registry.locations"))) is not None:
+        return refused
     form = NewLocationForm()
     form.producer_id.choices = producer_choices(approved_only=True)
     if not form.is_submitted():

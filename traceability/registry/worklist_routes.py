@@ -25,6 +25,7 @@ def index():
         today=today,
         window_days=worklists.EXPIRY_WINDOW_DAYS,
         pending_producers=worklists.pending_producers(current_user),
+        gtin_disputes=worklists.gtin_disputes(current_user),
         certifications_to_verify=worklists.certifications_to_verify(current_user),
         expiring_certifications=worklists.expiring_certifications(current_user, today=today),
         expiring_ocop_products=worklists.expiring_ocop_products(current_user, today=today),

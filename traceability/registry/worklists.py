@@ -18,7 +18,8 @@ from sqlalchemy.orm import contains_eager, joinedload
 from traceability.accounts.scope import scoped_select
 from traceability.extensions import db
 from traceability.registry.certifications import vietnam_today, with_subjects
-from traceability.registry.models import Certification, Producer, Product, ProductImage
+from traceability.registry.gtin_disputes import open_disputes
+from traceability.registry.models import Certification, GtinDispute, Producer, Product, ProductImage
 
 EXPIRY_WINDOW_DAYS = 60
 LIMIT = 100
@@ -68,6 +69,14 @@ def pending_producers(user: Any, *, limit: int = LIMIT) -> Worklist:
     return _worklist(query.order_by(Producer.created_at, Producer.id), limit)
 
 
+def gtin_disputes(user: Any, *, limit: int = LIMIT) -> Worklist:
+    """Open GTIN disputes about the centre's producers (either side), oldest first."""
+    query = open_disputes(user).options(
+        joinedload(GtinDispute.claimant_producer), joinedload(GtinDispute.holder_producer)
+    )
+    return _worklist(query, limit)
+
+
 def certifications_to_verify(user: Any, *, limit: int = LIMIT) -> Worklist:
     """Certifications waiting for the centre's verification, oldest first."""
     query = with_subjects(scoped_select(Certification, user)).where(Certification.status == "pending")
@@ -75,10 +84,15 @@ def certifications_to_verify(user: Any, *, limit: int = LIMIT) -> Worklist:
 
 
 def expiring_certifications(user: Any, *, today: date | None = None, limit: int = LIMIT) -> Worklist:
-    """Verified certifications whose validity ends within the next 60 days, soonest first."""
+    """Verified certifications whose validity ends within the next 60 days, soonest first.
+
+    OCOP ratings are left to ``expiring_ocop_products``, which lists them by product.
+    """
     start, end = _window(today)
     query = with_subjects(scoped_select(Certification, user)).where(
-        Certification.status == "verified", Certification.valid_to.between(start, end)
+        Certification.status == "verified",
+        Certification.valid_to.between(start, end),
+        Certification.claim_ocop_stars.is_(None),
     )
     return _worklist(query.order_by(Certification.valid_to, Certification.id), limit)
 

@@ -203,6 +203,7 @@ def certifications_expiring(user: Any, today: date) -> Chart:
             tenant_clause(Certification, user),
             Certification.status == "verified",
             Certification.valid_to.between(today, end),
+            Certification.claim_ocop_stars.is_(None),  # OCOP ratings are counted by product below
         )
         .group_by(month)
     )

@@ -246,7 +246,7 @@ def _load_recalls(monthly: dict[int, Batch], staff: User) -> None:
             continue
         recall = recall_batch(batch, reason, actor=staff)
         if closing:
-            close_recall(recall, closing, actor=staff)
+            close_recall(recall, closing, "returned_to_sale", actor=staff)  # relabelled, back on sale
 
 
 def _load_scans(monthly: dict[int, Batch]) -> None:

@@ -1,0 +1,213 @@
+"""GTIN disputes on the web: a producer claims a GTIN another holds; the centre compares both claims and decides."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf.file import FileField
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.batches.models import Batch
+from traceability.converters import query_int
+from traceability.errors import DomainError
+from traceability.extensions import db
+from traceability.forms import Form
+from traceability.registry import gtin_disputes as service
+from traceability.registry.certifications import DOCUMENT_EXTENSIONS, documents_folder
+from traceability.registry.models import Certification, GtinDispute, Producer, Product
+from traceability.web import refuse_unapproved_producer, roles_required, show_errors, writer_required
+
+bp = Blueprint("gtin_disputes", __name__)
+
+PER_PAGE = 50
+OUTCOME_CHOICES = [
+    SelectChoice("claimant", _l("The claimant: move the GTIN to the claimant's product")),
+    SelectChoice("holder", _l("The holder: the GTIN stays where it is")),
+]
+
+
+class DisputeForm(Form):
+    gtin = StringField(_l("GTIN"), validators=[DataRequired(), Length(max=20)])
+    product_id = SelectField(
+        _l("Your product that should carry it"),
+        coerce=int,
+        validators=[DataRequired()],
+        description=_l(
+            "A product of yours without a GTIN and without batches; it takes the GTIN if granted."
+        ),
+    )
+    gs1_membership_no = StringField(
+        _l("GS1 Vietnam membership certificate number"), validators=[Optional(), Length(max=100)]
+    )
+    gs1_company_prefix = StringField(
+        _l("GS1 company prefix"),
+        validators=[Optional(), Length(max=12)],
+        description=_l("The digits your GTINs start with, as GS1 Vietnam assigned them, such as 8936045."),
+    )
+    note = TextAreaField(_l("Anything the centre should know"), validators=[Optional(), Length(max=2000)])
+    document = FileField(
+        _l("Evidence document (PDF or photo)"),
+        description=_l(
+            "Your GS1 Vietnam membership certificate, for example: a PDF, or a JPEG, PNG or WebP photo."
+        ),
+    )
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            name: getattr(self, name).data
+            for name in ("gtin", "product_id", "gs1_membership_no", "gs1_company_prefix", "note")
+        }
+
+    def document_upload(self, max_bytes: int) -> tuple[bytes | None, str | None]:
+        upload = self.document.data
+        if not isinstance(upload, FileStorage) or not upload.filename:
+            return None, None
+        return upload.stream.read(max_bytes + 1), upload.filename
+
+
+class DecideForm(Form):
+    outcome = RadioField(_l("Who holds the GTIN"), choices=OUTCOME_CHOICES, validators=[DataRequired()])
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[DataRequired(), Length(max=service.MAX_REASON_LENGTH)],
+        description=_l("Both producers see the reason."),
+    )
+
+
+def _product_choices() -> list[SelectChoice]:
+    """The user's products of approved producers that could take a GTIN: none yet, no batches."""
+    query = (
+        scoped_select(Product)
+        .join(Product.producer)
+        .where(
+            Product.gtin.is_(None),
+            Producer.status == "approved",
+            ~select(Batch.id).where(Batch.product_id == Product.id).exists(),
+        )
+        .order_by(Product.name)
+    )
+    return [SelectChoice(product.id, product.name) for product in db.session.scalars(query)]
+
+
+@bp.route("/manage/gtin-disputes")
+@login_required
+def index():
+    """GTIN disputes: a producer's own claims; a centre's, about its province's producers."""
+    status = request.args.get("status", "open")
+    if status not in ("open", "decided", "all"):
+        status = "open"
+    query = service.visible_disputes(current_user, status=None if status == "all" else status)
+    page = max(request.args.get("page", 1, type=query_int), 1)
+    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    return render_template("registry/gtin_disputes/index.html", pagination=pagination, status=status)
+
+
+@bp.route("/manage/gtin-disputes/new", methods=["GET", "POST"])
+@writer_required
+def new():
+    """Claim a GTIN that another producer's product holds, with GS1 Vietnam evidence."""
+    if (refused := refuse_unapproved_producer(url_for("registry.dashboard"))) is not None:
+        return refused
+    form = DisputeForm()
+    form.product_id.choices = _product_choices()
+    if request.method == "GET":
+        form.gtin.data = request.args.get("gtin", "")[:20]
+        form.product_id.data = request.args.get("product_id", type=query_int)
+    if form.validate_on_submit():
+        document, document_name = form.document_upload(current_app.config["MAX_DOCUMENT_BYTES"])
+        try:
+            dispute = service.open_dispute(
+                form.to_data(), actor=current_user, document=document, document_name=document_name
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your claim to GTIN %(gtin)s was sent to the centre.", gtin=dispute.gtin), "success")
+            return redirect(url_for("gtin_disputes.detail", dispute_id=dispute.id))
+    return render_template("registry/gtin_disputes/form.html", form=form), 422 if form.errors else 200
+
+
+def _detail_page(dispute: GtinDispute, form: DecideForm, status: int = 200):
+    holder = dispute.holder_product
+    certifications = db.session.scalars(
+        select(Certification)
+        .where(Certification.product_id == holder.id, Certification.status == "verified")
+        .order_by(Certification.id)
+    ).all()
+    page = render_template(
+        "registry/gtin_disputes/detail.html",
+        dispute=dispute,
+        form=form,
+        can_decide=dispute.status == "open" and service.can_decide(dispute, current_user),
+        holder_batches=service.batch_count(holder),
+        holder_certifications=certifications,
+        claimant_batches=service.batch_count(dispute.claimant_product),
+        holder_now=service.gtin_holder(dispute.gtin),
+    )
+    return page, status
+
+
+@bp.route("/manage/gtin-disputes/<int:dispute_id>")
+@login_required
+def detail(dispute_id: int):
+    """Both claims side by side, with their evidence, and the centre's decision."""
+    return _detail_page(get_scoped_or_404(GtinDispute, dispute_id), DecideForm())
+
+
+@bp.route("/manage/gtin-disputes/<int:dispute_id>/decide", methods=["POST"])
+@roles_required(*service.DECIDING_ROLES)
+def decide(dispute_id: int):
+    """The centre decides who holds the GTIN."""
+    dispute = get_scoped_or_404(GtinDispute, dispute_id)
+    form = DecideForm()
+    if form.validate_on_submit():
+        try:
+            service.decide_dispute(dispute, form.outcome.data, form.reason.data, actor=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("The dispute is decided."), "success")
+            return redirect(url_for("gtin_disputes.detail", dispute_id=dispute.id), 303)
+    return _detail_page(dispute, form, 422)
+
+
+@bp.route("/manage/gtin-disputes/<int:dispute_id>/document")
+@login_required
+def document(dispute_id: int):
+    """The claimant's evidence document, always as a download, never rendered by the browser."""
+    dispute = get_scoped_or_404(GtinDispute, dispute_id)
+    if not dispute.document_filename:
+        abort(404)
+    path = documents_folder() / dispute.document_filename
+    if not path.is_file():
+        abort(404)
+    extension = DOCUMENT_EXTENSIONS.get(dispute.document_content_type or "", "bin")
+    ascii_name = f"gtin-{dispute.gtin}-evidence.{extension}"
+    response = send_file(
+        path,
+        mimetype=dispute.document_content_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=ascii_name,
+        max_age=0,
+    )
+    original = dispute.document_original_name or ascii_name
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(original, safe='')}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
