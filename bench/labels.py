@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/labels.py [--labels N] [--baseline B] [--naive-samples K]
                                      [--template T] [--workers W] [--no-verify]
+    .venv/bin/python bench/labels.py --measure-memory [--memory-labels N N ...] [--template T] [--workers W]
 
 In one run, on the same URLs (GS1 Digital Links with a lot and a 13-character
 serial, as ``create_serials`` makes them), it times
@@ -17,6 +18,13 @@ naive loop and over the small sheet. Then (unless --no-verify) it rasterises
 every page of the big sheet at 300 dpi with PDFium and reads every code back
 with zxing-cpp, so the speed is not bought with unreadable codes.
 
+With ``--measure-memory`` it instead renders sheets of each count (default
+1,000, 10,000 and 100,000 labels) to a file, each in a fresh subprocess, the
+URLs given as an iterator as a label job reads them from the database, and
+prints each subprocess's peak resident memory (``os.wait4``'s ``ru_maxrss``,
+the drawing process; its encoder workers' peak beside it) and its ratio to
+the first count's: flat memory is a ratio near 1.
+
 Figures are printed, never asserted: timings belong here, not in the tests.
 Other load on the machine slows both sides; compare runs on a quiet machine.
 """
@@ -26,6 +34,8 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -87,7 +97,48 @@ def verify(pdf_path: Path, urls: list[str], per_page: int) -> tuple[int, int]:
     return matched, len(urls)
 
 
+def render_child(count: int, template: str, workers: int | None, path: str) -> None:
+    """The subprocess of --measure-memory: one sheet of ``count`` labels to ``path``."""
+    urls = (BASE_URL + new_serial() for _ in range(count))
+    start = time.perf_counter()
+    with open(path, "wb") as output:
+        render_labels(output, template, TEXT, urls, count=count, workers=workers)
+    seconds = time.perf_counter() - start
+    workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(f"{seconds:.1f} {os.path.getsize(path)} {workers_peak}")
+
+
+def measure_memory(counts: list[int], template: str, workers: int | None) -> None:
+    """Peak memory of one sheet per count, each drawn in a fresh subprocess, and its ratio to the first."""
+    print(f"{os.cpu_count()} cores; {template}; peak resident memory of the process drawing the sheet")
+    baseline = None
+    with tempfile.TemporaryDirectory() as folder:
+        for count in counts:
+            command = [sys.executable, __file__, "--render-child", str(count), "--template", template]
+            if workers:
+                command += ["--workers", str(workers)]
+            child = subprocess.Popen([*command, os.path.join(folder, f"{count}.pdf")], stdout=subprocess.PIPE)
+            _pid, status, usage = os.wait4(child.pid, 0)
+            output = child.stdout.read().decode().split() if child.stdout else []
+            if status or len(output) != 3:
+                raise SystemExit(f"the render of {count} labels failed")
+            seconds, size, workers_peak = float(output[0]), int(output[1]), int(output[2])
+            peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
+            baseline = baseline or peak_mb
+            print(
+                f"{count:>9,} labels: peak {peak_mb:7.1f} MB ({peak_mb / baseline:.2f}x the {counts[0]:,}-label run), "
+                f"encoder workers {workers_peak / 1024:6.1f} MB, PDF {size / 1e6:6.1f} MB, {seconds:6.1f} s",
+                flush=True,
+            )
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--render-child"]:
+        count, rest = int(sys.argv[2]), sys.argv[3:]
+        template = rest[rest.index("--template") + 1]
+        workers = int(rest[rest.index("--workers") + 1]) if "--workers" in rest else None
+        render_child(count, template, workers, rest[-1])
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--labels", type=int, default=10_000)
     parser.add_argument("--baseline", type=int, default=100)
@@ -97,7 +148,20 @@ def main() -> None:
         "--workers", type=int, help="worker processes for the big sheet (default: one per core)"
     )
     parser.add_argument("--no-verify", action="store_true", help="skip reading every code back")
+    parser.add_argument(
+        "--measure-memory", action="store_true", help="peak memory per label count instead of speed"
+    )
+    parser.add_argument(
+        "--memory-labels",
+        type=int,
+        nargs="+",
+        default=[1_000, 10_000, 100_000],
+        help="label counts to measure",
+    )
     args = parser.parse_args()
+    if args.measure_memory:
+        measure_memory(args.memory_labels, args.template, args.workers)
+        return
 
     urls = [BASE_URL + new_serial() for _ in range(args.labels)]
     workers = args.workers or default_workers(args.labels)

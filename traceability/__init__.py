@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from traceability import input_guard, rate_limits, replica, security
@@ -64,8 +64,9 @@ def register_extensions(app: Flask) -> None:
     input_guard.init_app(app)
     from traceability import models  # noqa: F401 - every model registered on the metadata
 
-    rate_limits.init_app(app)  # the sign-in and problem-report throttles' counters
+    rate_limits.init_app(app)  # every throttle's counters (sign-ins, reports, sign-ups, API calls)
     from traceability.accounts.models import User
+    from traceability.accounts.sessions import current_session
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message_category = "info"
@@ -84,6 +85,11 @@ def register_extensions(app: Flask) -> None:
         user = db.session.get(User, int(user_id))
         if user is None or not user.active or (user.session_version or 0) != int(version):
             return None
+        # The cookie must name a live server-side session: signing out ended it (accounts.sessions).
+        live = current_session(user)
+        if live is None:
+            return None
+        g.user_session = live
         return user
 
     @app.before_request

@@ -78,16 +78,25 @@ class Config:
     HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
 
     # Failed sign-ins, per account and per client address ("N per M minutes").
-    # Their counts live in RATELIMIT_STORAGE_URI: memory:// is one process's own
-    # memory; with several workers or servers use redis://host:6379/0.
+    # Every throttle's counts live in RATELIMIT_STORAGE_URI, shared by all workers and
+    # servers: database:// (the default, the app's database) or redis://host:6379/0;
+    # memory:// (one process only) is refused in production.
     RATELIMIT_STORAGE_URI = (
-        os.environ.get("RATELIMIT_STORAGE_URL") or os.environ.get("REDIS_URL") or "memory://"
+        os.environ.get("RATELIMIT_STORAGE_URL") or os.environ.get("REDIS_URL") or "database://"
     )
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes")
+    # Wrong current passwords on the password change form, per account.
+    PASSWORD_CHECK_LIMIT_PER_ACCOUNT = os.environ.get("PASSWORD_CHECK_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+    # Producer sign-ups submitted from one client address.
+    SIGNUP_LIMIT_PER_ADDRESS = os.environ.get("SIGNUP_LIMIT_PER_ADDRESS", "5 per hour")
+    # Calls per API token; more answer 429 with Retry-After.
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
     # The consumer page cache: a folder (default instance/page-cache) shared by one machine's
     # workers, redis://host:6379/1 shared by several machines, or "null" (off).
     PAGE_CACHE_URL = os.environ.get("PAGE_CACHE_URL")
+    # At most this many files in a page cache folder (pages of about 4 KB, and their generations).
+    PAGE_CACHE_MAX_ENTRIES = int(os.environ.get("PAGE_CACHE_MAX_ENTRIES", "20000"))
     # Scans are written behind the response: each worker inserts its queue this often (seconds).
     SCAN_WRITE_INTERVAL = float(os.environ.get("SCAN_WRITE_INTERVAL", "0.5"))
     # Consumers' problem reports sent from one client address (public report form).
@@ -96,6 +105,14 @@ class Config:
     COPIED_CODE_SCANS = int(os.environ.get("COPIED_CODE_SCANS", "20"))
     COPIED_CODE_DAYS = int(os.environ.get("COPIED_CODE_DAYS", "7"))
     COPIED_CODE_WINDOW_MINUTES = int(os.environ.get("COPIED_CODE_WINDOW_MINUTES", "10"))
+    # The most lots of a chain, in each direction, that the chain page, the API's trace, the chain
+    # spreadsheet and the EPCIS document read: the nearest ones; each says when the chain is larger.
+    CHAIN_MAX_LOTS = int(os.environ.get("CHAIN_MAX_LOTS", "1000"))
+    # Label sheets (traceability.batches.label_sheets, label_jobs): serialised items one lot may
+    # have, labels one print job may hold, and hours a finished job's PDF is kept before removal.
+    MAX_ITEMS_PER_LOT = int(os.environ.get("MAX_ITEMS_PER_LOT", "100000"))
+    MAX_LABELS_PER_JOB = int(os.environ.get("MAX_LABELS_PER_JOB", "100000"))
+    LABEL_JOB_KEEP_HOURS = float(os.environ.get("LABEL_JOB_KEEP_HOURS", "48"))
 
     @classmethod
     def database_url(cls, instance_path: Path) -> str:
@@ -113,7 +130,7 @@ class TestConfig(Config):
     DATABASE_REPLICA_URL = None  # tests/public/test_replica.py configures its own
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "database://"  # the default set-up, shared by two apps on one database
     PAGE_CACHE_URL = "null"  # tests/conftest.py gives the suite's app a folder of its own
     SCAN_WRITE_INTERVAL = 3600.0  # a test writes the queued scans itself, with flush()
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - speed only; production keeps scrypt

@@ -14,6 +14,8 @@ from flask import Flask, abort, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from traceability import json_bodies
+
 NUL = "\x00"
 
 
@@ -33,10 +35,12 @@ def _in_fields(fields: MultiDict) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Answer 400 to a request with a NUL in its path, query string, form fields or JSON body."""
+    """Answer 400 to a request with a NUL in its path, query string, form fields or JSON body, or unreadable JSON."""
+    json_bodies.init_app(app)
 
     @app.before_request
     def refuse_nul_characters() -> None:
+        json_bodies.refuse_unreadable_json()  # first: the NUL check walks the body
         if (
             NUL in request.path
             or _in_fields(request.args)

@@ -1,10 +1,11 @@
 """Imports every model so the metadata (and Alembic) sees the whole schema."""
 
-from traceability.accounts.models import ApiToken, User
+from traceability.accounts.models import ApiToken, User, UserSession
 from traceability.audit.models import AuditEntry, AuditHead
 from traceability.batches.models import Batch, BatchInput, Item, LabelJob, Recall, RecallBatch, TraceEvent
 from traceability.inspections.models import Inspection, InspectionCheck, InspectionFollowUp, InspectionPhoto
 from traceability.public.models import Report, Scan
+from traceability.rate_limits import RateLimitCounter
 from traceability.registry.models import (
     Centre,
     Certification,
@@ -36,6 +37,7 @@ __all__ = [
     "Producer",
     "Product",
     "ProductImage",
+    "RateLimitCounter",
     "Recall",
     "RecallBatch",
     "Report",
@@ -44,4 +46,5 @@ __all__ = [
     "TechnologyProcess",
     "TraceEvent",
     "User",
+    "UserSession",
 ]

@@ -213,6 +213,9 @@ def test_a_disabled_user_is_signed_out_at_the_next_request_and_loses_the_api(cli
     db.session.refresh(staff)
     assert staff.active and [e.action for e in _entries("enable", staff)] == ["enable"]
     assert web.login(staff.email).status_code == 302
+    # The token of before the disabling stays revoked (issue 14); a new one works.
+    assert api.get(f"/producers/{own.producer.id}", staff).status_code == 401
+    api._tokens.clear()
     assert api.get(f"/producers/{own.producer.id}", staff).status_code == 200
 
 

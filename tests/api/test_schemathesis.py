@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.records import collection_app, one_of_each
+from traceability.accounts.service import issue_token
 from traceability.database import MAX_ID
 from traceability.extensions import db
 
@@ -84,7 +85,12 @@ def isolated_requests(app: Flask) -> Callable[[dict[str, Any], Callable], Iterab
 
 @pytest.fixture
 def path_ids(tenants, api) -> dict[str, int]:
-    return one_of_each(tenants["daklak"], api)
+    ids = one_of_each(tenants["daklak"], api)
+    # A token neither caller may revoke (another centre's staff): DELETE /tokens/{id} answers 404
+    # and leaves the callers' own tokens valid for the operations after it.
+    ids["token_id"] = issue_token(tenants["nghean"].staff)[1].id
+    db.session.commit()
+    return ids
 
 
 def well_formed_id(value: Any) -> bool:

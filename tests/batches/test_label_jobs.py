@@ -280,7 +280,8 @@ def test_cli_runs_the_waiting_jobs(runner, tenants, db):
     own = tenants["daklak"]
     assert "No label jobs waiting" in runner.invoke(args=["labels", "run-jobs"]).output
     queued = queue_label_job(own.batch, LabelPlan("a4-3x8", "M", 30), actor=None)
-    stalled = queue_label_job(own.batch, LabelPlan("roll-50x30", "M", 2), actor=None)
+    # One job per lot at a time: the stalled one is another lot's.
+    stalled = queue_label_job(tenants["nghean"].batch, LabelPlan("roll-50x30", "M", 2), actor=None)
     stalled.status, stalled.heartbeat_at = "running", utcnow() - timedelta(hours=1)
     db.session.commit()
     result = runner.invoke(args=["labels", "run-jobs"])

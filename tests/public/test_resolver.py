@@ -261,7 +261,11 @@ def test_short_codes_open_lots_and_items_of_products_without_gtin(app, db, honey
     assert response.status_code == 200
     assert html.escape("Lô 7 (rang)") in response.get_data(as_text=True)
     assert linkset_link(response) == f"{BASE}/t/{honey.plain_batch.public_code}?linkType=linkset"
+    # A code typed in lower case answers 301 to its one spelling (and cache entry): upper case.
     response = get(app, f"/t/{honey.plain_item.public_code.lower()}", **{"Accept-Language": "en"})
+    assert response.status_code == 301
+    assert response.headers["Location"] == f"/t/{honey.plain_item.public_code}"
+    response = get(app, response.headers["Location"], **{"Accept-Language": "en"})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert 'class="serial">PLAIN00001<' in page and "This is the first scan of this code." in page

@@ -40,7 +40,7 @@ import logging
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -54,6 +54,7 @@ from tests import factories
 from tests.conftest import CSRF_PATTERN, RequestIsolatedClient, _empty_tables
 from tests.inspections.helpers import nonconformity
 from traceability.accounts.models import ROLES
+from traceability.accounts.service import issue_token
 from traceability.accounts.throttle import login_throttle
 from traceability.audit.models import AuditEntry
 from traceability.batches.label_jobs import queue_label_job, run_label_job
@@ -471,6 +472,12 @@ def epcis_document(t: Target) -> dict[str, Any]:
     }
 
 
+def managed_token(t: Target, role: str | None) -> dict[str, Any]:
+    """A new API token of the account each admin manages (revoking it changes nothing else)."""
+    user = t.producer_victim if role == "producer" else t.victim
+    return {"token_id": issue_token(user, name=_unique("tep-"))[1].id}
+
+
 def signed_out_again(response: Any) -> bool:
     """Signing out leads to the plain login page (a refusal would add ``?next=``)."""
     return response.status_code == 302 and response.headers.get("Location") == "/login"
@@ -563,6 +570,10 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "accounts.user_disable": only("centre_admin", "producer", args=managed_user),
     "accounts.user_enable": only("centre_admin", "producer", args=managed_user),
     "accounts.user_reset_password": only("centre_admin", "producer", args=managed_user),
+    "accounts.tokens": signed_in(),
+    "accounts.user_tokens": only("centre_admin", "producer", args=managed_user),
+    # One's own tokens too (tests/security/test_sessions.py); here, those of a managed account.
+    "accounts.token_revoke": only("centre_admin", "producer", args=managed_token, succeed=True),
     # --- public pages
     "static": public(),
     "public.index": public(),
@@ -580,6 +591,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "directory.sitemap": public(),
     "directory.robots": public(),
     "producers.sign_up": public(),
+    "producers.sign_up_received": public(),
     "problem_reports.new": public(),  # a consumer reports a problem with the lot in hand
     # --- registry
     "registry.dashboard": LIST,
@@ -744,6 +756,8 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     # --- the JSON API (bearer tokens)
     "api.create_token": public(),
     "api.openapi": public(),
+    "api.list_tokens": LIST,  # the caller's own
+    "api.delete_token": only("centre_admin", "producer", args=managed_token, succeed=True),
     "api.producers_list": LIST,
     "api.producers_get": READ,
     "api.producers_create": only(
@@ -956,11 +970,18 @@ def url_for_rule(app: Flask, rule: Any, values: dict[str, Any]) -> str:
 
 
 TABLES: list[str] = []
+# Bookkeeping of who asks, which any request (refused or not) may write: the throttles'
+# counters, and when a session or an API token was last seen.
+BOOKKEEPING = {"rate_limit_counter": None, "user_session": "last_seen_at", "api_token": "last_used_at"}
 
 
 def _table_names() -> list[str]:
     if not TABLES:
-        TABLES.extend(table.name for table in _db.metadata.sorted_tables)
+        for table in _db.metadata.sorted_tables:
+            if table.name in BOOKKEEPING and BOOKKEEPING[table.name] is None:
+                continue
+            columns = ", ".join(f'"{c.name}"' for c in table.columns if c.name != BOOKKEEPING.get(table.name))
+            TABLES.append(f'SELECT {columns} FROM "{table.name}"')
     return TABLES
 
 
@@ -974,9 +995,9 @@ def fingerprint() -> str:
     connection = _db.engine.raw_connection()  # plain tuples, no type conversion: this runs often
     try:
         cursor = connection.cursor()
-        for name in _table_names():
-            cursor.execute(f'SELECT * FROM "{name}" ORDER BY 1')
-            digest.update(f"{name}:{cursor.fetchall()!r}".encode())
+        for query in _table_names():
+            cursor.execute(f"{query} ORDER BY 1")
+            digest.update(f"{query}:{cursor.fetchall()!r}".encode())
         cursor.close()
         connection.rollback()
     finally:
@@ -1171,4 +1192,9 @@ def test_every_route_has_a_policy(_app):
 @pytest.mark.parametrize("endpoint", sorted(POLICY))
 def test_route_follows_its_policy(world, endpoint):
     problems = check_endpoint(world, endpoint, POLICY[endpoint])
+    if endpoint == "accounts.logout":
+        # Signing out ended those sessions on the server: the later routes need live ones.
+        for role, principal in world.principals.items():
+            again = sign_in(world.app, principal.user)
+            world.principals[role] = replace(principal, cookie=again.cookie, csrf=again.csrf)
     assert not problems, "\n".join(problems)

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from tests import factories
 from tests.conftest import WebHelper
 from traceability.accounts.models import ApiToken, User
+from traceability.accounts.service import issue_token
+from traceability.database import utcnow
 
 TEMPORARY = re.compile(r'<p class="temporary-password"><code>([^<]+)</code></p>')
 NEW_PASSWORD = "mot-mat-khau-moi-2026"
@@ -208,3 +210,138 @@ def test_a_session_cookie_from_before_the_change_is_refused(app, web, tenants, d
     thief = app.test_client()
     thief.set_cookie("session", stolen)
     assert thief.get("/manage").status_code == 302
+
+
+# Issue 14: sessions end on the server; tokens die with the password and stay dead --------------
+
+
+def test_a_session_cookie_copied_before_sign_out_opens_nothing_afterwards(app, web, tenants, db):
+    web.login(tenants["daklak"].staff.email)
+    copied = web.client.get_cookie("session").value
+    assert web.post_form("/logout", {}, form_url="/manage").status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    response = thief.get("/manage")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    # Only this browser's session ended: another device stays signed in.
+    other = second_browser(app)
+    other.login(tenants["daklak"].staff.email)
+    web.login(tenants["daklak"].staff.email)
+    assert web.post_form("/logout", {}, form_url="/manage").status_code == 302
+    assert signed_in(other.client)
+
+
+def test_signing_in_renews_the_session_and_its_csrf_token(web, tenants):
+    web.csrf_token("/login")
+    with web.client.session_transaction() as session:
+        before = session["csrf_token"]
+        session["planted"] = "by someone else"  # session fixation: set before the victim signs in
+    assert web.login(tenants["daklak"].staff.email).status_code == 302
+    with web.client.session_transaction() as session:
+        assert "planted" not in session
+        assert session.get("csrf_token") != before
+    assert signed_in(web.client)
+
+
+def test_a_password_change_revokes_the_users_api_tokens(web, api, tenants, db):
+    own = tenants["daklak"]
+    assert api.get(f"/producers/{own.producer.id}", own.staff).status_code == 200
+    web.login(own.staff.email)
+    response = web.post_form(
+        "/account/password",
+        {
+            "current_password": factories.PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "new_password_again": NEW_PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    assert api.get(f"/producers/{own.producer.id}", own.staff).status_code == 401
+    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == own.staff.id)).all()
+    assert tokens and all(token.revoked_at is not None for token in tokens)
+
+
+def test_a_token_issued_before_the_last_password_change_is_dead_even_unrevoked(api, tenants, db):
+    own = tenants["daklak"]
+    assert api.get(f"/producers/{own.producer.id}", own.staff).status_code == 200
+    user = db.session.get(User, own.staff.id)
+    user.password_changed_at = utcnow()  # as a change made before tokens were revoked with it
+    db.session.commit()
+    assert api.get(f"/producers/{own.producer.id}", own.staff).status_code == 401
+
+
+def test_re_enabling_an_account_does_not_revive_its_api_tokens(web, api, tenants, db):
+    own = tenants["daklak"]
+    assert api.get(f"/producers/{own.producer.id}", own.staff).status_code == 200
+    web.login(own.admin.email)
+    assert (
+        web.post_form(f"/manage/users/{own.staff.id}/disable", {}, form_url="/manage/users").status_code
+        == 302
+    )
+    assert (
+        web.post_form(f"/manage/users/{own.staff.id}/enable", {}, form_url="/manage/users").status_code == 302
+    )
+    assert api.get(f"/producers/{own.producer.id}", own.staff).status_code == 401
+
+
+def test_users_see_and_revoke_their_own_tokens_never_their_secrets(web, tenants, db):
+    own = tenants["daklak"]
+    secret, api_token = issue_token(db.session.get(User, own.staff.id), name="Cổng tỉnh")
+    db.session.commit()
+    web.login(own.staff.email)
+    page = web.client.get("/account/tokens", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Cổng tỉnh" in page and "never" in page
+    assert secret not in page and api_token.token_hash not in page
+    response = web.post_form(f"/account/tokens/{api_token.id}/revoke", {}, form_url="/account/tokens")
+    assert response.status_code == 302 and response.headers["Location"] == "/account/tokens"
+    db.session.refresh(api_token)
+    assert api_token.revoked_at is not None
+    assert (
+        web.client.get("/api/v1/producers", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    )
+
+
+def test_a_centre_admin_sees_and_revokes_its_users_tokens_only(web, tenants, db):
+    own, other = tenants["daklak"], tenants["nghean"]
+    _secret, staff_token = issue_token(db.session.get(User, own.staff.id), name="ERP")
+    _secret, other_token = issue_token(db.session.get(User, other.staff.id), name="ERP khác")
+    db.session.commit()
+    web.login(own.admin.email)
+    assert f"/manage/users/{own.staff.id}/tokens" in web.client.get("/manage/users").get_data(as_text=True)
+    assert "ERP" in web.client.get(f"/manage/users/{own.staff.id}/tokens").get_data(as_text=True)
+    assert web.client.get(f"/manage/users/{other.staff.id}/tokens").status_code == 404
+    assert (
+        web.post_form(f"/account/tokens/{other_token.id}/revoke", {}, form_url="/manage/users").status_code
+        == 404
+    )
+    response = web.post_form(f"/account/tokens/{staff_token.id}/revoke", {}, form_url="/manage/users")
+    assert response.headers["Location"] == f"/manage/users/{own.staff.id}/tokens"
+    db.session.refresh(staff_token)
+    db.session.refresh(other_token)
+    assert staff_token.revoked_at is not None and other_token.revoked_at is None
+    # Centre staff manage nobody's tokens but their own.
+    web.login(own.staff.email)
+    assert web.client.get(f"/manage/users/{own.admin.id}/tokens").status_code == 403
+
+
+def test_the_api_lists_and_revokes_ones_tokens(api, client, tenants, db):
+    own = tenants["daklak"]
+    token = api.token(own.staff)
+    _secret, spare = issue_token(db.session.get(User, own.staff.id), name="dự phòng")
+    _secret, admins = issue_token(db.session.get(User, own.admin.id), name="của quản trị")
+    db.session.commit()
+    listed = api.get("/tokens", own.staff).get_json()
+    assert listed["total"] == 2 and {item["name"] for item in listed["items"]} == {"", "dự phòng"}
+    assert all("token" not in item and "token_hash" not in item for item in listed["items"])
+    assert api.request("DELETE", f"/tokens/{admins.id}", own.staff).status_code == 404
+    response = api.request("DELETE", f"/tokens/{spare.id}", own.staff)
+    assert response.status_code == 200 and response.get_json()["state"] == "revoked"
+    # The centre admin revokes its staff member's token, the one in use.
+    in_use = db.session.scalar(
+        select(ApiToken.id).where(ApiToken.user_id == own.staff.id, ApiToken.name == "")
+    )
+    assert api.request("DELETE", f"/tokens/{in_use}", own.admin).status_code == 200
+    assert client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "get" in paths["/tokens"] and "delete" in paths["/tokens/{token_id}"]
+    assert "429" in paths["/tokens"]["get"]["responses"]

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import make_url, select
 
 from tests import factories
+from tests.databases import scratch_database
+from tests.registry.test_producers import _sign_up_form
 from traceability import create_app
-from traceability.config import TestConfig
+from traceability.accounts.throttle import login_throttle
+from traceability.config import Config, TestConfig
+from traceability.registry.models import Producer
 
 
 def login(client, email: str, password: str, address: str = "127.0.0.1"):
@@ -137,8 +146,6 @@ def test_with_redis_two_servers_share_the_counts(tmp_path, redis_url, make, db):
         db.session.commit()
         email = user.email
     with first.app_context():
-        from traceability.accounts.throttle import login_throttle
-
         login_throttle.reset()
     for attempt in range(5):
         server = first if attempt % 2 else second
@@ -151,3 +158,124 @@ def _app(tmp_path, **settings):
     settings.setdefault("DATABASE_URL", f"sqlite:///{tmp_path / 'throttle.sqlite3'}")
     config = type("ThrottleConfig", (TestConfig,), {"UPLOAD_FOLDER": str(tmp_path), **settings})
     return create_app(config)
+
+
+# Issue 14: every throttle, shared by every worker without Redis ---------------------------------
+
+
+def change_password(web, current: str, address: str = "127.0.0.1"):
+    new = "mot-mat-khau-moi-2026"
+    return web.post_form(
+        "/account/password",
+        {"current_password": current, "new_password": new, "new_password_again": new},
+        headers={"Accept-Language": "en"},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_wrong_current_passwords_are_throttled_even_the_right_one_then(web, tenants, db):
+    web.login(tenants["daklak"].staff.email)
+    for _attempt in range(5):
+        assert change_password(web, "khong-phai-mat-khau").status_code == 422
+    response = change_password(web, factories.PASSWORD)
+    assert response.status_code == 429
+    assert "Too many wrong current passwords. Wait 15 minutes and try again." in response.get_data(
+        as_text=True
+    )
+    assert 800 < int(response.headers["Retry-After"]) <= 900
+    db.session.refresh(tenants["daklak"].staff)
+    assert tenants["daklak"].staff.password_changed_at is None
+
+
+@pytest.fixture
+def shared_database(tmp_path) -> Iterator[str]:
+    """A database of its own for two apps: a SQLite file, or a scratch PostgreSQL database."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        yield f"sqlite:///{tmp_path / 'workers.sqlite3'}"
+        return
+    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    with scratch_database(url, f"{make_url(url).database}_workers") as own:
+        yield own
+
+
+def test_two_workers_without_redis_share_the_counts_in_the_database(tmp_path, shared_database, make, db):
+    """Two apps on one database stand for two gunicorn workers (or two servers) with the default set-up."""
+    assert (
+        os.environ.get("RATELIMIT_STORAGE_URL") or os.environ.get("REDIS_URL") or "database://"
+    ) == Config.RATELIMIT_STORAGE_URI
+    first = _app(tmp_path, DATABASE_URL=shared_database, API_RATE_LIMIT="4 per minute")
+    second = _app(tmp_path, DATABASE_URL=shared_database, API_RATE_LIMIT="4 per minute")
+    with first.app_context():
+        db.create_all()
+        email = make.user("ministry").email
+        db.session.commit()
+    try:
+        for attempt in range(5):
+            server = first if attempt % 2 else second
+            assert token_request(server.test_client(), email, "wrong-password-99").status_code == 401
+        assert token_request(first.test_client(), email, factories.PASSWORD).status_code == 429
+        assert token_request(second.test_client(), email, factories.PASSWORD).status_code == 429
+        # API calls per token too: four calls, half on each worker, then 429 on both.
+        with first.app_context():
+            login_throttle.reset()
+        token = token_request(first.test_client(), email, factories.PASSWORD).get_json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        for attempt in range(4):
+            server = first if attempt % 2 else second
+            assert server.test_client().get("/api/v1/tokens", headers=headers).status_code == 200
+        for server in (first, second):
+            assert server.test_client().get("/api/v1/tokens", headers=headers).status_code == 429
+    finally:
+        for server in (first, second):
+            with server.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+def test_memory_counts_are_refused_in_production(monkeypatch):
+    config = type(
+        "ProductionConfig",
+        (TestConfig,),
+        {"ENV_NAME": "production", "SECRET_KEY": "x" * 40, "RATELIMIT_STORAGE_URI": "memory://"},
+    )
+    with pytest.raises(RuntimeError, match="memory://"):
+        create_app(config)
+
+
+def test_each_api_token_is_limited_to_api_rate_limit_calls(app, api, client, tenants, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "3 per minute")
+    own = tenants["daklak"]
+    for _call in range(3):
+        assert api.get(f"/producers/{own.producer.id}", own.staff).status_code == 200
+    response = api.get(f"/producers/{own.producer.id}", own.staff, headers={"Accept-Language": "en"})
+    assert response.status_code == 429
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+    error = response.get_json()["error"]
+    assert error["code"] == "too_many_requests" and "Too many API calls with this token" in error["message"]
+    # Another token, even of the same user, has its own count.
+    assert api.get(f"/producers/{own.producer.id}", own.admin).status_code == 200
+
+
+def test_sign_ups_from_one_address_are_limited(web, tenants, db):
+    for _attempt in range(5):  # valid forms the service refuses (no centre there) count as well
+        response = web.post_form("/producers/sign-up", _sign_up_form(province_code="96"))
+        assert response.status_code == 422
+    response = web.post_form("/producers/sign-up", _sign_up_form(), headers={"Accept-Language": "en"})
+    assert response.status_code == 429
+    assert "Too many sign-ups from your network." in response.get_data(as_text=True)
+    assert int(response.headers["Retry-After"]) > 0
+    assert db.session.scalar(select(Producer).where(Producer.tax_code == "6000777001")) is None
+
+
+def test_sign_up_answers_the_same_whether_or_not_the_email_has_an_account(web, tenants, db):
+    existing = tenants["daklak"].staff
+    taken = web.post_form(
+        "/producers/sign-up", _sign_up_form(user_email=existing.email.upper(), tax_code="6000777002")
+    )
+    new = web.post_form("/producers/sign-up", _sign_up_form())
+    assert (taken.status_code, taken.headers["Location"]) == (new.status_code, new.headers["Location"])
+    assert db.session.scalar(select(Producer).where(Producer.tax_code == "6000777002")) is None
+    db.session.refresh(existing)
+    assert existing.role == "centre_staff"
+    assert web.client.get("/manage").status_code == 302  # signed in by neither

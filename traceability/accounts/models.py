@@ -94,3 +94,30 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+    @property
+    def state(self) -> str:
+        """``active``, ``revoked`` or ``expired``, as the token lists show it."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= utcnow() else "active"
+
+
+class UserSession(db.Model):
+    """One signed-in browser: the cookie holds its random key, the server decides whether it still counts.
+
+    Signing out sets ``ended_at``, so a copy of the cookie taken before opens
+    nothing afterwards; only the key's SHA-256 is stored.
+    """
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship()

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import Select
 
 from traceability.accounts.forms import LoginForm, PasswordChangeForm, ToggleForm, UserForm
-from traceability.accounts.models import CENTRE_ROLES, User
+from traceability.accounts.models import CENTRE_ROLES, ApiToken, User
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.accounts.service import (
     add_user,
+    can_manage_tokens,
     can_reset_password,
-    change_password,
     manages_users,
     reset_password,
+    revoke_token,
     set_user_active,
+    tokens_of,
 )
-from traceability.accounts.throttle import throttled_authenticate
+from traceability.accounts.sessions import end_session, note_seen, start_session
+from traceability.accounts.throttle import throttled_authenticate, throttled_change_password
 from traceability.audit.service import record_audit
 from traceability.errors import DomainError, TooManyAttempts
 from traceability.extensions import db
@@ -31,6 +34,14 @@ def _safe_next(target: str | None) -> str:
     return local_path(target) or url_for("registry.dashboard")
 
 
+def _too_many(error: TooManyAttempts, template: str, **context):
+    """The page again, answered 429 with the wait in ``Retry-After``."""
+    flash(str(error.message), "error")
+    response = make_response(render_template(template, **context), 429)
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Sign in with email and password."""
@@ -39,15 +50,13 @@ def login():
         try:
             user = throttled_authenticate(form.email.data, form.password.data, address=request.remote_addr)
         except TooManyAttempts as error:
-            flash(str(error.message), "error")
-            response = make_response(render_template("accounts/login.html", form=form), 429)
-            response.headers["Retry-After"] = str(error.retry_after)
-            return response
-        db.session.commit()  # the audit entry of the attempt, refused or not
+            return _too_many(error, "accounts/login.html", form=form)
         if user is None:
+            db.session.commit()  # the audit entry and the count of the failed attempt
             flash(_("Wrong email or password."), "error")
             return render_template("accounts/login.html", form=form), 401
-        login_user(user)
+        start_session(user)  # a new session and CSRF token: nothing set before sign-in carries over
+        db.session.commit()
         if user.must_change_password:
             return redirect(url_for("accounts.password_change", next=request.args.get("next")))
         return redirect(_safe_next(request.args.get("next")))
@@ -57,10 +66,11 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out."""
-    record_audit("logout", current_user._get_current_object(), after={"email": current_user.email})
+    """Sign out: the session ends on the server too, so a copy of its cookie opens nothing."""
+    user = current_user._get_current_object()
+    record_audit("logout", user, after={"email": user.email})
+    end_session(user)
     db.session.commit()
-    logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("accounts.login"))
 
@@ -162,6 +172,19 @@ def require_new_password():
     return None
 
 
+@bp.before_app_request
+def keep_session_seen():
+    """Refresh the signed-in session's ``last_seen_at`` now and then (before any view writes)."""
+    if request.blueprint in ("api", "public") or request.endpoint in (None, "static"):
+        return None
+    if current_user.is_authenticated and (row := g.get("user_session")) is not None:
+        before = row.last_seen_at
+        note_seen(row)
+        if row.last_seen_at != before:
+            db.session.commit()
+    return None
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def password_change():
@@ -170,16 +193,26 @@ def password_change():
     if form.validate_on_submit():
         user = current_user._get_current_object()
         try:
-            change_password(
+            throttled_change_password(
                 user, current_password=form.current_password.data, new_password=form.new_password.data
             )
-        except DomainError as error:
+        except TooManyAttempts as error:
             db.session.rollback()
+            return _too_many(error, "accounts/password_change.html", form=form)
+        except DomainError as error:
+            # A refused change writes nothing but the count of a wrong current password.
+            db.session.commit()
             show_errors(form, error)
         else:
+            start_session(user)  # this browser signs in again; every other session has ended
             db.session.commit()
-            login_user(user)  # this session carries the new session version; the others end
-            flash(_("Your password is changed. Other devices signed in as you are signed out."), "success")
+            flash(
+                _(
+                    "Your password is changed. Other devices signed in as you are signed out "
+                    "and your API tokens are revoked."
+                ),
+                "success",
+            )
             return redirect(_safe_next(request.args.get("next")))
     return render_template("accounts/password_change.html", form=form), 422 if form.errors else 200
 
@@ -212,3 +245,48 @@ def user_reset_password(user_id: int):
 def password_helpers() -> dict:
     """``can_reset_password(actor, user)`` for the user lists (users page, producer page)."""
     return {"can_reset_password": can_reset_password}
+
+
+def _token_page(owner: User):
+    tokens = tokens_of(owner)
+    return render_template("accounts/tokens.html", owner=owner, tokens=tokens, toggle_form=ToggleForm())
+
+
+@bp.route("/account/tokens")
+@login_required
+def tokens():
+    """The user's own API tokens: name, created, last used, expiry; never the secret."""
+    return _token_page(current_user._get_current_object())
+
+
+@bp.route("/manage/users/<int:user_id>/tokens")
+@login_required
+def user_tokens(user_id: int):
+    """The API tokens of a user the current user manages."""
+    user = get_scoped_or_404(User, user_id)
+    if not can_manage_tokens(current_user, user):
+        abort(403)
+    return _token_page(user)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def token_revoke(token_id: int):
+    """Revoke an API token: one's own, or one of a user the current user manages."""
+    form = ToggleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    api_token = db.get_or_404(ApiToken, token_id)
+    owner = api_token.user
+    if owner.id != current_user.id:
+        get_scoped_or_404(User, owner.id)  # outside the scope: 404; inside but not managed: 403
+    try:
+        revoke_token(api_token, actor=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        abort(error.status, str(error.message))
+    db.session.commit()
+    flash(_("The token %(name)s is revoked.", name=api_token.name or f"#{api_token.id}"), "success")
+    if owner.id == current_user.id:
+        return redirect(url_for("accounts.tokens"))
+    return redirect(url_for("accounts.user_tokens", user_id=owner.id))

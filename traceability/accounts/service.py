@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from traceability.accounts.models import CENTRE_ROLES, ROLES, ApiToken, User
 from traceability.accounts.passwords import password_problem, temporary_password
+from traceability.accounts.sessions import end_all_sessions
 from traceability.audit.service import record_audit, snapshot
 from traceability.database import utcnow
 from traceability.errors import Conflict, Forbidden, InvalidInput
@@ -27,6 +28,8 @@ from traceability.registry.models import Centre, Producer
 
 # Checked against so that a failed login takes as long for an unknown email.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
+#: How stale a token's ``last_used_at`` may get before a call refreshes it.
+TOKEN_USE_PRECISION = timedelta(minutes=1)
 
 
 def hash_password(password: str) -> str:
@@ -34,14 +37,18 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=method)
 
 
-def check_new_user(email: str, password: str, errors: dict[str, Any], *, prefix: str = "") -> None:
+def check_new_user(
+    email: str, password: str, errors: dict[str, Any], *, prefix: str = "", check_in_use: bool = True
+) -> None:
     """Note what is wrong with a new user's email (format, already in use) and password.
 
     The fields are named ``email`` and ``password``, after ``prefix`` if given.
+    ``check_in_use=False`` leaves out whether the email has an account (the
+    public sign-up must not tell).
     """
     if "@" not in email or len(email) > 254:
         errors[f"{prefix}email"] = _l("Enter a valid email address.")
-    elif email_in_use(email):
+    elif check_in_use and email_in_use(email):
         errors[f"{prefix}email"] = _l("A user with this email already exists.")
     if problem := password_problem(password, email=email):
         errors[f"{prefix}password"] = problem
@@ -145,7 +152,9 @@ def set_user_active(user: User, active: bool, *, actor: User) -> User:
     before = snapshot(user)
     user.active = active
     if not active:
-        user.end_sessions()  # enabling the account again must not revive its old sessions
+        # Ended and revoked, not merely refused: enabling the account again revives neither.
+        end_all_sessions(user)
+        _revoke_tokens(user)
     db.session.flush()
     record_audit(
         "enable" if active else "disable",
@@ -184,7 +193,7 @@ def reset_password(user: User, *, actor: User) -> str:
     user.password_hash = hash_password(password)
     user.must_change_password = True
     user.password_changed_at = utcnow()
-    user.end_sessions()
+    end_all_sessions(user)
     _revoke_tokens(user)
     db.session.flush()
     record_audit(
@@ -199,7 +208,10 @@ def reset_password(user: User, *, actor: User) -> str:
 
 
 def change_password(user: User, *, current_password: str, new_password: str) -> User:
-    """The user replaces its password, knowing the current one; its other sessions end."""
+    """The user replaces its password, knowing the current one; its sessions and API tokens end.
+
+    Nothing is written unless it succeeds. The caller signs the current browser in again.
+    """
     errors: dict[str, Any] = {}
     if not check_password_hash(user.password_hash, current_password):
         errors["current_password"] = _l("This is not your current password.")
@@ -212,7 +224,8 @@ def change_password(user: User, *, current_password: str, new_password: str) -> 
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
     user.password_changed_at = utcnow()
-    user.end_sessions()
+    end_all_sessions(user)
+    _revoke_tokens(user)
     db.session.flush()
     record_audit(
         "change_password",
@@ -295,11 +308,60 @@ def issue_token(user: User, *, name: str = "") -> tuple[str, ApiToken]:
     return token, api_token
 
 
+def token_for(token: str) -> ApiToken | None:
+    """The live API token a bearer secret names: unexpired, not revoked, of an active user.
+
+    A token issued before the user's last password change is dead too, even
+    if it was never marked revoked (tokens issued before revoking existed).
+    """
+    api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    now = utcnow()
+    if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= now:
+        return None
+    user = api_token.user
+    if not user.active or (user.password_changed_at and api_token.created_at < user.password_changed_at):
+        return None
+    if api_token.last_used_at is None or api_token.last_used_at <= now - TOKEN_USE_PRECISION:
+        api_token.last_used_at = now  # committed with the call's rate-limit count
+    return api_token
+
+
 def user_for_token(token: str) -> User | None:
     """The active user a bearer token belongs to, if it is valid, unexpired and not revoked."""
-    api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
-    if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= utcnow():
-        return None
-    if not api_token.user.active:
-        return None
-    return api_token.user
+    api_token = token_for(token)
+    return api_token.user if api_token else None
+
+
+def can_manage_tokens(actor: User, user: User) -> bool:
+    """Whose API tokens ``actor`` sees and revokes: its own, and those of the users it manages."""
+    return actor.id == user.id or can_reset_password(actor, user)
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    """``user``'s API tokens, newest first, revoked and expired ones included."""
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_token(api_token: ApiToken, *, actor: User) -> ApiToken:
+    """Revoke one API token: its owner, or whoever manages its owner, may."""
+    if not can_manage_tokens(actor, api_token.user):
+        raise Forbidden(_l("You cannot revoke this token."))
+    if api_token.revoked_at is not None:
+        return api_token
+    api_token.revoked_at = utcnow()
+    db.session.flush()
+    record_audit(
+        "revoke_token",
+        api_token,
+        actor=actor,
+        after={"name": api_token.name, "user_id": api_token.user_id},
+        centre_id=api_token.user.centre_id,
+        producer_id=api_token.user.producer_id,
+    )
+    return api_token

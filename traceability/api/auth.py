@@ -1,14 +1,20 @@
-"""Bearer-token authentication for every API route but the token route and the spec."""
+"""Bearer-token authentication for every API route but the token route and the spec.
+
+Each token's calls are counted against API_RATE_LIMIT (``accounts.throttle``):
+over it, 429 with ``Retry-After``.
+"""
 
 from __future__ import annotations
 
 from flask import g, request
 from flask_babel import gettext as _
 
-from traceability.accounts.service import user_for_token
+from traceability.accounts.service import token_for
+from traceability.accounts.throttle import check_api_rate
 from traceability.api.blueprint import bp
 from traceability.api.errors import error_response
-from traceability.extensions import csrf, login_manager
+from traceability.errors import TooManyAttempts
+from traceability.extensions import csrf, db, login_manager
 
 PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi"}
 
@@ -26,8 +32,19 @@ def authenticate_bearer():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
-    user = user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
-    if user is None:
+    api_token = token_for(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+    if api_token is None:
         return error_response(401, _("Send a valid API token: Authorization: Bearer TOKEN."))
-    g._login_user = user
+    try:
+        check_api_rate(api_token)
+    except TooManyAttempts as error:
+        db.session.rollback()
+        response = error_response(429, error.message, code=error.code)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
+    finally:
+        # The call's count (and the token's last use) hold even when the call itself fails.
+        db.session.commit()
+    g._login_user = api_token.user
+    g.api_token = api_token
     return None

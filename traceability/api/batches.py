@@ -230,12 +230,23 @@ class TraceSchema(Schema):
     direction = fields.String()
     nodes = fields.List(fields.Nested(TraceNodeSchema))
     edges = fields.List(fields.Nested(TraceEdgeSchema))
+    truncated = fields.Boolean(
+        metadata={
+            "description": "True when the chain has more batches than node_limit: nodes are then this batch "
+            "and the node_limit nearest ones, edges the links between them"
+        }
+    )
+    total_nodes = fields.Integer(metadata={"description": "Batches in the whole chain, this one included"})
+    node_limit = fields.Integer(
+        metadata={"description": "The most batches answered besides this one (CHAIN_MAX_LOTS)"}
+    )
 
 
 @operation(
     "/batches/<int:batch_id>/trace",
     "GET",
-    summary="Every batch upstream (inputs, to the origins) or downstream (everything made from it)",
+    summary="Every batch upstream (inputs, to the origins) or downstream (everything made from it), each once, "
+    "the nearest CHAIN_MAX_LOTS at most",
     tag="batches",
     query=TraceQuerySchema,
     response=TraceSchema,
@@ -247,7 +258,15 @@ def batch_trace(batch_id: int, args: dict[str, Any]):
     for node in result.nodes:
         node.depth = result.depths[node.id]  # shown in the answer, never stored
         nodes.append(node)
-    return {"batch_id": batch_id, "direction": result.direction, "nodes": nodes, "edges": result.edges}
+    return {
+        "batch_id": batch_id,
+        "direction": result.direction,
+        "nodes": nodes,
+        "edges": result.edges,
+        "truncated": result.truncated,
+        "total_nodes": result.total + 1,
+        "node_limit": result.max_lots,
+    }
 
 
 class RecallInSchema(Schema):

@@ -16,7 +16,15 @@ from traceability.accounts.scope import get_scoped_or_404
 from traceability.api import schemas
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import OneOf, Range
-from traceability.batches.label_jobs import is_stalled, job_file, percent_done, queue_label_job, start_runner
+from traceability.batches.label_jobs import (
+    JobUnderWay,
+    file_expires_at,
+    is_stalled,
+    job_file,
+    percent_done,
+    queue_label_job,
+    start_runner,
+)
 from traceability.batches.label_sheets import (
     ERROR_CORRECTION_LEVELS,
     MAX_COPIES,
@@ -29,7 +37,7 @@ from traceability.batches.label_sheets import (
 from traceability.batches.models import Batch, Item, LabelJob
 from traceability.batches.serials import MAX_SERIALS_PER_REQUEST, create_serials
 from traceability.batches.service import item_public_url
-from traceability.errors import InvalidInput
+from traceability.errors import Conflict, InvalidInput
 from traceability.extensions import db
 from traceability.labels.sheets import TEMPLATES
 
@@ -89,6 +97,15 @@ class LabelJobSchema(Schema):
     error = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
     finished_at = fields.AwareDateTime(allow_none=True)
+    file_expires_at = fields.Method(
+        "_file_expires_at",
+        metadata={
+            "type": "string",
+            "format": "date-time",
+            "nullable": True,
+            "description": "When the finished PDF is (or was) removed; print again after that",
+        },
+    )
     download_url = fields.Method(
         "_download_url", metadata={"type": "string", "format": "uri", "nullable": True}
     )
@@ -99,8 +116,12 @@ class LabelJobSchema(Schema):
     def _stalled(self, job: Any) -> bool:
         return is_stalled(job)
 
+    def _file_expires_at(self, job: Any) -> str | None:
+        expires_at = file_expires_at(job)
+        return expires_at.isoformat() if expires_at else None
+
     def _download_url(self, job: Any) -> str | None:
-        if job.status != "done":
+        if job_file(job) is None:
             return None
         return url_for("api.label_job_pdf", job_id=job.id, _external=True)
 
@@ -108,7 +129,8 @@ class LabelJobSchema(Schema):
 @operation(
     "/batches/<int:batch_id>/serials",
     "POST",
-    summary="Create serialised items (1 to 10,000), each with a random serial and its own URL",
+    summary="Create serialised items (1 to 10,000; a lot holds at most MAX_ITEMS_PER_LOT), "
+    "each with a random serial and its own URL",
     tag="batches",
     body=SerialsInSchema,
     response=SerialsSchema,
@@ -169,7 +191,8 @@ def batch_labels_pdf(batch_id: int, args: dict[str, Any]):
 @operation(
     "/batches/<int:batch_id>/label-jobs",
     "POST",
-    summary="Make a label sheet in the background (any size); poll the job, then download it",
+    summary="Make a label sheet in the background (up to MAX_LABELS_PER_JOB labels, one job per lot "
+    "at a time: 409 names the job under way); poll the job, then download it before it expires",
     tag="labels",
     body=LabelQuerySchema,
     response=LabelJobSchema,
@@ -178,7 +201,11 @@ def batch_labels_pdf(batch_id: int, args: dict[str, Any]):
 )
 def batch_label_job_create(batch_id: int, data: dict[str, Any]):
     batch = get_scoped_or_404(Batch, batch_id)
-    job = queue_label_job(batch, plan_labels(batch, data, actor=current_user), actor=current_user)
+    try:
+        job = queue_label_job(batch, plan_labels(batch, data, actor=current_user), actor=current_user)
+    except JobUnderWay as error:
+        url = url_for("api.label_job_get", job_id=error.job.id, _external=True)
+        raise Conflict(error.message, {"job": url}) from error
     db.session.commit()
     start_runner(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
     return job

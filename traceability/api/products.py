@@ -256,7 +256,7 @@ def products_list(args: dict[str, Any]):
     "/products/<int:product_id>/images",
     "POST",
     summary="Add a product image: send multipart/form-data with the PNG, JPEG or WebP file in the "
-    "field `file` (at most MAX_IMAGE_BYTES, 40 megapixels)",
+    "field `file` (at most MAX_IMAGE_BYTES, 40 megapixels, 16 for PNG or WebP)",
     tag="registry",
     response=ProductImageSchema,
     status=201,

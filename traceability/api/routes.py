@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import abort, request
 from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
 
-from traceability.accounts.service import issue_token
+from traceability.accounts.models import ApiToken
+from traceability.accounts.service import can_manage_tokens, issue_token, revoke_token
 from traceability.accounts.throttle import throttled_authenticate
 
 # auth registers the token check; each other module declares its operations on import.
@@ -27,8 +30,9 @@ from traceability.api import (  # noqa: F401
     schemas,
 )
 from traceability.api.errors import error_response
-from traceability.api.spec import build_spec, operation
+from traceability.api.spec import build_spec, operation, paginate
 from traceability.errors import TooManyAttempts
+from traceability.extensions import db
 
 
 @operation(
@@ -57,6 +61,41 @@ def create_token(data: dict[str, Any]):
         )
     token, api_token = issue_token(user, name=data.get("name", ""))
     return {"token": token, "expires_at": api_token.expires_at}
+
+
+@operation(
+    "/tokens",
+    "GET",
+    summary="The caller's own API tokens, newest first (never their secrets)",
+    tag="auth",
+    query=schemas.PageQuerySchema,
+    response=schemas.ApiTokenSchema,
+    paginated=True,
+    errors=(401,),
+)
+def list_tokens(args: dict[str, Any]):
+    query = (
+        select(ApiToken)
+        .where(ApiToken.user_id == current_user.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+    return paginate(query, args)
+
+
+@operation(
+    "/tokens/<int:token_id>",
+    "DELETE",
+    summary="Revoke an API token: one's own, or one of a user the caller manages",
+    tag="auth",
+    response=schemas.ApiTokenSchema,
+    errors=(401, 404),
+)
+def delete_token(token_id: int):
+    api_token = db.session.get(ApiToken, token_id)
+    # Another user's token the caller may not manage is as unknown as a missing one.
+    if api_token is None or not can_manage_tokens(current_user, api_token.user):
+        abort(404)
+    return revoke_token(api_token, actor=current_user)
 
 
 @operation("/openapi.json", "GET", summary="This OpenAPI document", tag="meta", auth=False, errors=())

@@ -48,6 +48,19 @@ class TokenSchema(Schema):
     expires_at = fields.AwareDateTime()
 
 
+class ApiTokenSchema(Schema):
+    """One API token as its lists show it: never its secret."""
+
+    id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+    last_used_at = fields.AwareDateTime(allow_none=True)
+    revoked_at = fields.AwareDateTime(allow_none=True)
+    state = fields.String(required=True, metadata={"enum": ["active", "revoked", "expired"]})
+
+
 class PageQuerySchema(Schema):
     page = fields.Integer(load_default=1, validate=Range(1, MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=Range(1, 100))

@@ -37,6 +37,7 @@ ERROR_STATUSES = {
     404: "Not found, or outside the caller's tenant",
     409: "Conflicts with stored data",
     422: "Invalid input; `fields` names each field and what to fix",
+    429: "Too many requests (API_RATE_LIMIT per token, or failed sign-ins): wait `Retry-After` seconds",
 }
 
 
@@ -242,7 +243,8 @@ def build_spec(server_url: str) -> dict[str, Any]:
             "content": {op.media_type: {"schema": content_schema}},
         }
         # 400 for every operation: input_guard refuses a NUL in any path, query or body.
-        error_codes = set(op.errors) | {400} | ({401} if op.auth else set())
+        # 429 for every authenticated operation: each token's calls are limited by API_RATE_LIMIT.
+        error_codes = set(op.errors) | {400} | ({401, 429} if op.auth else set())
         if op.body is not None:
             error_codes |= {422}
         if op.query is not None:

@@ -4,7 +4,9 @@ The columns are the key data elements of FSMA 204 (DESIGN.md): traceability
 lot code, product description, quantity and unit, location, date, reference
 document type and number, and the lot code's source, plus what an auditor
 sorts and filters on (the event, the batch's place in the chain, its status).
-The same rows make the CSV and the XLSX, so the two never disagree.
+The same rows make the CSV and the XLSX, so the two never disagree. Like the
+chain page, they hold at most ``CHAIN_MAX_LOTS`` lots in each direction, the
+nearest; a download cut there carries the header ``X-Chain-Truncated: true``.
 """
 
 from __future__ import annotations
@@ -100,8 +102,8 @@ def chain_header(locale: str | Locale) -> list[str]:
         return [str(column.label) for column in COLUMNS]
 
 
-def _chain_batches(batch: Batch) -> list[tuple[Batch, str, int]]:
-    """Every batch of the chain with its relation to ``batch`` and its depth: six queries."""
+def _chain_batches(batch: Batch) -> tuple[list[tuple[Batch, str, int]], bool]:
+    """Every batch of the chain, each once, with its relation to ``batch`` and its depth; True when it was cut."""
     upstream = trace(batch, "upstream")
     downstream = trace(batch, "downstream")
     chain = [(batch, "self", 0)]
@@ -109,7 +111,7 @@ def _chain_batches(batch: Batch) -> list[tuple[Batch, str, int]]:
         chain += [
             (node, result.direction, result.depths[node.id]) for node in result.nodes if node.id != batch.id
         ]
-    return chain
+    return chain, upstream.truncated or downstream.truncated
 
 
 def _locations(chain: list[tuple[Batch, str, int]]) -> dict[int, Location]:
@@ -194,7 +196,20 @@ def _no_event(node: Batch) -> dict[str, Any]:
     return values | {"quantity": node.quantity, "unit": node.unit}
 
 
+@dataclass(frozen=True)
+class ChainSheet:
+    """The spreadsheet's rows, and whether the chain had more lots than ``CHAIN_MAX_LOTS`` in a direction."""
+
+    rows: list[dict[str, Any]]
+    truncated: bool
+
+
 def chain_rows(batch: Batch, locale: str | Locale) -> list[dict[str, Any]]:
+    """The rows of the chain spreadsheet of ``batch`` (see ``chain_sheet``)."""
+    return chain_sheet(batch, locale).rows
+
+
+def chain_sheet(batch: Batch, locale: str | Locale) -> ChainSheet:
     """The whole chain of ``batch``, upstream and downstream, one row per event, sorted by time then lot.
 
     The events are those that stand: a corrected event shows as its correction
@@ -204,7 +219,7 @@ def chain_rows(batch: Batch, locale: str | Locale) -> list[dict[str, Any]]:
     translated ones (event, status, place in the chain) are in ``locale``;
     missing ones are None.
     """
-    chain = _chain_batches(batch)
+    chain, truncated = _chain_batches(batch)
     lookups = _lookups(chain, locale)
     rows = []
     for node, relation, depth in chain:
@@ -215,14 +230,14 @@ def chain_rows(batch: Batch, locale: str | Locale) -> list[dict[str, Any]]:
         for event in events:
             rows.append(common | _event_values(event, node, lookups))
     midnight = time(0, tzinfo=VIETNAM_OFFSET)
-    return sorted(
-        rows,
+    rows.sort(
         key=lambda row: (
             row["time"] or datetime.combine(row["production_date"], midnight),
             row["lot_code"],
             row["event_id"] or 0,
         ),
     )
+    return ChainSheet(rows, truncated)
 
 
 def _csv_value(column: Column, value: Any) -> str:
@@ -242,10 +257,14 @@ def _csv_value(column: Column, value: Any) -> str:
 
 def chain_csv(batch: Batch, locale: str | Locale) -> bytes:
     """The chain spreadsheet as CSV: UTF-8 with a BOM, so Excel reads Vietnamese correctly."""
+    return _csv_bytes(chain_rows(batch, locale), locale)
+
+
+def _csv_bytes(rows: list[dict[str, Any]], locale: str | Locale) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(chain_header(locale))
-    for row in chain_rows(batch, locale):
+    for row in rows:
         writer.writerow([_csv_value(column, row[column.key]) for column in COLUMNS])
     return buffer.getvalue().encode("utf-8-sig")
 
@@ -270,8 +289,11 @@ def _width(column: Column, header: str, rows: list[dict[str, Any]]) -> float:
 
 def chain_xlsx(batch: Batch, locale: str | Locale) -> bytes:
     """The chain spreadsheet as XLSX: a bold frozen header, filters on every column, real date cells."""
+    return _xlsx_bytes(chain_rows(batch, locale), locale)
+
+
+def _xlsx_bytes(rows: list[dict[str, Any]], locale: str | Locale) -> bytes:
     header = chain_header(locale)
-    rows = chain_rows(batch, locale)
     workbook = Workbook(write_only=True)
     with force_locale(locale):
         sheet = workbook.create_sheet(str(_l("Traceability chain"))[:31])
@@ -311,10 +333,13 @@ def chain_filename(batch: Batch, extension: str) -> str:
 
 def chain_response(batch: Batch, extension: str, locale: str | Locale) -> Response:
     """The chain spreadsheet of ``batch`` as a download: ``csv`` or ``xlsx``."""
+    sheet = chain_sheet(batch, locale)
     if extension == "csv":
-        body, media_type = chain_csv(batch, locale), CSV_MEDIA_TYPE  # Flask adds charset=utf-8
+        body, media_type = _csv_bytes(sheet.rows, locale), CSV_MEDIA_TYPE  # Flask adds charset=utf-8
     else:
-        body, media_type = chain_xlsx(batch, locale), XLSX_MEDIA_TYPE
+        body, media_type = _xlsx_bytes(sheet.rows, locale), XLSX_MEDIA_TYPE
     response = Response(body, mimetype=media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{chain_filename(batch, extension)}"'
+    if sheet.truncated:
+        response.headers["X-Chain-Truncated"] = "true"
     return response

@@ -129,16 +129,21 @@ def export_batch_chain(
 ) -> dict:
     """The batch's whole chain, upstream and downstream, as an EPCIS 2.0 JSON-LD document.
 
-    ``public``: the document anyone may read, without the content of voided events.
+    ``public``: the document anyone may read, without the content of voided events. Each lot
+    comes once; at most ``CHAIN_MAX_LOTS`` in each direction, the nearest, and then the
+    document carries ``trace:chainTruncated: true``.
     """
     uris = project_uris(base_url)
-    nodes = {
-        node.id: node for direction in ("upstream", "downstream") for node in trace(batch, direction).nodes
-    }
+    traces = [trace(batch, direction) for direction in ("upstream", "downstream")]
+    nodes = {node.id: node for result in traces for node in result.nodes}  # the batch is in both
     events = batch_events(list(nodes.values()), uris, public=public)
-    return epcis_document(
+    document = epcis_document(
         events, created_at=now or datetime.now(VIETNAM_OFFSET), namespaces={PREFIX: uris.vocabulary}
     )
+    if any(result.truncated for result in traces):
+        # Only the nearest CHAIN_MAX_LOTS lots each way: say so, under our vocabulary.
+        document[uris.term("chainTruncated")] = True
+    return document
 
 
 @dataclass

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from traceability.batches.label_jobs import run_label_job, runnable_job_ids
+from traceability.batches.label_jobs import purge_expired_files, run_label_job, runnable_job_ids
 from traceability.batches.label_sheets import label_text, label_urls, plan_labels, render_sheet
 from traceability.batches.models import Batch, LabelJob
 from traceability.batches.serials import MAX_SERIALS_PER_REQUEST, create_serials
@@ -60,7 +60,7 @@ def print_command(
         _fail(error)
     partial = output.with_name(output.name + ".part")
     try:
-        with click.progressbar(length=len(urls), label=f"Printing {len(urls)} labels") as bar:
+        with click.progressbar(length=plan.count, label=f"Printing {plan.count} labels") as bar:
             done = 0
 
             def advance(count: int) -> None:
@@ -77,12 +77,16 @@ def print_command(
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    click.echo(f"Wrote {output} ({len(urls)} labels, {template}, error correction {ec}).")
+    click.echo(f"Wrote {output} ({plan.count} labels, {template}, error correction {ec}).")
 
 
 @labels_cli.command("run-jobs")
 def run_jobs_command() -> None:
-    """Run every queued label job, and every job left running by a process that died."""
+    """Run every queued label job, and every job left running by a process that died.
+
+    First removes the files of jobs finished more than LABEL_JOB_KEEP_HOURS ago.
+    """
+    _report_purge(purge_expired_files())
     job_ids = runnable_job_ids()
     if not job_ids:
         click.echo("No label jobs waiting.")
@@ -103,3 +107,17 @@ def run_jobs_command() -> None:
         job = db.session.get(LabelJob, job_id)
         outcome = "done" if ran else f"not run ({job.status}{': ' + job.error if job.error else ''})"
         click.echo(f"Label job {job_id}: {outcome}")
+
+
+def _report_purge(removed: int) -> None:
+    if removed:
+        click.echo(f"Removed {removed} expired label sheet(s).")
+
+
+@labels_cli.command("purge")
+def purge_command() -> None:
+    """Remove the files of label jobs finished more than LABEL_JOB_KEEP_HOURS ago."""
+    removed = purge_expired_files()
+    _report_purge(removed)
+    if not removed:
+        click.echo("No expired label sheets.")

@@ -13,7 +13,14 @@ No broker or worker service to deploy; what makes it safe:
   lock is held for milliseconds, never for the whole sheet), each checking the
   token, so a runner presumed dead stops as soon as another took over;
 - the PDF is written to ``{id}-{token}.pdf.part`` in the upload folder's
-  ``labels/`` and renamed when complete: a half-written file is never offered.
+  ``labels/`` and renamed when complete: a half-written file is never offered;
+- it is written page by page while the items are read in chunks, so a job's
+  memory does not grow with its labels (``labels.streaming``);
+- a lot has one queued or running job at a time (a partial unique index):
+  another print request is answered with the job already under way;
+- a finished job's file is kept ``LABEL_JOB_KEEP_HOURS``, then removed by
+  ``purge_expired_files`` (each job start, ``flask labels run-jobs`` and
+  ``flask labels purge``); the job page says when, and after, to print again.
 
 A process that dies mid-job (a deploy, a worker recycled) leaves the job
 "running" with a heartbeat that stops: the job page shows it as stalled with
@@ -29,7 +36,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +44,24 @@ from flask import Flask, current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
-from traceability.batches.label_sheets import LabelPlan, label_text, label_urls, render_sheet
+from traceability.batches.label_sheets import (
+    LabelPlan,
+    item_range_count,
+    label_text,
+    label_urls,
+    render_sheet,
+)
 from traceability.batches.models import Batch, LabelJob
 from traceability.database import utcnow
 from traceability.errors import Conflict, DomainError
 from traceability.extensions import db
 
 STALE_AFTER = timedelta(minutes=2)
+ACTIVE_STATUSES = ("queued", "running")  # at most one such job per lot (the model's partial index)
 HEARTBEAT_SECONDS = 1.0
 LABEL_SUBFOLDER = "labels"
 
@@ -57,15 +72,43 @@ class JobLost(Exception):
     """Another runner claimed the job: this one was presumed dead and must stop."""
 
 
+class JobUnderWay(Conflict):
+    """The lot already has a queued or running print job: ``job`` is that one."""
+
+    def __init__(self, job: LabelJob) -> None:
+        super().__init__(
+            _l(
+                "This lot already has a print job under way (job %(id)s); "
+                "wait for it to finish, or restart it if it stalled.",
+                id=job.id,
+            )
+        )
+        self.job = job
+
+
+def active_job(batch_id: int) -> LabelJob | None:
+    """The lot's queued or running job, if any."""
+    return db.session.scalars(
+        select(LabelJob).where(LabelJob.batch_id == batch_id, LabelJob.status.in_(ACTIVE_STATUSES))
+    ).first()
+
+
 def label_folder() -> Path:
     """Where finished sheets are kept: ``{UPLOAD_FOLDER}/labels``."""
     return Path(current_app.config["UPLOAD_FOLDER"]) / LABEL_SUBFOLDER
 
 
 def queue_label_job(batch: Batch, plan: LabelPlan, *, actor: User | None) -> LabelJob:
-    """Store a queued job for ``plan`` (flushes; the caller commits, then starts a runner)."""
+    """Store a queued job for ``plan`` (flushes; the caller commits, then starts a runner).
+
+    JobUnderWay (409) when the lot already has a queued or running job: one
+    print of a lot at a time, however often the button is pressed.
+    """
     if actor is not None:
         writable_producer(batch.product.producer_id, actor)
+    running = active_job(batch.id)
+    if running is not None:
+        raise JobUnderWay(running)
     now = utcnow()
     job = LabelJob(
         batch_id=batch.id,
@@ -80,8 +123,15 @@ def queue_label_job(batch: Batch, plan: LabelPlan, *, actor: User | None) -> Lab
         created_at=now,
         heartbeat_at=now,
     )
-    db.session.add(job)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a concurrent request queued one an instant earlier
+            db.session.add(job)
+            db.session.flush()
+    except IntegrityError:
+        running = active_job(batch.id)
+        if running is None:
+            raise
+        raise JobUnderWay(running) from None
     return job
 
 
@@ -103,9 +153,16 @@ def restart_label_job(job: LabelJob, *, actor: User | None) -> None:
         writable_producer(job.batch.product.producer_id, actor)
     if not (job.status == "failed" or is_stalled(job)):
         raise Conflict(_l("This job is still running or already done; there is nothing to restart."))
+    running = active_job(job.batch_id)
+    if running is not None and running.id != job.id:
+        raise JobUnderWay(running)
     job.status, job.claim_token, job.progress, job.error = "queued", None, 0, None
     job.heartbeat_at, job.finished_at = utcnow(), None
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict(_l("This lot already has a print job under way.")) from None
 
 
 def start_runner(app: Flask, job_id: int) -> threading.Thread:
@@ -176,6 +233,7 @@ def run_label_job(job_id: int, *, progress: Callable[[int], None] | None = None)
 
     ``progress`` (the command line's progress bar) gets the labels drawn so far.
     """
+    purge_expired_files()
     token = _claim(job_id)
     if token is None:
         return False
@@ -198,12 +256,13 @@ def run_label_job(job_id: int, *, progress: Callable[[int], None] | None = None)
     try:
         job = db.session.get(LabelJob, job_id)
         plan = LabelPlan(job.template, job.error_correction, job.count, job.first_item_id, job.last_item_id)
-        text, urls = label_text(job.batch), label_urls(job.batch, plan)
+        text, count = label_text(job.batch), item_range_count(job.batch, plan)
+        urls = label_urls(job.batch, plan)  # read in chunks while drawing, each in its own transaction
         db.session.commit()  # nothing is held while drawing (SQLite's write lock least of all)
-        if urls and len(urls) != plan.count:  # items a concurrent request slipped into the id range
-            _report(job_id, token, count=len(urls))
+        if count and count != plan.count:  # items a concurrent request slipped into the id range
+            _report(job_id, token, count=count)
         with partial.open("wb") as output:
-            drawn = render_sheet(plan, text, urls, output, progress=on_page)
+            drawn = render_sheet(plan, text, urls, output, count=count, progress=on_page)
         partial.replace(folder / final_name)
         _report(job_id, token, status="done", progress=drawn, file_name=final_name, finished_at=utcnow())
         return True
@@ -225,9 +284,51 @@ def run_label_job(job_id: int, *, progress: Callable[[int], None] | None = None)
         return False
 
 
+def file_expires_at(job: LabelJob) -> datetime | None:
+    """When a done job's file is (or was) removed: LABEL_JOB_KEEP_HOURS after it was finished."""
+    if job.status != "done" or job.finished_at is None:
+        return None
+    return job.finished_at + timedelta(hours=current_app.config["LABEL_JOB_KEEP_HOURS"])
+
+
+def file_expired(job: LabelJob) -> bool:
+    """A done job whose file is past its keeping time (removed, or about to be)."""
+    expires_at = file_expires_at(job)
+    return expires_at is not None and expires_at <= utcnow()
+
+
 def job_file(job: LabelJob) -> Path | None:
-    """The finished PDF of a done job, if it is still on disk."""
-    if job.status != "done" or not job.file_name:
+    """The finished PDF of a done job, if it is still kept and on disk."""
+    if job.status != "done" or not job.file_name or file_expired(job):
         return None
     path = label_folder() / job.file_name
     return path if path.is_file() else None
+
+
+def purge_expired_files() -> int:
+    """Remove the files of jobs finished more than LABEL_JOB_KEEP_HOURS ago; how many were removed.
+
+    The job rows stay (their pages say the file was removed and to print
+    again); their ``file_name`` is cleared in one short transaction.
+    """
+    cutoff = utcnow() - timedelta(hours=current_app.config["LABEL_JOB_KEEP_HOURS"])
+    expired = db.session.execute(
+        select(LabelJob.id, LabelJob.file_name).where(
+            LabelJob.status == "done", LabelJob.file_name.is_not(None), LabelJob.finished_at <= cutoff
+        )
+    ).all()
+    db.session.commit()
+    if not expired:
+        return 0
+    folder = label_folder()
+    for _job_id, file_name in expired:
+        (folder / file_name).unlink(missing_ok=True)
+    db.session.execute(
+        update(LabelJob)
+        .where(LabelJob.id.in_([job_id for job_id, _name in expired]))
+        .values(file_name=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    log.info("removed %d expired label sheets", len(expired))
+    return len(expired)

@@ -24,6 +24,9 @@ from sqlalchemy import select
 from traceability.accounts.scope import get_scoped_or_404
 from traceability.batches.label_forms import LabelSheetForm, SerialsForm
 from traceability.batches.label_jobs import (
+    JobUnderWay,
+    file_expired,
+    file_expires_at,
     is_stalled,
     job_file,
     percent_done,
@@ -61,7 +64,7 @@ def job_status_text(job: LabelJob) -> str:
     if job.status == "running":
         return _("Done: %(percent)d%%", percent=percent_done(job))
     if job.status == "done":
-        return _("Ready to download")
+        return _("Done; the file was removed") if file_expired(job) else _("Ready to download")
     return _("Failed")
 
 
@@ -82,6 +85,9 @@ def label_context(batch: Batch) -> dict:
 
 def _refuse(error: DomainError, batch: Batch, anchor: str) -> Response:
     db.session.rollback()
+    if isinstance(error, JobUnderWay):  # the lot's print under way: its page, not a second job
+        flash(str(error.message), "info")
+        return redirect(url_for("labels.job", job_id=error.job.id))
     messages = [str(error.message), *(str(message) for message in error.fields.values())]
     for message in dict.fromkeys(messages):
         flash(message, "error")
@@ -187,6 +193,8 @@ def job(job_id: int):
         stalled=stalled,
         refresh=label_job.status in ("queued", "running") and not stalled,
         has_file=job_file(label_job) is not None,
+        expires_at=file_expires_at(label_job),
+        expired=file_expired(label_job),
         status_text=job_status_text(label_job),
     )
 

@@ -8,8 +8,9 @@ its refusals into messages users can act on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, BinaryIO
 
 from flask import current_app
@@ -30,6 +31,8 @@ ERROR_CORRECTION_LEVELS = ("M", "H")
 MAX_COPIES = 10_000
 # A request draws at most this many labels itself; more go to a background job (label_jobs).
 DIRECT_LABEL_LIMIT = 500
+# Items read per query while a sheet is drawn: the URLs of a big lot are never all in memory.
+URL_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,10 @@ def plan_labels(batch: Batch, options: dict[str, Any], *, actor: Any = None) -> 
 
     A batch with serialised items prints one label per item (``copies`` is
     ignored); one without prints ``copies`` labels of its code, a full sheet
-    by default. A code too small to scan on the template is refused here,
-    before any job starts. Only an approved producer's labels are printed:
-    codes on packages are what consumers trust.
+    by default. A code too small to scan on the template, or more labels
+    than ``MAX_LABELS_PER_JOB``, is refused here, before any job starts. Only
+    an approved producer's labels are printed: codes on packages are what
+    consumers trust.
     """
     refusal = approval_refusal(batch.product.producer, actor)
     if refusal is not None:
@@ -98,6 +102,16 @@ def plan_labels(batch: Batch, options: dict[str, Any], *, actor: Any = None) -> 
         plan = LabelPlan(template, error_correction, count, first, last)
     else:
         plan = LabelPlan(template, error_correction, copies or TEMPLATES[template].per_page)
+    limit = current_app.config["MAX_LABELS_PER_JOB"]
+    if plan.count > limit:
+        raise InvalidInput(
+            _l(
+                "This sheet would have %(count)s labels; a print job holds at most %(max)s. "
+                "Ask the registry's administrator to raise the limit.",
+                count=format_number(plan.count),
+                max=format_number(limit),
+            )
+        )
     urls = label_urls(batch, plan, limit=1)
     try:
         check_fits(template, max(urls, key=len), error_correction)
@@ -126,48 +140,91 @@ def size_refusal(error: LabelSizeError) -> InvalidInput:
     return InvalidInput(text, {"template": text})
 
 
-def label_urls(batch: Batch, plan: LabelPlan, *, limit: int | None = None) -> list[str]:
-    """The URLs the plan's labels encode, in print order (``limit``: the first few, for checks)."""
+def label_urls(batch: Batch, plan: LabelPlan, *, limit: int | None = None) -> Iterable[str]:
+    """The URLs the plan's labels encode, in print order (``limit``: the first few, for checks).
+
+    Copies of the batch code are a list (one string, repeated); items are
+    read ``URL_CHUNK`` at a time as the sheet is drawn (``iter_item_urls``).
+    """
     base_url = current_app.config["PUBLIC_BASE_URL"]
     if plan.first_item_id is None:
         return [public_url(base_url, batch)] * (plan.count if limit is None else min(limit, plan.count))
-    query = (
-        select(Item.serial, Item.public_code)
-        .where(Item.batch_id == batch.id, Item.id.between(plan.first_item_id, plan.last_item_id))
-        .order_by(Item.id)
-        .limit(limit)
-    )
-    gtin = batch.product.gtin
-    if gtin:
-        return [
-            item_uri(base_url, gtin, batch.lot_code, serial) for serial, _code in db.session.execute(query)
-        ]
+    urls = iter_item_urls(batch, plan, chunk=min(limit or URL_CHUNK, URL_CHUNK))
+    return list(islice(urls, limit)) if limit is not None else urls
+
+
+def iter_item_urls(batch: Batch, plan: LabelPlan, *, chunk: int = URL_CHUNK) -> Iterator[str]:
+    """The URLs of the plan's items in id order, one short query per ``chunk`` (keyset pagination).
+
+    Each query's transaction ends at once, so a sheet drawn for minutes holds
+    no lock and no snapshot meanwhile (SQLite's write lock least of all):
+    call it with nothing pending in the session.
+    """
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    batch_id, gtin, lot_code = batch.id, batch.product.gtin, batch.lot_code  # read now, not after a commit
     prefix = f"{base_url.rstrip('/')}/t/"
-    return [prefix + code for _serial, code in db.session.execute(query)]
+    first, last = plan.first_item_id or 0, plan.last_item_id
+
+    def urls() -> Iterator[str]:
+        after = first - 1
+        while True:
+            rows = db.session.execute(
+                select(Item.id, Item.serial, Item.public_code)
+                .where(Item.batch_id == batch_id, Item.id > after, Item.id <= last)
+                .order_by(Item.id)
+                .limit(chunk)
+            ).all()
+            db.session.commit()
+            for _id, serial, code in rows:
+                yield item_uri(base_url, gtin, lot_code, serial) if gtin else prefix + code
+            if len(rows) < chunk:
+                return
+            after = rows[-1][0]
+
+    return urls()
+
+
+def item_range_count(batch: Batch, plan: LabelPlan) -> int:
+    """How many labels the plan prints today (items of its range may have been deleted or slipped in)."""
+    if plan.first_item_id is None:
+        return plan.count
+    return db.session.scalar(
+        select(func.count(Item.id)).where(
+            Item.batch_id == batch.id, Item.id.between(plan.first_item_id, plan.last_item_id)
+        )
+    )
 
 
 def render_sheet(
     plan: LabelPlan,
     text: LabelText,
-    urls: list[str],
+    urls: Iterable[str],
     output: BinaryIO,
     *,
+    count: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Write the label sheet of ``urls`` (from ``label_urls``) as PDF to ``output``; the number of labels.
 
-    Needs no database: callers load the text and URLs, end their transaction,
-    then draw.
+    ``count``: how many URLs ``urls`` yields (default: the plan's count). Page
+    by page to ``output``, with memory flat in the number of labels.
     """
-    if not urls:
+    count = plan.count if count is None else count
+    if not count:
         raise InvalidInput(_l("The items to print no longer exist."))
     try:
         render_labels(
-            output, plan.template, text, urls, error_correction=plan.error_correction, progress=progress
+            output,
+            plan.template,
+            text,
+            urls,
+            count=count,
+            error_correction=plan.error_correction,
+            progress=progress,
         )
     except LabelSizeError as error:
         raise size_refusal(error) from error
-    return len(urls)
+    return count
 
 
 def download_name(batch: Batch, template: str) -> str:

@@ -6,7 +6,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceability.database import Quantity, UTCDateTime, utcnow
@@ -211,6 +222,7 @@ class RecallBatch(db.Model):
 
 
 LABEL_JOB_STATUSES = ("queued", "running", "done", "failed")
+LABEL_JOB_ACTIVE = "status IN ('queued', 'running')"
 
 
 class LabelJob(db.Model):
@@ -231,6 +243,14 @@ class LabelJob(db.Model):
         CheckConstraint("count > 0", name="count"),
         CheckConstraint("progress >= 0 AND progress <= count", name="progress"),
         CheckConstraint("(first_item_id IS NULL) = (last_item_id IS NULL)", name="item_range"),
+        # One job at a time per lot: a second print request finds the first (label_jobs).
+        Index(
+            "uq_label_job_active_batch_id",
+            "batch_id",
+            unique=True,
+            sqlite_where=text(LABEL_JOB_ACTIVE),
+            postgresql_where=text(LABEL_JOB_ACTIVE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -44,6 +44,7 @@ def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
         raise Conflict(_l("This batch already has an open recall."))
     recall = Recall(batch_id=batch.id, reason=reason, opened_by_id=actor.id)
     db.session.add(recall)
+    # Every lot downstream, each once whatever the paths to it, and never bounded: a recall reaches them all.
     depths = {batch.id: 0, **related_batch_ids(batch.id, "downstream")}
     affected = db.session.scalars(
         select(Batch).where(Batch.id.in_(list(depths))).execution_options(populate_existing=True)

@@ -38,7 +38,7 @@ from traceability.batches.service import (
     record_event,
     retract_event,
 )
-from traceability.batches.trace import chain_tree, trace
+from traceability.batches.trace import chain_steps, trace
 from traceability.converters import query_int
 from traceability.database import VIETNAM_OFFSET
 from traceability.errors import DomainError
@@ -237,15 +237,13 @@ def event_photo_response(event: TraceEvent, *, thumbnail: bool) -> Response:
 @bp.route("/manage/batches/<int:batch_id>/chain")
 @login_required
 def chain(batch_id: int):
-    """The whole chain of a batch: every input back to the origins and everything made from it."""
+    """The whole chain of a batch, each lot once by steps: its inputs back to the origins, what was made from it."""
     batch = get_scoped_or_404(Batch, batch_id)
     upstream, downstream = trace(batch, "upstream"), trace(batch, "downstream")
     return render_template(
         "batches/chain.html",
         batch=batch,
-        upstream=chain_tree(upstream),
-        downstream=chain_tree(downstream),
-        counts={"upstream": len(upstream.nodes) - 1, "downstream": len(downstream.nodes) - 1},
+        sections=[(upstream, chain_steps(upstream)), (downstream, chain_steps(downstream))],
     )
 
 

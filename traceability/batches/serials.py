@@ -14,6 +14,7 @@ import hashlib
 import secrets
 from typing import Any
 
+from flask import current_app
 from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
@@ -64,10 +65,35 @@ def check_serialisable(batch: Batch, actor: User | None) -> None:
         )
 
 
+def check_lot_room(batch: Batch, count: int) -> None:
+    """InvalidInput when ``count`` more items would take the lot past MAX_ITEMS_PER_LOT.
+
+    Locks the batch row first (PostgreSQL; SQLite writers queue anyway), so two
+    requests at once cannot both fit under the limit and pass it together.
+    """
+    limit = current_app.config["MAX_ITEMS_PER_LOT"]
+    db.session.execute(select(Batch.id).where(Batch.id == batch.id).with_for_update())
+    existing = item_count(batch)
+    if existing + count <= limit:
+        return
+    message = _l(
+        "A lot has at most %(max)s serialised items and this one has %(existing)s: "
+        "at most %(room)s more can be made.",
+        max=format_number(limit),
+        existing=format_number(existing),
+        room=format_number(max(limit - existing, 0)),
+    )
+    raise InvalidInput(message, {"count": message})
+
+
 def create_serials(batch: Batch, count: Any, *, actor: User | None) -> list[Item]:
-    """Create ``count`` serialised items of ``batch`` in one bulk insert, with one audit entry."""
+    """Create ``count`` serialised items of ``batch`` in one bulk insert, with one audit entry.
+
+    At most MAX_SERIALS_PER_REQUEST at once, and MAX_ITEMS_PER_LOT in all.
+    """
     count = check_count(count)
     check_serialisable(batch, actor)
+    check_lot_room(batch, count)
     for _attempt in range(ATTEMPTS):
         now = utcnow()
         serials = {new_serial() for _ in range(count)}

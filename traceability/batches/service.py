@@ -226,7 +226,9 @@ def _store_photo(photo: bytes) -> tuple[str, str]:
                 "The photo is larger than %(mb)s MB.",
                 mb=current_app.config["MAX_IMAGE_BYTES"] // (1024 * 1024),
             ),
-            "too_many_pixels": _l("The photo has too many pixels (more than 40 megapixels)."),
+            "too_many_pixels": _l(
+                "The photo has too many pixels (more than 40 megapixels, or 16 for a PNG or WebP image)."
+            ),
             "damaged": _l("The photo file is damaged."),
         }
         message = messages.get(error.reason, _l("The photo must be a PNG, JPEG or WebP image."))

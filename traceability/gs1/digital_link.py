@@ -144,7 +144,8 @@ def parse_path(raw_path: str) -> DigitalLink:
     ``empty`` or ``encoding`` (see DigitalLinkError).
     """
     segments = raw_path.strip("/").split("/")
-    if len(segments) < 2 or segments[0] != "01":
+    # Percent-encoding normalises (GS1 Digital Link 1.6): ``%30%31`` is ``01``, an AI too.
+    if len(segments) < 2 or _decode(segments[0]) != "01":
         raise DigitalLinkError("order", raw_path)
     gtin = _decode(segments[1])
     if not _is_gtin(gtin):
@@ -154,7 +155,8 @@ def parse_path(raw_path: str) -> DigitalLink:
         raise DigitalLinkError("empty", raw_path)
     values: dict[str, str] = {}
     last_position = -1
-    for ai, raw_value in zip(rest[::2], rest[1::2], strict=True):
+    for raw_ai, raw_value in zip(rest[::2], rest[1::2], strict=True):
+        ai = _decode(raw_ai)
         if ai not in QUALIFIER_ORDER or QUALIFIER_ORDER.index(ai) <= last_position:
             raise DigitalLinkError("order", ai)
         last_position = QUALIFIER_ORDER.index(ai)

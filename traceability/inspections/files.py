@@ -35,7 +35,7 @@ def store(data: bytes, field: str) -> StoredImage:
     try:
         stored = store_image(data, folder(), max_bytes=max_bytes)
     except UploadRejected as rejected:
-        message = upload_message(rejected.reason, max_bytes)
+        message = upload_message(rejected.reason, max_bytes, rejected.limit)
         raise InvalidInput(
             _l("The photo was not saved: %(reason)s", reason=message), {field: message}
         ) from None

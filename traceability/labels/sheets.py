@@ -13,7 +13,9 @@ modules at arm's length and laser or thermal printers blur them.
 
 Speed: the text every label shares is drawn once, as a form placed on each
 label; codes of big sheets are encoded in worker processes while this one
-draws (``bench/labels.py``).
+draws (``bench/labels.py``). Memory: URLs are read as an iterable and each
+page goes to the file as soon as it is drawn (``labels.streaming``), so a
+sheet of a million labels needs no more memory than one of a thousand.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ import os
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
-from itertools import islice
+from itertools import chain, islice, tee
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from typing import BinaryIO
@@ -45,6 +47,7 @@ from traceability.labels.layout import (
     register_fonts,
     url_parts,
 )
+from traceability.labels.streaming import StreamingCanvas
 from traceability.labels.symbols import Symbol, encode, encode_many
 
 __all__ = ["TEMPLATES", "LabelSizeError", "LabelTemplate", "LabelText", "check_fits", "render_labels"]
@@ -54,6 +57,8 @@ QUIET_ZONE_MODULES = 4  # ISO/IEC 18004's minimum, on every side
 # Sheets with at least this many labels encode their codes in worker processes.
 PARALLEL_FROM = 1000
 CHUNK = 250
+# The layout is planned from this many URLs at the start of a sheet (they are held, not the rest).
+PLAN_SAMPLE = 500
 
 
 class LabelSizeError(ValueError):
@@ -154,7 +159,7 @@ def _draw_symbol(canvas: Canvas, layout: Layout, symbol: Symbol) -> None:
     canvas.addLiteral(f"q 0 g {module:.5f} 0 0 {-module:.5f} {left:.3f} {top:.3f} cm\n{symbol.path}\nf Q")
 
 
-def _symbols(urls: Sequence[str], error_correction: str, workers: int) -> Iterator[Symbol]:
+def _symbols(urls: Iterable[str], error_correction: str, workers: int) -> Iterator[Symbol]:
     """The symbols of ``urls`` in order: in this process, or in ``workers`` processes for big sheets."""
     if workers <= 1:
         last_url, last_symbol = None, None
@@ -163,7 +168,8 @@ def _symbols(urls: Sequence[str], error_correction: str, workers: int) -> Iterat
                 last_url, last_symbol = url, encode(url, error_correction)
             yield last_symbol  # type: ignore[misc]
         return
-    chunks = (list(urls[start : start + CHUNK]) for start in range(0, len(urls), CHUNK))
+    source = iter(urls)
+    chunks = iter(lambda: list(islice(source, CHUNK)), [])
     with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context()) as pool:
         # A few chunks ahead of the drawing, not all: the symbols of a huge sheet never pile up in memory.
         pending = deque(
@@ -207,8 +213,9 @@ def render_labels(
     output: BinaryIO,
     template_name: str,
     text: LabelText,
-    urls: Sequence[str],
+    urls: Iterable[str],
     *,
+    count: int | None = None,
     error_correction: str = "M",
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
@@ -216,18 +223,35 @@ def render_labels(
 ) -> int:
     """Write a PDF with one label per URL of ``urls`` to ``output``; the number of pages.
 
+    ``urls`` may be a list or any iterable, read once, in order (``count``: how
+    many it yields, needed unless it is a sequence). Each page is written to
+    ``output`` as soon as it is drawn and only a few hundred URLs are held at
+    a time, so memory stays flat however many labels there are. The layout
+    is planned from the first ``PLAN_SAMPLE`` URLs: every URL of a sheet is
+    expected to share the part up to its last slash with them (the labels
+    of one batch do); one that does not is refused with ValueError.
+
     ``progress`` is called with the number of labels drawn after every page.
-    Raises LabelSizeError (before writing anything) when a code is too small to scan.
+    Raises LabelSizeError when a code is too small to scan: before writing
+    anything for the sample's longest URL, else when drawing a longer one.
     """
     template = TEMPLATES[template_name]
-    if not urls:
+    if count is None:
+        count = len(urls)  # type: ignore[arg-type]
+    source = iter(urls)
+    sample = list(islice(source, PLAN_SAMPLE))
+    if not sample or count < 1:
         raise ValueError("no labels to print")
     register_fonts()
-    longest = max(urls[:: max(1, len(urls) // 50)], key=len)  # a sample is enough: serials share a length
+    longest = max(sample, key=len)  # serials share a length; a longer one later is shrunk to fit
     check_fits(template_name, longest, error_correction)
-    shared_head = len({url_parts(url)[0] for url in urls}) == 1
+    heads = {url_parts(url)[0] for url in sample}
+    shared_head = len(heads) == 1
+    same_code = len(set(sample)) == 1 and (
+        len(sample) == count or (isinstance(urls, Sequence) and len(set(urls)) == 1)
+    )
     layout = plan_layout(template, text, longest, shared_head=shared_head)
-    canvas = Canvas(
+    canvas = StreamingCanvas(
         output,
         pagesize=(template.page_width * MM, template.page_height * MM),
         pageCompression=1,
@@ -236,37 +260,51 @@ def render_labels(
     canvas.setTitle(title or f"{text.product_name} · {text.lot_code}")
     canvas.setCreator("Traceability registry")
     canvas.setViewerPreference("PrintScaling", "None")  # print dialogs default to actual size
-    same_code = len(set(urls)) == 1
     canvas.beginForm("label", 0, 0, template.label_width * MM, template.label_height * MM)
     _draw_fixed_text(canvas, layout)
     if same_code:  # copies of the batch code: the whole label is drawn once and placed N times
-        _draw_symbol(canvas, layout, encode(urls[0], error_correction))
-        _draw_url(canvas, layout, urls[0])
+        _draw_symbol(canvas, layout, encode(sample[0], error_correction))
+        _draw_url(canvas, layout, sample[0])
     elif shared_head:  # serial labels: only the code's own line differs
-        _draw_url(canvas, layout, urls[0], tail=False)
+        _draw_url(canvas, layout, sample[0], tail=False)
     canvas.endForm()
     origins = template.origins()
     pages = 0
-    symbols = (
-        iter(()) if same_code else _symbols(urls, error_correction, workers or default_workers(len(urls)))
-    )
-    for index in range(len(urls)):
-        slot = index % template.per_page
+    all_urls = chain(sample, source)
+    if same_code:
+        labels: Iterator[tuple[str, Symbol | None]] = ((url, None) for url in islice(all_urls, count))
+    else:
+        # Two passes over one stream: the URLs are teed only as far as the encoder runs ahead.
+        for_symbols, for_text = tee(all_urls)
+        symbols = _symbols(for_symbols, error_correction, workers or default_workers(count))
+        labels = zip(for_text, symbols, strict=True)  # type: ignore[assignment]
+    drawn = 0
+    for url, symbol in labels:
+        slot = drawn % template.per_page
         x, y = origins[slot]
         canvas.saveState()
         canvas.translate(x, y)
         canvas.doForm("label")
-        if not same_code:
-            symbol = next(symbols)
+        if symbol is not None:
             if module_mm(template, symbol.size) < MIN_MODULE_MM:
-                check_fits(template_name, urls[index], error_correction)  # raises with the suggestions
+                check_fits(template_name, url, error_correction)  # raises with the suggestions
+            if shared_head and url_parts(url)[0] not in heads:
+                raise ValueError(f"{url}: every URL of a sheet must share {next(iter(heads))}")
             _draw_symbol(canvas, layout, symbol)
-            _draw_url(canvas, layout, urls[index], head=not shared_head)
+            _draw_url(canvas, layout, url, head=not shared_head)
         canvas.restoreState()
-        if slot == template.per_page - 1 or index == len(urls) - 1:
+        drawn += 1
+        if slot == template.per_page - 1:
             canvas.showPage()
             pages += 1
             if progress is not None:
-                progress(index + 1)
+                progress(drawn)
+    if drawn % template.per_page:
+        canvas.showPage()
+        pages += 1
+        if progress is not None:
+            progress(drawn)
+    if drawn != count:
+        raise ValueError(f"{drawn} URLs where {count} were announced")
     canvas.save()
     return pages

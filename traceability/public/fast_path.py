@@ -9,7 +9,8 @@ when ``If-None-Match`` matches, and the scan queued like any other. It runs
 no query.
 
 Everything else goes on to the app, unchanged: other paths, other methods, a
-query string (``?linkType=``), an ``Accept`` naming JSON (the linkset), a
+path spelt otherwise than its canonical form (``canonical_paths``: the app
+answers 301 to it), a query string (``?linkType=``), an ``Accept`` naming JSON (the linkset), a
 cookie of the session or of a remembered sign-in (the reader may be signed
 in, or have chosen a language), a page not cached yet or stale, or one whose
 headers are not known yet. The app's answer to a page it stores teaches the
@@ -25,6 +26,7 @@ from flask import Flask
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_etags, remove_entity_headers
 
+from traceability.public.canonical_paths import canonical_page_path, raw_path
 from traceability.public.page_cache import page_key
 from traceability.public.scans import record_scan
 
@@ -91,6 +93,9 @@ class FastPath:
             return None
         if not environ.get("PATH_INFO", "").startswith(PAGE_PATHS):
             return None
+        path = raw_path(environ)
+        if canonical_page_path(path) != path:
+            return None  # another spelling: the app answers 301 to the canonical one (or 400, 404)
         if "json" in environ.get("HTTP_ACCEPT", ""):
             return None  # maybe the linkset (resolver.requested_link_type decides)
         cookies = environ.get("HTTP_COOKIE", "")

@@ -29,6 +29,13 @@ not stored (``traceability.replica`` explains the rule).
 Backends (``PAGE_CACHE_URL``): ``redis://...`` shares the cache between
 machines; a directory (the default ``instance/page-cache``) between the worker
 processes of one machine; ``null`` turns caching off.
+
+A page is keyed by the canonical spelling of its path (``canonical_paths``),
+so the number of pages is bounded by the lots, languages and days, whatever
+spellings readers send. A directory also holds at most
+``PAGE_CACHE_MAX_ENTRIES`` files (``BoundedFolderCache``); Redis expires
+every key itself (a page at the end of its day, a generation after two days)
+and its ``maxmemory`` bounds it.
 """
 
 from __future__ import annotations
@@ -36,7 +43,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 import secrets
+import struct
 import threading
 import time
 import zlib
@@ -45,7 +54,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from cachelib import BaseCache, FileSystemCache, NullCache
 from flask import Flask, current_app, has_app_context
@@ -56,6 +64,7 @@ from traceability import replica
 from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
 from traceability.batches.service import VIETNAM_OFFSET
 from traceability.extensions import db
+from traceability.public.canonical_paths import canonical_page_path, raw_path
 from traceability.public.journey import upstream_lot_ids
 from traceability.registry.models import Centre, Certification, Location, Producer, Product, ProductImage
 
@@ -64,6 +73,7 @@ log = logging.getLogger(__name__)
 EVERYTHING = "all"
 GENERATION_SECONDS = 2 * 24 * 3600  # longer than a page lives; a lost generation only costs a miss
 SWEEP_SECONDS = 3600  # how often a worker removes expired page files (directory backend)
+DEFAULT_MAX_ENTRIES = 20_000  # pages of about 4 KB: some 80 MB of disk
 
 
 def init_app(app: Flask) -> None:
@@ -74,12 +84,19 @@ def init_app(app: Flask) -> None:
     from traceability.public.fast_path import FastPath
 
     default_folder = str(Path(app.instance_path) / "page-cache")
-    app.extensions["page_cache"] = PageCache(make_backend(app.config.get("PAGE_CACHE_URL"), default_folder))
+    backend = make_backend(
+        app.config.get("PAGE_CACHE_URL"),
+        default_folder,
+        max_entries=int(app.config.get("PAGE_CACHE_MAX_ENTRIES") or DEFAULT_MAX_ENTRIES),
+    )
+    app.extensions["page_cache"] = PageCache(backend)
     app.wsgi_app = FastPath(app, app.wsgi_app)  # type: ignore[method-assign]
 
 
-def make_backend(url: str | None, default_folder: str) -> BaseCache:
-    """The cachelib backend for ``PAGE_CACHE_URL``."""
+def make_backend(
+    url: str | None, default_folder: str, *, max_entries: int = DEFAULT_MAX_ENTRIES
+) -> BaseCache:
+    """The cachelib backend for ``PAGE_CACHE_URL``; a folder holds at most ``max_entries`` files."""
     if url == "null":
         return NullCache()
     if url and url.startswith(("redis://", "rediss://", "unix://")):
@@ -87,9 +104,61 @@ def make_backend(url: str | None, default_folder: str) -> BaseCache:
         from cachelib import RedisCache
 
         return RedisCache(host=redis.Redis.from_url(url), key_prefix="page-cache:")
-    # threshold=0: no file count to keep (two more file writes per page) and no
-    # pruning, which lists every file; expired pages are swept in the background.
-    return FileSystemCache(url or default_folder, threshold=0)
+    return BoundedFolderCache(url or default_folder, max_entries=max_entries)
+
+
+class BoundedFolderCache(FileSystemCache):
+    """cachelib's folder cache, holding at most about ``max_entries`` files, however many processes write to it.
+
+    cachelib's own ``threshold`` keeps a file count that processes update
+    without a lock (it drifts), costs two more file writes per page, and once
+    full lists and reads every file at every write. Instead, each process
+    counts the folder's files every ``max_entries // 100`` of its own writes,
+    and when there are more than ``max_entries`` removes the expired files and
+    then those that expire soonest (pages before generations, which outlive
+    them) down to 90 %: one pass per tenth of the bound written. Between two
+    counts each process writes at most 1 % of the bound, so with W workers the
+    folder holds at most ``max_entries`` × (1 + W/100) files.
+    """
+
+    def __init__(self, cache_dir: str, *, max_entries: int) -> None:
+        # threshold=0: cachelib keeps no count and never prunes; this class bounds the folder.
+        super().__init__(cache_dir, threshold=0)
+        self.max_entries = max(1, max_entries)
+        self._count_every = max(1, self.max_entries // 100)
+        self._writes = 0
+
+    def set(self, key: str, value: Any, timeout: Any = None, mgmt_element: bool = False) -> bool:
+        written = super().set(key, value, timeout, mgmt_element)
+        self._writes += 1
+        if self._writes >= self._count_every:
+            self._writes = 0
+            self.enforce_bound()
+        return written
+
+    def _files(self) -> list[str]:
+        return [entry.path for entry in os.scandir(self._path) if not self._is_mgmt(entry.name)]
+
+    def enforce_bound(self) -> None:
+        """Remove the expired files, then those expiring soonest, when the folder holds more than its bound."""
+        files = self._files()
+        if len(files) <= self.max_entries:
+            return
+        self._remove_expired(time.time())
+        files = self._files()
+        excess = len(files) - self.max_entries * 9 // 10
+        if excess <= 0:
+            return
+        expiring: list[tuple[int, str]] = []
+        for path in files:
+            try:
+                with open(path, "rb") as file:
+                    (expires,) = struct.unpack("I", file.read(4))  # cachelib's header: 0 never expires
+            except (OSError, struct.error):  # removed by another process meanwhile
+                continue
+            expiring.append((expires or 2**32, path))
+        for _expires, path in sorted(expiring)[:excess]:
+            Path(path).unlink(missing_ok=True)
 
 
 @dataclass
@@ -274,14 +343,15 @@ class PageCache:
 def page_key(environ: dict[str, Any], language: str) -> str:
     """The cache key of the page at this request's URL in ``language``.
 
-    The raw path, still percent-encoded, names the page; the query string does
-    not (the page never reads it, so ``?utm_source=...`` can't fill the cache),
-    nor does the host (absolute URLs come from PUBLIC_BASE_URL). The scheme and
-    the script root do (HSTS, links), and the day: the page reads it (expiry,
-    valid certificates).
+    The canonical spelling of the path names the page (``canonical_paths``:
+    ``%42OT2603A`` and ``BOT2603A``, a ``/t/`` code in any case, are one page);
+    the query string does not (the page never reads it, so ``?utm_source=...``
+    can't fill the cache), nor does the host (absolute URLs come from
+    PUBLIC_BASE_URL). The scheme and the script root do (HSTS, links), and the
+    day: the page reads it (expiry, valid certificates).
     """
-    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    path = raw_uri.split("?", 1)[0] if raw_uri else quote(environ.get("PATH_INFO", ""))
+    path = raw_path(environ)
+    path = canonical_page_path(path) or path
     day = datetime.now(VIETNAM_OFFSET).date()
     parts = (
         language,

@@ -2,9 +2,9 @@
 
 Anyone who holds a package may report, without an account, so the form is
 limited per client address: REPORT_LIMIT_PER_ADDRESS reports (``10 per
-hour``) in a moving window. The counts live in the app's ``rate_limits``, as
-the sign-in throttle's do (``memory://`` for one process, ``redis://...``
-shared by every worker and server). Only reports
+hour``). The counts live in the app's ``rate_limits``, as the sign-in
+throttle's do: in the database by default (``database://``) or in Redis,
+shared by every worker and server either way. Only reports
 that are accepted count: a refused form costs the sender nothing.
 
 A report reaches the work list of the centre of the batch's producer (the

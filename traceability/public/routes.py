@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -28,6 +28,7 @@ from traceability.batches.models import Batch, Item
 from traceability.batches.service import by_public_code, current_events, event_photo_state, page_url
 from traceability.extensions import db
 from traceability.gs1 import DigitalLink, DigitalLinkError, parse_path
+from traceability.public.canonical_paths import raw_path, short_code_path
 from traceability.public.consumer import consumer_page_context, localized_name
 from traceability.public.directory import product_page_context
 from traceability.public.journey import JOURNEY_MAX_EVENTS, batch_journey
@@ -196,11 +197,7 @@ DIGITAL_LINK_REASONS = {
 
 def _raw_path() -> str:
     """The request path still percent-encoded, so an encoded ``/`` in a lot code stays in its segment."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-    path = urlsplit(raw).path if raw else quote(request.path)
-    if request.script_root and path.startswith(request.script_root):
-        path = path[len(request.script_root) :]
-    return path
+    return raw_path(request.environ)
 
 
 @bp.route("/01/<path:_identifiers>")
@@ -223,18 +220,24 @@ def digital_link(_identifiers: str):
     if batch is None or (link.serial is not None and item is None):
         # Walk up to the product: its page, with a notice when a lot or serial was asked for (walk_up).
         product = walk_up_product(link.gtin14) or abort(404)
-        if not link.is_canonical_gtin:
-            return _canonical_redirect(link, product_uri(current_app.config["PUBLIC_BASE_URL"], product))
+        if _raw_path() != link.path():
+            return _canonical_redirect(
+                link.path(), product_uri(current_app.config["PUBLIC_BASE_URL"], product)
+            )
         return _walk_up(product, link if link.lot is not None or link.serial is not None else None)
-    if not link.is_canonical_gtin:
-        return _canonical_redirect(link, _entity_url(batch, item))
+    if _raw_path() != link.path():
+        return _canonical_redirect(link.path(), _entity_url(batch, item))
     return _answer(batch, item)
 
 
-def _canonical_redirect(link: DigitalLink, entity_url: str) -> Response:
-    """301 from a GTIN-8/12/13 path to the GTIN-14 form, keeping the query."""
+def _canonical_redirect(path: str, entity_url: str) -> Response:
+    """301 from another spelling of a page's path to its canonical one (``canonical_paths``), keeping the query.
+
+    A GTIN-8/12/13 to the GTIN-14 form, ``%42OT2603A`` to ``BOT2603A``, a
+    ``/t/`` code in lower case to upper case: one page, one URL, one cache entry.
+    """
     query = request.query_string.decode()
-    response = redirect(request.script_root + link.path() + (f"?{query}" if query else ""), 301)
+    response = redirect(request.script_root + path + (f"?{query}" if query else ""), 301)
     return with_resolver_headers(response, entity_url)
 
 
@@ -254,7 +257,11 @@ def short_code(code: str):
     found = by_public_code(code)
     if found is None:
         abort(404)
-    return _answer(*found)
+    batch, item = found
+    canonical = short_code_path(item.public_code if item is not None else batch.public_code)
+    if _raw_path() != canonical:
+        return _canonical_redirect(canonical, _entity_url(batch, item))
+    return _answer(batch, item)
 
 
 @bp.route("/.well-known/gs1resolver")

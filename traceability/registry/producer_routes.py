@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from traceability.accounts.models import User
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.accounts.service import manages_users
+from traceability.accounts.throttle import signup_throttle
 from traceability.converters import query_int
-from traceability.errors import DomainError
+from traceability.errors import DomainError, TooManyAttempts
 from traceability.extensions import db
 from traceability.registry.models import Location, Producer, Product
 from traceability.registry.producer_forms import (
@@ -49,18 +50,32 @@ def sign_up():
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            producer, user = sign_up_producer(form.to_data())
+            signup_throttle.check(request.remote_addr)
+        except TooManyAttempts as error:
+            flash(str(error.message), "error")
+            response = make_response(render_template("registry/producers/sign_up.html", form=form), 429)
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
+        try:
+            sign_up_producer(form.to_data())  # None for an email with an account: answered the same
         except DomainError as error:
             db.session.rollback()
             show_errors(form, error)
+            signup_throttle.record(request.remote_addr)
+            db.session.commit()  # the count only
         else:
+            signup_throttle.record(request.remote_addr)
             db.session.commit()
-            login_user(user)
-            flash(
-                _("%(name)s is registered. The centre must approve it first.", name=producer.name), "success"
-            )
-            return redirect(url_for("producers.detail", producer_id=producer.id))
+            # Not signed in at once, and the same answer whether or not the email had an
+            # account: the public sign-up must not tell who has one.
+            return redirect(url_for("producers.sign_up_received"))
     return render_template("registry/producers/sign_up.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/producers/sign-up/received")
+def sign_up_received():
+    """What a sign-up answers: sign in with the email and password just given."""
+    return render_template("registry/producers/sign_up_received.html")
 
 
 @bp.route("/manage/producers")

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
-from traceability.accounts.service import check_new_user, create_user
+from traceability.accounts.service import check_new_user, create_user, email_in_use, hash_password
 from traceability.audit.service import record_audit, snapshot
 from traceability.database import utcnow
 from traceability.errors import Conflict, Forbidden, InvalidInput
@@ -61,7 +61,9 @@ LOGO_REFUSALS = {
     "empty": _l("The file is empty."),
     "type": _l("This is not a PNG, JPEG or WebP image."),
     "damaged": _l("The image is damaged or incomplete."),
-    "too_many_pixels": _l("The image has too many pixels: use one of at most 40 megapixels."),
+    "too_many_pixels": _l(
+        "The image has too many pixels: use one of at most 40 megapixels, or 16 for a PNG or WebP image."
+    ),
 }
 
 
@@ -158,12 +160,17 @@ def create_producer(data: dict[str, Any], *, actor: User | None) -> Producer:
     return producer
 
 
-def sign_up_producer(data: dict[str, Any]) -> tuple[Producer, User]:
+def sign_up_producer(data: dict[str, Any]) -> tuple[Producer, User] | None:
     """A producer registers itself (pending) with its first user, its administrator.
 
     ``data`` holds the producer's fields and ``user_email``, ``user_password``,
     ``user_name``. Every problem is reported at once and nothing is stored
     unless both the producer and its user are valid.
+
+    An email that already has an account is not one of the problems: the
+    sign-up is public, and saying so would tell anyone who has an account.
+    Nothing is stored then and None is returned; the caller answers exactly as
+    for a registration that worked.
     """
     errors: dict[str, Any] = {}
     require(data, errors, "name", "kind", "province_code", "ward", "phone", "user_email", "user_password")
@@ -175,7 +182,7 @@ def sign_up_producer(data: dict[str, Any]) -> tuple[Producer, User]:
     user_email = text(data, "user_email").lower()
     user_password = data.get("user_password") or ""
     user_errors: dict[str, Any] = {}
-    check_new_user(user_email, user_password, user_errors, prefix="user_")
+    check_new_user(user_email, user_password, user_errors, prefix="user_", check_in_use=False)
     errors = {**user_errors, **errors}  # "required" says more than "invalid" for an empty field
     if "province_code" not in errors and centre_for_province(data["province_code"]) is None:
         errors["province_code"] = _l(
@@ -183,6 +190,10 @@ def sign_up_producer(data: dict[str, Any]) -> tuple[Producer, User]:
         )
     if errors:
         raise InvalidInput(_l("The registration could not be completed."), errors)
+    if email_in_use(user_email):
+        hash_password(user_password)  # as long as a registration that works takes
+        current_app.logger.info("sign-up with an email that already has an account")
+        return None
     if not values.get("email"):
         values["email"] = user_email
     producer = create_producer({**values, "province_code": data["province_code"]}, actor=None)

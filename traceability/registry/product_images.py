@@ -34,15 +34,15 @@ def image_folder() -> Path:
     return Path(current_app.config["UPLOAD_FOLDER"]) / "images"
 
 
-def upload_message(reason: str, max_bytes: int) -> Any:
-    """Why an uploaded image was refused, in words the user can act on."""
+def upload_message(reason: str, max_bytes: int, limit: int | None = None) -> Any:
+    """Why an uploaded image was refused, in words the user can act on; ``limit``: the pixel count it went over."""
     if reason == "too_large":
         megabytes = format_decimal(max_bytes / 1024 / 1024, format="#,##0.#")
         return _l("The image is larger than %(mb)s MB.", mb=megabytes)
     if reason == "too_many_pixels":
         return _l(
             "The image has too many pixels (more than %(megapixels)s megapixels).",
-            megapixels=MAX_IMAGE_PIXELS // 1_000_000,
+            megapixels=(limit or MAX_IMAGE_PIXELS) // 1_000_000,
         )
     if reason == "damaged":
         return _l("The image file is damaged.")
@@ -64,7 +64,8 @@ def add_product_image(product: Product, data: bytes, *, actor: User) -> ProductI
         stored = store_image(data, image_folder(), max_bytes=max_bytes)
     except UploadRejected as rejected:
         raise InvalidInput(
-            _l("The image was not saved."), {"file": upload_message(rejected.reason, max_bytes)}
+            _l("The image was not saved."),
+            {"file": upload_message(rejected.reason, max_bytes, rejected.limit)},
         ) from None
     _files_live_with_transaction(remove_on_rollback=(stored.filename, stored.thumbnail_filename))
     image = ProductImage(
