@@ -21,6 +21,13 @@ class InvalidInput(DomainError):
     """The input breaks a rule; ``fields`` says which field and why."""
 
 
+class BadRequest(DomainError):
+    """The input is not what the operation takes (a query's answer sent to capture, say); 400."""
+
+    status = 400
+    code = "bad_request"
+
+
 class Conflict(DomainError):
     """The input clashes with what is stored (a duplicate lot code, say)."""
 

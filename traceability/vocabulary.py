@@ -42,6 +42,7 @@ EVENT_TYPE_LABELS = {
     "inspecting": _l("Inspecting"),
     "selling": _l("Selling"),
     "other": _l("Other"),
+    "association": _l("Sensors or devices attached"),
 }
 
 UNIT_LABELS = {

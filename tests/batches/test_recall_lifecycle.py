@@ -120,10 +120,10 @@ def test_an_open_recall_hides_every_shop_link(app, db, honey, language):
         assert "offers" not in jsonld(page)
         context = linkset(app, path)
         assert HASRETAILERS not in context and RECALL_STATUS in context
-        # The retailer link answers the page that says do not use it: never the shop.
+        # The retailer link has no target (GS1 resolver standard: 404), never the shop, and leads to the page.
         response = get(app, f"{path}?linkType=gs1:hasRetailers", language)
-        assert response.status_code == 200 and "Location" not in response.headers
-        assert tr(language, "Recalled: do not use this batch.") in response.get_data(as_text=True)
+        assert response.status_code == 404 and "Location" not in response.headers
+        assert html.unescape(tr(language, "Open the product's page")) in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
@@ -188,7 +188,7 @@ def test_withdrawn_keeps_saying_do_not_use(app, db, honey, language):
         )
         assert SHOP not in page and "offers" not in jsonld(page)
         assert HASRETAILERS not in linkset(app, path)
-        assert get(app, f"{path}?linkType=gs1:hasRetailers").status_code == 200
+        assert get(app, f"{path}?linkType=gs1:hasRetailers").status_code == 404
     db.session.expire_all()
     assert {db.session.get(Batch, honey.batch.id).status, db.session.get(Batch, honey.jars.id).status} == {
         "recalled"

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from traceability.gs1.epcis import (
     EPCIS_CONTEXT,
+    MAX_SCHEMA_ISSUES,
     EpcisIdentifierError,
     EventParts,
     GS1Key,
@@ -336,11 +337,38 @@ def test_schema_errors_are_reported_against_their_event():
     assert not report.valid and report.document == []
     assert set(report.events) == {0, 1}
     assert any("eventTime" in message for message in report.events[1])
-    assert any(message.startswith("action: ") for message in report.events[0])
+    action = next(issue for issue in report.events[0] if issue.path == "$.epcisBody.eventList[0].action")
+    assert action.rule == "enum: ['OBSERVE', 'ADD', 'DELETE']"
+    assert action.detail == "'SHIP' is not one of ['OBSERVE', 'ADD', 'DELETE']"
+    assert len(report.events[0]) == 1  # not also "the event matches none of the alternatives"
 
     missing = {key: value for key, value in document.items() if key != "schemaVersion"}
     report = validate_document(missing)
     assert report.events == {} and any("schemaVersion" in message for message in report.document)
+
+
+def test_timestamps_and_uris_are_checked_whatever_packages_are_installed():
+    document = _example("9.6.1-ObjectEvent")
+    document["epcisBody"]["eventList"][0]["eventTime"] = "yesterday"
+    document["epcisBody"]["eventList"][1]["readPoint"] = {"id": "not a uri"}
+    report = validate_document(document)
+    assert [(i.path, i.rule) for i in report.events[0]] == [
+        ("$.epcisBody.eventList[0].eventTime", "format: 'date-time'")
+    ]
+    assert [(i.path, i.rule) for i in report.events[1]] == [
+        ("$.epcisBody.eventList[1].readPoint.id", "format: 'uri'")
+    ]
+    blank_node = {**_example("9.6.1-ObjectEvent"), "id": "_:document1"}  # as in GS1's simple-context examples
+    assert validate_document(blank_node).valid
+
+
+def test_at_most_a_few_schema_issues_are_listed():
+    document = _example("9.6.1-ObjectEvent")
+    event = document["epcisBody"]["eventList"][0]
+    document["epcisBody"]["eventList"] = [{**event, "action": f"X{n}"} for n in range(MAX_SCHEMA_ISSUES + 5)]
+    report = validate_document(document)
+    assert sum(len(issues) for issues in report.events.values()) == MAX_SCHEMA_ISSUES
+    assert report.more == 5
 
 
 def test_long_schema_messages_are_cut():

@@ -10,6 +10,7 @@ import html
 import json
 import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -40,47 +41,8 @@ DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/1
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 LINK_TYPES = "https://gs1.org/voc/"
 
-# The shape GS1's linkset schema (GS1-Conformant resolver 1.2) and RFC 9264 ask for.
-LINKSET_SCHEMA = {
-    "type": "object",
-    "required": ["linkset"],
-    "additionalProperties": False,
-    "properties": {
-        "linkset": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "required": ["anchor"],
-                "properties": {
-                    "anchor": {"type": "string", "pattern": "^https?://[a-zA-Z0-9./]+"},
-                    "itemDescription": {"type": "string"},
-                    "description": {"type": "string"},
-                },
-                "patternProperties": {
-                    "^https?://[a-zA-Z0-9./]+$": {
-                        "type": "array",
-                        "minItems": 1,
-                        "items": {
-                            "type": "object",
-                            "required": ["href", "title"],
-                            "properties": {
-                                "href": {"type": "string", "pattern": "^https?://[a-zA-Z0-9./]+"},
-                                "title": {"type": "string", "minLength": 1},
-                                "hreflang": {
-                                    "type": "array",
-                                    "items": {"type": "string", "pattern": r"(^\w{2}$)|(^\w{2}-\w{2}$)"},
-                                },
-                                "type": {"type": "string", "pattern": r"\w+/[-+.\w]+"},
-                            },
-                        },
-                    }
-                },
-                "additionalProperties": False,
-            },
-        }
-    },
-}
+# GS1's own linkset schema (gs1/linkset), the one GS1's resolver test suite validates against.
+LINKSET_SCHEMA = json.loads((Path(__file__).parent / "gs1_linkset" / "gs1-linkset-schema.json").read_text())
 DESCRIPTION_SCHEMA = {
     "type": "object",
     "required": ["name", "resolverRoot", "supportedPrimaryKeys", "supportedLinkType"],
@@ -378,7 +340,7 @@ def test_the_page_is_what_a_browser_gets(app, honey):
 def test_an_item_linkset_anchors_on_the_item(app, honey):
     context = get(app, f"{honey.item_path}?linkType=linkset").get_json()["linkset"][0]
     assert context["anchor"] == f"{BASE}{honey.item_path}"
-    assert SERIAL in context["description"]
+    assert SERIAL in context["itemDescription"]
 
 
 def test_a_lot_without_gtin_has_its_linkset_too(app, honey):
@@ -411,29 +373,49 @@ def test_has_retailers_redirects_to_the_first_shop(app, honey):
     assert response.status_code == 307
     assert response.headers["Location"] == "https://shop.example.vn/mat-ong?id=7"
     assert linkset_link(response) == f"{BASE}{honey.batch_path}?linkType=linkset"
-    # A lot whose product has no shop answers the default link: the page.
-    response = get(app, f"/t/{honey.plain_batch.public_code}?linkType=gs1:hasRetailers")
-    assert response.status_code == 200 and response.mimetype == "text/html"
+    # The query is passed on, all but the resolver's own linkType.
+    response = get(app, f"{honey.batch_path}?linkType=gs1:hasRetailers&utm_source=qr&17=271231")
+    assert response.headers["Location"] == "https://shop.example.vn/mat-ong?id=7&utm_source=qr&17=271231"
+    # A lot whose product has no shop has no such link: 404 (GS1 resolver standard), a way on to its page.
+    path = f"/t/{honey.plain_batch.public_code}"
+    response = get(app, f"{path}?linkType=gs1:hasRetailers")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert f'href="{BASE}{path}"' in response.get_data(as_text=True)
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
-@pytest.mark.parametrize(
-    "link_type",
-    [
-        "gs1:pip",
-        "gs1:defaultLink",
-        "gs1:certificationInfo",
-        "gs1:nutritionalInfo",
-        "https://example.org/x",
-        "x",
-    ],
-)
-def test_page_link_types_and_unknown_ones_answer_the_page(app, db, honey, link_type):
+@pytest.mark.parametrize("link_type", ["gs1:pip", "gs1:defaultLink", "https://gs1.org/voc/pip"])
+def test_the_default_link_and_the_pip_answer_the_page(app, db, honey, link_type):
     response = get(app, f"{honey.batch_path}?linkType={link_type}")
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     assert html.escape(PRODUCT_NAME) in response.get_data(as_text=True)
     assert linkset_link(response)
     assert len(scans(db)) == 1  # a consumer on the page
+
+
+@pytest.mark.parametrize(
+    ("link_type", "section"),
+    [("gs1:certificationInfo", "#certification-"), ("gs1:traceability", "#trace")],
+)
+def test_a_section_link_type_redirects_to_its_section_without_the_link_type(
+    app, db, honey, link_type, section
+):
+    response = get(app, f"{honey.batch_path}?linkType={link_type}&foo=bar")
+    assert response.status_code == 307
+    location = response.headers["Location"]
+    assert location.startswith(f"{BASE}{honey.batch_path}?foo=bar{section}")
+    assert "linkType" not in location  # else the section would redirect here again
+    assert scans(db) == []
+
+
+@pytest.mark.parametrize(
+    "link_type", ["gs1:nutritionalInfo", "https://example.org/x", "x", "gs1:recallStatus"]
+)
+def test_a_link_type_the_lot_has_no_link_of_answers_404(app, db, honey, link_type):
+    response = get(app, f"{honey.batch_path}?linkType={link_type}")
+    assert response.status_code == 404
+    assert scans(db) == []
 
 
 # --- non-canonical, unknown and malformed ------------------------------------------------------------

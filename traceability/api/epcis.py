@@ -13,7 +13,7 @@ from traceability.accounts.scope import get_scoped_or_404
 from traceability.api.errors import error_response
 from traceability.api.spec import operation
 from traceability.batches.epcis import export_batch_chain
-from traceability.batches.epcis_capture import capture_document
+from traceability.batches.epcis_capture import capture_document, capture_event
 from traceability.batches.models import Batch
 
 EPCIS_MEDIA_TYPE = "application/ld+json"
@@ -49,7 +49,8 @@ def batch_epcis(batch_id: int):
     summary=(
         "Capture an EPCIS 2.0 document (JSON-LD body): events about registered lots, items and locations "
         "are recorded, events already held are dropped; an invalid document is refused with the errors "
-        "of each event and nothing is written"
+        "of each event (a schema refusal names the JSON path and the rule) and nothing is written; a bare "
+        "event or an EPCISQueryDocument answers 400"
     ),
     tag="epcis",
     response=CaptureResultSchema,
@@ -64,3 +65,22 @@ def epcis_capture():
             400, _("Send an EPCIS 2.0 document as JSON (Content-Type: application/ld+json).")
         )
     return capture_document(document, actor=current_user)
+
+
+@operation(
+    "/epcis/events",
+    "POST",
+    summary=(
+        "Capture one bare EPCIS 2.0 event (the REST binding's single event capture), as a document "
+        "holding only that event would be"
+    ),
+    tag="epcis",
+    response=CaptureResultSchema,
+    status=201,
+    errors=(400, 403, 422),
+)
+def epcis_capture_event():
+    event = request.get_json(silent=True)
+    if not isinstance(event, dict):
+        return error_response(400, _("Send one EPCIS 2.0 event as JSON (Content-Type: application/ld+json)."))
+    return capture_event(event, actor=current_user)

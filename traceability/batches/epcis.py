@@ -4,7 +4,8 @@ Every key tracking event becomes an ObjectEvent about the lot (``quantityList``
 with the lot's EPC class), every output batch made from inputs a
 TransformationEvent (transformation and split) or an AggregationEvent
 (aggregation into a shipment), and every recall an ObjectEvent with the
-disposition ``recalled``. The processing event of a batch made from inputs is
+disposition ``recalled``. A captured association (sensors or devices attached
+to the lot) goes back out as the AssociationEvent it came as. The processing event of a batch made from inputs is
 its transformation, and the packing event of a shipment its aggregation: the
 first of each gives the lineage event its time, place and ID instead of
 appearing twice. A voided event is exported with an ``errorDeclaration``
@@ -39,7 +40,15 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from traceability.batches.models import EVENT_BIZ_STEPS, Batch, BatchInput, Recall, RecallBatch, TraceEvent
+from traceability.batches.models import (
+    ASSOCIATION,
+    EVENT_BIZ_STEPS,
+    Batch,
+    BatchInput,
+    Recall,
+    RecallBatch,
+    TraceEvent,
+)
 from traceability.batches.service import VIETNAM_OFFSET, current_events, event_party, local_time
 from traceability.batches.trace import trace
 from traceability.extensions import db
@@ -47,6 +56,7 @@ from traceability.gs1.epcis import (
     EventParts,
     QuantityElement,
     aggregation_event,
+    association_event,
     canonical_time,
     cbv_names,
     declare_error,
@@ -199,7 +209,8 @@ def batch_events(batches: list[Batch], uris: Uris, *, public: bool = False) -> l
         for event in batch.events:
             if event.is_retraction or event.id in anchors:
                 continue
-            exported.append(_object_event(batch, event, chain, uris, namespaces))
+            build = _association_event if event.type == ASSOCIATION and event.association else _object_event
+            exported.append(build(batch, event, chain, uris, namespaces))
             event_ids[event.id] = exported[-1]["eventID"]
             if event.id in corrections:
                 declarations.append((len(exported) - 1, corrections[event.id]))
@@ -276,6 +287,34 @@ def _object_event(
         event_time=local_time(event),
         quantities=[quantity],
         action="ADD" if event.biz_step == "commissioning" else "OBSERVE",
+        parts=parts,
+        event_id=event.epcis_event_id,
+        namespaces=namespaces,
+    )
+
+
+def _association_event(
+    batch: Batch, event: TraceEvent, chain: _Chain, uris: Uris, namespaces: dict[str, str]
+) -> dict[str, Any]:
+    """The AssociationEvent a captured association came as: its parent, children and action."""
+    association = event.association or {}
+    place = _read_point(event, None, chain, uris)
+    parts = EventParts(
+        biz_step=uris.biz_step(event.biz_step) if event.biz_step else None,
+        disposition=association.get("disposition"),
+        read_point=place,
+        biz_location=place,
+        extensions=_extensions(event, uris),
+    )
+    if event.reference_number:
+        document = uris.document(batch.product.producer_id, event.reference_number)
+        parts.biz_transactions = [(TRANSACTION_TYPES.get(event.reference_type or ""), document)]
+    return association_event(
+        event_time=local_time(event),
+        parent_id=str(association.get("parentID") or uris.lot(batch)),
+        child_epcs=association.get("childEPCs") or (),
+        child_quantities=association.get("childQuantityList") or (),
+        action=str(association.get("action") or "OBSERVE"),
         parts=parts,
         event_id=event.epcis_event_id,
         namespaces=namespaces,

@@ -11,9 +11,17 @@ recorded here. Any refusal is raised as one InvalidInput listing the errors
 per event; the caller (the API's ``operation``) rolls back, so a refused
 document writes nothing.
 
+What is not a document to capture answers BadRequest (400) saying what was
+expected: a bare event (``capture_event`` takes one alone, as the REST
+binding's ``POST /events`` does) or an EPCISQueryDocument (an answer, not a
+capture). Schema refusals name the JSON path and the rule broken.
+
 Mapping. ObjectEvents and TransactionEvents, and AggregationEvents that
 observe or remove, become one key event per lot they name (eventID ``#n`` when
-there are several). TransformationEvents and AggregationEvents that add become
+there are several). AssociationEvents (sensors or devices attached to a lot or
+a pallet, or detached) become an ``association`` event of each lot among their
+parent and children; the other identifiers are the devices, kept with the
+action in the event's ``association`` so the lot's document gives them back. TransformationEvents and AggregationEvents that add become
 lineage (inputs with the quantities consumed, mass balance kept) and a
 processing or packing event of the output lot that keeps the eventID. The
 type comes from our extension field when the document has our vocabulary,
@@ -27,6 +35,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import unquote
@@ -40,14 +49,17 @@ from traceability.accounts.models import User
 from traceability.accounts.scope import tenant_clause, writable_producer
 from traceability.batches.epcis import ANCHOR_TYPES, TRANSACTION_TYPES, Uris, batch_events, project_uris
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
+from traceability.batches.models import ASSOCIATION, EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
 from traceability.batches.service import record_event
-from traceability.errors import DomainError, Forbidden, InvalidInput
+from traceability.errors import BadRequest, DomainError, Forbidden, InvalidInput
 from traceability.extensions import db
 from traceability.gs1.epcis import (
+    EPCIS_CONTEXT,
     EpcisIdentifierError,
+    SchemaIssue,
     context_namespaces,
     event_hash_id,
+    event_time_fields,
     parse_identifier,
     parse_offset,
     parse_time,
@@ -63,6 +75,18 @@ MAX_EVENT_ID = 190  # the column holds 200; room for "#n" when one event touches
 EVENT_TYPES_BY_STEP = {step: kind for kind, step in EVENT_BIZ_STEPS.items() if step != "commissioning"}
 # UN/ECE units that count instances, as a quantity without a unit does in EPCIS.
 COUNT_UNITS = frozenset({"H87", "C62", "EA"})
+
+
+# The event types of EPCIS 2.0; anything else with an eventTime is an extension event.
+EPCIS_EVENT_TYPES = (
+    "ObjectEvent",
+    "AggregationEvent",
+    "TransactionEvent",
+    "TransformationEvent",
+    "AssociationEvent",
+)
+# The association's own fields, kept as they came so the export gives them back.
+ASSOCIATION_FIELDS = ("action", "parentID", "childEPCs", "childQuantityList", "disposition")
 
 
 def _is_count_unit(unit: str) -> bool:
@@ -85,6 +109,10 @@ class _EventError(Exception):
     def __init__(self, *messages: Any) -> None:
         super().__init__(*messages)
         self.messages = list(messages)
+
+
+class _NotFound(_EventError):
+    """The identifier names no lot here (for an association: a device, a sensor, a place)."""
 
 
 @dataclass
@@ -166,7 +194,14 @@ class _Resolver:
                 found = self._unique(base.where(Batch.public_code == uri[len(prefix) :].upper()), uri)
                 if found:
                     return found, False
-        raise _EventError(_l("%(uri)s names no lot registered here that you may record events for.", uri=uri))
+        raise _NotFound(_l("%(uri)s names no lot registered here that you may record events for.", uri=uri))
+
+    def maybe_batch(self, uri: str) -> Batch | None:
+        """The lot an identifier names, or None when it names none here; malformed or ambiguous: refused."""
+        try:
+            return self.batch(uri)[0]
+        except _NotFound:
+            return None
 
     def _unique(self, query: Any, uri: str) -> Batch | None:
         found = db.session.scalars(self._scoped(query, Batch).limit(2)).all()
@@ -221,13 +256,23 @@ def capture_document(document: dict[str, Any], *, actor: User, base_url: str | N
     if actor.role == "producer":
         # A producer that is not approved captures nothing; the centre's staff hear it per event.
         writable_producer(actor.producer_id, actor)
+    _check_form(document)
     report = validate_document(document)
-    if report.document:
+    schema_errors = {
+        index: [_schema_message(issue) for issue in issues] for index, issues in report.events.items()
+    }
+    if report.document or report.more:
+        more = [_l("… and %(count)s more.", count=report.more)] if report.more else []
         raise InvalidInput(
-            _l("This is not a valid EPCIS 2.0 document."),
-            {"document": report.document, "events": {str(i): m for i, m in sorted(report.events.items())}},
+            _l("This is not a valid EPCIS 2.0 document: it breaks GS1's schema."),
+            {
+                "document": [_schema_message(issue) for issue in report.document] + more,
+                "events": {str(i): m for i, m in sorted(schema_errors.items())},
+            },
         )
-    events = document["epcisBody"]["eventList"]
+    events = (document.get("epcisBody") or {}).get("eventList")
+    if not isinstance(events, list):  # the schema asks for it; a refusal here never becomes a 500
+        raise BadRequest(_l("Expected an EPCISDocument with epcisBody.eventList."))
     if len(events) > MAX_CAPTURE_EVENTS:
         raise InvalidInput(
             _l("Send at most %(count)s events in one document.", count=MAX_CAPTURE_EVENTS),
@@ -236,7 +281,7 @@ def capture_document(document: dict[str, Any], *, actor: User, base_url: str | N
     uris = project_uris(base_url)
     namespaces = context_namespaces(document)
     resolver = _Resolver(uris, actor)
-    errors: dict[int, list[Any]] = {index: list(messages) for index, messages in report.events.items()}
+    errors: dict[int, list[Any]] = schema_errors
     plans = []
     result = CaptureResult()
     for index, event in enumerate(events):
@@ -277,6 +322,61 @@ def capture_document(document: dict[str, Any], *, actor: User, base_url: str | N
     return result
 
 
+def capture_event(event: Any, *, actor: User, base_url: str | None = None) -> CaptureResult:
+    """Capture one bare EPCIS event (the REST binding's single event capture) as a one-event document."""
+    if not isinstance(event, dict):
+        raise BadRequest(_l("Send one EPCIS 2.0 event as a JSON object."))
+    if "epcisBody" in event or event.get("type") in ("EPCISDocument", "EPCISQueryDocument"):
+        raise BadRequest(
+            _l(
+                "Expected one bare EPCIS event; got a %(type)s: send documents to %(path)s.",
+                type=event.get("type") or "document",
+                path="/epcis/capture",
+            )
+        )
+    context = event.get("@context") or [EPCIS_CONTEXT]
+    document = {
+        "@context": context,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": event_time_fields(datetime.now(UTC))["eventTime"],
+        "epcisBody": {"eventList": [{key: value for key, value in event.items() if key != "@context"}]},
+    }
+    return capture_document(document, actor=actor, base_url=base_url)
+
+
+def _check_form(document: dict[str, Any]) -> None:
+    """A query's answer or a bare event is not a document to capture: say what was expected."""
+    kind = document.get("type")
+    if kind == "EPCISQueryDocument":
+        raise BadRequest(
+            _l(
+                "Expected an EPCISDocument with epcisBody.eventList; got an EPCISQueryDocument, which is "
+                "the answer to a query, not a capture. Send its events in an EPCISDocument."
+            )
+        )
+    if "epcisBody" not in document and (kind in EPCIS_EVENT_TYPES or "eventTime" in document):
+        raise BadRequest(
+            _l(
+                "Expected an EPCISDocument with epcisBody.eventList; got a bare %(type)s: wrap it in an "
+                'EPCISDocument ("type": "EPCISDocument", "schemaVersion": "2.0", "creationDate", '
+                '"epcisBody": {"eventList": [...]}), or send it alone to %(path)s.',
+                type=str(kind or "event")[:60],
+                path="/epcis/events",
+            )
+        )
+
+
+def _schema_message(issue: SchemaIssue) -> Any:
+    """A schema refusal in the user's language; the JSON path, the rule and jsonschema's detail stay as they are."""
+    return _l(
+        "%(path)s breaks the rule %(rule)s of GS1's EPCIS schema: %(detail)s",
+        path=issue.path,
+        rule=issue.rule,
+        detail=issue.detail,
+    )
+
+
 def _refuse_if(errors: dict[int, list[Any]]) -> None:
     if errors:
         raise InvalidInput(
@@ -315,7 +415,7 @@ def _known_event_ids(plans: list[_Plan], uris: Uris) -> set[str]:
 def _plan(index: int, event: dict[str, Any], namespaces: dict[str, str], resolver: _Resolver) -> _Plan:
     uris = resolver.uris
     event_type = event["type"]
-    if event_type not in ("ObjectEvent", "TransactionEvent", "AggregationEvent", "TransformationEvent"):
+    if event_type not in EPCIS_EVENT_TYPES:
         raise _EventError(_l("%(type)s events are not captured here.", type=event_type))
     event_id = str(event.get("eventID") or event_hash_id(event, namespaces))
     if len(event_id) > MAX_EVENT_ID:
@@ -343,6 +443,17 @@ def _plan(index: int, event: dict[str, Any], namespaces: dict[str, str], resolve
         elif not unknown_outputs:
             errors.append(_l("Name exactly one output lot: send one TransformationEvent per output lot."))
         data["type"] = ANCHOR_TYPES["transformation"]
+    elif event_type == "AssociationEvent":
+        plan.pieces = _association_pieces(event, resolver, errors)
+        if not plan.pieces and not errors:
+            errors.append(
+                _l(
+                    "The association names no lot registered here: name the lot or pallet as its parentID "
+                    "or among its children."
+                )
+            )
+        data["type"] = ASSOCIATION
+        data["association"] = {name: event[name] for name in ASSOCIATION_FIELDS if name in event}
     elif event_type == "AggregationEvent" and action == "ADD":
         plan.kind = "lineage"
         plan.lineage_kind = "aggregation"
@@ -367,7 +478,7 @@ def _plan(index: int, event: dict[str, Any], namespaces: dict[str, str], resolve
         data["type"] = event_kind
         if event.get("parentID"):
             data["note"] = " ".join(filter(None, [data["note"], f"parentID {event['parentID']}"]))
-    plan.biz_step = biz_step or EVENT_BIZ_STEPS[data["type"]]
+    plan.biz_step = biz_step or EVENT_BIZ_STEPS.get(data["type"], "")
     # Events are recorded on these lots; the inputs of a lineage event only need to be visible.
     recorded_on = [plan.output] if plan.kind == "lineage" else plan.batches
     for batch in filter(None, recorded_on):
@@ -514,6 +625,23 @@ def _pieces(
                     unit=piece.batch.unit,
                 )
             )
+    return list(pieces.values())
+
+
+def _association_pieces(event: dict[str, Any], resolver: _Resolver, errors: list[Any]) -> list[_Piece]:
+    """The lots among an association's parent and children; the other identifiers are its devices."""
+    uris = [str(event.get("parentID") or "")]
+    uris += [str(uri) for uri in event.get("childEPCs") or []]
+    uris += [str(element["epcClass"]) for element in event.get("childQuantityList") or []]
+    pieces: dict[int, _Piece] = {}
+    for uri in filter(None, uris):
+        try:
+            batch = resolver.maybe_batch(uri)
+        except _EventError as error:
+            errors.extend(error.messages)
+            continue
+        if batch is not None:
+            pieces.setdefault(batch.id, _Piece(batch))
     return list(pieces.values())
 
 

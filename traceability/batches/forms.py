@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from traceability.batches.models import UNITS
+from traceability.batches.models import EVENT_TYPES, UNITS
 from traceability.batches.service import VIETNAM_OFFSET
 from traceability.forms import Form
 from traceability.vocabulary import EVENT_TYPE_LABELS, RECALL_OUTCOME_LABELS, UNIT_LABELS
@@ -66,7 +66,11 @@ class BatchForm(Form):
 
 class EventForm(Form):
     type = SelectField(
-        _l("What happened"), choices=[SelectChoice(code, label) for code, label in EVENT_TYPE_LABELS.items()]
+        _l("What happened"),
+        # Associations (sensors, devices) come only from EPCIS capture, with their identifiers.
+        choices=[
+            SelectChoice(code, label) for code, label in EVENT_TYPE_LABELS.items() if code in EVENT_TYPES
+        ],
     )
     time = DateTimeLocalField(
         _l("When (Vietnam time)"),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -47,6 +48,10 @@ EVENT_BIZ_STEPS: dict[str, str] = {
     "other": "other",
 }
 EVENT_TYPES = tuple(EVENT_BIZ_STEPS)
+# Sensors or devices attached to (or detached from) a lot or a pallet: an EPCIS
+# AssociationEvent, recorded only by capture, with its identifiers in ``association``.
+ASSOCIATION = "association"
+STORED_EVENT_TYPES = (*EVENT_TYPES, ASSOCIATION)
 LINEAGE_KINDS = ("transformation", "aggregation", "split")
 RECALL_STATUSES = ("open", "closed")
 # How a closed recall ended: the lots went back on sale, or they stay withdrawn (do not use).
@@ -114,7 +119,7 @@ class TraceEvent(db.Model):
 
     __tablename__ = "trace_event"
     __table_args__ = (
-        CheckConstraint(_in("type", EVENT_TYPES), name="type"),
+        CheckConstraint(_in("type", STORED_EVENT_TYPES), name="type"),
         CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity"),
         CheckConstraint("voids_event_id IS NULL OR void_reason IS NOT NULL", name="void_has_reason"),
         CheckConstraint("NOT is_retraction OR voids_event_id IS NOT NULL", name="retraction_voids"),
@@ -144,6 +149,8 @@ class TraceEvent(db.Model):
     # The EPCIS event ID (ni:///sha-256;...): lets capture drop events it already has.
     epcis_event_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     void_reason: Mapped[str | None] = mapped_column(Text)
+    # An association's action and identifiers: {"action", "parentID", "childEPCs", "childQuantityList"}.
+    association: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     batch: Mapped[Batch] = relationship(back_populates="events")

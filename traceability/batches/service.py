@@ -20,7 +20,7 @@ from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import record_audit
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
+from traceability.batches.models import ASSOCIATION, EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
 from traceability.database import VIETNAM_OFFSET
 from traceability.errors import Conflict, InvalidInput
 from traceability.extensions import db
@@ -240,7 +240,8 @@ def _event_fields(batch: Batch, data: dict[str, Any], producer_id: int) -> dict[
     """The checked columns of an event from ``data``, or InvalidInput naming each bad field."""
     errors: dict[str, Any] = {}
     event_type = data.get("type")
-    if event_type not in EVENT_BIZ_STEPS:
+    association = data.get("association") if event_type == ASSOCIATION else None
+    if event_type not in EVENT_BIZ_STEPS and not association:  # associations come only from capture
         errors["type"] = _l("Type must be one of: %(types)s.", types=", ".join(EVENT_BIZ_STEPS))
     moment = _event_time(data.get("time"), errors)
     if moment is not None:
@@ -267,7 +268,7 @@ def _event_fields(batch: Batch, data: dict[str, Any], producer_id: int) -> dict[
     return {
         "type": event_type,
         # A captured EPCIS event keeps the bizStep and eventID it came with.
-        "biz_step": data.get("biz_step") or EVENT_BIZ_STEPS[event_type],
+        "biz_step": data.get("biz_step") or EVENT_BIZ_STEPS.get(event_type, ""),
         "epcis_event_id": data.get("epcis_event_id"),
         "event_time": moment,
         "time_zone_offset": _offset_text(moment),
@@ -278,6 +279,7 @@ def _event_fields(batch: Batch, data: dict[str, Any], producer_id: int) -> dict[
         "reference_type": (data.get("reference_type") or "").strip() or None,
         "reference_number": (data.get("reference") or data.get("reference_number") or "").strip() or None,
         "counterparty": (data.get("counterparty") or "").strip() or None,
+        "association": association,
     }
 
 

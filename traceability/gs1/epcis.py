@@ -37,7 +37,10 @@ example documents came from an earlier version of the algorithm and differ;
 a given eventID is always kept as it is.
 
 Validation (``validate_document``) uses GS1's JSON Schema (Draft 7), shipped in
-``schemas/``, and reports each error against the event it belongs to.
+``schemas/``, and reports each error against the event it belongs to, as a
+``SchemaIssue``: the JSON path, the rule broken and jsonschema's detail (never
+a whole event quoted), at most ``MAX_SCHEMA_ISSUES`` of them. ``date-time`` and
+``uri`` formats are checked here, not by whichever optional packages are installed.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
@@ -683,6 +687,29 @@ def aggregation_event(
     return _with_id(event, event_id, namespaces or {})
 
 
+def association_event(
+    *,
+    event_time: datetime,
+    parent_id: str,
+    child_epcs: Sequence[str] = (),
+    child_quantities: Sequence[Mapping[str, Any]] = (),
+    action: str = "ADD",
+    parts: EventParts | None = None,
+    event_id: str | None = None,
+    namespaces: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """An AssociationEvent: sensors, devices or lots (children) attached to or detached from a parent."""
+    event: dict[str, Any] = {"type": "AssociationEvent", **event_time_fields(event_time)}
+    event["parentID"] = parent_id
+    if child_epcs:
+        event["childEPCs"] = list(child_epcs)
+    if child_quantities:
+        event["childQuantityList"] = [dict(element) for element in child_quantities]
+    event["action"] = action
+    event.update((parts or EventParts()).fields())
+    return _with_id(event, event_id, namespaces or {})
+
+
 def declare_error(
     event: Mapping[str, Any],
     *,
@@ -736,50 +763,117 @@ def cbv_names(definition: str) -> frozenset[str]:
     return frozenset(name for choice in choices for name in choice.get("enum", ()))
 
 
+def _is_timestamp(value: object) -> bool:
+    # What capture reads: ISO 8601 with an offset (RFC 3339 is a subset).
+    return not isinstance(value, str) or (bool(value.strip()) and parse_time(value).tzinfo is not None)
+
+
+def _is_uri(value: object) -> bool:
+    # Lenient on purpose: a scheme and no white space; the identifier parsers judge the rest.
+    # JSON-LD blank node identifiers (``_:document1``, in GS1's own examples) pass too.
+    return not isinstance(value, str) or re.fullmatch(r"([A-Za-z][A-Za-z0-9+.-]*|_):\S+", value) is not None
+
+
 @lru_cache(maxsize=1)
 def _validator() -> Any:
-    from jsonschema import Draft7Validator  # imported here: only validation needs it
+    from jsonschema import Draft7Validator, FormatChecker  # imported here: only validation needs it
 
-    return Draft7Validator(load_schema())
+    # Formats checked here rather than by optional packages, so production checks what tests do.
+    checker = FormatChecker(formats=())
+    checker.checks("date-time", raises=ValueError)(_is_timestamp)
+    checker.checks("uri")(_is_uri)
+    return Draft7Validator(load_schema(), format_checker=checker)
+
+
+MAX_MESSAGE = 300
+MAX_SCHEMA_ISSUES = 20  # per document: the first ones say enough, a long list hides them
+
+
+class SchemaIssue(str):
+    """One rule of GS1's schema a document breaks: where (a JSON path), which rule, and what is wrong.
+
+    A ``str`` (``"$.path: detail (rule)"``) so it reads as a message; the web and API layers
+    translate the sentence around ``path``, ``rule`` and ``detail``, which stay as they are.
+    """
+
+    path: str
+    rule: str
+    detail: str
+
+    def __new__(cls, path: str, rule: str, detail: str) -> SchemaIssue:
+        issue = super().__new__(cls, f"{path}: {detail} ({rule})")
+        issue.path, issue.rule, issue.detail = path, rule, detail
+        return issue
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    import reprlib
+
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = limit
+    shortener.maxlist = shortener.maxdict = 4
+    shortener.maxlevel = 1
+    return shortener.repr(value)
+
+
+def _issue(error: Any) -> SchemaIssue:
+    """The closest alternative of an anyOf / oneOf, with its path, rule and a message of bounded length."""
+    from jsonschema.exceptions import best_match
+
+    if error.context:
+        error = best_match([error])
+    rule = f"{error.validator}: {_short(error.validator_value, 60)}"
+    detail = error.message
+    if len(detail) > MAX_MESSAGE:
+        # jsonschema quotes the whole instance (a whole event, say): name it in short instead.
+        instance = _short(error.instance)
+        detail = (
+            detail.replace(repr(error.instance), instance, 1)
+            if repr(error.instance) in detail
+            else f"{instance} does not satisfy {error.validator}"
+        )
+        detail = detail if len(detail) <= MAX_MESSAGE else detail[: MAX_MESSAGE - 1] + "…"
+    return SchemaIssue(error.json_path, rule, detail)
 
 
 @dataclass
 class ValidationReport:
     """Schema errors of a document: for the document itself and for each event by its index."""
 
-    document: list[str] = field(default_factory=list)
-    events: dict[int, list[str]] = field(default_factory=dict)
+    document: list[SchemaIssue] = field(default_factory=list)
+    events: dict[int, list[SchemaIssue]] = field(default_factory=dict)
+    more: int = 0  # issues beyond MAX_SCHEMA_ISSUES, not listed
 
     @property
     def valid(self) -> bool:
         return not self.document and not self.events
 
 
-MAX_MESSAGE = 300
-
-
-def _message(error: Any) -> str:
-    from jsonschema.exceptions import best_match
-
-    if error.context:  # anyOf / oneOf: the alternative that came closest says more
-        error = best_match(error.context)
-    text = error.message if len(error.message) <= MAX_MESSAGE else error.message[: MAX_MESSAGE - 1] + "…"
-    return text
-
-
 def validate_document(document: Any) -> ValidationReport:
-    """Validate an EPCIS document against GS1's schema; errors inside events go under their index."""
+    """Validate an EPCIS document against GS1's schema; errors inside events go under their index.
+
+    At most ``MAX_SCHEMA_ISSUES`` issues are listed; ``more`` counts the others.
+    """
     report = ValidationReport()
-    for error in _validator().iter_errors(document):
-        path = list(error.absolute_path)
-        if len(path) >= 3 and path[:2] == ["epcisBody", "eventList"] and isinstance(path[2], int):
-            where = "/".join(str(part) for part in path[3:])
-            text = f"{where}: {_message(error)}" if where else _message(error)
+    errors = list(islice(_validator().iter_errors(document), 10 * MAX_SCHEMA_ISSUES))
+    paths = [tuple(error.absolute_path) for error in errors]
+    listed = 0
+    for error, path in zip(errors, paths, strict=True):
+        if error.validator in ("anyOf", "oneOf") and any(
+            len(other) > len(path) and other[: len(path)] == path for other in paths
+        ):
+            continue  # "none of the alternatives": a more precise error inside says which rule
+        issue = _issue(error)
+        if len(path) >= 3 and path[:2] == ("epcisBody", "eventList") and isinstance(path[2], int):
             messages = report.events.setdefault(path[2], [])
         else:
-            where = "/".join(str(part) for part in path)
-            text = f"{where}: {_message(error)}" if where else _message(error)
             messages = report.document
-        if text not in messages:
-            messages.append(text)
+        if issue in messages:
+            continue
+        if listed >= MAX_SCHEMA_ISSUES:
+            report.more += 1
+            continue
+        messages.append(issue)
+        listed += 1
+    report.events = {index: messages for index, messages in report.events.items() if messages}
     return report

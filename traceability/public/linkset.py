@@ -86,18 +86,17 @@ def _target(href: str, title: str, media_type: str | None = None, languages: lis
 def build_linkset(batch: Batch, item: Item | None, entity_url: str) -> dict[str, Any]:
     """The RFC 9264 linkset (JSON) of a batch or item whose public URL is ``entity_url``."""
     product = batch.product
-    page = _target(
-        entity_url, _("Product information: %(name)s", name=product.name), "text/html", PAGE_LANGUAGES
-    )
+    title = _("Product information: %(name)s", name=product.name)
     description = f"{product.name} · {_('Lot')} {batch.lot_code}"
     if item is not None:
         description += f" · {_('Serial')} {item.serial}"
     context: dict[str, Any] = {
         "anchor": entity_url,
-        "description": description,
-        "itemDescription": description,  # the GS1 schema's older name, still read by resolvers
-        DEFAULT_LINK: [page],
-        PIP: [page],
+        # GS1's linkset schema allows no other description (a ``description`` string fails it).
+        "itemDescription": description,
+        # The default link has a title and nothing else (GS1 resolver standard).
+        DEFAULT_LINK: [_target(entity_url, title)],
+        PIP: [_target(entity_url, title, "text/html", PAGE_LANGUAGES)],
         TRACEABILITY: [
             _target(
                 f"{entity_url}#trace",
@@ -147,15 +146,12 @@ def build_product_linkset(
     product: Product, entity_url: str, certifications: list[Certification]
 ) -> dict[str, Any]:
     """The product-level linkset at ``/01/{gtin}``: its page, certificates in force and shops (walk-up)."""
-    page = _target(
-        entity_url, _("Product information: %(name)s", name=product.name), "text/html", PAGE_LANGUAGES
-    )
+    title = _("Product information: %(name)s", name=product.name)
     context: dict[str, Any] = {
         "anchor": entity_url,
-        "description": product.name,
         "itemDescription": product.name,
-        DEFAULT_LINK: [page],
-        PIP: [page],
+        DEFAULT_LINK: [_target(entity_url, title)],
+        PIP: [_target(entity_url, title, "text/html", PAGE_LANGUAGES)],
     }
     if certifications:
         context[CERTIFICATION_INFO] = [
@@ -187,4 +183,13 @@ def resolver_description(base_url: str, name: str) -> dict[str, Any]:
         "linkTypeDefaultCanBeAll": False,
         "supportedContextValuesEnumerated": [],
         "supportedContextValuesExternal": [],
+        # A choice this registry keeps: the default link (the consumer page) is served at the
+        # Digital Link itself, with 200, instead of a redirect to it. Other link types redirect.
+        "defaultLinkServedInPlace": True,
+        "notes": (
+            "The consumer page, the default link and gs1:pip, is served at the Digital Link itself "
+            "(200) rather than redirected to; ?linkType=linkset or Accept: application/linkset+json "
+            "answers the linkset, ?linkType=gs1:epcis the EPCIS document; other link types redirect "
+            "(307) with the query passed on, or answer 404 when the item has no such link."
+        ),
     }

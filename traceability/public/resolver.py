@@ -8,17 +8,23 @@ What one public URL answers (GS1-Conformant Resolver standard, RFC 9264):
   ``?linkType=linkset`` (``all``, the older name): the linkset;
 - ``?linkType=gs1:epcis`` (or the full ``https://gs1.org/voc/epcis``): the
   EPCIS 2.0 document of the batch's chain;
-- ``gs1:hasRetailers``: 307 to the first shop link, unless the lot is recalled:
-  then the page, which says not to use it (no shop is ever offered for it);
-- ``gs1:certificationInfo``, ``gs1:traceability``, ``gs1:recallStatus``: the
-  page, since their targets are sections of it;
-- any other link type, or one this entity has no link of: the default link,
-  the page. The standard asks a resolver to answer the default link unless the
-  request can be matched to something better, and a consumer who followed a
-  link with an odd ``linkType`` is better served by the page than by a 404.
+- ``gs1:pip`` or ``gs1:defaultLink``: the page, as without a ``linkType``;
+- any other link type the entity has a link of (``gs1:hasRetailers``,
+  ``gs1:certificationInfo``, ``gs1:traceability``, ``gs1:recallStatus``): 307 to
+  its (first) target, a shop or a section of the page (``#trace``), passing on
+  the request's query (GS1 resolver standard) except ``linkType`` itself, which
+  is the resolver's own and would bring a reader back here;
+- a link type the entity has no link of (a recalled lot has no shop): 404
+  (GS1 resolver standard), a page that says so and links to the entity's page.
+
+Serving the page at the Digital Link itself, rather than redirecting to it,
+is a choice this registry keeps (README, ``/.well-known/gs1resolver``): one
+hop less for every scan, and the page is the entity's default link.
 
 Every answer carries ``Link: <...?linkType=linkset>; rel="linkset"``, varies on
-``Accept`` and ``Accept-Language`` and allows any origin (the data is public).
+``Accept`` and ``Accept-Language`` and allows any origin (the data is public):
+CORS headers on every answer at a Digital Link, errors and preflights included
+(``cors_headers``, ``preflight``).
 Only a page answer to a GET from a browser counts as a scan (``scans.record_scan``),
 304 answers included: the consumer opened the code again.
 
@@ -36,13 +42,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from urllib.parse import unquote
 
-from flask import Response, current_app, redirect, request, session
+from flask import Response, current_app, redirect, render_template, request, session
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from traceability.batches.epcis import export_batch_chain
 from traceability.batches.models import Batch, Item
-from traceability.batches.recalls import recall_state
 from traceability.extensions import db
 from traceability.i18n import select_locale
 from traceability.public import linkset as links
@@ -53,6 +60,8 @@ from traceability.registry.models import Product
 log = logging.getLogger(__name__)
 
 LINKSET = "linkset"
+PAGE_LINK_TYPES = (None, links.PIP, links.DEFAULT_LINK)
+ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 
 
 def requested_link_type() -> str | None:
@@ -76,16 +85,60 @@ def linkset_url(entity_url: str) -> str:
     return f"{entity_url}?linkType=linkset"
 
 
+def cors_headers(response: Response) -> Response:
+    """CORS for a public answer (GS1 resolver standard): any origin may read it and its ``Link`` header."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+    response.headers["Access-Control-Expose-Headers"] = "Link"
+    return response
+
+
 def with_resolver_headers(response: Response, entity_url: str) -> Response:
     """The headers every resolver answer carries: the linkset link, Vary and CORS."""
     linkset_link = f'<{linkset_url(entity_url)}>; rel="linkset"; type="{links.LINKSET_MEDIA_TYPE}"'
     response.headers["Link"] = ", ".join(filter(None, (linkset_link, response.headers.get("Link"))))
     response.vary.add("Accept")
     response.vary.add("Accept-Language")  # the page and the link titles are in the reader's language
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-    response.headers["Access-Control-Expose-Headers"] = "Link"
-    return response
+    return cors_headers(response)
+
+
+def preflight(entity_url: str) -> Response:
+    """The answer to ``OPTIONS`` at a Digital Link: the methods, CORS for any origin and the linkset's ``Link``."""
+    response = Response(status=204)
+    response.headers["Allow"] = ALLOWED_METHODS
+    asked_headers = request.headers.get("Access-Control-Request-Headers")
+    response.headers["Access-Control-Allow-Headers"] = asked_headers or "Accept, Accept-Language"
+    response.headers["Access-Control-Max-Age"] = "86400"
+    return with_resolver_headers(response, entity_url)
+
+
+def passed_on(target: str) -> str:
+    """``target`` with the request's query passed on (GS1 resolver standard), ``linkType`` left out.
+
+    ``linkType`` is this resolver's own parameter: at a section of the page
+    (``#trace``) it would redirect the reader here again.
+    """
+    kept = [
+        pair
+        for pair in request.query_string.decode("latin-1").split("&")
+        if pair and unquote(pair.split("=", 1)[0]) != "linkType"
+    ]
+    if not kept:
+        return target
+    address, hash_sign, fragment = target.partition("#")
+    joined = address + ("&" if "?" in address else "?") + "&".join(kept)
+    return joined + hash_sign + fragment
+
+
+def link_not_available(entity_url: str) -> Response:
+    """404 for a link type the entity has no link of (GS1 resolver standard), with a way on to its page."""
+    html = render_template(
+        "errors/error.html",
+        code=404,
+        message=_("This product has no link of the type asked for."),
+        entity_url=entity_url,
+    )
+    return Response(html, status=404, mimetype="text/html")
 
 
 def resolve(batch: Batch, item: Item | None, entity_url: str, render_page: Callable[[], str]) -> Response:
@@ -101,10 +154,11 @@ def resolve(batch: Batch, item: Item | None, entity_url: str, render_page: Calla
     elif link_type == links.EPCIS:
         document = export_batch_chain(batch, public=True)  # voided events without their content
         response = Response(json.dumps(document, ensure_ascii=False), mimetype=links.EPCIS_MEDIA_TYPE)
-    elif link_type == links.HAS_RETAILERS and (shop := _shop_url(batch)):
-        response = redirect(shop, 307)
+    elif link_type not in PAGE_LINK_TYPES:
+        targets = links.link_targets(links.build_linkset(batch, item, entity_url), link_type)
+        response = redirect(passed_on(targets[0]["href"]), 307) if targets else link_not_available(entity_url)
     else:
-        # The page: asked for, its section asked for, or the default for anything else.
+        # The page: the default link and the pip.
         batch_id, item_id = batch.id, item.id if item is not None else None
         response = page_response(batch, item, entity_url, render_page)
         if request.method == "GET":
@@ -117,14 +171,14 @@ def resolve_product(
 ) -> Response:
     """The answer at a product's level (walk-up, ``walk_up``): its linkset or its page, never cached, no scan."""
     link_type = requested_link_type()
-    shops = [link["url"] for link in product.shop_links or [] if link.get("url")]
     if link_type == LINKSET:
         response = Response(json.dumps(linkset(), ensure_ascii=False), mimetype=links.LINKSET_MEDIA_TYPE)
         response.headers["Link"] = (
             f'<{links.LINKSET_CONTEXT}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
         )
-    elif link_type == links.HAS_RETAILERS and shops:
-        response = redirect(shops[0], 307)
+    elif link_type not in PAGE_LINK_TYPES:
+        targets = links.link_targets(linkset(), link_type)
+        response = redirect(passed_on(targets[0]["href"]), 307) if targets else link_not_available(entity_url)
     else:
         html = render_page()
         response = Response(html, mimetype="text/html")
@@ -186,11 +240,3 @@ def _through_cache(batch: Batch, entity_url: str, render: Callable[[], str]) -> 
         key, html, scopes, generations, batch_id=batch_id, entity_url=entity_url, timeout=end_of_day()
     )
     return html, page.etag, "miss"
-
-
-def _shop_url(batch: Batch) -> str | None:
-    """The first shop of the batch's product, or None, always None while the batch is recalled."""
-    shops = [link["url"] for link in batch.product.shop_links or [] if link.get("url")]
-    if not shops or recall_state(batch).recalled:
-        return None
-    return shops[0]

@@ -23,23 +23,55 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select, text
+from werkzeug.routing import PathConverter
 
 from traceability.batches.models import Batch, Item
 from traceability.batches.service import by_public_code, current_events, event_photo_state, page_url
 from traceability.extensions import db
 from traceability.gs1 import DigitalLink, DigitalLinkError, parse_path
+from traceability.gs1.digital_link import parse_query
 from traceability.public.canonical_paths import raw_path, short_code_path
 from traceability.public.consumer import consumer_page_context, localized_name
 from traceability.public.directory import product_page_context
 from traceability.public.journey import JOURNEY_MAX_EVENTS, batch_journey
 from traceability.public.linkset import build_product_linkset, resolver_description
-from traceability.public.resolver import resolve, resolve_product, with_resolver_headers
+from traceability.public.resolver import (
+    cors_headers,
+    preflight,
+    resolve,
+    resolve_product,
+    with_resolver_headers,
+)
 from traceability.public.walk_up import lookup_path, product_uri, walk_up_product
 from traceability.registry.certifications import type_label, vietnam_today
 from traceability.registry.models import Product
 from traceability.web import local_path
 
 bp = Blueprint("public", __name__)
+
+
+class DigitalLinkPathConverter(PathConverter):
+    """Everything after ``/01/``, empty, ``//`` and control characters included: ``parse_path`` says why it is wrong.
+
+    Werkzeug's ``path`` matches no empty value, no leading ``/`` and no
+    newline, so ``/01/``, ``/01//...`` and ``%0A`` answered 404 instead of 400.
+    """
+
+    regex = r"[\s\S]*"
+    part_isolating = False
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("dlpath", DigitalLinkPathConverter))
+# The public Digital Link answers, errors included, are readable from any origin (GS1 resolver standard).
+DIGITAL_LINK_ENDPOINTS = {"public.digital_link", "public.short_code"}
+
+
+@bp.after_request
+def digital_link_cors(response: Response) -> Response:
+    """CORS headers on every answer at a Digital Link or short code: pages, redirects, 400s and 404s."""
+    if request.endpoint in DIGITAL_LINK_ENDPOINTS:
+        cors_headers(response)
+    return response
 
 
 @bp.route("/")
@@ -190,8 +222,13 @@ DIGITAL_LINK_REASONS = {
     "order": _l(
         "This is not a valid GS1 Digital Link: after /01/GTIN come /22/, /10/ and /21/, in that order."
     ),
-    "empty": _l("A value is missing in this link."),
+    "empty": _l("A value is missing in this link, or it has an empty segment (//)."),
     "encoding": _l("This link contains invalid percent-encoding."),
+    "date": _l("A date in this link is not valid: GS1 dates are YYMMDD, given once."),
+    "attribute": _l(
+        "A GS1 data attribute in this link's query is not valid: unknown with a GTIN, repeated, "
+        "or its value is not in its format."
+    ),
 }
 
 
@@ -200,13 +237,21 @@ def _raw_path() -> str:
     return raw_path(request.environ)
 
 
-@bp.route("/01/<path:_identifiers>")
+@bp.route(
+    "/01/<dlpath:_identifiers>",
+    methods=["GET", "HEAD", "OPTIONS"],
+    merge_slashes=False,  # ``//`` is malformed (400), never merged by a redirect
+    provide_automatic_options=False,
+)
 def digital_link(_identifiers: str):
     """A lot (``/01/{gtin}/10/{lot}``) or serialised item (``.../21/{serial}``) at its GS1 Digital Link URI."""
     try:
         link = parse_path(_raw_path())
+        parse_query(request.query_string.decode("latin-1"))
     except DigitalLinkError as error:
         abort(400, str(DIGITAL_LINK_REASONS[error.reason]))
+    if request.method == "OPTIONS":
+        return preflight(current_app.config["PUBLIC_BASE_URL"].rstrip("/") + link.path())
     if link.variant is not None:
         abort(404)  # variants are not registered
     batch = None
@@ -224,7 +269,7 @@ def digital_link(_identifiers: str):
             return _canonical_redirect(
                 link.path(), product_uri(current_app.config["PUBLIC_BASE_URL"], product)
             )
-        return _walk_up(product, link if link.lot is not None or link.serial is not None else None)
+        return _walk_up(product, link if link.qualifiers() else None)
     if _raw_path() != link.path():
         return _canonical_redirect(link.path(), _entity_url(batch, item))
     return _answer(batch, item)
@@ -251,9 +296,11 @@ def lookup():
     return render_template("public/lookup.html", code=typed, error=found.error), found.status
 
 
-@bp.route("/t/<code>")
+@bp.route("/t/<code>", methods=["GET", "HEAD", "OPTIONS"], provide_automatic_options=False)
 def short_code(code: str):
     """A lot or serialised item of a product without a GTIN, at its unguessable short URL."""
+    if request.method == "OPTIONS":
+        return preflight(current_app.config["PUBLIC_BASE_URL"].rstrip("/") + short_code_path(code.upper()))
     found = by_public_code(code)
     if found is None:
         abort(404)
