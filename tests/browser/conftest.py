@@ -13,6 +13,7 @@ or fail when ``CI=true`` so a CI run can't pass without running them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -125,6 +126,12 @@ def new_context(app: Flask, browser: Any, live_server: LiveServer) -> Iterator[A
 
     yield factory
     for context in contexts:
+        # Let the pages finish loading first: a download (an image) the browser drops at closing
+        # leaves the live server's file unclosed (werkzeug's connection_dropped), a ResourceWarning.
+        for page in context.pages:
+            # A page still busy after 5 s (a Playwright timeout, or already closed) is closed anyway.
+            with contextlib.suppress(Exception):
+                page.wait_for_load_state("networkidle", timeout=5_000)
         context.close()
 
 
