@@ -870,6 +870,9 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "api.batch_epcis": READ,
     # another tenant's lot is refused as unknown (422): its existence is not revealed
     "api.epcis_capture": only(WRITERS, body=epcis_document, **BODY_SCOPED),
+    "api.epcis_capture_event": only(
+        WRITERS, body=lambda t: epcis_document(t)["epcisBody"]["eventList"][0], **BODY_SCOPED
+    ),
     "api.batch_chain_csv": READ,
     "api.batch_chain_xlsx": READ,
     "api.batch_recall": only(
