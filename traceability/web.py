@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from flask import abort, flash, redirect
+from flask import Response, abort, flash, redirect, send_file
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import Field, FormField
@@ -102,3 +103,26 @@ def local_path(target: str | None, *, from_any_url: bool = False) -> str | None:
         + (f"?{parts.query}" if parts.query else "")
         + (f"#{parts.fragment}" if parts.fragment else "")
     )
+
+
+def send_private_document(
+    path: Path, content_type: str | None, ascii_name: str, original_name: str
+) -> Response:
+    """An uploaded document (a certificate, a dispute's evidence) as a download never rendered by the
+    browser: its ASCII name and its original one (RFC 6266), sandboxed, not cached by shared caches."""
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=content_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=ascii_name,
+        max_age=0,
+    )
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(original_name, safe='')}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

@@ -16,7 +16,7 @@ from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf, Range
 from traceability.errors import InvalidInput
 from traceability.registry.certifications import vietnam_today
-from traceability.registry.claims import CLAIM_STATES, claim_state, current_claim
+from traceability.registry.claims import CLAIM_STATES, claim_state, loaded_claim
 from traceability.registry.models import OCOP_GROUPS, Product
 from traceability.registry.product_claims import reject_claim, verify_claim
 from traceability.registry.product_images import add_product_image
@@ -171,14 +171,14 @@ class ProductSchema(Schema):
     images = fields.List(fields.Nested(ProductImageSchema))
 
     def _ocop(self, product: Any) -> dict[str, Any] | None:
-        claim = current_claim(product, "ocop")
+        claim = loaded_claim(product, "ocop")
         return ProductOcopSchema().dump(claim) if claim is not None else None
 
     def _is_flagship(self, product: Any) -> bool:
         return product.flagship_on(vietnam_today())
 
     def _flagship_status(self, product: Any) -> str | None:
-        claim = current_claim(product, "flagship")
+        claim = loaded_claim(product, "flagship")
         return claim_state(claim, vietnam_today()) if claim is not None else None
 
 
@@ -248,7 +248,9 @@ def products_update(product_id: int, data: dict[str, Any]):
 )
 def products_list(args: dict[str, Any]):
     filters = {name: args.get(name) for name in ("q", "province", "producer_id", "ocop_group", "ocop_stars")}
-    query = search_products(**filters, flagship=args.get("flagship")).options(selectinload(Product.images))
+    query = search_products(**filters, flagship=args.get("flagship")).options(
+        selectinload(Product.images), selectinload(Product.claims)
+    )
     return paginate(query, args)
 
 

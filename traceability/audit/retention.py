@@ -35,6 +35,7 @@ from sqlalchemy import Table, delete, func, or_, select
 from traceability.audit.service import record_audit, snapshot
 from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
 from traceability.batches.service import VIETNAM_OFFSET
+from traceability.database import vietnam_today
 from traceability.extensions import db
 from traceability.public.models import Report, Scan
 from traceability.registry.models import Product
@@ -82,10 +83,6 @@ def add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def vietnam_today() -> date:
-    return datetime.now(VIETNAM_OFFSET).date()
 
 
 def _local_day(moment: datetime | None) -> date | None:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -27,7 +26,7 @@ from traceability.registry.claims import is_claim
 from traceability.registry.forms import OCOP_GROUP_LABELS
 from traceability.registry.models import Certification, Location, Producer, Product
 from traceability.vocabulary import label
-from traceability.web import roles_required, show_errors, writer_required
+from traceability.web import roles_required, send_private_document, show_errors, writer_required
 
 bp = Blueprint("certifications", __name__)
 
@@ -238,21 +237,10 @@ def document(certification_id: int):
     certification = _load(certification_id)
     if not certification.document_filename:
         abort(404)
-    path = service.documents_folder() / certification.document_filename
-    if not path.is_file():
-        abort(404)
     ascii_name, original_name = service.download_names(certification)
-    response = send_file(
-        path,
-        mimetype=certification.document_content_type or "application/octet-stream",
-        as_attachment=True,
-        download_name=ascii_name,
-        max_age=0,
+    return send_private_document(
+        service.documents_folder() / certification.document_filename,
+        certification.document_content_type,
+        ascii_name,
+        original_name,
     )
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(original_name, safe='')}"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox"
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,7 @@ from sqlalchemy.orm import joinedload
 from traceability.accounts.models import User
 from traceability.accounts.scope import APPLYING_STATUSES, approval_refusal, writable_producer
 from traceability.audit.service import record_audit, snapshot
-from traceability.batches.service import VIETNAM_OFFSET
-from traceability.database import utcnow
+from traceability.database import utcnow, vietnam_today
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
 from traceability.registry.claims import is_claim, publish_claims
@@ -59,11 +58,6 @@ DOCUMENT_EXTENSIONS = {
     "image/jpeg": "jpg",
     "image/webp": "webp",
 }
-
-
-def vietnam_today() -> date:
-    """Today's date in Vietnam, the day validity dates are read against."""
-    return datetime.now(VIETNAM_OFFSET).date()
 
 
 def certification_state(certification: Certification, today: date | None = None) -> str:

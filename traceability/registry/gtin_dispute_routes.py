@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -24,7 +23,13 @@ from traceability.forms import Form
 from traceability.registry import gtin_disputes as service
 from traceability.registry.certifications import DOCUMENT_EXTENSIONS, documents_folder
 from traceability.registry.models import Certification, GtinDispute, Producer, Product
-from traceability.web import refuse_unapproved_producer, roles_required, show_errors, writer_required
+from traceability.web import (
+    refuse_unapproved_producer,
+    roles_required,
+    send_private_document,
+    show_errors,
+    writer_required,
+)
 
 bp = Blueprint("gtin_disputes", __name__)
 
@@ -191,23 +196,11 @@ def document(dispute_id: int):
     dispute = get_scoped_or_404(GtinDispute, dispute_id)
     if not dispute.document_filename:
         abort(404)
-    path = documents_folder() / dispute.document_filename
-    if not path.is_file():
-        abort(404)
     extension = DOCUMENT_EXTENSIONS.get(dispute.document_content_type or "", "bin")
     ascii_name = f"gtin-{dispute.gtin}-evidence.{extension}"
-    response = send_file(
-        path,
-        mimetype=dispute.document_content_type or "application/octet-stream",
-        as_attachment=True,
-        download_name=ascii_name,
-        max_age=0,
+    return send_private_document(
+        documents_folder() / dispute.document_filename,
+        dispute.document_content_type,
+        ascii_name,
+        dispute.document_original_name or ascii_name,
     )
-    original = dispute.document_original_name or ascii_name
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(original, safe='')}"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox"
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response

@@ -213,6 +213,14 @@ class Product(db.Model):
     images: Mapped[list[ProductImage]] = relationship(
         back_populates="product", order_by="ProductImage.position", cascade="all, delete-orphan"
     )
+    # Its OCOP and flagship claims, the newest first: for reading a product's answer (a list loads
+    # them for every product at once); the services that change claims query them afresh.
+    claims: Mapped[list[Certification]] = relationship(
+        primaryjoin="and_(Certification.product_id == Product.id, Certification.scope == 'product', "
+        "Certification.type.in_(('ocop', 'flagship')))",
+        order_by="Certification.id.desc()",
+        viewonly=True,
+    )
 
     @property
     def image(self) -> ProductImage | None:
