@@ -1,7 +1,7 @@
 def test_healthz_answers_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok"}
+    assert response.get_json() == {"status": "ok", "checks": {"database": "ok"}}
 
 
 def test_login_then_dashboard(web, tenants):

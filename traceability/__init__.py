@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from traceability import input_guard, rate_limits, replica, security
+from traceability import input_guard, observability, rate_limits, replica, security
 from traceability.config import INSECURE_DEV_SECRET, PROJECT_ROOT, Config
 from traceability.converters import IdConverter
 from traceability.database import sqlite_begin_mode
@@ -39,6 +39,7 @@ def configure(app: Flask, config_class: type[Config]) -> None:
         raise RuntimeError("SECRET_KEY must be set to a long random value in production.")
     if app.config["ENV_NAME"] == "production" and len(app.config["SECRET_KEY"]) < 32:
         raise RuntimeError("SECRET_KEY must be at least 32 characters in production.")
+    observability.init_app(app)  # logs with request ids and the error tracker, before anything logs
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = config_class.database_url(Path(app.instance_path))
     replica.configure(app)  # refuses DATABASE_REPLICA_URL unless both databases are PostgreSQL
@@ -169,6 +170,7 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         app.logger.exception("unhandled error")
+        observability.report_error(error)
         db.session.rollback()
         if request.path.startswith("/api/"):
             return error_response(500, HTTP_MESSAGES[500])

@@ -77,6 +77,14 @@ class Config:
     )
     HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
 
+    # Logs on standard error: json (one object per line; the default in production) or text,
+    # at LOG_LEVEL; LOG_REQUESTS writes one line per request Flask serves (traceability.observability).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if ENV_NAME == "production" else "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    LOG_REQUESTS = os.environ.get("LOG_REQUESTS", "true").lower() in ("1", "true", "yes", "on")
+    # An error tracker speaking Sentry's protocol (Sentry, GlitchTip); unset, nothing is sent.
+    SENTRY_DSN = os.environ.get("SENTRY_DSN") or None
+
     # Failed sign-ins, per account and per client address ("N per M minutes").
     # Every throttle's counts live in RATELIMIT_STORAGE_URI, shared by all workers and
     # servers: database:// (the default, the app's database) or redis://host:6379/0;

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, render_template, request
 
 from traceability.accounts.scope import get_scoped_or_404, producer_filter_choices
 from traceability.audit import browse
@@ -20,14 +20,6 @@ bp = Blueprint("audit_log", __name__)
 
 PER_PAGE = 50
 READERS = ("ministry", "centre_admin", "centre_staff", "auditor")
-
-
-@bp.after_app_request
-def send_request_id(response):
-    """Answer with the request id the audit entries of this request carry, to quote in a support call."""
-    if "audit_request_id" in g:
-        response.headers["X-Request-ID"] = g.audit_request_id
-    return response
 
 
 @bp.context_processor

@@ -18,26 +18,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
-import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import click
-from flask import current_app, g, has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import inspect, select, text, update
 
 from traceability.audit.models import AuditEntry, AuditHead
 from traceability.database import utcnow
 from traceability.extensions import db
+from traceability.observability import request_id
 from traceability.registry.models import Producer
 
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_KEY = 720_372_026  # serialises chain appends across PostgreSQL sessions
 # A request id from a proxy or client is kept only when it is a plain token.
-REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # "after" is the object's snapshot unless the caller says otherwise (None for a removal).
 _SNAPSHOT: Any = object()
 
@@ -97,14 +95,6 @@ def canonical_content(entry: Any) -> bytes:
 def entry_hash(entry: Any) -> str:
     """The SHA-256 (hex) of the entry's canonical content."""
     return hashlib.sha256(canonical_content(entry)).hexdigest()
-
-
-def request_id() -> str:
-    """This request's id: the ``X-Request-ID`` header when it is a plain token, else a new random one."""
-    if "audit_request_id" not in g:
-        given = request.headers.get("X-Request-ID", "").strip()
-        g.audit_request_id = given if REQUEST_ID_PATTERN.fullmatch(given) else uuid.uuid4().hex
-    return g.audit_request_id
 
 
 def client_fingerprint(remote_addr: str | None) -> str | None:

@@ -22,9 +22,10 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select, text
+from sqlalchemy import select
 from werkzeug.routing import PathConverter
 
+from traceability import observability
 from traceability.batches.models import Batch, Item
 from traceability.batches.service import by_public_code, current_events, event_photo_state, page_url
 from traceability.extensions import db
@@ -103,14 +104,21 @@ def media(name: str):
     return response
 
 
-@bp.route("/healthz")
-def healthz():
-    """200 when the app and its database answer."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any database failure means unhealthy
-        return {"status": "error", "database": "unreachable"}, 503
+@bp.route("/livez")
+def livez():
+    """200 while the process answers requests; it checks nothing else (a restart would not help that)."""
     return {"status": "ok"}
+
+
+@bp.route("/readyz")
+@bp.route("/healthz")
+def readyz():
+    """200 when the app can serve: its database, its read replica and Redis servers when configured."""
+    ready, answer = observability.readiness()
+    response = jsonify(answer)
+    response.status_code = 200 if ready else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/lang/<code>", methods=["POST"])
