@@ -1,5 +1,5 @@
 # The traceability registry: everything a developer or CI runs goes through here.
-#   make run    set up .venv, upgrade the database, load the demo data, serve on http://127.0.0.1:5000
+#   make run    set up .venv, upgrade the database, load the demo data, serve on http://127.0.0.1:5000 beside the job worker
 #   make test   install system packages (as root), set up .venv and node_modules, lint, run the suite on SQLite and PostgreSQL
 # Details: README.md.
 
@@ -16,9 +16,9 @@ export PYTEST_ARGS PYTHON
 .PHONY: help venv node-deps system-deps run test lint format migrate translations compile-translations clean distclean
 
 help:
-	@echo "make run           set up, upgrade the database, load demo data, serve (HOST, PORT)"
+	@echo "make run           set up, upgrade the database, load demo data, serve (HOST, PORT) and run the job worker"
 	@echo "make test          system packages, lint, the suite on SQLite and PostgreSQL (PYTEST_ARGS=...)"
-	@echo "make lint          ruff check and ruff format --check"
+	@echo "make lint          ruff check, ruff format --check and mypy (traceability/)"
 	@echo "make format        ruff format and ruff check --fix"
 	@echo "make migrate       flask --app wsgi db upgrade"
 	@echo "make translations  extract, update and compile the message catalogs"
@@ -43,7 +43,8 @@ venv:
 	fi
 
 # node_modules with the test tools locked in package-lock.json (axe-core for the
-# accessibility browser test); npm ci runs again only when the lock file changed.
+# accessibility browser test, digital-link.js for the GS1 compression oracle);
+# npm ci runs again only when the lock file changed.
 # Without npm: a warning (the test that needs it then skips), a failure with CI=true.
 node-deps:
 	@if ! command -v npm >/dev/null 2>&1; then \
@@ -71,6 +72,7 @@ test: system-deps venv node-deps compile-translations
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: venv
 	$(BIN)/ruff format .
@@ -102,7 +104,7 @@ translations: venv
 	fi
 
 clean:
-	rm -rf .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf .pytest_cache .ruff_cache .mypy_cache .hypothesis test-artifacts .coverage .coverage.* htmlcov
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean

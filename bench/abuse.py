@@ -22,8 +22,10 @@
      mixed case): how many distinct entries the page cache gained, and what
      the answers were (a 301 to the canonical URL is right);
    - ``labels``: the producer queues a label job of ``--labels`` labels
-     through the API and waits for it; the peak resident memory of the
-     gunicorn workers is read from ``/proc`` (VmHWM) before and after.
+     through the API and waits for the job worker (``flask --app wsgi worker``,
+     started beside gunicorn) to print it; the peak resident memory of the
+     gunicorn workers and of the job worker is read from ``/proc`` (VmHWM)
+     before and after.
 5. Prints each phase's cost and the prober's p50/p99/max against the quiet
    baseline (a ratio), and checks that ``/healthz`` stayed under 100 ms at the
    99th percentile in every phase. Exit status 0 when it did.
@@ -38,7 +40,9 @@ import json
 import os
 import re
 import secrets
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -268,10 +272,10 @@ def cache_phase(port: int, retail_code: str, cache_folder: Path) -> dict[str, An
     }
 
 
-def worker_peak_kb(server: Server) -> dict[int, int]:
-    """Each live gunicorn worker's peak resident memory (VmHWM), in KiB."""
+def worker_peak_kb(server: Server, *others: int) -> dict[int, int]:
+    """Each live gunicorn worker's (and each of ``others``') peak resident memory (VmHWM), in KiB."""
     peaks = {}
-    for pid in server.worker_pids():
+    for pid in (*server.worker_pids(), *others):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
@@ -282,8 +286,8 @@ def worker_peak_kb(server: Server) -> dict[int, int]:
     return peaks
 
 
-def labels_phase(port: int, server: Server, lot_id: int, labels: int) -> dict[str, Any]:
-    """The producer queues one label job of ``labels`` labels and waits for it."""
+def labels_phase(port: int, server: Server, job_worker: int, lot_id: int, labels: int) -> dict[str, Any]:
+    """The producer queues one label job of ``labels`` labels and waits for the job worker to print it."""
     _status, body, _error = request(
         port, "POST", "/api/v1/tokens", body={"email": EMAIL, "password": PASSWORD}
     )
@@ -306,6 +310,7 @@ def labels_phase(port: int, server: Server, lot_id: int, labels: int) -> dict[st
             return {"serials": status, "answer": body[:300].decode(errors="replace")}
     serial_seconds = time.monotonic() - made
     before = worker_peak_kb(server)
+    job_worker_before = worker_peak_kb(server, job_worker).get(job_worker, 0)
     began = time.monotonic()
     query = {"template": "a4-5x13"} if serials else {"template": "a4-5x13", "copies": labels}
     status, body, _error = request(
@@ -320,6 +325,7 @@ def labels_phase(port: int, server: Server, lot_id: int, labels: int) -> dict[st
         _status, answer, _error = request(port, "GET", f"/api/v1/label-jobs/{job['id']}", headers=auth)
         state = json.loads(answer)
     after = worker_peak_kb(server)
+    job_worker_after = worker_peak_kb(server, job_worker).get(job_worker, 0)
     return {
         "labels": labels,
         "serials_made_s": round(serial_seconds, 1),
@@ -327,6 +333,8 @@ def labels_phase(port: int, server: Server, lot_id: int, labels: int) -> dict[st
         "seconds": time.monotonic() - began,
         "worker_peak_mib_before": round(max(before.values(), default=0) / 1024, 1),
         "worker_peak_mib_after": round(max(after.values(), default=0) / 1024, 1),
+        "job_worker_peak_mib_before": round(job_worker_before / 1024, 1),
+        "job_worker_peak_mib_after": round(job_worker_after / 1024, 1),
     }
 
 
@@ -345,6 +353,7 @@ def run(args: argparse.Namespace) -> Report:
         "PUBLIC_BASE_URL": "https://truyxuat.example.vn",
         "LOGIN_LIMIT_PER_ADDRESS": "1000 per minute",
         "API_RATE_LIMIT": "100000 per minute",
+        "JOB_QUEUE_URL": f"sqlite:///{work / 'jobs.sqlite3'}",
     }
     os.environ.update(
         {key: env[key] for key in ("DATABASE_URL", "SECRET_KEY", "UPLOAD_FOLDER", "PAGE_CACHE_URL")}
@@ -354,6 +363,14 @@ def run(args: argparse.Namespace) -> Report:
     port = free_port()
     server = Server(env, args.workers, port, work / "gunicorn.log")
     report = Report()
+    with (work / "worker.log").open("wb") as log:
+        job_worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--workers", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         server.start()
         prober = Prober(port)
@@ -369,7 +386,7 @@ def run(args: argparse.Namespace) -> Report:
         report.phases["cache"] = cache_phase(port, data.retail_code, cache_folder)
         prober.phase = "labels"
         progress(f"labels: one job of {args.labels:,} labels")
-        report.phases["labels"] = labels_phase(port, server, data.retail_lot_id, args.labels)
+        report.phases["labels"] = labels_phase(port, server, job_worker.pid, data.retail_lot_id, args.labels)
         prober.phase = "after"
         time.sleep(2)
         prober.stop.set()
@@ -383,6 +400,8 @@ def run(args: argparse.Namespace) -> Report:
             }
     finally:
         server.ensure_stopped()
+        job_worker.send_signal(signal.SIGTERM)  # a job cut short is of no use to a throwaway database
+        job_worker.wait(timeout=60)
     return report
 
 

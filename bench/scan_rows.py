@@ -74,7 +74,8 @@ def make_app(url: str, uploads: str):
 def seed(batches: int, events: int) -> list[int]:
     """Lots and their events through the services, committed every 100 lots; their ids."""
     from bench.cooperative import daklak_cooperative
-    from traceability.batches.service import VIETNAM_OFFSET, create_batch, record_event
+    from traceability.batches.service import create_batch, record_event
+    from traceability.dates import VIETNAM_OFFSET
     from traceability.extensions import db
     from traceability.registry.locations import create_location
     from traceability.registry.products import create_product

@@ -3,7 +3,7 @@
 #   PostgreSQL server binaries (the suite runs a second time on PostgreSQL),
 #   Debian's Chromium and a font (Playwright drives it; browsers are never downloaded),
 #   redis-server (the login-throttling tests share counts through a private one),
-#   npm (make test runs `npm ci` for the test tools in package-lock.json: axe-core),
+#   npm (make test runs `npm ci` for the test tools in package-lock.json: axe-core, digital-link.js),
 #   the venv module for the Python that makes .venv.
 # As root it uses apt-get (one `apt-get update`, only when something is missing);
 # otherwise it prints what is missing and leaves the decision to the caller.

@@ -26,6 +26,7 @@ from traceability import create_app
 from traceability.accounts.throttle import login_throttle
 from traceability.config import TestConfig
 from traceability.extensions import db as _db
+from traceability.jobs import JobQueue, job_queue
 from traceability.public.problem_reports import report_throttle
 
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -149,6 +150,7 @@ def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         DATABASE_URL = database_url
         UPLOAD_FOLDER = str(tmp_path_factory.mktemp("uploads"))
         PAGE_CACHE_URL = str(tmp_path_factory.mktemp("page-cache"))
+        JOB_QUEUE_URL = f"sqlite:///{tmp_path_factory.mktemp('jobs') / 'jobs.sqlite3'}"
 
     app = create_app(SuiteConfig)
     app.test_client_class = RequestIsolatedClient
@@ -186,6 +188,7 @@ def app(_app: Flask) -> Iterator[Flask]:
         _app.extensions["scan_buffer"].flush()  # scans a test left queued go with its tables
         _empty_tables()
         _app.extensions["page_cache"].clear()
+        job_queue(_app).discard_all()  # jobs a test queued and left are not run by the next
         login_throttle.reset()  # failed sign-ins of one test do not throttle the next
         report_throttle.reset()  # nor do one test's problem reports
 
@@ -203,6 +206,38 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask):
     return app.test_cli_runner()
+
+
+class QueuedJobs:
+    """The app's job queue for a test: ``run_pending()`` runs what was queued, as the worker does.
+
+    The jobs run in the test's thread through the worker's own code (Huey's
+    execute; each job in an app context, hence a session, of its own). As with
+    ``RequestIsolatedClient``, the test's pending work is committed first (on
+    SQLite its open transaction would hold the write lock the job needs) and
+    its session expired after, so it sees what the jobs wrote.
+    """
+
+    def __init__(self, queue: JobQueue) -> None:
+        self.queue = queue
+
+    def run_pending(self) -> int:
+        _db.session.commit()
+        ran = self.queue.run_pending()
+        _db.session.expire_all()
+        return ran
+
+    def waiting(self, name: str) -> list[tuple[Any, ...]]:
+        return self.queue.waiting(name)
+
+    def discard_all(self) -> None:
+        self.queue.discard_all()
+
+
+@pytest.fixture
+def jobs(app: Flask) -> QueuedJobs:
+    """The app's job queue: ``jobs.run_pending()``, ``jobs.waiting(name)`` (see ``QueuedJobs``)."""
+    return QueuedJobs(job_queue(app))
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from traceability.accounts.models import User
 from traceability.accounts.service import hash_password
 from traceability.batches.models import Batch
 from traceability.batches.service import new_public_code
+from traceability.dates import vietnam_today
 from traceability.extensions import db
-from traceability.registry.certifications import vietnam_today
 from traceability.registry.models import Centre, Certification, Location, Producer, Product
 from traceability.registry.provinces import province_name
 

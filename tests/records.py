@@ -17,8 +17,8 @@ from traceability.audit.models import AuditEntry
 from traceability.batches.label_jobs import queue_label_job
 from traceability.batches.label_sheets import LabelPlan
 from traceability.config import TestConfig
+from traceability.dates import vietnam_today
 from traceability.extensions import db
-from traceability.registry.certifications import vietnam_today
 
 
 def _created(response: Any) -> dict[str, Any]:

@@ -41,8 +41,9 @@ from traceability.batches.lineage import add_inputs
 from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
 from traceability.batches.recalls import recall_batch
 from traceability.batches.serials import create_serials
-from traceability.batches.service import VIETNAM_OFFSET, create_batch, record_event
+from traceability.batches.service import create_batch, record_event
 from traceability.batches.trace import related_batch_ids
+from traceability.dates import VIETNAM_OFFSET
 from traceability.errors import DomainError
 from traceability.extensions import db as _db
 

@@ -1,9 +1,13 @@
 """Configuration from the environment."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from traceability import create_app
-from traceability.config import Config, TestConfig
+from traceability.config import PROJECT_ROOT, Config
 
 
 def test_production_refuses_to_start_without_a_real_secret_key():
@@ -40,5 +44,15 @@ def test_postgres_urls_use_psycopg_3(monkeypatch, tmp_path):
     assert _database_url(tmp_path) == f"sqlite:///{tmp_path / 'traceability.sqlite3'}"
 
 
-def test_public_base_url_is_what_qr_codes_print(app):
-    assert app.config["PUBLIC_BASE_URL"] == TestConfig.PUBLIC_BASE_URL
+def test_public_base_url_comes_from_the_environment_without_a_trailing_slash():
+    # Config reads the environment when it is imported: a fresh interpreter, as a server starts.
+    environment = {**os.environ, "PUBLIC_BASE_URL": "https://truyxuat.example.vn/"}
+    printed = subprocess.run(
+        [sys.executable, "-c", "from traceability.config import Config; print(Config.PUBLIC_BASE_URL)"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_ROOT,
+    ).stdout.strip()
+    assert printed == "https://truyxuat.example.vn"  # so a printed code never reads "vn//01/..."

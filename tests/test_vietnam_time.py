@@ -23,8 +23,9 @@ from traceability.audit.models import AuditEntry
 from traceability.batches.lineage import add_inputs
 from traceability.batches.models import Item, TraceEvent
 from traceability.batches.recalls import close_recall, recall_batch
-from traceability.batches.service import VIETNAM_OFFSET, new_public_code, record_event, retract_event
+from traceability.batches.service import new_public_code, record_event, retract_event
 from traceability.database import UTCDateTime
+from traceability.dates import VIETNAM_OFFSET
 from traceability.inspections.service import create_inspection
 from traceability.public.models import Report
 from traceability.public.showcase import product_slug

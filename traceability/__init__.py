@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from traceability import input_guard, observability, rate_limits, replica, security
+from traceability import input_guard, jobs, observability, rate_limits, replica, security
 from traceability.config import INSECURE_DEV_SECRET, PROJECT_ROOT, Config
 from traceability.converters import IdConverter
 from traceability.database import sqlite_begin_mode
@@ -57,13 +57,16 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    from traceability.public import page_cache, scan_buffer
+    jobs.init_app(app)  # the background jobs' queue, opened on first use (traceability.jobs)
+    from traceability.public import compressed_links, page_cache, scan_buffer
 
     scan_buffer.init_app(app)
+    compressed_links.init_app(app)  # inside the fast path: compressed links become their uncompressed form
     page_cache.init_app(app)  # before security's ProxyFix wraps the app: the fast path sits inside it
     security.init_app(app)
     input_guard.init_app(app)
     from traceability import models  # noqa: F401 - every model registered on the metadata
+    from traceability.batches import epcis_index  # noqa: F401 - keeps the EPCIS query index at each commit
 
     rate_limits.init_app(app)  # every throttle's counters (sign-ins, reports, sign-ups, API calls)
     from traceability.accounts.models import User
@@ -102,8 +105,11 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount the feature packages."""
     from traceability.accounts.routes import bp as accounts_bp
+    from traceability.api import epcis_rest_capture as _capture  # noqa: F401 - declares the binding's routes
+    from traceability.api import epcis_rest_queries as _queries  # noqa: F401
     from traceability.api import routes as _api_routes  # noqa: F401 - declares the operations
     from traceability.api.blueprint import bp as api_bp
+    from traceability.api.epcis_rest import bp as epcis_bp
     from traceability.audit.log_routes import bp as audit_log_bp
     from traceability.batches.export_routes import bp as exports_bp
     from traceability.batches.label_routes import bp as labels_bp
@@ -143,6 +149,7 @@ def register_blueprints(app: Flask) -> None:
         reports_bp,
         audit_log_bp,
         api_bp,
+        epcis_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -152,10 +159,13 @@ def register_errorhandlers(app: Flask) -> None:
     from flask_babel import gettext as _
     from flask_wtf.csrf import CSRFError
 
+    from traceability.api.epcis_rest import http_problem, is_binding_path, server_problem
     from traceability.api.errors import HTTP_MESSAGES, error_response, http_error_response
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
+        if is_binding_path(request.path):  # the EPCIS REST binding: RFC 7807 problems
+            return http_problem(error)
         if request.path.startswith("/api/"):
             return http_error_response(error)
         # A reason given with abort() is ours and translated; Werkzeug's defaults are English only.
@@ -172,6 +182,8 @@ def register_errorhandlers(app: Flask) -> None:
         app.logger.exception("unhandled error")
         observability.report_error(error)
         db.session.rollback()
+        if is_binding_path(request.path):
+            return server_problem()
         if request.path.startswith("/api/"):
             return error_response(500, HTTP_MESSAGES[500])
         return render_template("errors/error.html", code=500, message=HTTP_MESSAGES[500]), 500
@@ -185,7 +197,7 @@ def register_template_helpers(app: Flask) -> None:
 
     from traceability.accounts.service import manages_users
     from traceability.batches.service import current_events, event_party, local_time, person_label
-    from traceability.database import VIETNAM_OFFSET
+    from traceability.dates import VIETNAM_OFFSET
     from traceability.public.placeholders import placeholder_path
     from traceability.registry.provinces import province_name
     from traceability.vocabulary import (

@@ -24,11 +24,15 @@ def register(app: Flask) -> None:
     """Attach the commands to ``app``."""
     from traceability.audit.commands import audit_cli, retention_cli
     from traceability.backup_cli import backup_command, restore_command
+    from traceability.batches.epcis_commands import epcis_cli
     from traceability.batches.label_commands import labels_cli
+    from traceability.jobs.commands import worker_command
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(retention_cli)
     app.cli.add_command(labels_cli)
+    app.cli.add_command(epcis_cli)
+    app.cli.add_command(worker_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
 

@@ -100,6 +100,10 @@ class Config:
     SIGNUP_LIMIT_PER_ADDRESS = os.environ.get("SIGNUP_LIMIT_PER_ADDRESS", "5 per hour")
     # Calls per API token; more answer 429 with Retry-After.
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
+    # The EPCIS 2.0 REST binding (/epcis): the most events one page answers (a larger perPage
+    # answers this many), and how long a nextPageToken stays valid (seconds).
+    EPCIS_MAX_PER_PAGE = int(os.environ.get("EPCIS_MAX_PER_PAGE", "500"))
+    EPCIS_PAGE_TOKEN_SECONDS = int(os.environ.get("EPCIS_PAGE_TOKEN_SECONDS", "86400"))
     # The consumer page cache: a folder (default instance/page-cache) shared by one machine's
     # workers, redis://host:6379/1 shared by several machines, or "null" (off).
     PAGE_CACHE_URL = os.environ.get("PAGE_CACHE_URL")
@@ -121,6 +125,17 @@ class Config:
     MAX_ITEMS_PER_LOT = int(os.environ.get("MAX_ITEMS_PER_LOT", "100000"))
     MAX_LABELS_PER_JOB = int(os.environ.get("MAX_LABELS_PER_JOB", "100000"))
     LABEL_JOB_KEEP_HOURS = float(os.environ.get("LABEL_JOB_KEEP_HOURS", "48"))
+    # A label job's time from its first start to its end, retries included (seconds), and how long
+    # a running job's heartbeat may stop before its worker is presumed dead and the job runs again.
+    LABEL_JOB_TIME_LIMIT = float(os.environ.get("LABEL_JOB_TIME_LIMIT", "1800"))
+    LABEL_JOB_LEASE_SECONDS = float(os.environ.get("LABEL_JOB_LEASE_SECONDS", "120"))
+    # The background jobs' queue (traceability.jobs): unset, a SQLite file in the instance folder
+    # (one machine); redis://host:6379/2 for several. JOB_WORKERS: jobs one worker runs at once.
+    JOB_QUEUE_URL = os.environ.get("JOB_QUEUE_URL") or None
+    JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
+    # When the worker removes the batches past their retention period (cron, Vietnam time,
+    # e.g. "30 2 * * *"); empty: never by itself, only with `flask retention purge --apply`.
+    RETENTION_PURGE_SCHEDULE = os.environ.get("RETENTION_PURGE_SCHEDULE", "")
 
     @classmethod
     def database_url(cls, instance_path: Path) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextvars import ContextVar
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import ClassVar, Protocol
 
-from sqlalchemy import DateTime, Engine, MetaData, Numeric, event
+from sqlalchemy import DateTime, Engine, MetaData, Numeric, Table, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so migrations can address them on every database.
@@ -21,20 +22,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-#: Vietnam's time, UTC+07:00 all year (no daylight saving time): the registry's days are Vietnam's.
-VIETNAM_OFFSET = timezone(timedelta(hours=7))
-
-
-def vietnam_today() -> date:
-    """Today's date in Vietnam: the day dates of validity and expiry are read against."""
-    return datetime.now(VIETNAM_OFFSET).date()
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC (a callable for column defaults)."""
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -106,6 +93,20 @@ class Base(DeclarativeBase):
     """The declarative base of every model, with the naming convention."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class HasId(Protocol):
+    """A model with an integer ``id`` (every model here): the bound of functions taking any model."""
+
+    id: ClassVar[Mapped[int]]
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table. SQLAlchemy types ``__table__`` as any FromClause; a model of one table has a Table."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to one table")
+    return table
 
 
 #: How the next SQLite transaction begins. IMMEDIATE takes the write lock at

@@ -20,19 +20,15 @@ from traceability.accounts.service import create_user
 from traceability.batches.lineage import add_inputs
 from traceability.batches.models import Batch
 from traceability.batches.recalls import recall_batch
-from traceability.batches.service import (
-    VIETNAM_OFFSET,
-    create_batch,
-    public_url,
-    record_event,
-)
+from traceability.batches.service import create_batch, public_url, record_event
+from traceability.dates import VIETNAM_OFFSET, vietnam_today
 from traceability.demo_pictures import product_picture
 from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.gs1 import gtin_check_digit
 from traceability.inspections.demo import load_demo_inspections
 from traceability.registry.centres import centre_for_province, create_centre
-from traceability.registry.certifications import create_certification, verify_certification, vietnam_today
+from traceability.registry.certifications import create_certification, verify_certification
 from traceability.registry.claims import current_claim
 from traceability.registry.locations import create_location
 from traceability.registry.models import Centre, Certification, Location, Producer, Product
@@ -1199,6 +1195,7 @@ def _load_rejected_producer(centre_staff: User) -> Producer:
     """A producer signs up and the centre turns it down with a reason the producer reads."""
     spec = REJECTED_PRODUCER
     data = {name: spec[name] for name in ("name", "kind", "tax_code", "ward", "street", "phone")}
+    assert centre_staff.centre is not None  # a centre role has its centre (centre_role_has_centre)
     data["province_code"] = centre_staff.centre.province_code
     producer = create_producer(data, actor=None)
     return reject_producer(producer, spec["reason"], actor=centre_staff)
@@ -1231,6 +1228,7 @@ def _load_centre(spec: dict[str, Any], ministry: User) -> User:
 def _load_producer(spec: dict[str, Any], centre_staff: User) -> tuple[Producer, User]:
     """Register a producer (approved by centre staff, or pending when it signed up) and its user."""
     data = {name: spec.get(name) for name in ("name", "kind", "tax_code", "ward", "street", "phone", "email")}
+    assert centre_staff.centre is not None  # a centre role has its centre (centre_role_has_centre)
     data["province_code"] = centre_staff.centre.province_code
     producer = create_producer(data, actor=None if spec.get("pending") else centre_staff)
     if "user" not in spec:

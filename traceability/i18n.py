@@ -21,7 +21,7 @@ def select_locale() -> str:
     if not has_request_context():  # the command line
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
-    if chosen in languages:
+    if isinstance(chosen, str) and chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages, default=current_app.config["BABEL_DEFAULT_LOCALE"])
 

@@ -19,6 +19,7 @@ document with extensions is about ten levels deep.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, abort, request
@@ -38,6 +39,7 @@ def json_depth(value: Any) -> int:
     pending = [(value, 1)]
     while pending:
         item, depth = pending.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):

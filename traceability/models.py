@@ -2,6 +2,7 @@
 
 from traceability.accounts.models import ApiToken, User, UserSession
 from traceability.audit.models import AuditEntry, AuditHead
+from traceability.batches.epcis_models import EpcisCaptureJob, EpcisQueryEvent, EpcisQueryValue
 from traceability.batches.models import Batch, BatchInput, Item, LabelJob, Recall, RecallBatch, TraceEvent
 from traceability.inspections.models import Inspection, InspectionCheck, InspectionFollowUp, InspectionPhoto
 from traceability.public.models import Report, Scan
@@ -26,6 +27,9 @@ __all__ = [
     "Centre",
     "CentreContract",
     "Certification",
+    "EpcisCaptureJob",
+    "EpcisQueryEvent",
+    "EpcisQueryValue",
     "GtinDispute",
     "Inspection",
     "InspectionCheck",

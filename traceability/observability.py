@@ -12,8 +12,9 @@ the default in production: ``timestamp`` in Vietnam time, ``level``,
 or as text (``LOG_FORMAT=text``, the default elsewhere). ``LOG_LEVEL`` sets the
 level (default ``INFO``). With ``LOG_REQUESTS`` on (the default) each request
 served by Flask writes one line: method, path, status, duration. Lot pages
-answered from the page cache never reach Flask and write none; the server's
-access log (gunicorn ``--access-logfile``) has them.
+answered from the page cache never reach Flask and write none (they answer an
+``X-Request-ID`` all the same); the server's access log (gunicorn
+``--access-logfile``) has them.
 
 **Error tracker.** With ``SENTRY_DSN`` set, unhandled errors of the web, the
 API and the command line are sent to Sentry (or any service that speaks its
@@ -42,7 +43,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import text
 
-from traceability.database import VIETNAM_OFFSET
+from traceability.dates import VIETNAM_OFFSET
 
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _HANDLER_NAME = "traceability"  # the one stderr handler this module installs on the root logger
@@ -51,11 +52,16 @@ _REDIS_SETTINGS = ("RATELIMIT_STORAGE_URI", "PAGE_CACHE_URL", "JOB_QUEUE_URL")
 PROBE_TIMEOUT_SECONDS = 2.0
 
 
+def new_request_id(given: str | None) -> str:
+    """The id of a request whose ``X-Request-ID`` is ``given``: itself when a plain token, else a random one."""
+    given = (given or "").strip()
+    return given if REQUEST_ID_PATTERN.fullmatch(given) else uuid.uuid4().hex
+
+
 def request_id() -> str:
-    """This request's id: the ``X-Request-ID`` header when it is a plain token, else a new random one."""
+    """This request's id (``new_request_id`` of its ``X-Request-ID``), the same all through the request."""
     if "request_id" not in g:
-        given = request.headers.get("X-Request-ID", "").strip()
-        g.request_id = given if REQUEST_ID_PATTERN.fullmatch(given) else uuid.uuid4().hex
+        g.request_id = new_request_id(request.headers.get("X-Request-ID"))
     return g.request_id
 
 

@@ -31,15 +31,16 @@ from sqlalchemy import Integer, String, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from traceability.database import UTCDateTime, utcnow
-from traceability.extensions import db
+from traceability.database import UTCDateTime, table_of
+from traceability.dates import utcnow
+from traceability.extensions import Model, db
 
 DATABASE_STORAGE = "database://"
 #: One hit in this many also deletes the counters whose window has closed.
 CLEANUP_ONE_IN = 100
 
 
-class RateLimitCounter(db.Model):
+class RateLimitCounter(Model):
     """The hits of one throttle key in its current fixed window."""
 
     __tablename__ = "rate_limit_counter"
@@ -117,7 +118,7 @@ class DatabaseRateLimits:
         """Add one hit atomically (one upsert): the hits of the window, its end, and now."""
         now = utcnow()
         ends = now + timedelta(seconds=item.get_expiry())
-        table = RateLimitCounter.__table__
+        table = table_of(RateLimitCounter)
         insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
         closed = table.c.window_ends_at <= now
         statement = (
@@ -165,7 +166,12 @@ def init_app(app: Flask) -> None:
             "RATELIMIT_STORAGE_URL=memory:// counts in one process's memory, so several workers or "
             "servers would each allow the whole limit: use database:// (the default) or redis://..."
         )
-    app.extensions["rate_limits"] = RateLimits(storage_from_string(uri))
+    storage = storage_from_string(uri)
+    if not isinstance(storage, Storage):  # an async+ storage: the app counts synchronously
+        raise RuntimeError(
+            f"RATELIMIT_STORAGE_URL={uri} is an asyncio storage: use database:// or redis://..."
+        )
+    app.extensions["rate_limits"] = RateLimits(storage)
 
 
 def current() -> RateLimits | DatabaseRateLimits:

@@ -21,6 +21,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import current_app
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 MAX_IMAGE_PIXELS = 40_000_000  # a 40-megapixel photo; more is refused as a decompression bomb
@@ -96,6 +97,11 @@ def _check(data: bytes, kinds: tuple[str, ...], max_bytes: int) -> str:
 
 def _random_name(extension: str) -> str:
     return f"{secrets.token_hex(16)}.{extension}"
+
+
+def images_folder() -> Path:
+    """Where public images live (product images, logos, event photos and their thumbnails): ``/media/<name>``."""
+    return Path(current_app.config["UPLOAD_FOLDER"]) / "images"
 
 
 def store_document(data: bytes, folder: Path, *, max_bytes: int) -> StoredDocument:

@@ -1,11 +1,28 @@
-"""Helpers shared by the web views: showing service errors on forms, role checks, safe redirects."""
+"""Helpers shared by the web views: the request boundary, role checks, safe redirects.
+
+The request boundary (``perform``) owns the web views' transactions, as the
+API's ``operation`` owns the API's: a view checks its form, hands the service
+call to ``perform`` and reads the ``Outcome``. ``perform`` commits once when the
+service returns; when it refuses (``DomainError``) it rolls back, so a refused
+request leaves nothing written, and shows the refusal: on the form's fields
+(``show_on=form``), else as a flashed message. No view commits or rolls back
+by itself (``tests/test_request_boundary.py``).
+
+What must happen only once the work is committed is registered inside the
+service call, on the session, never written after the commit by hand: a job
+named with ``traceability.jobs.enqueue_after_commit`` is queued by the
+boundary's commit and dropped by its rollback; product images' files removed
+on commit, inspection photos' files removed on rollback and the page cache's
+invalidation ride on the same session events.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
 from urllib.parse import quote, urlsplit
 
 from flask import Response, abort, flash, redirect, send_file
@@ -14,6 +31,10 @@ from flask_wtf import FlaskForm
 from wtforms import Field, FormField
 
 from traceability.errors import DomainError
+from traceability.extensions import db
+
+T = TypeVar("T")
+Refusals = type[DomainError] | tuple[type[DomainError], ...]
 
 
 def _field_for(form: FlaskForm, name: str) -> Any:
@@ -43,6 +64,68 @@ def show_errors(form: FlaskForm, error: DomainError) -> None:
     if not error.fields:
         form.form_errors.append(str(error.message))
     flash(str(error.message), "error")
+
+
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    """The service did the work, and it is committed: its ``value``."""
+
+    value: T
+    error: None = None
+    ok: Literal[True] = True
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The service refused: the ``error`` refusing it."""
+
+    error: DomainError
+    value: None = None
+    ok: Literal[False] = False
+
+
+#: What a service call at the request boundary came to. ``ok`` tells which, so
+#: a type checker knows ``value`` after ``if outcome.ok`` and ``error`` after ``if not outcome.ok``.
+Outcome: TypeAlias = Done[T] | Refused
+
+
+def perform(
+    service: Callable[..., T],
+    /,
+    *args: Any,
+    show_on: FlaskForm | None = None,
+    quiet: Refusals = (),
+    commit_refused: Refusals = (),
+    **kwargs: Any,
+) -> Outcome[T]:
+    """Call ``service(*args, **kwargs)`` at the request boundary: commit once, or roll back its refusal.
+
+    A refusal (``DomainError``) is rolled back and shown: on ``show_on``'s
+    fields (``show_errors``) when a form is given, else flashed. The view reads
+    the ``Outcome`` for the rest (the redirect, the status of the page shown
+    again, the refusal's own ``status``). ``quiet``: refusals of these types
+    are not shown; the view answers them itself (a 429 with ``Retry-After``,
+    an error page). ``commit_refused``: refusals of these
+    types are committed instead of rolled back, for a service that refuses
+    having written only what must hold even so (a throttle's count of a wrong
+    password). Any other exception passes through; the app's error handler
+    rolls it back.
+    """
+    try:
+        value = service(*args, **kwargs)
+    except DomainError as error:
+        if isinstance(error, commit_refused):
+            db.session.commit()
+        else:
+            db.session.rollback()
+        if not isinstance(error, quiet):
+            if show_on is not None:
+                show_errors(show_on, error)
+            else:
+                flash(str(error.message), "error")
+        return Refused(error)
+    db.session.commit()
+    return Done(value)
 
 
 def roles_required(*roles: str) -> Callable:

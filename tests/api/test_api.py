@@ -6,7 +6,7 @@ from openapi_spec_validator import validate
 from sqlalchemy import select
 
 from traceability.accounts.models import ApiToken
-from traceability.database import utcnow
+from traceability.dates import utcnow
 
 
 def test_token_is_issued_for_right_password_and_stored_hashed(client, tenants, db):

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from tests.conftest import WebHelper
 from traceability.audit.models import AuditEntry
 from traceability.audit.service import record_audit
-from traceability.batches.service import VIETNAM_OFFSET
+from traceability.dates import VIETNAM_OFFSET
 from traceability.registry.products import create_product, update_product
 
 

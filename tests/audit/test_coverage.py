@@ -23,13 +23,8 @@ from traceability.audit.models import AuditEntry
 from traceability.batches.lineage import add_inputs
 from traceability.batches.models import BatchInput
 from traceability.batches.recalls import close_recall, recall_batch
-from traceability.batches.service import (
-    VIETNAM_OFFSET,
-    correct_event,
-    create_batch,
-    record_event,
-    retract_event,
-)
+from traceability.batches.service import correct_event, create_batch, record_event, retract_event
+from traceability.dates import VIETNAM_OFFSET
 from traceability.registry.certifications import (
     create_certification,
     reject_certification,

@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 
 from traceability.audit.chain import verify_chain
 from traceability.audit.models import AuditEntry
-from traceability.audit.retention import RetentionPolicy, add_months, plan_purge, vietnam_today
+from traceability.audit.retention import RetentionPolicy, plan_purge, vietnam_today
 from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
 from traceability.batches.service import new_public_code
+from traceability.dates import add_months
 from traceability.public.models import Report, Scan
 
 TODAY = vietnam_today()

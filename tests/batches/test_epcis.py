@@ -18,7 +18,8 @@ from traceability.batches.epcis_capture import capture_document
 from traceability.batches.lineage import add_inputs
 from traceability.batches.models import BatchInput, Item, TraceEvent
 from traceability.batches.recalls import recall_batch
-from traceability.batches.service import VIETNAM_OFFSET, new_public_code, record_event
+from traceability.batches.service import new_public_code, record_event
+from traceability.dates import VIETNAM_OFFSET
 from traceability.errors import Forbidden, InvalidInput
 from traceability.gs1.epcis import load_schema
 from traceability.gs1.identifiers import gtin_check_digit

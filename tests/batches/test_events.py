@@ -8,13 +8,8 @@ from PIL import Image
 from sqlalchemy import select
 
 from traceability.batches.models import TraceEvent
-from traceability.batches.service import (
-    VIETNAM_OFFSET,
-    correct_event,
-    current_events,
-    record_event,
-    retract_event,
-)
+from traceability.batches.service import correct_event, current_events, record_event, retract_event
+from traceability.dates import VIETNAM_OFFSET
 from traceability.errors import Conflict, InvalidInput
 
 

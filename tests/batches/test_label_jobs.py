@@ -15,32 +15,28 @@ from traceability.batches.label_jobs import (
     job_file,
     label_folder,
     queue_label_job,
+    recover_label_jobs,
     restart_label_job,
     run_label_job,
+    time_limit_message,
 )
 from traceability.batches.label_sheets import DIRECT_LABEL_LIMIT, LabelPlan
 from traceability.batches.models import Item, LabelJob
 from traceability.batches.serials import create_serials
 from traceability.batches.service import item_public_url, public_url
-from traceability.database import utcnow
+from traceability.dates import utcnow
 from traceability.errors import Conflict
+from traceability.jobs import job_queue
 
 BASE = "https://trace.example.vn"
 LONG_BASE = "https://truy-xuat-nguon-goc.so-khoa-hoc-cong-nghe.daklak.gov.vn"
 
 
-def wait_until_finished(db, job_id: int, timeout: float = 180) -> LabelJob:
-    """Poll the job as a browser would, never holding a transaction while the runner writes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = db.session.scalar(select(LabelJob.status).where(LabelJob.id == job_id))
-        db.session.commit()
-        if status in ("done", "failed"):
-            job = db.session.get(LabelJob, job_id)
-            db.session.refresh(job)
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"label job {job_id} did not finish in {timeout} s")
+def run_queued(jobs, db, job_id: int) -> LabelJob:
+    """Run what the request queued (only this job), through the worker's own code, and read the job."""
+    assert jobs.waiting("labels.run") == [(job_id,)]
+    assert jobs.run_pending() == 1
+    return db.session.get(LabelJob, job_id)
 
 
 def _item_urls(batch_id: int, db) -> list[str]:
@@ -48,7 +44,7 @@ def _item_urls(batch_id: int, db) -> list[str]:
     return [item_public_url(BASE, item) for item in items]
 
 
-def test_a_big_sheet_on_the_web_runs_as_a_job_and_is_kept_for_download(web, tenants, db):
+def test_a_big_sheet_on_the_web_runs_as_a_job_and_is_kept_for_download(web, tenants, db, jobs):
     own = tenants["daklak"]
     count = DIRECT_LABEL_LIMIT + 100
     create_serials(own.batch, count, actor=own.producer_user)
@@ -60,7 +56,9 @@ def test_a_big_sheet_on_the_web_runs_as_a_job_and_is_kept_for_download(web, tena
     assert response.status_code == 302
     match = re.search(r"/manage/label-jobs/(\d+)$", response.headers["Location"])
     assert match, response.headers["Location"]
-    job = wait_until_finished(db, int(match.group(1)))
+    waiting = web.client.get(match.group(0), headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Waiting to start" in waiting and '<meta http-equiv="refresh" content="3">' in waiting
+    job = run_queued(jobs, db, int(match.group(1)))  # the worker's part
     assert (job.status, job.progress, job.count, job.error) == ("done", count, count, None)
     page = web.client.get(f"/manage/label-jobs/{job.id}", headers={"Accept-Language": "en"})
     text = page.get_data(as_text=True)
@@ -80,7 +78,7 @@ def test_a_big_sheet_on_the_web_runs_as_a_job_and_is_kept_for_download(web, tena
     assert job_file(job).parent == label_folder()
 
 
-def test_create_items_and_print_them_in_one_go(web, tenants, db):
+def test_create_items_and_print_them_in_one_go(web, tenants, db, jobs):
     own = tenants["daklak"]
     create_serials(own.batch, 5, actor=own.producer_user)  # older items are not printed again
     web.login(own.producer_user.email)
@@ -90,7 +88,7 @@ def test_create_items_and_print_them_in_one_go(web, tenants, db):
         {"serials-count": "70", "serials-template": "a4-5x13", "serials-ec": "H"},
         form_url=page_url,
     )
-    job = wait_until_finished(db, int(response.headers["Location"].rsplit("/", 1)[1]))
+    job = run_queued(jobs, db, int(response.headers["Location"].rsplit("/", 1)[1]))
     assert (job.status, job.count, job.error_correction) == ("done", 70, "H")
     pdf = job_file(job).read_bytes()
     codes = read_codes(rasterise(pdf, 0)) + read_codes(rasterise(pdf, 1))
@@ -112,19 +110,21 @@ def test_the_job_page_shows_progress_and_refreshes_itself(web, tenants, db):
     assert "<script" not in text
 
 
-def test_a_job_left_by_a_dead_process_is_shown_stalled_and_restarts(web, tenants, db):
+def test_a_job_left_by_a_dead_worker_is_shown_interrupted_and_restarts(web, tenants, db, jobs):
     own = tenants["daklak"]
     job = queue_label_job(own.batch, LabelPlan("a4-4x10", "M", 45), actor=own.producer_user)
     job.status, job.progress, job.claim_token = "running", 20, "dead-runner"
     job.heartbeat_at = utcnow() - timedelta(minutes=10)
     db.session.commit()
+    jobs.discard_all()  # the dead worker had taken the job's message off the queue
     web.login(own.producer_user.email)
     job_url = f"/manage/label-jobs/{job.id}"
     text = web.client.get(job_url, headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Stalled" in text and "Restart the job" in text and 'http-equiv="refresh"' not in text
+    assert "Interrupted: the worker making it stopped" in text and "Restart the job" in text
+    assert 'http-equiv="refresh"' in text  # it resumes by itself: the page keeps watching
     response = web.post_form(f"{job_url}/restart", {}, form_url=job_url)
     assert response.status_code == 302
-    job = wait_until_finished(db, job.id)
+    job = run_queued(jobs, db, job.id)
     assert job.status == "done" and job.claim_token != "dead-runner"
     pdf = job_file(job).read_bytes()
     assert [code.text for code in read_codes(rasterise(pdf, 1))] == [public_url(BASE, own.batch)] * 5
@@ -204,7 +204,7 @@ def test_jobs_are_scoped_to_the_tenant(web, api, tenants, db):
     assert download.status_code == 200
 
 
-def test_api_label_job_from_request_to_download(api, tenants, db):
+def test_api_label_job_from_request_to_download(api, tenants, db, jobs):
     own = tenants["daklak"]
     create_serials(own.batch, 80, actor=own.producer_user)
     response = api.post(
@@ -212,7 +212,8 @@ def test_api_label_job_from_request_to_download(api, tenants, db):
     )
     assert response.status_code == 202, response.get_json()
     job_id = response.get_json()["id"]
-    wait_until_finished(db, job_id)
+    assert api.get(f"/label-jobs/{job_id}", own.producer_user).get_json()["status"] == "queued"
+    run_queued(jobs, db, job_id)
     state = api.get(f"/label-jobs/{job_id}", own.producer_user).get_json()
     assert (state["status"], state["percent"], state["count"], state["stalled"]) == ("done", 100, 80, False)
     assert state["download_url"].endswith(f"/api/v1/label-jobs/{job_id}/labels.pdf")
@@ -291,3 +292,91 @@ def test_cli_runs_the_waiting_jobs(runner, tenants, db):
     )
     for job_id in (queued.id, stalled.id):
         assert job_file(db.session.get(LabelJob, job_id)) is not None
+
+
+# --- the worker's recovery and the time limit -----------------------------------------------------
+
+
+def test_recovery_queues_again_what_was_lost_and_fails_what_ran_out_of_time(
+    app, web, make, tenants, db, jobs, monkeypatch
+):
+    """labels.recover, as the worker runs it every minute: a job whose message was lost and one whose
+    worker died are queued again, once; one past its time limit fails; a live one is left alone."""
+    monkeypatch.setitem(app.config, "LABEL_JOB_TIME_LIMIT", 600.0)
+    own, other = tenants["daklak"], tenants["nghean"]
+    plan = LabelPlan("roll-50x30", "M", 2)
+    lost = queue_label_job(own.batch, plan, actor=own.producer_user)
+    crashed = queue_label_job(other.batch, plan, actor=None)
+    late = queue_label_job(make.batch(own.product), plan, actor=None)
+    alive = queue_label_job(make.batch(other.product), plan, actor=None)
+    db.session.commit()
+    jobs.discard_all()  # the messages were taken by workers that died, or lost with the queue
+    now = utcnow()
+    lost.heartbeat_at = now - timedelta(minutes=5)  # queued five minutes ago
+    crashed.status, crashed.claim_token, crashed.progress = "running", "dead", 1
+    crashed.started_at, crashed.heartbeat_at = now - timedelta(minutes=4), now - timedelta(minutes=3)
+    late.status, late.claim_token = "running", "dead"
+    late.started_at, late.heartbeat_at = now - timedelta(minutes=11), now - timedelta(minutes=3)
+    alive.status, alive.claim_token, alive.started_at, alive.heartbeat_at = "running", "alive", now, now
+    db.session.commit()
+    ids = {
+        name: job.id for name, job in (("lost", lost), ("crashed", crashed), ("late", late), ("alive", alive))
+    }
+
+    web.login(own.producer_user.email)
+    page = web.client.get(f"/manage/label-jobs/{ids['lost']}", headers={"Accept-Language": "en"})
+    assert "Still waiting: the job worker is busy or stopped" in page.get_data(as_text=True)
+
+    queue = job_queue(app)
+    queue.enqueue("labels.recover")
+    queue.enqueue("labels.recover")  # twice: the second finds both already queued
+    assert jobs.run_pending() == 4  # two recoveries, then the two sheets they queued
+    states = {name: db.session.get(LabelJob, job_id) for name, job_id in ids.items()}
+    assert [states[name].status for name in ("lost", "crashed", "late", "alive")] == [
+        "done",
+        "done",
+        "failed",
+        "running",
+    ]
+    assert states["crashed"].claim_token != "dead" and job_file(states["crashed"]) is not None
+    assert states["late"].error == time_limit_message() and states["late"].file_name is None
+    assert states["alive"].claim_token == "alive"
+
+    assert recover_label_jobs(at_worker_start=True) == 0
+    assert jobs.waiting("labels.recover") == [()]  # a worker's start looks again once the lease runs out
+
+
+def test_a_job_past_its_time_limit_stops_and_says_so(app, tenants, db, jobs, monkeypatch):
+    own = tenants["daklak"]
+    monkeypatch.setitem(app.config, "LABEL_JOB_TIME_LIMIT", 1.0)
+    job = queue_label_job(own.batch, LabelPlan("a4-5x13", "M", 200), actor=own.producer_user)
+    db.session.commit()
+    job_id = job.id
+
+    def slow_page(done: int) -> None:
+        time.sleep(1.1)  # the first page takes longer than the whole job may
+
+    assert run_label_job(job_id, progress=slow_page) is False
+    job = db.session.get(LabelJob, job_id)
+    assert (job.status, job.file_name, job.error) == ("failed", None, time_limit_message())
+    assert "1 second" in time_limit_message() or "1 giây" in time_limit_message()
+    assert list(label_folder().glob(f"{job_id}-*.part")) == []  # its half-drawn sheet is gone
+
+    monkeypatch.setitem(app.config, "LABEL_JOB_TIME_LIMIT", 1800.0)
+    restart_label_job(job, actor=own.producer_user)  # a restart gets the whole limit again
+    db.session.commit()
+    assert jobs.waiting("labels.run")[-1] == (job_id,)
+    jobs.run_pending()
+    assert db.session.get(LabelJob, job_id).status == "done"
+
+
+def test_a_job_retried_past_its_time_limit_fails_before_drawing(app, tenants, db):
+    own = tenants["daklak"]
+    job = queue_label_job(own.batch, LabelPlan("roll-50x30", "M", 2), actor=own.producer_user)
+    job.status, job.claim_token = "running", "dead"
+    job.started_at = utcnow() - timedelta(seconds=app.config["LABEL_JOB_TIME_LIMIT"] + 60)
+    job.heartbeat_at = utcnow() - timedelta(seconds=app.config["LABEL_JOB_LEASE_SECONDS"] + 1)
+    db.session.commit()
+    assert run_label_job(job.id) is False
+    db.session.refresh(job)
+    assert (job.status, job.error, job.file_name) == ("failed", time_limit_message(), None)

@@ -14,14 +14,13 @@ import pytest
 from sqlalchemy import event, func, select
 
 from tests.labels.pdf_reading import page_count, rasterise, read_codes
-from traceability.api import labels as api_labels
 from traceability.batches import label_routes, label_sheets
 from traceability.batches.label_jobs import job_file, label_folder, queue_label_job, run_label_job
 from traceability.batches.label_sheets import LabelPlan
 from traceability.batches.models import Item, LabelJob
 from traceability.batches.serials import create_serials
 from traceability.batches.service import item_public_url
-from traceability.database import utcnow
+from traceability.dates import utcnow
 from traceability.errors import InvalidInput
 from traceability.extensions import db as _db
 from traceability.labels.sheets import LabelText, render_labels
@@ -44,13 +43,6 @@ def _jobs(batch_id: int) -> list[LabelJob]:
     jobs = _db.session.scalars(select(LabelJob).where(LabelJob.batch_id == batch_id)).all()
     _db.session.commit()
     return list(jobs)
-
-
-@pytest.fixture
-def no_runner(monkeypatch):
-    """Jobs stay queued: no background thread races the test."""
-    monkeypatch.setattr(api_labels, "start_runner", lambda app, job_id: None)
-    monkeypatch.setattr(label_routes, "start_runner", lambda app, job_id: None)
 
 
 # --- memory: a sheet streams to its file -------------------------------------------------------
@@ -173,7 +165,7 @@ def test_a_lot_holds_at_most_max_items(app, api, web, runner, tenants, db, monke
     assert len(create_serials(own.batch, 5, actor=own.producer_user)) == 5  # up to the limit
 
 
-def test_a_job_holds_at_most_max_labels(app, api, web, runner, tenants, db, monkeypatch, no_runner, tmp_path):
+def test_a_job_holds_at_most_max_labels(app, api, web, runner, tenants, db, monkeypatch, tmp_path, jobs):
     own = tenants["daklak"]
     create_serials(own.batch, 40, actor=own.producer_user)
     db.session.commit()
@@ -199,12 +191,13 @@ def test_a_job_holds_at_most_max_labels(app, api, web, runner, tenants, db, monk
     )
     assert result.exit_code != 0 and "tối đa 30 nhãn" in result.output and not output.exists()
     assert _jobs(own.batch.id) == []
+    assert jobs.waiting("labels.run") == []  # refused requests queue nothing
 
 
 # --- one job per lot ---------------------------------------------------------------------------
 
 
-def test_one_print_job_per_lot_at_a_time(api, web, tenants, db, no_runner, monkeypatch):
+def test_one_print_job_per_lot_at_a_time(api, web, tenants, db, monkeypatch, jobs):
     monkeypatch.setattr(label_routes, "DIRECT_LABEL_LIMIT", 10)  # the page's 30 labels become a job
     own = tenants["daklak"]
     create_serials(own.batch, 30, actor=own.producer_user)
@@ -228,10 +221,13 @@ def test_one_print_job_per_lot_at_a_time(api, web, tenants, db, no_runner, monke
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/manage/label-jobs/{first_id}")  # the job under way
     assert [job.id for job in _jobs(own.batch.id)] == [first_id]
+    assert jobs.waiting("labels.run") == [(first_id,)]  # the refused requests queued nothing
 
-    assert run_label_job(first_id)  # once done, the lot may be printed again
-    assert api.post(path, own.producer_user, json={"template": "a4-3x8"}).status_code == 202
+    assert jobs.run_pending() == 1  # once done, the lot may be printed again
+    second = api.post(path, own.producer_user, json={"template": "a4-3x8"})
+    assert second.status_code == 202
     assert len(_jobs(own.batch.id)) == 2
+    assert jobs.waiting("labels.run") == [(second.get_json()["id"],)]
 
 
 def test_two_jobs_of_one_lot_cannot_both_be_stored(tenants, db):

@@ -10,7 +10,7 @@ from tests.labels.pdf_reading import page_count, pdf_text, rasterise, read_codes
 from traceability.batches.models import Item, LabelJob
 from traceability.batches.serials import create_serials
 from traceability.batches.service import item_public_url, public_url
-from traceability.database import vietnam_today
+from traceability.dates import vietnam_today
 
 BASE = "https://trace.example.vn"
 

@@ -8,7 +8,8 @@ from sqlalchemy import text
 
 from traceability.batches import quality
 from traceability.batches.models import EVENT_BIZ_STEPS, TraceEvent
-from traceability.batches.service import VIETNAM_OFFSET, record_event, retract_event
+from traceability.batches.service import record_event, retract_event
+from traceability.dates import VIETNAM_OFFSET
 from traceability.extensions import db
 
 

@@ -30,7 +30,7 @@ from traceability.batches.lineage import add_inputs
 from traceability.batches.models import Batch, Recall
 from traceability.batches.recalls import close_recall, recall_batch, recall_state
 from traceability.config import TestConfig
-from traceability.database import VIETNAM_OFFSET
+from traceability.dates import VIETNAM_OFFSET
 from traceability.errors import InvalidInput
 from traceability.extensions import db as _db
 

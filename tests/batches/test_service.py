@@ -8,7 +8,8 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from traceability.batches.models import Batch, TraceEvent
-from traceability.batches.service import VIETNAM_OFFSET, create_batch, local_time, record_event
+from traceability.batches.service import create_batch, local_time, record_event
+from traceability.dates import VIETNAM_OFFSET
 from traceability.errors import Conflict, Forbidden, InvalidInput
 
 

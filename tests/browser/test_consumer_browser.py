@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from tests.public.honey import PRODUCER_NAME, honey_lot
 from traceability.batches.recalls import recall_batch
-from traceability.batches.service import VIETNAM_OFFSET
 from traceability.config import PROJECT_ROOT
+from traceability.dates import VIETNAM_OFFSET
 from traceability.public.models import Report, Scan
 
 pytestmark = pytest.mark.browser

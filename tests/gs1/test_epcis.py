@@ -21,6 +21,7 @@ from traceability.gs1.epcis import (
     aggregation_event,
     canonical_number,
     canonical_time,
+    canonical_uri,
     cbv_names,
     context_namespaces,
     declare_error,
@@ -45,8 +46,10 @@ EXAMPLES = Path(__file__).parent.parent / "data" / "epcis"
 HANOI = timezone(timedelta(hours=7))
 VOC = {"trace": "https://trace.example.vn/voc/"}
 
-# GS1's reference implementation of the CBV 2.0 event hash (epcis-event-hash-generator),
-# tests/examples/epcisDocWithSingleEvent: the event, its pre-hash string and its hash ID.
+# The example of GS1 Germany's reference generator (epcis-event-hash-generator, tests/examples/
+# epcisDocWithSingleEvent): the event, and its pre-hash string and ID by the CBV 2.0 rules. The
+# generator publishes another ID for it (it writes the transaction's type before its value, which
+# rule 13 puts after): tests/gs1/test_event_hash_cross_check.py asserts that difference.
 REFERENCE_DOCUMENT = {
     "@context": [EPCIS_CONTEXT, {"gs1": "https://gs1.org/voc/"}],
     "type": "EPCISDocument",
@@ -183,7 +186,7 @@ def test_lot_class_uris_use_gs1s_canonical_domain():
 # --- canonical form and hash IDs ---------------------------------------------------------------
 
 
-def test_hash_id_matches_gs1s_reference_implementation():
+def test_hash_id_of_the_reference_generators_example_follows_the_rules():
     event = REFERENCE_DOCUMENT["epcisBody"]["eventList"][0]
     namespaces = context_namespaces(REFERENCE_DOCUMENT)
     assert prehash_string(event, namespaces) == REFERENCE_PREHASH
@@ -255,6 +258,80 @@ def test_gs1s_examples_hash_in_the_canonical_property_order():
     positions = [prehash.index(marker) for marker in order]
     assert positions == sorted(positions)
     assert "quantityElementepcClass=https://id.gs1.org/01/04012345666663quantity=220" in prehash
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("urn:epc:id:grai:4012345.55555.987", "https://id.gs1.org/8003/04012345555554987"),
+        ("urn:epc:idpat:grai:4012345.66666.*", "https://id.gs1.org/8003/04012345666663"),
+        ("urn:epc:id:giai:4000001.12345", "https://id.gs1.org/8004/400000112345"),
+        ("urn:epc:id:pgln:4012345.00000", "https://id.gs1.org/417/4012345000009"),
+        ("urn:epc:id:gdti:4012345.11111.123", "https://id.gs1.org/253/4012345111118123"),
+        ("urn:epc:id:sgcn:4012345.99999.44", "https://id.gs1.org/255/401234599999044"),
+        ("urn:epc:id:gsrn:4012345.9876540000", "https://id.gs1.org/8018/401234598765400000"),
+        (
+            "urn:epc:id:cpi:0614141.11111111111111-A%23%2F.1234",
+            "https://id.gs1.org/8010/061414111111111111111-A%23%2F/8011/1234",
+        ),
+        ("urn:epc:id:itip:4012345.011111.01.02.987", "https://id.gs1.org/8006/040123451111180102/21/987"),
+        ("urn:epc:id:upui:1234567.098765.AB12", "https://id.gs1.org/01/01234567987651/235/AB12"),
+        (
+            "https://brand.example/shop/01/9506000134352/22/V1/10/L%2F1/21/S1?17=270101",
+            "https://id.gs1.org/01/09506000134352/21/S1",
+        ),
+        (
+            "https://example.com/gtin/09780345418913/ser/765tz",
+            "https://id.gs1.org/01/09780345418913/21/765tz",
+        ),
+        ("urn:epc:id:grai:4012345.55555", "urn:epc:id:grai:4012345.55555"),  # malformed: as written
+        ("https://id.gs1.org/414/0614141073460", "https://id.gs1.org/414/0614141073460"),  # wrong check digit
+        ("https://trace.example.vn/t/ABCDEFGH", "https://trace.example.vn/t/ABCDEFGH"),
+    ],
+)
+def test_every_gs1_key_is_hashed_as_its_constrained_canonical_digital_link(written, canonical):
+    assert canonical_uri(written) == canonical
+
+
+def test_sensor_elements_business_documents_and_curies_follow_the_written_rules():
+    event = {
+        "type": "ObjectEvent",
+        "eventTime": "2023-01-11T12:00:00+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "certificationInfo": "https://cert.example/ABC",
+        "epcList": ["urn:epc:id:sgtin:4012345.099999.XYZ-1234"],
+        "action": "OBSERVE",
+        "bizTransactionList": [{"bizTransaction": "urn:epc:id:gdti:4012345.11111.123"}],  # no type
+        "sourceList": [{"type": "owning_party", "source": "urn:epc:id:pgln:4012345.00000"}],
+        "sensorElementList": [
+            {
+                "sensorReport": [
+                    {"value": 26, "uom": "CEL", "type": "Temperature", "booleanValue": False},
+                    {"type": "gs1:Dimensionless", "exception": "ALARM_CONDITION", "component": "latitude"},
+                ],
+                "sensorMetadata": {
+                    "bizRules": "https://rules.example/1",
+                    "time": "2023-01-11T12:05:00+01:00",
+                },
+                "ex:note": "x",
+            }
+        ],
+        "ex:kind": "shipping",  # a user extension: never read as a bizStep
+        "ex:link": "ex:other",
+    }
+    prehash = prehash_string(event, {"ex": "https://ex.example/"})
+    assert prehash == (
+        "eventType=ObjectEventeventTime=2023-01-11T11:00:00.000ZeventTimeZoneOffset=+01:00"
+        "certificationInfo=https://cert.example/ABCepcListepc=https://id.gs1.org/01/04012345999990/21/XYZ-1234"
+        "action=OBSERVEbizTransactionListbizTransaction=https://id.gs1.org/253/4012345111118123"
+        "sourceListsource=https://id.gs1.org/417/4012345000009type=https://ref.gs1.org/cbv/SDT-owning_party"
+        "sensorElementListsensorElementsensorMetadatatime=2023-01-11T11:05:00.000ZbizRules=https://rules.example/1"
+        "sensorReporttype=https://gs1.org/voc/Dimensionlessexception=https://gs1.org/voc/ALARM_CONDITION"
+        "component=https://ref.gs1.org/cbv/Comp-latitude"
+        "sensorReporttype=https://gs1.org/voc/Temperaturevalue=26booleanValue=falseuom=CEL"
+        "{https://ex.example/}note=x"
+        "{https://ex.example/}kind=shipping{https://ex.example/}link=https://ex.example/other"
+    )
 
 
 def test_cbv_values_have_a_web_uri_and_a_bare_name():

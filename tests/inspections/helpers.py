@@ -9,8 +9,8 @@ from typing import Any
 
 from PIL import Image
 
+from traceability.dates import vietnam_today
 from traceability.inspections.checklists import checklist_for
-from traceability.registry.certifications import vietnam_today
 
 TODAY = vietnam_today()
 

@@ -28,11 +28,11 @@ from tests.public.honey import (
     SERIAL,
     honey_lot,
 )
-from traceability import database as database_module
+from traceability import dates as dates_module
 from traceability.batches.lineage import add_inputs
 from traceability.batches.recalls import recall_batch
+from traceability.dates import vietnam_today
 from traceability.public.models import Scan
-from traceability.registry.certifications import vietnam_today
 
 BASE = "https://trace.example.vn"
 PHONE = (
@@ -250,7 +250,7 @@ def test_the_expired_notice_follows_vietnams_date_not_the_servers(
     yesterday = make.batch(honey.product, production_date=date(2026, 11, 1), expiry_date=date(2026, 11, 22))
     today = make.batch(honey.product, production_date=date(2026, 11, 1), expiry_date=vietnam_day)
     db.session.commit()
-    monkeypatch.setattr(database_module, "datetime", FrozenDateTime)  # where vietnam_today reads the clock
+    monkeypatch.setattr(dates_module, "datetime", FrozenDateTime)  # where vietnam_today reads the clock
     assert vietnam_today() == vietnam_day
     expired = page_of(app, f"/t/{yesterday.public_code}", language)
     notice = tr(language, "This batch passed its expiry date on %(day)s.", day="22/11/2026")

@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 from traceability.config import PROJECT_ROOT
+from traceability.dates import vietnam_today
 from traceability.public.jsonld import product_jsonld
-from traceability.registry.certifications import vietnam_today
 from traceability.registry.models import Certification, ProductImage
 
 TODAY = vietnam_today()

@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from traceability.batches.lineage import add_inputs
-from traceability.batches.service import VIETNAM_OFFSET, record_event, retract_event
+from traceability.batches.service import record_event, retract_event
+from traceability.dates import VIETNAM_OFFSET
 from traceability.public import journey as journey_module
 from traceability.public.models import Scan
 

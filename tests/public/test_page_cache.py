@@ -19,8 +19,9 @@ from tests.factories import make_certification
 from traceability import create_app
 from traceability.batches.models import BatchInput
 from traceability.batches.recalls import recall_batch
-from traceability.batches.service import VIETNAM_OFFSET, record_event
+from traceability.batches.service import record_event
 from traceability.config import TestConfig
+from traceability.dates import VIETNAM_OFFSET
 from traceability.registry.certifications import verify_certification
 from traceability.registry.producers import update_producer
 from traceability.registry.products import update_product
@@ -93,10 +94,16 @@ def test_a_hit_answers_as_the_app_did(app, lot):
 
     def headers(response) -> dict[str, str]:
         return {
-            name: value for name, value in response.headers.items() if name not in ("X-Page-Cache", "Date")
+            name: value
+            for name, value in response.headers.items()
+            if name not in ("X-Page-Cache", "Date", "X-Request-ID")
         }
 
     assert headers(second) == headers(first)
+    # Each answer has its own request id, a hit too (to quote in a support call).
+    assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
+    echoed = get(app, lot.path, client, **{"X-Request-ID": "scan-0042"})
+    assert echoed.headers["X-Page-Cache"] == "hit" and echoed.headers["X-Request-ID"] == "scan-0042"
     assert "Content-Security-Policy" in second.headers and 'rel="linkset"' in second.headers["Link"]
     head = client.head(lot.path, headers={"User-Agent": PHONE, "Accept-Language": "en"})
     assert head.status_code == 200 and head.get_data() == b""

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
+from traceability.dates import vietnam_today
 from traceability.demo_pictures import product_picture
 from traceability.public.placeholders import ICONS, category_icon
-from traceability.registry.certifications import vietnam_today
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,9 @@ from sqlalchemy.exc import DBAPIError
 from tests.conftest import ApiHelper, RequestIsolatedClient, WebHelper, database_kind
 from traceability import create_app, replica
 from traceability.batches.models import Batch, Item, TraceEvent
-from traceability.batches.service import VIETNAM_OFFSET, new_public_code, record_event
+from traceability.batches.service import new_public_code, record_event
 from traceability.config import TestConfig
+from traceability.dates import VIETNAM_OFFSET
 from traceability.extensions import db as _db
 from traceability.gs1 import gtin_check_digit
 from traceability.public.models import Report, Scan

@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 
 from traceability.batches.models import Item
 from traceability.batches.recalls import recall_batch
-from traceability.batches.service import VIETNAM_OFFSET, new_public_code, record_event
+from traceability.batches.service import new_public_code, record_event
+from traceability.dates import VIETNAM_OFFSET
 from traceability.gs1 import gtin_check_digit
 from traceability.gs1.epcis import load_schema
 from traceability.public.models import Scan

@@ -14,7 +14,8 @@ import pytest
 from jsonschema import Draft7Validator
 
 from tests.public.honey import honey_lot, picture
-from traceability.batches.service import VIETNAM_OFFSET, correct_event, record_event, retract_event
+from traceability.batches.service import correct_event, record_event, retract_event
+from traceability.dates import VIETNAM_OFFSET
 from traceability.gs1.epcis import load_schema
 
 PHONE = (

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 
 from traceability import create_app
 from traceability.config import TestConfig
-from traceability.database import utcnow
+from traceability.dates import utcnow
 from traceability.public.models import Scan
 from traceability.public.scan_buffer import ScanBuffer
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from traceability.audit.models import AuditEntry
 from traceability.batches.label_sheets import label_text
 from traceability.batches.quality import unverified_claims
-from traceability.database import vietnam_today
+from traceability.dates import vietnam_today
 from traceability.errors import InvalidInput
 from traceability.extensions import db as _db
 from traceability.public.linkset import valid_certifications

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from traceability.audit.models import AuditEntry
+from traceability.dates import vietnam_today
 from traceability.errors import Conflict, Forbidden, InvalidInput
-from traceability.registry.certifications import vietnam_today
 from traceability.reports.centre_work import delete_record, save_contract, save_process, save_task
 from traceability.reports.models import CentreContract, ScienceTask, TechnologyProcess
 from traceability.text import parse_vnd

@@ -12,12 +12,11 @@ import pytest
 
 from tests.reports.helpers import chart_section, chart_table, csv_rows
 from traceability.batches.models import Recall, TraceEvent
+from traceability.dates import month_start, vietnam_midnight, vietnam_today
 from traceability.inspections.models import Inspection
 from traceability.public.models import Scan
-from traceability.registry.certifications import vietnam_today
 from traceability.registry.models import Certification
 from traceability.reports import dashboard
-from traceability.reports.periods import add_months, vietnam_midnight
 
 EN = {"Accept-Language": "en"}
 TODAY = vietnam_today()
@@ -25,7 +24,7 @@ TODAY = vietnam_today()
 
 def _month(months_ago: int):
     """A production date ``months_ago`` months back, never after today."""
-    return min(add_months(TODAY, -months_ago), TODAY)
+    return min(month_start(TODAY, -months_ago), TODAY)
 
 
 def _certification(db, producer, number, status, days):
@@ -86,7 +85,7 @@ def world(db, make, tenants):
     make.product(nghean.producer, ocop_group="handicraft", ocop_stars=3, ocop_expires_on=later)
     batches = [
         make.batch(four, production_date=production, expiry_date=None)
-        for production in (_month(0), _month(0), _month(2), _month(11), add_months(TODAY, -12))
+        for production in (_month(0), _month(0), _month(2), _month(11), month_start(TODAY, -12))
     ]
     other = make.batch(nghean.product, production_date=_month(0))
     midnight = vietnam_midnight(TODAY)
@@ -160,8 +159,8 @@ def test_batches_per_month_cover_the_last_twelve_months(world):
     assert len(chart.rows) == 12
     assert chart.rows[-1][0] == TODAY.strftime("%m/%Y")
     assert counts[TODAY.strftime("%m/%Y")] == [2]
-    assert counts[add_months(TODAY, -2).strftime("%m/%Y")] == [1]
-    assert counts[add_months(TODAY, -11).strftime("%m/%Y")] == [1]
+    assert counts[month_start(TODAY, -2).strftime("%m/%Y")] == [1]
+    assert counts[month_start(TODAY, -11).strftime("%m/%Y")] == [1]
     assert chart.total == 4  # the batch of 12 months ago is left out
     assert _chart("batches-per-month", world["ministry"]).total == 5
 

@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 
 from traceability.accounts.models import User
 from traceability.batches.models import Batch
+from traceability.dates import vietnam_today
 from traceability.demo import DEMO_PASSWORD
 from traceability.public.models import Scan
-from traceability.registry.certifications import vietnam_today
 from traceability.reports import dashboard
 from traceability.reports.models import CentreContract, ScienceTask, TechnologyProcess
 from traceability.reports.yearly import national_report

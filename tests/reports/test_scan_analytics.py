@@ -8,10 +8,9 @@ from datetime import timedelta
 import pytest
 
 from tests.reports.helpers import chart_section, chart_table, csv_rows
+from traceability.dates import vietnam_midnight, vietnam_today
 from traceability.public.models import Scan
-from traceability.registry.certifications import vietnam_today
 from traceability.reports import scan_analytics
-from traceability.reports.periods import vietnam_midnight
 
 EN = {"Accept-Language": "en"}
 VI = {"Accept-Language": "vi"}

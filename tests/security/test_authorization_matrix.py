@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -57,18 +56,22 @@ from traceability.accounts.models import ROLES
 from traceability.accounts.service import issue_token
 from traceability.accounts.throttle import login_throttle
 from traceability.audit.models import AuditEntry
+from traceability.batches.epcis_jobs import run_capture_job
+from traceability.batches.epcis_models import EpcisQueryEvent
 from traceability.batches.label_jobs import queue_label_job, run_label_job
 from traceability.batches.label_sheets import plan_labels
 from traceability.batches.recalls import recall_batch
 from traceability.batches.serials import create_serials
 from traceability.batches.service import record_event
+from traceability.dates import vietnam_today
 from traceability.extensions import db as _db
 from traceability.gs1 import gtin_check_digit
 from traceability.inspections.checklists import checklist_for
 from traceability.inspections.service import answer_inspection, close_inspection, create_inspection
+from traceability.jobs import job_queue
 from traceability.public.models import Report, Scan
 from traceability.public.showcase import product_slug
-from traceability.registry.certifications import create_certification, vietnam_today
+from traceability.registry.certifications import create_certification
 from traceability.registry.gtin_disputes import open_dispute
 from traceability.registry.models import Location, Product
 from traceability.registry.product_claims import declare_flagship, declare_ocop
@@ -470,6 +473,33 @@ def epcis_document(t: Target) -> dict[str, Any]:
             ]
         },
     }
+
+
+def indexed(t: Target, column: str) -> Any:
+    """A value of the EPCIS query index for ``t``'s first event (its eventID, its place)."""
+    row = _db.session.execute(
+        select(EpcisQueryEvent).where(
+            EpcisQueryEvent.source == "event", EpcisQueryEvent.source_id == t.event.id
+        )
+    ).scalar_one()
+    return getattr(row, column)
+
+
+def place_args(t: Target) -> dict[str, Any]:
+    """The business location of ``t``'s first event, for ``/epcis/bizLocations/{value}``."""
+    return {"resource": "bizLocations", "value": indexed(t, "biz_location")}
+
+
+def lot_class(t: Target) -> str:
+    return f"https://id.gs1.org/01/{t.product.gtin}/10/{t.batch.lot_code}"
+
+
+def capture_job_of(t: Target) -> str:
+    """A capture job of ``t``'s centre staff (one per tenant, made on first use)."""
+    if "capture_id" not in t.extra:
+        t.extra["capture_id"] = run_capture_job(epcis_document(t), actor=t.staff).capture_id
+        _db.session.commit()
+    return t.extra["capture_id"]
 
 
 def managed_token(t: Target, role: str | None) -> dict[str, Any]:
@@ -915,6 +945,27 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
         body=lambda t: {"reason": "Nhãn mới vẫn thiếu hạn sử dụng."},
         succeed=True,
     ),
+    # --- the EPCIS 2.0 REST binding at /epcis (the same bearer tokens)
+    "epcis.top_level": LIST,
+    "epcis.events": LIST,  # the answer is filtered to the tenant
+    "epcis.event": signed_in(scoped=True, args=lambda t, role: {"event_id": indexed(t, "event_id")}),
+    "epcis.vocabulary": LIST,
+    "epcis.vocabulary_member": signed_in(scoped=True, args=lambda t, role: place_args(t)),
+    "epcis.vocabulary_events": signed_in(scoped=True, args=lambda t, role: place_args(t)),
+    "epcis.epcs": LIST,
+    "epcis.epc": signed_in(scoped=True, args=lambda t, role: {"epc": lot_class(t)}),
+    "epcis.epc_events": signed_in(scoped=True, args=lambda t, role: {"epc": lot_class(t)}),
+    # A capture runs as a job (202); another tenant's lot fails inside the job, so the rule is
+    # about roles, and each allowed capture must succeed. Auditors and the ministry only read.
+    "epcis.capture": only(
+        WRITERS,
+        scoped=False,
+        body=epcis_document,
+        accept=lambda response: response.status_code == 202 and response.get_json()["success"] is True,
+    ),
+    "epcis.capture_jobs": LIST,  # the caller's own
+    # A job is read by its sender (here the centre's staff) and its centre's staff: not the ministry.
+    "epcis.capture_job": only(CENTRE, args=lambda t, role: {"capture_id": capture_job_of(t)}),
 }
 
 
@@ -1022,7 +1073,7 @@ def prepare(
         url += "?" + urlencode(rule.query(t))
     client = app.test_client()
     headers = {"Accept-Language": "en"}
-    is_api = rule_obj.endpoint.startswith("api.")
+    is_api = is_api_endpoint(rule_obj.endpoint)
     cookie, csrf = (
         (principal.cookie, principal.csrf) if channel == "web" and principal.cookie else (None, None)
     )
@@ -1047,16 +1098,21 @@ def prepare(
     return client, url, kwargs
 
 
-def settle() -> None:
-    """Wait for label jobs that a request started: they write while they run."""
-    for thread in threading.enumerate():
-        if thread.name.startswith("label-job-"):
-            thread.join(timeout=30)
+def settle(app: Flask) -> None:
+    """Run the label jobs a request queued, as the worker would: they write while they run."""
+    _db.session.commit()
+    job_queue(app).run_pending()
+    _db.session.expire_all()
 
 
 def _to_login(response: Any) -> bool:
     location = urlsplit(response.headers.get("Location", ""))
     return response.status_code in (301, 302, 303) and location.path == "/login"
+
+
+def is_api_endpoint(endpoint: str) -> bool:
+    """Bearer-token routes: /api/v1 and the EPCIS REST binding at /epcis."""
+    return endpoint.startswith(("api.", "epcis."))
 
 
 def refused(response: Any, rule: Rule, *, is_api: bool, signed_out: bool) -> str | None:
@@ -1117,7 +1173,7 @@ def plan_calls(
     refused on its own tenant is refused everywhere); the other channel's
     credentials by one role that the rule lets in, as they count for nothing.
     """
-    primary = "api" if endpoint.startswith("api.") else "web"
+    primary = "api" if is_api_endpoint(endpoint) else "web"
     secondary = "web" if primary == "api" else "api"
     calls = [(world.anonymous, "own", primary, expected_allowed(rule, None, "own"))]
     for role in ROLES:
@@ -1145,7 +1201,7 @@ def check_endpoint(world: World, endpoint: str, rules: Rule | dict[str, Rule]) -
     problems = []
     rule_objs = [r for r in app.url_map.iter_rules() if r.endpoint == endpoint]
     assert rule_objs, f"{endpoint} is in POLICY but not a route"
-    is_api = endpoint.startswith("api.")
+    is_api = is_api_endpoint(endpoint)
     for rule_obj in rule_objs:
         for method in sorted((rule_obj.methods or set()) - {"HEAD", "OPTIONS"}):
             rule = rules if isinstance(rules, Rule) else rules.get(method)
@@ -1163,7 +1219,7 @@ def check_endpoint(world: World, endpoint: str, rules: Rule | dict[str, Rule]) -
                 forced = principal.role in rule.forced_own and target != "own" and rule.count is not None
                 held = rule.count(world.targets[target]) if forced else None
                 response = client.open(url, **kwargs)
-                settle()
+                settle(app)
                 signed_out = principal.role is None or channel != ("api" if is_api else "web")
                 if allowed:
                     problem = accepted(response, rule)

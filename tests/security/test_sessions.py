@@ -12,7 +12,7 @@ from tests import factories
 from tests.conftest import WebHelper
 from traceability.accounts.models import ApiToken, User
 from traceability.accounts.service import issue_token
-from traceability.database import utcnow
+from traceability.dates import utcnow
 
 TEMPORARY = re.compile(r'<p class="temporary-password"><code>([^<]+)</code></p>')
 NEW_PASSWORD = "mot-mat-khau-moi-2026"

@@ -9,8 +9,9 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from traceability.database import UTCDateTime, utcnow
-from traceability.extensions import db
+from traceability.database import UTCDateTime
+from traceability.dates import utcnow
+from traceability.extensions import Model
 
 if TYPE_CHECKING:
     from traceability.registry.models import Centre, Producer
@@ -19,7 +20,7 @@ ROLES = ("ministry", "centre_admin", "centre_staff", "auditor", "producer")
 CENTRE_ROLES = ("centre_admin", "centre_staff", "auditor")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who signs in: ministry, centre staff, auditor or producer."""
 
     __tablename__ = "user"
@@ -79,7 +80,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.email} {self.role}>"
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the JSON API; only its SHA-256 is stored."""
 
     __tablename__ = "api_token"
@@ -103,7 +104,7 @@ class ApiToken(db.Model):
         return "expired" if self.expires_at <= utcnow() else "active"
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """One signed-in browser: the cookie holds its random key, the server decides whether it still counts.
 
     Signing out sets ``ended_at``, so a copy of the cookie taken before opens

@@ -20,12 +20,12 @@ from traceability.accounts.service import (
     set_user_active,
     tokens_of,
 )
-from traceability.accounts.sessions import end_session, note_seen, start_session
+from traceability.accounts.sessions import end_session, note_seen, seen_is_stale, start_session
 from traceability.accounts.throttle import throttled_authenticate, throttled_change_password
 from traceability.audit.service import record_audit
-from traceability.errors import DomainError, TooManyAttempts
+from traceability.errors import DomainError, InvalidInput, TooManyAttempts
 from traceability.extensions import db
-from traceability.web import local_path, show_errors
+from traceability.web import local_path, perform
 
 bp = Blueprint("accounts", __name__)
 
@@ -47,30 +47,41 @@ def login():
     """Sign in with email and password."""
     form = LoginForm()
     if form.validate_on_submit():
-        try:
-            user = throttled_authenticate(form.email.data, form.password.data, address=request.remote_addr)
-        except TooManyAttempts as error:
-            return _too_many(error, "accounts/login.html", form=form)
+        # A failed attempt is committed too: its audit entry and its count.
+        outcome = perform(
+            _sign_in, form.email.data, form.password.data, request.remote_addr, quiet=TooManyAttempts
+        )
+        if isinstance(outcome.error, TooManyAttempts):
+            return _too_many(outcome.error, "accounts/login.html", form=form)
+        user = outcome.value
         if user is None:
-            db.session.commit()  # the audit entry and the count of the failed attempt
             flash(_("Wrong email or password."), "error")
             return render_template("accounts/login.html", form=form), 401
-        start_session(user)  # a new session and CSRF token: nothing set before sign-in carries over
-        db.session.commit()
         if user.must_change_password:
             return redirect(url_for("accounts.password_change", next=request.args.get("next")))
         return redirect(_safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form)
 
 
+def _sign_in(email: str, password: str, address: str | None) -> User | None:
+    """``throttled_authenticate``; the user it lets in gets a new session."""
+    user = throttled_authenticate(email, password, address=address)
+    if user is not None:
+        start_session(user)  # a new session and CSRF token: nothing set before sign-in carries over
+    return user
+
+
+def _sign_out(user: User) -> None:
+    """End this browser's session of ``user``, audited."""
+    record_audit("logout", user, after={"email": user.email})
+    end_session(user)
+
+
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
     """Sign out: the session ends on the server too, so a copy of its cookie opens nothing."""
-    user = current_user._get_current_object()
-    record_audit("logout", user, after={"email": user.email})
-    end_session(user)
-    db.session.commit()
+    perform(_sign_out, current_user._get_current_object())
     flash(_("You are signed out."), "info")
     return redirect(url_for("accounts.login"))
 
@@ -105,14 +116,9 @@ def user_new():
         del form.role
     if form.validate_on_submit():
         data = {field.name: field.data for field in form if field.name != "csrf_token"}
-        try:
-            user = add_user(data, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("The account %(email)s is created.", email=user.email), "success")
+        outcome = perform(add_user, data, actor=current_user, show_on=form)
+        if outcome.ok:
+            flash(_("The account %(email)s is created.", email=outcome.value.email), "success")
             return redirect(url_for("accounts.users"))
     return render_template("accounts/user_form.html", form=form), 422 if form.errors else 200
 
@@ -125,14 +131,10 @@ def _set_active(user_id: int, active: bool):
     if user is None:
         get_scoped_or_404(User, user_id)  # outside the scope: 404; inside but not managed: 403
         abort(403)
-    try:
-        set_user_active(user, active, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+    outcome = perform(set_user_active, user, active, actor=current_user)
+    if not outcome.ok:
         rows = db.session.scalars(_managed_users()).all()
-        return render_template("accounts/users.html", users=rows, toggle_form=form), error.status
-    db.session.commit()
+        return render_template("accounts/users.html", users=rows, toggle_form=form), outcome.error.status
     if active:
         flash(_("%(email)s can sign in again.", email=user.email), "success")
     else:
@@ -177,11 +179,8 @@ def keep_session_seen():
     """Refresh the signed-in session's ``last_seen_at`` now and then (before any view writes)."""
     if request.blueprint in ("api", "public") or request.endpoint in (None, "static"):
         return None
-    if current_user.is_authenticated and (row := g.get("user_session")) is not None:
-        before = row.last_seen_at
-        note_seen(row)
-        if row.last_seen_at != before:
-            db.session.commit()
+    if current_user.is_authenticated and (row := g.get("user_session")) is not None and seen_is_stale(row):
+        perform(note_seen, row)
     return None
 
 
@@ -191,21 +190,19 @@ def password_change():
     """Choose a new password; required after a reset, open to every user at any time."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
-        try:
-            throttled_change_password(
-                user, current_password=form.current_password.data, new_password=form.new_password.data
-            )
-        except TooManyAttempts as error:
-            db.session.rollback()
-            return _too_many(error, "accounts/password_change.html", form=form)
-        except DomainError as error:
-            # A refused change writes nothing but the count of a wrong current password.
-            db.session.commit()
-            show_errors(form, error)
-        else:
-            start_session(user)  # this browser signs in again; every other session has ended
-            db.session.commit()
+        # A refused change writes nothing but the count of a wrong current password: that is committed.
+        outcome = perform(
+            _change_password,
+            current_user._get_current_object(),
+            form.current_password.data,
+            form.new_password.data,
+            show_on=form,
+            quiet=TooManyAttempts,
+            commit_refused=InvalidInput,
+        )
+        if isinstance(outcome.error, TooManyAttempts):
+            return _too_many(outcome.error, "accounts/password_change.html", form=form)
+        if outcome.ok:
             flash(
                 _(
                     "Your password is changed. Other devices signed in as you are signed out "
@@ -215,6 +212,12 @@ def password_change():
             )
             return redirect(_safe_next(request.args.get("next")))
     return render_template("accounts/password_change.html", form=form), 422 if form.errors else 200
+
+
+def _change_password(user: User, current_password: str, new_password: str) -> None:
+    """``throttled_change_password``; this browser keeps ``user`` signed in on a new session."""
+    throttled_change_password(user, current_password=current_password, new_password=new_password)
+    start_session(user)  # this browser signs in again; every other session has ended
 
 
 @bp.route("/manage/users/<int:user_id>/reset-password", methods=["POST"])
@@ -227,8 +230,10 @@ def user_reset_password(user_id: int):
     user = get_scoped_or_404(User, user_id)
     if not can_reset_password(current_user, user):
         abort(403)
-    password = reset_password(user, actor=current_user)
-    db.session.commit()
+    outcome = perform(reset_password, user, actor=current_user, quiet=DomainError)
+    if not outcome.ok:
+        abort(outcome.error.status, str(outcome.error.message))
+    password = outcome.value
     if user.role == "producer" and current_user.role == "centre_admin":
         back = url_for("producers.detail", producer_id=user.producer_id)
     else:
@@ -280,12 +285,9 @@ def token_revoke(token_id: int):
     owner = api_token.user
     if owner.id != current_user.id:
         get_scoped_or_404(User, owner.id)  # outside the scope: 404; inside but not managed: 403
-    try:
-        revoke_token(api_token, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        abort(error.status, str(error.message))
-    db.session.commit()
+    outcome = perform(revoke_token, api_token, actor=current_user, quiet=DomainError)
+    if not outcome.ok:
+        abort(outcome.error.status, str(outcome.error.message))
     flash(_("The token %(name)s is revoked.", name=api_token.name or f"#{api_token.id}"), "success")
     if owner.id == current_user.id:
         return redirect(url_for("accounts.tokens"))

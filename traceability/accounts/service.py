@@ -21,7 +21,7 @@ from traceability.accounts.models import CENTRE_ROLES, ROLES, ApiToken, User
 from traceability.accounts.passwords import password_problem, temporary_password
 from traceability.accounts.sessions import end_all_sessions
 from traceability.audit.service import record_audit, snapshot
-from traceability.database import utcnow
+from traceability.dates import utcnow
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
 from traceability.registry.models import Centre, Producer

@@ -20,7 +20,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy import select, update
 
 from traceability.accounts.models import User, UserSession
-from traceability.database import utcnow
+from traceability.dates import utcnow
 from traceability.extensions import db
 
 SESSION_KEY = "sid"
@@ -79,7 +79,12 @@ def end_all_sessions(user: User) -> None:
     )
 
 
+def seen_is_stale(row: UserSession) -> bool:
+    """Whether ``last_seen_at`` is older than SEEN_EVERY, so that ``note_seen`` would write."""
+    return row.last_seen_at <= utcnow() - SEEN_EVERY
+
+
 def note_seen(row: UserSession) -> None:
     """Refresh ``last_seen_at`` when it has gone stale; the caller commits."""
-    if row.last_seen_at <= utcnow() - SEEN_EVERY:
+    if seen_is_stale(row):
         row.last_seen_at = utcnow()

@@ -6,7 +6,9 @@ over it, 429 with ``Retry-After``.
 
 from __future__ import annotations
 
-from flask import g, request
+from collections.abc import Callable
+
+from flask import Response, g, request
 from flask_babel import gettext as _
 
 from traceability.accounts.service import token_for
@@ -25,22 +27,32 @@ csrf.exempt(bp)
 @bp.before_request
 def authenticate_bearer():
     """Resolve ``Authorization: Bearer`` to a user; the session cookie is never used here."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        g._login_user = login_manager.anonymous_user()
+        return None
+    return authenticate(error_response)
+
+
+def authenticate(error: Callable[..., Response]) -> Response | None:
+    """The bearer token's user as current_user, counted against API_RATE_LIMIT; else the refusal.
+
+    ``error(status, message, code=...)`` renders the refusal (401 or 429): the API's error
+    body here, the EPCIS binding's problem details at /epcis.
+    """
     # Setting g._login_user makes the token's user current_user for this request
     # only (Flask-Login reads it before the session), so a browser's session
     # can never authorise an API call.
     g._login_user = login_manager.anonymous_user()
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
     scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
     api_token = token_for(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
     if api_token is None:
-        return error_response(401, _("Send a valid API token: Authorization: Bearer TOKEN."))
+        return error(401, _("Send a valid API token: Authorization: Bearer TOKEN."))
     try:
         check_api_rate(api_token)
-    except TooManyAttempts as error:
+    except TooManyAttempts as refusal:
         db.session.rollback()
-        response = error_response(429, error.message, code=error.code)
-        response.headers["Retry-After"] = str(error.retry_after)
+        response = error(429, refusal.message, code=refusal.code)
+        response.headers["Retry-After"] = str(refusal.retry_after)
         return response
     finally:
         # The call's count (and the token's last use) hold even when the call itself fails.

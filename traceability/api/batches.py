@@ -256,7 +256,8 @@ def batch_trace(batch_id: int, args: dict[str, Any]):
     result = trace(get_scoped_or_404(Batch, batch_id), args["direction"])
     nodes = []
     for node in result.nodes:
-        node.depth = result.depths[node.id]  # shown in the answer, never stored
+        # Not a column: an attribute of the loaded lot for TraceNodeSchema to show, never stored.
+        node.depth = result.depths[node.id]  # type: ignore[attr-defined]
         nodes.append(node)
     return {
         "batch_id": batch_id,

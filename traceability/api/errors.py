@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, jsonify
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from traceability.errors import DomainError
 
@@ -47,15 +47,17 @@ def _strings(fields: Any) -> Any:
     return str(fields)
 
 
-def error_response(status: int, message: Any, *, code: str | None = None, fields: Any = None) -> Response:
-    body = {
-        "error": {
-            "code": code or HTTP_CODES.get(status, "error"),
-            "message": str(message),
-            "fields": _strings(fields or {}),
-        }
+def error_object(status: int, message: Any, *, code: str | None = None, fields: Any = None) -> dict[str, Any]:
+    """The ``error`` object of an error body: its code, message and the fields that are wrong."""
+    return {
+        "code": code or HTTP_CODES.get(status, "error"),
+        "message": str(message),
+        "fields": _strings(fields or {}),
     }
-    response = jsonify(body)
+
+
+def error_response(status: int, message: Any, *, code: str | None = None, fields: Any = None) -> Response:
+    response = jsonify({"error": error_object(status, message, code=code, fields=fields)})
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
@@ -71,6 +73,6 @@ def http_error_response(error: HTTPException) -> Response:
     if not description or description == type(error).description:
         description = HTTP_MESSAGES.get(error.code or 500, error.name)
     response = error_response(error.code or 500, description)
-    if error.code == 405 and error.valid_methods:
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response

@@ -60,13 +60,6 @@ class InspectionInSchema(Schema):
     follow_up_on = fields.Date(allow_none=True, metadata={"description": "Required for a nonconformity"})
 
 
-class ChecklistItemSchema(Schema):
-    item = fields.String()
-    label = fields.String()
-    answer = fields.String(validate=OneOf(ANSWERS))
-    note = fields.String()
-
-
 class PhotoSchema(Schema):
     id = fields.Integer()
     width = fields.Integer()

@@ -23,7 +23,6 @@ from traceability.batches.label_jobs import (
     job_file,
     percent_done,
     queue_label_job,
-    start_runner,
 )
 from traceability.batches.label_sheets import (
     ERROR_CORRECTION_LEVELS,
@@ -93,7 +92,13 @@ class LabelJobSchema(Schema):
     status = fields.String(metadata={"enum": ["queued", "running", "done", "failed"]})
     progress = fields.Integer(metadata={"description": "Labels drawn so far"})
     percent = fields.Method("_percent", metadata={"type": "integer"})
-    stalled = fields.Method("_stalled", metadata={"type": "boolean"})
+    stalled = fields.Method(
+        "_stalled",
+        metadata={
+            "type": "boolean",
+            "description": "The worker running it stopped; it runs again by itself within minutes",
+        },
+    )
     error = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
     finished_at = fields.AwareDateTime(allow_none=True)
@@ -206,8 +211,7 @@ def batch_label_job_create(batch_id: int, data: dict[str, Any]):
     except JobUnderWay as error:
         url = url_for("api.label_job_get", job_id=error.job.id, _external=True)
         raise Conflict(error.message, {"job": url}) from error
-    db.session.commit()
-    start_runner(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
+    db.session.commit()  # queues the job for the worker
     return job
 
 

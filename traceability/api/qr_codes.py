@@ -13,8 +13,11 @@ from traceability.batches.models import Batch, Item
 from traceability.batches.qr_images import DEFAULT_PNG_PX, ERROR_CORRECTION_LEVELS, QR_MAX_PX, QR_MIN_PX
 from traceability.batches.routes import batch_qr_response, item_qr_response
 
-_SIZE = {"validate": Range(QR_MIN_PX, QR_MAX_PX), "metadata": {"description": "Width in pixels"}}
-_EC = {
+_SIZE: dict[str, Any] = {
+    "validate": Range(QR_MIN_PX, QR_MAX_PX),
+    "metadata": {"description": "Width in pixels"},
+}
+_EC: dict[str, Any] = {
     "load_default": "M",
     "validate": OneOf(ERROR_CORRECTION_LEVELS),
     "metadata": {"description": "Error correction: M (15 %, the default) or H (30 %)"},

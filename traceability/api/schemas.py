@@ -21,7 +21,8 @@ class QuantityField(fields.Decimal):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(places=None, allow_nan=False, **kwargs)
 
-    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> float | None:
+    # A JSON number out, where marshmallow's Decimal field says a Decimal (or its string).
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> float | None:  # type: ignore[override]
         return None if value is None else float(value)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:

@@ -17,7 +17,6 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError
@@ -133,6 +132,7 @@ def operation(
             if isinstance(result, Response):
                 return result
             if paginated:
+                assert response is not None  # a paginated operation declares its response schema
                 items, page, per_page, total = result
                 dumped = {
                     "items": response(many=True).dump(items),
@@ -169,7 +169,8 @@ def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _schema_name(schema: type[Schema] | Schema) -> str:
-    return resolve_schema_cls(schema).__name__.removesuffix("Schema")
+    schema_class = schema if isinstance(schema, type) else type(schema)
+    return schema_class.__name__.removesuffix("Schema")
 
 
 def build_spec(server_url: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from traceability.accounts.models import User
 from traceability.accounts.scope import scoped_select
 from traceability.audit.models import AuditEntry
 from traceability.audit.service import entry_hash
-from traceability.batches.service import VIETNAM_OFFSET
+from traceability.dates import VIETNAM_OFFSET
 from traceability.extensions import db
 from traceability.registry.models import Centre, Producer
 from traceability.text import like_pattern

@@ -239,7 +239,9 @@ def verify_chain(*, expect: tuple[int, str] | None = None, batch_size: int = 100
         rows = connection.execution_options(yield_per=batch_size).execute(
             select(_ENTRIES).order_by(_ENTRIES.c.id)
         )
-        previous, count, broken = None, 0, None
+        previous: Any = None  # the last good entry's row
+        count = 0
+        broken: tuple[Any, Any, int] | None = None  # (previous, row, expected id) where the chain breaks
         expected_hash_seen: bool | None = None
         for row in rows:
             expected_id = previous.id + 1 if previous is not None else 1
@@ -251,6 +253,7 @@ def verify_chain(*, expect: tuple[int, str] | None = None, batch_size: int = 100
                 expected_hash_seen = row.entry_hash == expect[1]
             previous, count = row, count + 1
         rows.close()
+        problem: ChainProblem | None
         if broken is not None:
             problem = _diagnose(connection, *broken)
         else:

@@ -14,9 +14,8 @@ from traceability.audit.retention import (
     PurgePlan,
     RetentionConfigError,
     RetentionPolicy,
-    apply_purge,
     plan_purge,
-    remove_files,
+    purge_now,
 )
 from traceability.extensions import db
 
@@ -121,16 +120,9 @@ def purge_command(apply_changes: bool) -> None:
         policy = RetentionPolicy.from_config(current_app.config)
     except RetentionConfigError as error:
         raise click.ClickException(str(error)) from None
-    plan = plan_purge(policy)
     if not apply_changes:
+        plan = plan_purge(policy)
         db.session.rollback()
         _describe(plan, applied=False)
         return
-    try:
-        files = apply_purge(plan)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    remove_files(files)
-    _describe(plan, applied=True)
+    _describe(purge_now(policy), applied=True)

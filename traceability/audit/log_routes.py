@@ -11,8 +11,8 @@ from traceability.accounts.scope import get_scoped_or_404, producer_filter_choic
 from traceability.audit import browse
 from traceability.audit.log_forms import AuditFilterForm
 from traceability.audit.models import AuditEntry
-from traceability.batches.service import VIETNAM_OFFSET
 from traceability.converters import query_int
+from traceability.dates import VIETNAM_OFFSET
 from traceability.extensions import db
 from traceability.web import roles_required
 

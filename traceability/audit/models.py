@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from traceability.database import UTCDateTime, utcnow
-from traceability.extensions import db
+from traceability.database import UTCDateTime
+from traceability.dates import utcnow
+from traceability.extensions import Model
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One change: who, role, tenant, when, the object, before and after.
 
     ``entry_hash`` is the SHA-256 of the entry's canonical content including
@@ -37,7 +38,7 @@ class AuditEntry(db.Model):
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class AuditHead(db.Model):
+class AuditHead(Model):
     """The chain's newest entry, moved forward with every append (one row, id 1).
 
     Nothing points at the last entry of a hash chain, so deleting the newest

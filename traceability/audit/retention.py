@@ -22,11 +22,10 @@ never purged. Each removed batch gets a ``purge`` audit entry with what went.
 
 from __future__ import annotations
 
-import calendar
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -34,18 +33,29 @@ from sqlalchemy import Table, delete, func, or_, select
 
 from traceability.audit.service import record_audit, snapshot
 from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
-from traceability.batches.service import VIETNAM_OFFSET
-from traceability.database import vietnam_today
+from traceability.database import UTCDateTime, table_of
+from traceability.dates import VIETNAM_OFFSET, add_months, vietnam_today
 from traceability.extensions import db
+from traceability.ownership import owned_models, owner_of
 from traceability.public.models import Report, Scan
 from traceability.registry.models import Product
-from traceability.uploads import remove
+from traceability.uploads import images_folder, remove
+
+log = logging.getLogger(__name__)
 
 # The regulation's minimums: a configuration may keep data longer, never shorter.
 MINIMUM_MONTHS_AFTER_EXPIRY = 12
 MINIMUM_MONTHS_WITHOUT_EXPIRY = 60
-# Tables the purge empties for a batch; a reference from any other table keeps the batch.
-HANDLED_TABLES = {"batch", "item", "trace_event", "scan", "report", "batch_input", "recall", "recall_batch"}
+# The EPCIS query index of a batch's events: its rows go with the batch (ON DELETE CASCADE).
+CASCADED_TABLES = {"epcis_query_event"}
+
+
+def handled_tables() -> set[str]:
+    """Tables the purge empties for a batch: its own and every model's declared ``batch_owned``.
+
+    A reference to the batch's rows from any other table keeps the batch.
+    """
+    return {"batch", *(table_of(model).name for model in owned_models("batch")), *CASCADED_TABLES}
 
 
 class RetentionConfigError(ValueError):
@@ -78,15 +88,8 @@ class RetentionPolicy:
         return cls(values["RETENTION_MONTHS_AFTER_EXPIRY"], values["RETENTION_MONTHS_WITHOUT_EXPIRY"])
 
 
-def add_months(day: date, months: int) -> date:
-    """``day`` moved by ``months`` calendar months, on the month's last day if it is shorter."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def _local_day(moment: datetime | None) -> date | None:
-    return moment.astimezone(VIETNAM_OFFSET).date() if moment is not None else None
+def _local_day(moment: datetime) -> date:
+    return moment.astimezone(VIETNAM_OFFSET).date()
 
 
 def retention_ends_on(
@@ -195,7 +198,8 @@ def _instant(value: Any) -> datetime | None:
         return value
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return TraceEvent.__table__.c.recorded_at.type.process_result_value(value, db.session.get_bind().dialect)
+    # The type of TraceEvent.recorded_at (and of every instant column).
+    return UTCDateTime().process_result_value(value, db.session.get_bind().dialect)
 
 
 def _linked(batch_ids: set[int]) -> set[int]:
@@ -261,8 +265,9 @@ def _row_ids(group: set[int]) -> dict[str, list[int]]:
 def _foreign_references(group: set[int]) -> str | None:
     """The name of a table the purge does not empty that still refers to the group's rows, if any."""
     row_ids: dict[str, list[int]] | None = None
+    handled = handled_tables()
     for table in db.metadata.sorted_tables:
-        if table.name in HANDLED_TABLES:
+        if table.name in handled:
             continue
         for key in table.foreign_keys:
             target = key.column.table.name
@@ -292,6 +297,7 @@ def plan_purge(policy: RetentionPolicy, today: date | None = None) -> PurgePlan:
         seen |= group
         members = sorted(group)
         still_kept = [other for other in members if other not in past]
+        detail: dict[str, Any]
         reason, detail = None, {}
         if still_kept:
             reason, detail = "lineage", {"linked_batch_ids": still_kept}
@@ -379,20 +385,12 @@ def apply_purge(plan: PurgePlan) -> list[str]:
             after=None,
             producer_id=removal.producer_id,
         )
-    item_ids = select(Item.id).where(Item.batch_id.in_(ids))
-    recall_ids = select(Recall.id).where(Recall.batch_id.in_(ids))
-    for statement in (
-        delete(Scan).where(or_(Scan.batch_id.in_(ids), Scan.item_id.in_(item_ids))),
-        delete(Report).where(Report.batch_id.in_(ids)),
-        delete(RecallBatch).where(or_(RecallBatch.batch_id.in_(ids), RecallBatch.recall_id.in_(recall_ids))),
-        delete(Recall).where(Recall.batch_id.in_(ids)),
-        delete(BatchInput).where(
-            or_(BatchInput.output_batch_id.in_(ids), BatchInput.input_batch_id.in_(ids))
-        ),
-        delete(TraceEvent).where(TraceEvent.batch_id.in_(ids)),
-        delete(Item).where(Item.batch_id.in_(ids)),
-    ):
-        db.session.execute(statement.execution_options(synchronize_session=False))
+    # Every row declared as a lot's (traceability.ownership), children before the rows they point at.
+    owned = {table_of(model): model for model in owned_models("batch")}
+    for table in reversed(db.metadata.sorted_tables):
+        if (model := owned.get(table)) is not None and (owner := owner_of(model)) is not None:
+            statement = delete(model).where(or_(*(column.in_(ids) for column in owner.columns(model))))
+            db.session.execute(statement.execution_options(synchronize_session=False))
     for batch in batches.values():
         # Through the session, so whatever listens for changed records (the page cache) hears of it;
         # the collections are reloaded (now empty) rather than trusted from memory.
@@ -404,4 +402,31 @@ def apply_purge(plan: PurgePlan) -> list[str]:
 
 def remove_files(files: list[str]) -> None:
     """Delete the removed events' photos (after the commit: a rolled-back purge keeps them)."""
-    remove(Path(current_app.config["UPLOAD_FOLDER"]) / "images", *files)
+    remove(images_folder(), *files)
+
+
+def purge_now(policy: RetentionPolicy) -> PurgePlan:
+    """Remove every batch past its retention period (audited) and commit, then their files; the plan."""
+    plan = plan_purge(policy)
+    try:
+        files = apply_purge(plan)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    remove_files(files)
+    return plan
+
+
+def scheduled_purge() -> int:
+    """The worker's job ``retention.purge``, on ``RETENTION_PURGE_SCHEDULE``: how many batches went."""
+    plan = purge_now(RetentionPolicy.from_config(current_app.config))
+    for removal in plan.removals:
+        log.info(
+            "retention: removed batch %s (%s), kept until %s",
+            removal.batch_id,
+            removal.lot_code,
+            removal.retention_ended_on.isoformat(),
+        )
+    log.info("retention: removed %d batches, kept %d past their period", len(plan.removals), len(plan.kept))
+    return len(plan.removals)

@@ -28,7 +28,7 @@ from flask_login import current_user
 from sqlalchemy import inspect, select, text, update
 
 from traceability.audit.models import AuditEntry, AuditHead
-from traceability.database import utcnow
+from traceability.dates import utcnow
 from traceability.extensions import db
 from traceability.observability import request_id
 from traceability.registry.models import Producer

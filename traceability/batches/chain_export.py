@@ -11,7 +11,6 @@ nearest; a download cut there carries the header ``X-Chain-Truncated: true``.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import unicodedata
@@ -31,17 +30,18 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from traceability.batches.models import Batch, TraceEvent
-from traceability.batches.service import VIETNAM_OFFSET, current_events, event_party, local_time, person_label
+from traceability.batches.service import current_events, event_party, local_time, person_label
 from traceability.batches.trace import trace
+from traceability.dates import VIETNAM_OFFSET
 from traceability.extensions import db
 from traceability.registry.models import Location
+from traceability.spreadsheets import csv_bytes, csv_cell
 from traceability.vocabulary import EVENT_TYPE_LABELS, STATUS_LABELS
 
 CSV_MEDIA_TYPE = "text/csv"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # A spreadsheet runs a cell that starts with one of these as a formula: text a
 # producer typed (a note, a lot code) must never become one.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_COLUMN_WIDTH = 50
 
 
@@ -250,9 +250,7 @@ def _csv_value(column: Column, value: Any) -> str:
     if column.kind == "number":
         return format(Decimal(value).normalize(), "f")
     text = str(value)
-    if column.kind == "text" and text.startswith(FORMULA_STARTS):
-        return "'" + text  # shown as typed, never run
-    return text
+    return csv_cell(text) if column.kind == "text" else text  # formula-like text shown as typed, never run
 
 
 def chain_csv(batch: Batch, locale: str | Locale) -> bytes:
@@ -261,12 +259,8 @@ def chain_csv(batch: Batch, locale: str | Locale) -> bytes:
 
 
 def _csv_bytes(rows: list[dict[str, Any]], locale: str | Locale) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(chain_header(locale))
-    for row in rows:
-        writer.writerow([_csv_value(column, row[column.key]) for column in COLUMNS])
-    return buffer.getvalue().encode("utf-8-sig")
+    cells = ([_csv_value(column, row[column.key]) for column in COLUMNS] for row in rows)
+    return csv_bytes(chain_header(locale), cells, guard=False)
 
 
 def _xlsx_value(column: Column, value: Any) -> Any:

@@ -49,8 +49,9 @@ from traceability.batches.models import (
     RecallBatch,
     TraceEvent,
 )
-from traceability.batches.service import VIETNAM_OFFSET, current_events, event_party, local_time
+from traceability.batches.service import current_events, event_party, local_time
 from traceability.batches.trace import trace
+from traceability.dates import VIETNAM_OFFSET
 from traceability.extensions import db
 from traceability.gs1.epcis import (
     EventParts,
@@ -191,33 +192,58 @@ def _load(batches: list[Batch]) -> _Chain:
     return _Chain(batches, lineage, locations, recalls)
 
 
+@dataclass
+class EventSource:
+    """Where an exported event comes from, and when what it says was last recorded.
+
+    ``kind`` is ``event`` (``source_id`` a TraceEvent), ``transformation`` or ``aggregation``
+    (the lineage of the batch ``source_id``), ``recall`` or ``recall_ended`` (a Recall).
+    """
+
+    batch_id: int
+    kind: str
+    source_id: int
+    recorded_at: datetime
+
+
 def batch_events(batches: list[Batch], uris: Uris, *, public: bool = False) -> list[dict[str, Any]]:
     """The EPCIS events of these batches: their key events, the lineage that made them, their recalls.
 
     ``public``: a voided event keeps its eventID, time, step and error declaration, not its content.
     """
+    return [event for _source, event in sourced_batch_events(batches, uris, public=public)]
+
+
+def sourced_batch_events(
+    batches: list[Batch], uris: Uris, *, public: bool = False
+) -> list[tuple[EventSource, dict[str, Any]]]:
+    """``batch_events``, each event with the record it comes from (what the EPCIS query index keeps)."""
     chain = _load(batches)
     namespaces = {PREFIX: uris.vocabulary}
     exported: list[dict[str, Any]] = []
+    sources: list[EventSource] = []  # exported[i] comes from sources[i]
     event_ids: dict[int, str] = {}  # TraceEvent.id -> the eventID it is exported under
     declarations: list[tuple[int, TraceEvent]] = []  # (index of the voided event's export, its correction)
     for batch in chain.batches:
         corrections = {e.voids_event_id: e for e in batch.events if e.voids_event_id}
         anchors = _lineage_events(
-            batch, chain, current_events(batch.events), uris, namespaces, exported, event_ids
+            batch, chain, current_events(batch.events), uris, namespaces, exported, event_ids, sources
         )
         for event in batch.events:
             if event.is_retraction or event.id in anchors:
                 continue
             build = _association_event if event.type == ASSOCIATION and event.association else _object_event
             exported.append(build(batch, event, chain, uris, namespaces))
+            sources.append(EventSource(batch.id, "event", event.id, event.recorded_at))
             event_ids[event.id] = exported[-1]["eventID"]
             if event.id in corrections:
                 declarations.append((len(exported) - 1, corrections[event.id]))
         for recall in chain.recalls.get(batch.id, []):
             exported.append(_recall_event(batch, recall, uris, namespaces))
+            sources.append(EventSource(batch.id, "recall", recall.id, recall.opened_at))
             if recall.outcome == "returned_to_sale" and recall.closed_at is not None:
                 exported.append(_recall_ended_event(batch, recall, uris, namespaces))
+                sources.append(EventSource(batch.id, "recall_ended", recall.id, recall.closed_at))
     for index, correction in declarations:
         retraction = correction.is_retraction
         extensions = {uris.term("reason"): correction.void_reason} if correction.void_reason else {}
@@ -231,7 +257,35 @@ def batch_events(batches: list[Batch], uris: Uris, *, public: bool = False) -> l
             corrective_event_ids=[] if retraction else [event_ids[correction.id]],
             extensions=extensions,
         )
-    return sorted(exported, key=lambda event: (canonical_time(event["eventTime"]), event["eventID"]))
+        # The declaration is recorded later than the event: the repository's copy changed then.
+        sources[index].recorded_at = max(sources[index].recorded_at, correction.recorded_at)
+    pairs = list(zip(sources, exported, strict=True))
+    return sorted(pairs, key=lambda pair: (canonical_time(pair[1]["eventTime"]), pair[1]["eventID"]))
+
+
+def appended_events(
+    batch: Batch, events: list[TraceEvent], uris: Uris
+) -> list[tuple[EventSource, dict[str, Any]]]:
+    """The export of key events just appended to a lot, as ``sourced_batch_events`` gives them.
+
+    Only for events that leave the rest of the lot's export as it was: not a correction or a
+    retraction (they declare an earlier event erroneous), not a processing or packing event
+    (a lot's lineage event takes its time and place from the first of those). Builds only
+    these events, so recording one event does not export the whole lot again.
+    """
+    namespaces = {PREFIX: uris.vocabulary}
+    location_ids = {event.location_id for event in events if event.location_id}
+    locations = {
+        location.id: location
+        for location in db.session.scalars(select(Location).where(Location.id.in_(location_ids)))
+    }
+    chain = _Chain([batch], {}, locations, {})
+    appended = []
+    for event in events:
+        build = _association_event if event.type == ASSOCIATION and event.association else _object_event
+        source = EventSource(batch.id, "event", event.id, event.recorded_at)
+        appended.append((source, build(batch, event, chain, uris, namespaces)))
+    return appended
 
 
 # What a voided event's public export leaves out: what was typed about it, never who or where.
@@ -329,6 +383,7 @@ def _lineage_events(
     namespaces: dict[str, str],
     exported: list[dict[str, Any]],
     event_ids: dict[int, str],
+    sources: list[EventSource],
 ) -> set[int]:
     """Append the batch's TransformationEvent and AggregationEvent; the ids of the key events merged into them."""
     groups: dict[str, list[BatchInput]] = defaultdict(list)
@@ -379,6 +434,8 @@ def _lineage_events(
                 namespaces=namespaces,
             )
         exported.append(event)
+        recorded = [link.created_at for link in links] + ([anchor.recorded_at] if anchor is not None else [])
+        sources.append(EventSource(batch.id, group, batch.id, max(recorded)))
         if anchor is not None:
             anchors.add(anchor.id)
             event_ids[anchor.id] = event["eventID"]

@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from traceability.batches.models import EVENT_TYPES, UNITS
-from traceability.batches.service import VIETNAM_OFFSET
+from traceability.dates import VIETNAM_OFFSET
 from traceability.forms import Form
 from traceability.vocabulary import EVENT_TYPE_LABELS, RECALL_OUTCOME_LABELS, UNIT_LABELS
 

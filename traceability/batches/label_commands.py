@@ -82,9 +82,10 @@ def print_command(
 
 @labels_cli.command("run-jobs")
 def run_jobs_command() -> None:
-    """Run every queued label job, and every job left running by a process that died.
+    """Run the waiting label jobs here, and every job whose worker died: for when no job worker runs.
 
     First removes the files of jobs finished more than LABEL_JOB_KEEP_HOURS ago.
+    A job a worker is running meanwhile is left to it (its claim).
     """
     _report_purge(purge_expired_files())
     job_ids = runnable_job_ids()
@@ -92,7 +93,7 @@ def run_jobs_command() -> None:
         click.echo("No label jobs waiting.")
         return
     for job_id in job_ids:
-        job = db.session.get(LabelJob, job_id)
+        job = db.session.get_one(LabelJob, job_id)
         count = job.count
         db.session.commit()
         with click.progressbar(length=count, label=f"Label job {job_id}") as bar:
@@ -104,7 +105,7 @@ def run_jobs_command() -> None:
                 done = labels
 
             ran = run_label_job(job_id, progress=advance)
-        job = db.session.get(LabelJob, job_id)
+        job = db.session.get_one(LabelJob, job_id)
         outcome = "done" if ran else f"not run ({job.status}{': ' + job.error if job.error else ''})"
         click.echo(f"Label job {job_id}: {outcome}")
 

@@ -1,13 +1,15 @@
-"""Label sheets printed in the background, with progress, restartable after a crash.
+"""Label sheets printed in the background by the job worker, with progress, resumed after a crash.
 
-The web request that asks for a big sheet (more than DIRECT_LABEL_LIMIT
-labels) stores a ``LabelJob`` (queued), commits, and starts a daemon thread
-that runs it in its own application context, hence its own database session.
-No broker or worker service to deploy; what makes it safe:
+The web request (or API call) that asks for a big sheet (more than
+DIRECT_LABEL_LIMIT labels) stores a ``LabelJob`` (queued) and commits; the
+commit queues the job ``labels.run`` (``traceability.jobs``), which the worker
+process (``flask --app wsgi worker``) runs in an application context of its
+own. No request starts a thread or a process pool. What makes it safe:
 
 - a runner first claims the job with one conditional UPDATE (queued, or
-  running with a heartbeat older than STALE_AFTER) and a random token, so two
-  runners never print the same job, on SQLite or PostgreSQL;
+  running with a heartbeat older than the lease, LABEL_JOB_LEASE_SECONDS) and
+  a random token, so two runners never print the same job, on SQLite or
+  PostgreSQL, however often its message was queued;
 - it loads the batch and URLs, ends its transaction, then draws: progress and
   the heartbeat are written in short transactions of their own (SQLite's write
   lock is held for milliseconds, never for the whole sheet), each checking the
@@ -18,14 +20,18 @@ No broker or worker service to deploy; what makes it safe:
   memory does not grow with its labels (``labels.streaming``);
 - a lot has one queued or running job at a time (a partial unique index):
   another print request is answered with the job already under way;
+- a job has LABEL_JOB_TIME_LIMIT seconds from its first start to finish,
+  retries included: past it, it is marked failed with a message saying so;
 - a finished job's file is kept ``LABEL_JOB_KEEP_HOURS``, then removed by
-  ``purge_expired_files`` (each job start, ``flask labels run-jobs`` and
+  ``purge_expired_files`` (hourly in the worker, each job start, and
   ``flask labels purge``); the job page says when, and after, to print again.
 
-A process that dies mid-job (a deploy, a worker recycled) leaves the job
-"running" with a heartbeat that stops: the job page shows it as stalled with
-a Restart button, and ``flask labels run-jobs`` runs every queued or stalled
-job in the foreground (after a deploy, or from cron).
+A worker that dies mid-job (a deploy, a crash, SIGKILL) leaves the job
+"running" with a heartbeat that stops, and its queue message is gone:
+``recover_label_jobs`` (every minute, and when a worker starts) queues it
+again once the lease has run out, and queues any queued job whose message was
+lost. ``flask labels run-jobs`` runs the waiting jobs in the foreground,
+for an operator without a worker.
 """
 
 from __future__ import annotations
@@ -33,17 +39,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from flask import Flask, current_app
+from flask import current_app
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from traceability.accounts.models import User
@@ -56,11 +62,14 @@ from traceability.batches.label_sheets import (
     render_sheet,
 )
 from traceability.batches.models import Batch, LabelJob
-from traceability.database import utcnow
+from traceability.database import UTCDateTime
+from traceability.dates import utcnow
 from traceability.errors import Conflict, DomainError
 from traceability.extensions import db
+from traceability.jobs import enqueue_after_commit, job_queue
 
-STALE_AFTER = timedelta(minutes=2)
+RUN_JOB = "labels.run"  # the job that prints one sheet (traceability.jobs.catalogue)
+RECOVER_JOBS = "labels.recover"
 ACTIVE_STATUSES = ("queued", "running")  # at most one such job per lot (the model's partial index)
 HEARTBEAT_SECONDS = 1.0
 LABEL_SUBFOLDER = "labels"
@@ -70,6 +79,10 @@ log = logging.getLogger(__name__)
 
 class JobLost(Exception):
     """Another runner claimed the job: this one was presumed dead and must stop."""
+
+
+class JobTimedOut(DomainError):
+    """The job ran past LABEL_JOB_TIME_LIMIT since it first started."""
 
 
 class JobUnderWay(Conflict):
@@ -93,13 +106,32 @@ def active_job(batch_id: int) -> LabelJob | None:
     ).first()
 
 
+def lease() -> timedelta:
+    """How long a running job's heartbeat may stop before its runner is presumed dead."""
+    return timedelta(seconds=current_app.config["LABEL_JOB_LEASE_SECONDS"])
+
+
+def time_limit() -> timedelta:
+    """How long a job may take from its first start to its end, retries included."""
+    return timedelta(seconds=current_app.config["LABEL_JOB_TIME_LIMIT"])
+
+
+def time_limit_message() -> str:
+    """What a job past its time limit says (in the language of the request, or the default)."""
+    return _(
+        "The sheet was not finished within the time limit of %(limit)s. Restart the job, or print fewer "
+        "labels at a time; if it fails again, tell the centre.",
+        limit=format_timedelta(time_limit(), threshold=1),
+    )
+
+
 def label_folder() -> Path:
     """Where finished sheets are kept: ``{UPLOAD_FOLDER}/labels``."""
     return Path(current_app.config["UPLOAD_FOLDER"]) / LABEL_SUBFOLDER
 
 
 def queue_label_job(batch: Batch, plan: LabelPlan, *, actor: User | None) -> LabelJob:
-    """Store a queued job for ``plan`` (flushes; the caller commits, then starts a runner).
+    """Store a queued job for ``plan`` (flushes); the worker gets it once the caller commits.
 
     JobUnderWay (409) when the lot already has a queued or running job: one
     print of a lot at a time, however often the button is pressed.
@@ -132,14 +164,23 @@ def queue_label_job(batch: Batch, plan: LabelPlan, *, actor: User | None) -> Lab
         if running is None:
             raise
         raise JobUnderWay(running) from None
+    enqueue_after_commit(RUN_JOB, job.id)
     return job
 
 
 def is_stalled(job: LabelJob) -> bool:
-    """A queued or running job nobody has reported on for STALE_AFTER: its process died."""
-    if job.status not in ("queued", "running"):
+    """A running job whose runner stopped reporting for longer than the lease: its worker died.
+
+    ``recover_label_jobs`` queues it again within a minute (or restart it).
+    """
+    if job.status != "running":
         return False
-    return job.heartbeat_at is None or job.heartbeat_at < utcnow() - STALE_AFTER
+    return job.heartbeat_at is None or job.heartbeat_at < utcnow() - lease()
+
+
+def is_waiting_long(job: LabelJob) -> bool:
+    """A queued job no worker has taken for longer than the lease: the workers are busy or stopped."""
+    return job.status == "queued" and (job.heartbeat_at is None or job.heartbeat_at < utcnow() - lease())
 
 
 def percent_done(job: LabelJob) -> int:
@@ -148,7 +189,7 @@ def percent_done(job: LabelJob) -> int:
 
 
 def restart_label_job(job: LabelJob, *, actor: User | None) -> None:
-    """Queue a failed or stalled job again (flushes; the caller commits, then starts a runner)."""
+    """Queue a failed or stalled job again, with its whole time limit (flushes; queued on commit)."""
     if actor is not None:
         writable_producer(job.batch.product.producer_id, actor)
     if not (job.status == "failed" or is_stalled(job)):
@@ -157,34 +198,18 @@ def restart_label_job(job: LabelJob, *, actor: User | None) -> None:
     if running is not None and running.id != job.id:
         raise JobUnderWay(running)
     job.status, job.claim_token, job.progress, job.error = "queued", None, 0, None
-    job.heartbeat_at, job.finished_at = utcnow(), None
+    job.heartbeat_at, job.started_at, job.finished_at = utcnow(), None, None
     try:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
         raise Conflict(_l("This lot already has a print job under way.")) from None
-
-
-def start_runner(app: Flask, job_id: int) -> threading.Thread:
-    """Run the job in a daemon thread with its own app context (call after committing the job)."""
-    thread = threading.Thread(target=_run_in_app, args=(app, job_id), name=f"label-job-{job_id}", daemon=True)
-    thread.start()
-    return thread
-
-
-def _run_in_app(app: Flask, job_id: int) -> None:
-    with app.app_context():
-        try:
-            run_label_job(job_id)
-        except Exception:  # the runner's own bookkeeping failed; the job shows as stalled
-            log.exception("label job %s", job_id)
-        finally:
-            db.session.remove()
+    enqueue_after_commit(RUN_JOB, job.id)
 
 
 def runnable_job_ids() -> list[int]:
     """Jobs waiting for a runner: queued, or running with a stale heartbeat."""
-    stale = utcnow() - STALE_AFTER
+    stale = utcnow() - lease()
     ids = db.session.scalars(
         select(LabelJob.id)
         .where(
@@ -204,16 +229,29 @@ def _claim(job_id: int) -> str | None:
     now = utcnow()
     claimable = or_(
         LabelJob.status == "queued",
-        and_(LabelJob.status == "running", LabelJob.heartbeat_at < now - STALE_AFTER),
+        and_(LabelJob.status == "running", LabelJob.heartbeat_at < now - lease()),
     )
     result = db.session.execute(
         update(LabelJob)
         .where(LabelJob.id == job_id, claimable)
-        .values(status="running", claim_token=token, started_at=now, heartbeat_at=now, progress=0, error=None)
+        .values(
+            status="running",
+            claim_token=token,
+            # The first start stays: the time limit counts from it, retries included.
+            started_at=func.coalesce(LabelJob.started_at, literal(now, UTCDateTime())),
+            heartbeat_at=now,
+            progress=0,
+            error=None,
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return token if result.rowcount == 1 else None
+    return token if _rows_changed(result) == 1 else None
+
+
+def _rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE changed: its result is a CursorResult, Session.execute's type says Result."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def _report(job_id: int, token: str, **values: Any) -> None:
@@ -224,14 +262,15 @@ def _report(job_id: int, token: str, **values: Any) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    if result.rowcount != 1:
+    if _rows_changed(result) != 1:
         raise JobLost(job_id)
 
 
 def run_label_job(job_id: int, *, progress: Callable[[int], None] | None = None) -> bool:
     """Claim the job and print its sheet; False when another runner has it or it failed.
 
-    ``progress`` (the command line's progress bar) gets the labels drawn so far.
+    The worker's job ``labels.run``. ``progress`` (the command line's progress
+    bar) gets the labels drawn so far.
     """
     purge_expired_files()
     token = _claim(job_id)
@@ -244,17 +283,24 @@ def run_label_job(job_id: int, *, progress: Callable[[int], None] | None = None)
     final_name = f"{job_id}-{token}.pdf"
     partial = folder / f"{final_name}.part"
     last_report = time.monotonic()
+    deadline: datetime  # the first start plus the time limit, read with the job below
 
     def on_page(done: int) -> None:
         nonlocal last_report
         if progress is not None:
             progress(done)
+        if utcnow() >= deadline:
+            raise JobTimedOut(time_limit_message())
         if time.monotonic() - last_report >= HEARTBEAT_SECONDS:
             last_report = time.monotonic()
             _report(job_id, token, progress=done)
 
     try:
-        job = db.session.get(LabelJob, job_id)
+        job = db.session.get_one(LabelJob, job_id)
+        assert job.started_at is not None  # set by the claim
+        deadline = job.started_at + time_limit()
+        if utcnow() >= deadline:  # retried after its workers died until its time ran out
+            raise JobTimedOut(time_limit_message())
         plan = LabelPlan(job.template, job.error_correction, job.count, job.first_item_id, job.last_item_id)
         text, count = label_text(job.batch), item_range_count(job.batch, plan)
         urls = label_urls(job.batch, plan)  # read in chunks while drawing, each in its own transaction
@@ -282,6 +328,58 @@ def run_label_job(job_id: int, *, progress: Callable[[int], None] | None = None)
         with contextlib.suppress(JobLost):  # another runner took over: its outcome stands
             _report(job_id, token, status="failed", error=message, finished_at=utcnow())
         return False
+
+
+def recover_label_jobs(at_worker_start: bool = False) -> int:
+    """Queue again the jobs whose run was lost, fail those past their time limit; how many were queued.
+
+    The worker's job ``labels.recover``, every minute and when a worker
+    starts. A running job whose heartbeat stopped for longer than the lease
+    lost its worker: it is queued again (the next runner claims it and starts
+    the sheet over), or failed once its time limit has passed. A queued job
+    that is not on the queue (emptied, or unreachable when the job was
+    committed) is queued again. When a worker starts it also looks again as
+    soon as the lease has run out, so a job its previous worker was running
+    resumes then, not a minute later. Queuing a job twice is harmless: one
+    runner claims it, the other finds nothing to claim.
+    """
+    queue = job_queue()
+    on_queue = {args[0] for args in queue.waiting(RUN_JOB) if args}
+    now = utcnow()
+    stale = now - lease()
+    rows = db.session.execute(
+        select(LabelJob.id, LabelJob.status, LabelJob.heartbeat_at, LabelJob.started_at).where(
+            LabelJob.status.in_(ACTIVE_STATUSES)
+        )
+    ).all()
+    db.session.commit()
+    queued = 0
+    for job_id, status, heartbeat_at, started_at in rows:
+        lost = status == "running" and (heartbeat_at is None or heartbeat_at < stale)
+        if lost and started_at is not None and started_at + time_limit() <= now:
+            _fail_lost_job(job_id, stale)
+        elif (status == "queued" or lost) and job_id not in on_queue:
+            log.info(
+                "label job %s queued again (%s)", job_id, "its worker died" if lost else "not on the queue"
+            )
+            queue.enqueue(RUN_JOB, job_id)
+            queued += 1
+    if at_worker_start:
+        queue.enqueue(RECOVER_JOBS, delay=lease().total_seconds() + 1)
+    return queued
+
+
+def _fail_lost_job(job_id: int, stale: datetime) -> None:
+    """Fail a job whose worker died after its time limit ran out (unless a runner reported meanwhile)."""
+    result = db.session.execute(
+        update(LabelJob)
+        .where(LabelJob.id == job_id, LabelJob.status == "running", LabelJob.heartbeat_at < stale)
+        .values(status="failed", claim_token=None, error=time_limit_message(), finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if _rows_changed(result) == 1:
+        log.warning("label job %s failed: past its time limit after its worker died", job_id)
 
 
 def file_expires_at(job: LabelJob) -> datetime | None:
@@ -322,6 +420,7 @@ def purge_expired_files() -> int:
         return 0
     folder = label_folder()
     for _job_id, file_name in expired:
+        assert file_name is not None  # the query's condition
         (folder / file_name).unlink(missing_ok=True)
     db.session.execute(
         update(LabelJob)

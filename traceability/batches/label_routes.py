@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from traceability.accounts.scope import get_scoped_or_404
 from traceability.batches.label_forms import LabelSheetForm, SerialsForm
@@ -28,14 +29,16 @@ from traceability.batches.label_jobs import (
     file_expired,
     file_expires_at,
     is_stalled,
+    is_waiting_long,
     job_file,
     percent_done,
     queue_label_job,
     restart_label_job,
-    start_runner,
 )
 from traceability.batches.label_sheets import (
     DIRECT_LABEL_LIMIT,
+    LabelPlan,
+    LabelText,
     download_name,
     label_text,
     label_urls,
@@ -48,7 +51,7 @@ from traceability.batches.service import item_public_url
 from traceability.converters import query_int
 from traceability.errors import DomainError
 from traceability.extensions import db
-from traceability.web import writer_required
+from traceability.web import perform, writer_required
 
 bp = Blueprint("labels", __name__)
 
@@ -56,9 +59,14 @@ ITEMS_PER_PAGE = 100
 
 
 def job_status_text(job: LabelJob) -> str:
-    """A job's state in words: waiting, its percentage, ready, failed or stalled."""
+    """A job's state in words: waiting, its percentage, ready, failed or interrupted."""
     if is_stalled(job):
-        return _("Stalled: the server stopped while making it. Restart it.")
+        return _("Interrupted: the worker making it stopped. It starts again by itself within minutes.")
+    if is_waiting_long(job):
+        return _(
+            "Still waiting: the job worker is busy or stopped. The job starts by itself; "
+            "if it keeps waiting, tell the centre."
+        )
     if job.status == "queued":
         return _("Waiting to start")
     if job.status == "running":
@@ -83,8 +91,8 @@ def label_context(batch: Batch) -> dict:
     }
 
 
-def _refuse(error: DomainError, batch: Batch, anchor: str) -> Response:
-    db.session.rollback()
+def _refuse(error: DomainError, batch: Batch, anchor: str) -> BaseResponse:
+    """Show a refusal (rolled back at the boundary): the running job's page, or the lot's with the reasons."""
     if isinstance(error, JobUnderWay):  # the lot's print under way: its page, not a second job
         flash(str(error.message), "info")
         return redirect(url_for("labels.job", job_id=error.job.id))
@@ -94,11 +102,25 @@ def _refuse(error: DomainError, batch: Batch, anchor: str) -> Response:
     return redirect(url_for("batches.batch_detail", batch_id=batch.id, _anchor=anchor))
 
 
-def _form_refused(form: SerialsForm | LabelSheetForm, batch: Batch, anchor: str) -> Response:
+def _form_refused(form: SerialsForm | LabelSheetForm, batch: Batch, anchor: str) -> BaseResponse:
     for errors in form.errors.values():
         for message in errors:
             flash(str(message), "error")
     return redirect(url_for("batches.batch_detail", batch_id=batch.id, _anchor=anchor))
+
+
+def _create_items(batch: Batch, form: SerialsForm) -> tuple[list[Item], LabelJob | None]:
+    """The serials, and with a template the job printing their labels (queued once committed)."""
+    items = create_serials(batch, form.count.data, actor=current_user)
+    if not form.template.data:
+        return items, None
+    options = {
+        "template": form.template.data,
+        "ec": form.ec.data,
+        "item_range": (items[0].id, items[-1].id, len(items)),
+    }
+    plan = plan_labels(batch, options, actor=current_user)
+    return items, queue_label_job(batch, plan, actor=current_user)
 
 
 @bp.route("/manage/batches/<int:batch_id>/serials", methods=["POST"])
@@ -109,29 +131,15 @@ def create_items(batch_id: int):
     form = SerialsForm(prefix="serials")
     if not form.validate_on_submit():
         return _form_refused(form, batch, "items")
-    try:
-        items = create_serials(batch, form.count.data, actor=current_user)
-        job = None
-        if form.template.data:
-            plan = plan_labels(
-                batch,
-                {
-                    "template": form.template.data,
-                    "ec": form.ec.data,
-                    "item_range": (items[0].id, items[-1].id, len(items)),
-                },
-                actor=current_user,
-            )
-            job = queue_label_job(batch, plan, actor=current_user)
-    except DomainError as error:
-        return _refuse(error, batch, "items")
-    db.session.commit()
+    outcome = perform(_create_items, batch, form, quiet=(DomainError,))
+    if not outcome.ok:
+        return _refuse(outcome.error, batch, "items")
+    items, job = outcome.value
     count = len(items)
     flash(ngettext("%(num)d serialised item created.", "%(num)d serialised items created.", count), "success")
     if job is None:
         return redirect(url_for("labels.items", batch_id=batch.id))
-    start_runner(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
-    return redirect(url_for("labels.job", job_id=job.id))
+    return redirect(url_for("labels.job", job_id=job.id))  # committed: the worker has it
 
 
 @bp.route("/manage/batches/<int:batch_id>/items")
@@ -148,6 +156,16 @@ def items(batch_id: int):
     return render_template("batches/items.html", batch=batch, pagination=pagination, rows=rows)
 
 
+def _plan_sheet(
+    batch: Batch, options: dict
+) -> tuple[LabelPlan, LabelJob | None, tuple[LabelText, Iterable[str]] | None]:
+    """A sheet's plan; a big sheet becomes a job, a small one's text and URLs are read to draw it now."""
+    plan = plan_labels(batch, options, actor=current_user)
+    if plan.count > DIRECT_LABEL_LIMIT:
+        return plan, queue_label_job(batch, plan, actor=current_user), None
+    return plan, None, (label_text(batch), label_urls(batch, plan))
+
+
 @bp.route("/manage/batches/<int:batch_id>/labels", methods=["POST"])
 @writer_required
 def print_labels(batch_id: int):
@@ -157,16 +175,17 @@ def print_labels(batch_id: int):
     if not form.validate_on_submit():
         return _form_refused(form, batch, "labels")
     options = {"template": form.template.data, "ec": form.ec.data, "copies": form.copies.data}
+    # The commit queues a big sheet's job for the worker, or ends the transaction before drawing.
+    outcome = perform(_plan_sheet, batch, options, quiet=(DomainError,))
+    if not outcome.ok:
+        return _refuse(outcome.error, batch, "labels")
+    plan, job, drawing = outcome.value
+    if job is not None:
+        return redirect(url_for("labels.job", job_id=job.id))
+    assert drawing is not None  # a small sheet: its text and URLs
+    text, urls = drawing
+    output = io.BytesIO()
     try:
-        plan = plan_labels(batch, options, actor=current_user)
-        if plan.count > DIRECT_LABEL_LIMIT:
-            job = queue_label_job(batch, plan, actor=current_user)
-            db.session.commit()
-            start_runner(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
-            return redirect(url_for("labels.job", job_id=job.id))
-        text, urls = label_text(batch), label_urls(batch, plan)
-        db.session.commit()  # nothing written: end the transaction before drawing
-        output = io.BytesIO()
         render_sheet(plan, text, urls, output)
     except DomainError as error:
         return _refuse(error, batch, "labels")
@@ -191,7 +210,7 @@ def job(job_id: int):
         batch=label_job.batch,
         percent=percent_done(label_job),
         stalled=stalled,
-        refresh=label_job.status in ("queued", "running") and not stalled,
+        refresh=label_job.status in ("queued", "running"),  # an interrupted job resumes by itself
         has_file=job_file(label_job) is not None,
         expires_at=file_expires_at(label_job),
         expired=file_expired(label_job),
@@ -202,17 +221,10 @@ def job(job_id: int):
 @bp.route("/manage/label-jobs/<int:job_id>/restart", methods=["POST"])
 @writer_required
 def job_restart(job_id: int):
-    """Queue a failed or stalled job again and start a runner for it."""
+    """Queue a failed or stalled job again for the worker."""
     label_job = get_scoped_or_404(LabelJob, job_id)
-    try:
-        restart_label_job(label_job, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-        return redirect(url_for("labels.job", job_id=job_id))
-    db.session.commit()
-    start_runner(current_app._get_current_object(), label_job.id)  # type: ignore[attr-defined]
-    flash(_("The job was restarted."), "success")
+    if perform(restart_label_job, label_job, actor=current_user).ok:
+        flash(_("The job was restarted."), "success")
     return redirect(url_for("labels.job", job_id=job_id))
 
 

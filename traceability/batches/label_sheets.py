@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from traceability.accounts.scope import approval_refusal
 from traceability.batches.models import Batch, Item
 from traceability.batches.service import public_url
-from traceability.database import vietnam_today
+from traceability.dates import vietnam_today
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
 from traceability.gs1 import item_uri
@@ -149,16 +149,22 @@ def label_urls(batch: Batch, plan: LabelPlan, *, limit: int | None = None) -> It
     base_url = current_app.config["PUBLIC_BASE_URL"]
     if plan.first_item_id is None:
         return [public_url(base_url, batch)] * (plan.count if limit is None else min(limit, plan.count))
-    urls = iter_item_urls(batch, plan, chunk=min(limit or URL_CHUNK, URL_CHUNK))
-    return list(islice(urls, limit)) if limit is not None else urls
+    if limit is not None:  # a check within a request: in its transaction, which may still roll back
+        return list(
+            islice(iter_item_urls(batch, plan, chunk=min(limit, URL_CHUNK), end_transactions=False), limit)
+        )
+    return iter_item_urls(batch, plan, chunk=URL_CHUNK)
 
 
-def iter_item_urls(batch: Batch, plan: LabelPlan, *, chunk: int = URL_CHUNK) -> Iterator[str]:
+def iter_item_urls(
+    batch: Batch, plan: LabelPlan, *, chunk: int = URL_CHUNK, end_transactions: bool = True
+) -> Iterator[str]:
     """The URLs of the plan's items in id order, one short query per ``chunk`` (keyset pagination).
 
     Each query's transaction ends at once, so a sheet drawn for minutes holds
     no lock and no snapshot meanwhile (SQLite's write lock least of all):
-    call it with nothing pending in the session.
+    call it with nothing pending in the session. ``end_transactions=False``
+    leaves the caller's transaction alone (a request's check of a few URLs).
     """
     base_url = current_app.config["PUBLIC_BASE_URL"]
     batch_id, gtin, lot_code = batch.id, batch.product.gtin, batch.lot_code  # read now, not after a commit
@@ -174,7 +180,8 @@ def iter_item_urls(batch: Batch, plan: LabelPlan, *, chunk: int = URL_CHUNK) -> 
                 .order_by(Item.id)
                 .limit(chunk)
             ).all()
-            db.session.commit()
+            if end_transactions:
+                db.session.commit()
             for _id, serial, code in rows:
                 yield item_uri(base_url, gtin, lot_code, serial) if gtin else prefix + code
             if len(rows) < chunk:
@@ -188,10 +195,13 @@ def item_range_count(batch: Batch, plan: LabelPlan) -> int:
     """How many labels the plan prints today (items of its range may have been deleted or slipped in)."""
     if plan.first_item_id is None:
         return plan.count
-    return db.session.scalar(
-        select(func.count(Item.id)).where(
-            Item.batch_id == batch.id, Item.id.between(plan.first_item_id, plan.last_item_id)
+    return (
+        db.session.scalar(
+            select(func.count(Item.id)).where(
+                Item.batch_id == batch.id, Item.id.between(plan.first_item_id, plan.last_item_id)
+            )
         )
+        or 0
     )
 
 

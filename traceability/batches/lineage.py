@@ -63,7 +63,8 @@ def add_inputs(output: Batch, inputs: list[dict[str, Any]], *, kind: str, actor:
     links = []
     for index, entry in enumerate(inputs):
         field = f"inputs.{index}"
-        source = batches.get(entry.get("batch_id"))
+        batch_id = entry.get("batch_id")
+        source = batches.get(batch_id) if isinstance(batch_id, int) else None
         quantity = entry.get("quantity")
         if source is None:
             errors[field] = _l("Unknown input batch.")

@@ -21,9 +21,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from traceability.database import Quantity, UTCDateTime, utcnow
-from traceability.extensions import db
+from traceability.database import Quantity, UTCDateTime
+from traceability.dates import utcnow
+from traceability.extensions import Model
 from traceability.labels.layout import TEMPLATES as LABEL_TEMPLATES
+from traceability.ownership import batch_owned, product_owned
 
 if TYPE_CHECKING:
     from traceability.accounts.models import User
@@ -62,10 +64,11 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class Batch(db.Model):
+class Batch(Model):
     """A production batch (lot) of a product."""
 
     __tablename__ = "batch"
+    __owner__ = product_owned()
     __table_args__ = (
         UniqueConstraint("product_id", "lot_code"),
         CheckConstraint(_in("status", BATCH_STATUSES), name="status"),
@@ -95,10 +98,11 @@ class Batch(db.Model):
     items: Mapped[list[Item]] = relationship(back_populates="batch")
 
 
-class Item(db.Model):
+class Item(Model):
     """A serialised unit of a batch, with its own QR code."""
 
     __tablename__ = "item"
+    __owner__ = batch_owned()
     __table_args__ = (UniqueConstraint("batch_id", "serial"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,7 +114,7 @@ class Item(db.Model):
     batch: Mapped[Batch] = relationship(back_populates="items")
 
 
-class TraceEvent(db.Model):
+class TraceEvent(Model):
     """A key tracking event of a batch: what, when, where, who, why.
 
     Append-only: a correction is a new event whose ``voids_event_id`` names the
@@ -118,6 +122,7 @@ class TraceEvent(db.Model):
     """
 
     __tablename__ = "trace_event"
+    __owner__ = batch_owned()
     __table_args__ = (
         CheckConstraint(_in("type", STORED_EVENT_TYPES), name="type"),
         CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity"),
@@ -158,10 +163,11 @@ class TraceEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class BatchInput(db.Model):
+class BatchInput(Model):
     """Lineage: an input batch and the quantity of it an output batch consumed."""
 
     __tablename__ = "batch_input"
+    __owner__ = batch_owned("output_batch_id", "input_batch_id")
     __table_args__ = (
         UniqueConstraint("output_batch_id", "input_batch_id"),
         CheckConstraint("output_batch_id != input_batch_id", name="not_self"),
@@ -180,10 +186,11 @@ class BatchInput(db.Model):
     input_batch: Mapped[Batch] = relationship(foreign_keys=[input_batch_id])
 
 
-class Recall(db.Model):
+class Recall(Model):
     """A recall of a batch and, through lineage, of everything made from it."""
 
     __tablename__ = "recall"
+    __owner__ = batch_owned()
     __table_args__ = (
         CheckConstraint(_in("status", RECALL_STATUSES), name="status"),
         CheckConstraint(f"outcome IS NULL OR {_in('outcome', RECALL_OUTCOMES)}", name="outcome"),
@@ -210,10 +217,11 @@ class Recall(db.Model):
     )
 
 
-class RecallBatch(db.Model):
+class RecallBatch(Model):
     """A batch a recall affects: the recalled batch (depth 0) and everything made from it."""
 
     __tablename__ = "recall_batch"
+    __owner__ = batch_owned()
     __table_args__ = (
         UniqueConstraint("recall_id", "batch_id"),
         CheckConstraint("depth >= 0", name="depth"),
@@ -232,7 +240,7 @@ LABEL_JOB_STATUSES = ("queued", "running", "done", "failed")
 LABEL_JOB_ACTIVE = "status IN ('queued', 'running')"
 
 
-class LabelJob(db.Model):
+class LabelJob(Model):
     """A label sheet printed in the background: progress while it runs, then the PDF to download.
 
     ``first_item_id``..``last_item_id`` are the serialised items it prints, one
@@ -240,9 +248,12 @@ class LabelJob(db.Model):
     ``claim_token`` names the runner holding the job and ``heartbeat_at`` shows
     it is alive: a running job whose heartbeat stops was left by a dead
     process and may be claimed again (``traceability.batches.label_jobs``).
+    ``started_at`` is its first start, kept when it runs again: its time limit
+    counts from it.
     """
 
     __tablename__ = "label_job"
+    __owner__ = batch_owned(public=False)
     __table_args__ = (
         CheckConstraint(_in("status", LABEL_JOB_STATUSES), name="status"),
         CheckConstraint(_in("template", tuple(LABEL_TEMPLATES)), name="template"),

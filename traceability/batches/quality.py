@@ -34,8 +34,7 @@ from sqlalchemy.orm import aliased
 
 from traceability.accounts.scope import tenant_clause
 from traceability.batches.models import Batch, TraceEvent
-from traceability.batches.service import VIETNAM_OFFSET
-from traceability.database import utcnow
+from traceability.dates import VIETNAM_OFFSET, utcnow
 from traceability.extensions import db
 from traceability.registry.models import CLAIM_TYPES, Certification, Product
 from traceability.vocabulary import EVENT_TYPE_LABELS, label
@@ -236,6 +235,7 @@ def expiry_before_production(user: Any = None) -> list[Finding]:
             ),
         )
         for batch_id, lot, product, production, expiry in db.session.execute(query)
+        if expiry is not None  # always, by the query's condition
     ]
 
 

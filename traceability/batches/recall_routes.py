@@ -12,9 +12,8 @@ from traceability.batches.forms import ReasonForm, RecallCloseForm
 from traceability.batches.models import Batch, Recall, TraceEvent
 from traceability.batches.recalls import close_recall, may_close_recall, recall_batch
 from traceability.batches.service import current_events, quantity_remaining
-from traceability.errors import DomainError
 from traceability.extensions import db
-from traceability.web import show_errors, writer_required
+from traceability.web import perform, writer_required
 
 bp = Blueprint("recalls", __name__)
 
@@ -38,13 +37,10 @@ def start(batch_id: int):
     if not form.validate_on_submit():
         flash(_("Say why the batch is recalled."), "error")
         return redirect(url_for("batches.batch_detail", batch_id=batch.id))
-    try:
-        recall = recall_batch(batch, form.reason.data, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+    outcome = perform(recall_batch, batch, form.reason.data, actor=current_user)
+    if not outcome.ok:
         return redirect(url_for("batches.batch_detail", batch_id=batch.id))
-    db.session.commit()
+    recall = outcome.value
     flash(_("Recall started: %(n)d batches are marked recalled.", n=len(recall.affected)), "success")
     return redirect(url_for("recalls.detail", recall_id=recall.id))
 
@@ -61,16 +57,13 @@ def detail(recall_id: int):
     if request.method == "POST" and not form.validate_on_submit():
         status = 422
     elif request.method == "POST":
-        try:
-            close_recall(recall, form.note.data, form.outcome.data, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-            status = error.status
-        else:
-            db.session.commit()
+        closed = perform(
+            close_recall, recall, form.note.data, form.outcome.data, actor=current_user, show_on=form
+        )
+        if closed.ok:
             flash(_("Recall closed."), "success")
             return redirect(url_for("recalls.detail", recall_id=recall.id))
+        status = closed.error.status
     affected_ids = [entry.batch_id for entry in recall.affected]
     shipments = current_events(
         list(

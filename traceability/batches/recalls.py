@@ -15,16 +15,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from traceability.accounts.models import User
+from traceability.accounts.policy import is_centre_staff_of
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import lock_audit_chain, record_audit, snapshot
 from traceability.batches.models import RECALL_OUTCOMES, Batch, Recall, RecallBatch
 from traceability.batches.service import quantity_remaining
 from traceability.batches.trace import related_batch_ids
-from traceability.database import utcnow
+from traceability.dates import utcnow
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
-
-CENTRE_ROLES = ("centre_admin", "centre_staff")
 
 
 def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
@@ -83,7 +82,7 @@ def _in_force():
 
 def may_close_recall(recall: Recall, user: User) -> bool:
     """Whether ``user`` may close ``recall``: the staff of the producer's centre."""
-    return user.role in CENTRE_ROLES and user.centre_id == recall.batch.product.producer.centre_id
+    return is_centre_staff_of(user, recall.batch.product.producer)
 
 
 def close_recall(recall: Recall, note: str, outcome: str, *, actor: User) -> Recall:

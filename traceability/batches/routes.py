@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import (
     Blueprint,
     Response,
@@ -40,11 +38,11 @@ from traceability.batches.service import (
 )
 from traceability.batches.trace import chain_steps, trace
 from traceability.converters import query_int
-from traceability.database import VIETNAM_OFFSET
-from traceability.errors import DomainError
+from traceability.dates import VIETNAM_OFFSET
 from traceability.extensions import db
 from traceability.registry.models import Location, Producer, Product
-from traceability.web import refuse_unapproved_producer, show_errors, writer_required
+from traceability.uploads import images_folder
+from traceability.web import perform, refuse_unapproved_producer, writer_required
 
 bp = Blueprint("batches", __name__)
 
@@ -85,8 +83,9 @@ def batch_new():
         scoped_select(Product).join(Producer).where(Producer.status == "approved").order_by(Product.name)
     ).all()
     form.product_id.choices = [SelectChoice(str(p.id), p.name) for p in products]
-    if request.method == "GET" and request.args.get("product_id", type=query_int):
-        form.product_id.data = request.args.get("product_id", type=query_int)
+    requested = request.args.get("product_id", type=query_int) if request.method == "GET" else None
+    if requested:
+        form.product_id.data = requested
     chosen = next((p for p in products if p.id == form.product_id.data), None)
     form.location_id.choices = _location_choices(chosen.producer_id if chosen else None)
     failed = False
@@ -97,16 +96,12 @@ def batch_new():
         data = {name: form[name].data for name in BATCH_FIELDS}
         data["inputs"] = form.input_entries()
         data["input_kind"] = form.input_kind.data
-        try:
-            batch = create_batch(data, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-            failed = True
-        else:
-            db.session.commit()
+        outcome = perform(create_batch, data, actor=current_user, show_on=form)
+        if outcome.ok:
+            batch = outcome.value
             flash(_("Batch %(lot)s saved.", lot=batch.lot_code), "success")
             return redirect(url_for("batches.batch_detail", batch_id=batch.id))
+        failed = True
     return render_template("batches/batch_form.html", form=form), 422 if failed or form.errors else 200
 
 
@@ -122,16 +117,18 @@ def batch_detail(batch_id: int):
         if not current_user.can_write:
             abort(403)
         if form.validate_on_submit():
-            try:
-                record_event(batch, form.event_data(), actor=current_user, photo=form.photo_bytes())
-            except DomainError as error:
-                db.session.rollback()
-                show_errors(form, error)
-                failed = True
-            else:
-                db.session.commit()
+            outcome = perform(
+                record_event,
+                batch,
+                form.event_data(),
+                actor=current_user,
+                photo=form.photo_bytes(),
+                show_on=form,
+            )
+            if outcome.ok:
                 flash(_("Event recorded."), "success")
                 return redirect(url_for("batches.batch_detail", batch_id=batch.id))
+            failed = True
     inputs = db.session.scalars(
         select(BatchInput).where(BatchInput.output_batch_id == batch.id).order_by(BatchInput.id)
     ).all()
@@ -177,15 +174,16 @@ def event_correct(batch_id: int, event_id: int):
         form.note.data, form.counterparty.data = event.note, event.counterparty
         form.reference_type.data, form.reference.data = event.reference_type or "", event.reference_number
     elif form.validate_on_submit():
-        try:
-            correct_event(
-                event, form.event_data(), form.reason.data, actor=current_user, photo=form.photo_bytes()
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        outcome = perform(
+            correct_event,
+            event,
+            form.event_data(),
+            form.reason.data,
+            actor=current_user,
+            photo=form.photo_bytes(),
+            show_on=form,
+        )
+        if outcome.ok:
             flash(_("Event corrected; the original stays in the history, marked as replaced."), "success")
             return redirect(url_for("batches.batch_detail", batch_id=batch_id))
     status = 422 if form.errors else 200
@@ -203,13 +201,7 @@ def event_retract(batch_id: int, event_id: int):
     if not form.validate_on_submit():
         flash(_("Say why the event is withdrawn."), "error")
         return redirect(url_for("batches.event_correct", batch_id=batch_id, event_id=event_id))
-    try:
-        retract_event(event, form.reason.data, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
+    if perform(retract_event, event, form.reason.data, actor=current_user).ok:
         flash(_("Event withdrawn; it stays in the history, marked as withdrawn."), "success")
     return redirect(url_for("batches.batch_detail", batch_id=batch_id))
 
@@ -228,7 +220,7 @@ def event_photo_response(event: TraceEvent, *, thumbnail: bool) -> Response:
     name = event.photo_thumbnail_filename if thumbnail else event.photo_filename
     if not name:
         abort(404)
-    response = send_from_directory(Path(current_app.config["UPLOAD_FOLDER"]) / "images", name, max_age=0)
+    response = send_from_directory(images_folder(), name, max_age=0)
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

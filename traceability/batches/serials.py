@@ -25,7 +25,7 @@ from traceability.accounts.scope import writable_producer
 from traceability.audit.service import record_audit
 from traceability.batches.models import Batch, Item
 from traceability.batches.service import new_public_code
-from traceability.database import utcnow
+from traceability.dates import utcnow
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
 

@@ -7,7 +7,6 @@ import re
 import secrets
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -21,13 +20,13 @@ from traceability.accounts.scope import writable_producer
 from traceability.audit.service import record_audit
 from traceability.batches.lineage import add_inputs
 from traceability.batches.models import ASSOCIATION, EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
-from traceability.database import VIETNAM_OFFSET
+from traceability.dates import VIETNAM_OFFSET
 from traceability.errors import Conflict, InvalidInput
 from traceability.extensions import db
 from traceability.gs1 import batch_uri, is_valid_ai_value, item_uri
 from traceability.public.models import Scan
 from traceability.registry.models import Location, Producer, Product
-from traceability.uploads import UploadRejected, remove, store_image
+from traceability.uploads import UploadRejected, images_folder, remove, store_image
 
 UNIT_PATTERN = re.compile(r"^[A-Z0-9]{2,3}$")
 # Lot codes of products without a GTIN never enter a GS1 key, but they are
@@ -217,7 +216,7 @@ AFTER_PRODUCTION = ("shipping", "selling")
 
 
 def _store_photo(photo: bytes) -> tuple[str, str]:
-    folder = Path(current_app.config["UPLOAD_FOLDER"]) / "images"
+    folder = images_folder()
     try:
         stored = store_image(photo, folder, max_bytes=current_app.config["MAX_IMAGE_BYTES"])
     except UploadRejected as error:
@@ -263,7 +262,7 @@ def _event_fields(batch: Batch, data: dict[str, Any], producer_id: int) -> dict[
         location = db.session.get(Location, location_id)
         if location is None or location.producer_id != producer_id:
             errors["location_id"] = _l("Choose one of the producer's locations.")
-    if errors:
+    if errors or moment is None or not isinstance(event_type, str):  # no time or no type: errors say so
         raise InvalidInput(_l("The event could not be saved."), errors)
     return {
         "type": event_type,
@@ -297,7 +296,7 @@ def _add_event(batch: Batch, fields: dict[str, Any], *, actor: User, photo: byte
         db.session.add(event)
         db.session.flush()
     except Exception:
-        remove(Path(current_app.config["UPLOAD_FOLDER"]) / "images", *photo_names)
+        remove(images_folder(), *photo_names)
         raise
     record_audit("create", event, actor=actor, producer_id=producer.id, centre_id=producer.centre_id)
     return event

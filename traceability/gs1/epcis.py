@@ -10,31 +10,13 @@ length is given by the position of the first dot, so the URN builders take it
 as an argument; the Digital Link needs none, which is why the documents built
 here use ``https://id.gs1.org/...`` (GS1's canonical domain, not a resolver's).
 
-Event hash IDs (``event_hash_id``) follow the CBV 2.0 "EPCIS event hash ID"
-algorithm as GS1's reference implementation (epcis-event-hash-generator) does:
-``key=value`` pairs in the canonical property order, list members sorted
-lexically, timestamps in UTC with milliseconds and ``Z``, numbers without
-trailing zeros, CBV values as ``https://ref.gs1.org/cbv/...`` URIs, EPC URNs and
-Digital Links as constrained canonical Digital Links, user extensions as
-``{namespace}name=value`` sorted; SHA-256 of the UTF-8 string, written
-``ni:///sha-256;{hex}?ver=CBV2.0``. Simplifications, deliberate:
-
-- ``eventID``, ``recordTime``, ``certificationInfo`` and ``errorDeclaration`` are
-  left out: an error declaration is the same event declared erroneous later, so
-  it keeps the ID it had.
-- ``sensorElementList`` is hashed as a generic nested structure (sorted
-  ``key=value`` pairs) rather than with its own sub-order.
-- CURIE keys are expanded with the prefixes of the document's own ``@context``
-  objects and the standard ``gs1``, ``cbv``, ``epcis`` and ``cbvmda``; no
-  context is fetched.
-- Only the keys above are converted to Digital Links; other EPC URNs (GRAI,
-  GIAI, ...) and business transaction IDs are hashed as given.
-
-The reference implementation's own example (an ObjectEvent with SGTINs, an
-SGLN with extension and a typed business transaction) gives the same pre-hash
-string and ID here (tests/gs1/test_epcis.py). The eventIDs in GS1's EPCIS
-example documents came from an earlier version of the algorithm and differ;
-a given eventID is always kept as it is.
+Event hash IDs (``event_hash_id``, ``prehash_string``) are computed in
+``traceability.gs1.event_hash`` by the CBV 2.0 "EPCIS Event Hash ID" rules as
+written, and imported here. Since issue 15 they follow those rules where GS1's
+reference generator departs from them (README.md, "EPCIS event hash IDs"); an ID
+computed before changes only for an event with certificationInfo, sensor
+elements, GS1 keys other than GTINs, GLNs and SSCCs, or CURIE or timestamp
+values, and an eventID once given or stored is always kept as it is.
 
 Validation (``validate_document``) uses GS1's JSON Schema (Draft 7), shipped in
 ``schemas/``, and reports each error against the event it belongs to, as a
@@ -45,13 +27,12 @@ a whole event quoted), at most ``MAX_SCHEMA_ISSUES`` of them. ``date-time`` and
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -59,19 +40,24 @@ from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 from traceability.gs1.digital_link import DigitalLink, DigitalLinkError, parse_path
+from traceability.gs1.event_hash import (  # noqa: F401 (the canonical form lives there; importable here too)
+    CBV,
+    GS1_DOMAIN,
+    STANDARD_PREFIXES,
+    VOCABULARY_TERMS,
+    canonical_number,
+    canonical_time,
+    canonical_uri,
+    context_namespaces,
+    event_hash_id,
+    prehash_string,
+    vocabulary_name,
+    vocabulary_uri,
+)
 from traceability.gs1.identifiers import gtin_check_digit, is_valid_ai_value
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
-GS1_DOMAIN = "https://id.gs1.org"
-CBV = "https://ref.gs1.org/cbv/"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "EPCIS-JSON-Schema.json"
-# Prefixes the standard context defines, for expanding CURIE keys of extensions.
-STANDARD_PREFIXES = {
-    "gs1": "https://gs1.org/voc/",
-    "cbv": CBV,
-    "epcis": "https://ref.gs1.org/epcis/",
-    "cbvmda": "urn:epcglobal:cbv:mda:",
-}
 
 
 class EpcisIdentifierError(ValueError):
@@ -261,71 +247,7 @@ def sgln_urn(gln: str, company_prefix_length: int, extension: str | None = None)
     return f"urn:epc:id:sgln:{company_prefix}.{location_reference}.{_urn_escape(extension or '0')}"
 
 
-# --- canonical form and event hash IDs ---------------------------------------------------------
-
-# CBV term prefixes: the bare JSON-LD names and the EPCIS 1.x URNs map to these web URIs.
-VOCABULARY_TERMS = {
-    "bizStep": "BizStep-",
-    "disposition": "Disp-",
-    "bizTransactionType": "BTT-",
-    "sourceDestType": "SDT-",
-    "errorReason": "ER-",
-}
-_CBV_URNS = {
-    "urn:epcglobal:cbv:bizstep:": "BizStep-",
-    "urn:epcglobal:cbv:disp:": "Disp-",
-    "urn:epcglobal:cbv:btt:": "BTT-",
-    "urn:epcglobal:cbv:sdt:": "SDT-",
-    "urn:epcglobal:cbv:er:": "ER-",
-}
-_EPC_FIELDS = ("epcList", "parentID", "inputEPCList", "childEPCs")
-_QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList")
-_LEFT_OUT = {"@context", "type", "eventID", "recordTime", "certificationInfo", "errorDeclaration"}
-_HASHED_IN_ORDER = {
-    "eventTime",
-    "eventTimeZoneOffset",
-    *_EPC_FIELDS,
-    *_QUANTITY_LISTS,
-    "outputEPCList",
-    "outputQuantityList",
-    "action",
-    "transformationID",
-    "bizStep",
-    "disposition",
-    "persistentDisposition",
-    "readPoint",
-    "bizLocation",
-    "bizTransactionList",
-    "sourceList",
-    "destinationList",
-    "sensorElementList",
-    "ilmd",
-}
-
-
-def vocabulary_uri(value: str, kind: str) -> str:
-    """A CBV value as its web URI: ``shipping`` (a bizStep) → ``https://ref.gs1.org/cbv/BizStep-shipping``."""
-    value = value.strip()
-    for urn, term in _CBV_URNS.items():
-        if value.startswith(urn):
-            return CBV + term + value[len(urn) :]
-    if value.startswith("cbv:"):
-        return CBV + value[4:]
-    if value.startswith("gs1:"):
-        return STANDARD_PREFIXES["gs1"] + value[4:]
-    if ":" not in value:
-        return CBV + VOCABULARY_TERMS[kind] + value
-    return value
-
-
-def vocabulary_name(value: str, kind: str) -> str | None:
-    """The bare CBV name of a value in any of its forms; None for a value outside CBV."""
-    uri = vocabulary_uri(value, kind)
-    for base in (CBV, "https://gs1.org/voc/", "https://ns.gs1.org/cbv/"):
-        prefix = base + VOCABULARY_TERMS[kind]
-        if uri.startswith(prefix):
-            return uri[len(prefix) :]
-    return None
+# --- times ------------------------------------------------------------------------------------
 
 
 def parse_time(value: str) -> datetime:
@@ -350,208 +272,6 @@ def offset_text(moment: datetime) -> str:
     minutes = int((moment.utcoffset() or timedelta(0)).total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-def canonical_time(value: str | datetime) -> str:
-    """UTC with milliseconds (rounded half up) and ``Z``: ``2005-04-04T02:33:31.116Z``."""
-    moment = parse_time(value) if isinstance(value, str) else value
-    moment = moment.astimezone(UTC)
-    milliseconds = (moment.microsecond + 500) // 1000
-    moment = moment.replace(microsecond=0) + timedelta(milliseconds=milliseconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def canonical_number(value: Any) -> str:
-    """A number without trailing zeros or exponent: ``452.0`` → ``452``, ``200.50`` → ``200.5``."""
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        return str(value).strip()
-    if not number.is_finite():
-        return str(value).strip()
-    if number == number.to_integral_value():
-        return str(int(number))
-    return format(number.normalize(), "f")
-
-
-def canonical_uri(value: str) -> str:
-    """GS1 keys (EPC URNs, Digital Links on any domain) as constrained canonical Digital Links."""
-    value = value.strip()
-    try:
-        key = parse_identifier(value)
-    except EpcisIdentifierError:
-        return value
-    return key.digital_link() if key else value
-
-
-def _canonical_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        return canonical_number(value)
-    text = str(value).strip()
-    if re.fullmatch(r"[+-]?\d+(\.\d+)?", text):
-        return canonical_number(text)
-    for urn, term in _CBV_URNS.items():
-        if text.startswith(urn):
-            return CBV + term + text[len(urn) :]
-    return canonical_uri(text)
-
-
-def _expand_key(key: str, namespaces: Mapping[str, str]) -> str:
-    prefix, colon, local = key.partition(":")
-    if colon and prefix in namespaces and not local.startswith("//"):
-        return "{" + namespaces[prefix] + "}" + local
-    return key
-
-
-def _generic(key: str, value: Any, namespaces: Mapping[str, str]) -> list[str]:
-    """Pre-hash pieces of an extension element: ``{ns}name=value``, nested children sorted."""
-    name = _expand_key(key, namespaces)
-    if isinstance(value, list):
-        return [piece for item in value for piece in _generic(key, item, namespaces)]
-    if isinstance(value, dict):
-        children = sorted(
-            piece
-            for child_key, child in value.items()
-            if not child_key.startswith("@")
-            for piece in _generic(child_key, child, namespaces)
-        )
-        return [name + "".join(children)]
-    if value is None:
-        return [name]
-    text = _canonical_value(value)
-    return [name + ("=" + text if text else "")]
-
-
-def _quantity_piece(element: Mapping[str, Any]) -> str:
-    piece = "quantityElement"
-    if "epcClass" in element:
-        piece += "epcClass=" + canonical_uri(str(element["epcClass"]))
-    if element.get("quantity") is not None:
-        piece += "quantity=" + canonical_number(element["quantity"])
-    if element.get("uom"):
-        piece += "uom=" + str(element["uom"]).strip()
-    return piece
-
-
-def _typed_piece(element: Mapping[str, Any], name: str, kind: str) -> str:
-    # The value first, then its type (CBV 2.0 rule 13), before sorting.
-    piece = f"{name}={str(element.get(name, '')).strip()}"
-    if element.get("type"):
-        piece += "type=" + vocabulary_uri(str(element["type"]), kind)
-    return piece
-
-
-def _location_piece(name: str, value: Any, namespaces: Mapping[str, str]) -> str:
-    if not isinstance(value, Mapping):
-        return f"{name}id={canonical_uri(str(value))}"
-    extensions = sorted(
-        piece for key, child in value.items() if key != "id" for piece in _generic(key, child, namespaces)
-    )
-    return f"{name}id={canonical_uri(str(value.get('id', '')))}" + "".join(extensions)
-
-
-def prehash_string(event: Mapping[str, Any], namespaces: Mapping[str, str] | None = None) -> str:
-    """The canonical pre-hash string of an event (CBV 2.0 event hash ID, with this module's simplifications)."""
-    names = {**STANDARD_PREFIXES, **(namespaces or {})}
-    pieces = [f"eventType={event.get('type', '')}"]
-    if "eventTime" in event:
-        pieces.append("eventTime=" + canonical_time(str(event["eventTime"])))
-    if "eventTimeZoneOffset" in event:
-        pieces.append("eventTimeZoneOffset=" + str(event["eventTimeZoneOffset"]).strip())
-
-    def epcs(name: str) -> None:
-        if name == "parentID" and event.get(name):
-            pieces.append("parentID=" + canonical_uri(str(event[name])))
-        elif event.get(name):
-            pieces.append(name + "".join(sorted("epc=" + canonical_uri(str(epc)) for epc in event[name])))
-
-    def quantities(name: str) -> None:
-        if event.get(name):
-            pieces.append(name + "".join(sorted(_quantity_piece(element) for element in event[name])))
-
-    for name in _EPC_FIELDS:
-        epcs(name)
-    for name in _QUANTITY_LISTS:
-        quantities(name)
-    epcs("outputEPCList")
-    quantities("outputQuantityList")
-    if event.get("action"):
-        pieces.append("action=" + str(event["action"]).strip())
-    if event.get("transformationID"):
-        pieces.append("transformationID=" + canonical_uri(str(event["transformationID"])))
-    if event.get("bizStep"):
-        pieces.append("bizStep=" + vocabulary_uri(str(event["bizStep"]), "bizStep"))
-    if event.get("disposition"):
-        pieces.append("disposition=" + vocabulary_uri(str(event["disposition"]), "disposition"))
-    persistent = event.get("persistentDisposition")
-    if persistent:
-        parts = [
-            "".join(
-                sorted(f"{key}=" + vocabulary_uri(str(v), "disposition") for v in persistent.get(key, []))
-            )
-            for key in ("set", "unset")
-        ]
-        pieces.append("persistentDisposition" + "".join(parts))
-    for name in ("readPoint", "bizLocation"):
-        if event.get(name):
-            pieces.append(_location_piece(name, event[name], names))
-    if event.get("bizTransactionList"):
-        entries = sorted(
-            _typed_piece(entry, "bizTransaction", "bizTransactionType")
-            for entry in event["bizTransactionList"]
-        )
-        pieces.append("bizTransactionList" + "".join(entries))
-    for name, member in (("sourceList", "source"), ("destinationList", "destination")):
-        if event.get(name):
-            entries = sorted(_typed_piece(entry, member, "sourceDestType") for entry in event[name])
-            pieces.append(name + "".join(entries))
-    for name in ("sensorElementList", "ilmd"):
-        if event.get(name):
-            pieces.append(
-                name
-                + "".join(
-                    sorted(
-                        piece for key, value in _members(event[name]) for piece in _generic(key, value, names)
-                    )
-                )
-            )
-    extensions = sorted(
-        piece
-        for key, value in event.items()
-        if key not in _LEFT_OUT and key not in _HASHED_IN_ORDER
-        for piece in _generic(key, value, names)
-    )
-    pieces.extend(extensions)
-    return "".join(pieces)
-
-
-def _members(value: Any) -> Iterable[tuple[str, Any]]:
-    if isinstance(value, Mapping):
-        return value.items()
-    if isinstance(value, list):  # sensorElementList: a list of sensor elements
-        return [("sensorElement", item) for item in value]
-    return []
-
-
-def event_hash_id(event: Mapping[str, Any], namespaces: Mapping[str, str] | None = None) -> str:
-    """``ni:///sha-256;{hex}?ver=CBV2.0``: the event's ID computed from its canonical form."""
-    digest = hashlib.sha256(prehash_string(event, namespaces).encode("utf-8")).hexdigest()
-    return f"ni:///sha-256;{digest}?ver=CBV2.0"
-
-
-def context_namespaces(document: Mapping[str, Any]) -> dict[str, str]:
-    """The prefixes a document's ``@context`` defines (its objects; remote contexts are not fetched)."""
-    context = document.get("@context")
-    entries = context if isinstance(context, list) else [context]
-    namespaces: dict[str, str] = {}
-    for entry in entries:
-        if isinstance(entry, Mapping):
-            namespaces.update(
-                {k: v for k, v in entry.items() if isinstance(v, str) and not k.startswith("@")}
-            )
-    return namespaces
 
 
 # --- building documents and events -------------------------------------------------------------

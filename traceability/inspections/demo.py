@@ -11,9 +11,9 @@ from datetime import timedelta
 from typing import Any
 
 from traceability.accounts.models import User
+from traceability.dates import vietnam_today
 from traceability.inspections.checklists import checklist_for
 from traceability.inspections.service import answer_inspection, close_inspection, create_inspection
-from traceability.registry.certifications import vietnam_today
 
 # subject: a producer, location or batch key of traceability.demo; "no" lists the items answered no.
 DEMO_INSPECTIONS: tuple[dict[str, Any], ...] = (
@@ -105,7 +105,8 @@ def load_demo_inspections(
             "follow_up_on": inspected_on + timedelta(days=spec["follow_up_days"]) if nonconforming else None,
         }
         inspection = create_inspection(data, actor=staff[spec["centre"]])
-        producer_user = writers.get(_producer_key(inspection.producer_id, producers))
+        key = _producer_key(inspection.producer_id, producers)
+        producer_user = writers.get(key) if key is not None else None
         if spec.get("answer") and producer_user is not None and producer_user.role == "producer":
             answer_inspection(inspection, spec["answer"], actor=producer_user)
             if spec.get("closed"):

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from traceability.database import UTCDateTime, utcnow
-from traceability.extensions import db
+from traceability.database import UTCDateTime
+from traceability.dates import utcnow
+from traceability.extensions import Model
+from traceability.ownership import producer_owned
 
 if TYPE_CHECKING:
     from traceability.accounts.models import User
@@ -30,10 +32,11 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class Inspection(db.Model):
+class Inspection(Model):
     """A centre's inspection: its checklist, findings, photos, outcome and follow-up."""
 
     __tablename__ = "inspection"
+    __owner__ = producer_owned(public=False)
     __table_args__ = (
         CheckConstraint(_in("subject_kind", SUBJECT_KINDS), name="subject_kind"),
         CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
@@ -84,7 +87,7 @@ class Inspection(db.Model):
     )
 
 
-class InspectionCheck(db.Model):
+class InspectionCheck(Model):
     """One checklist item's answer: yes, no or not applicable, with a note."""
 
     __tablename__ = "inspection_check"
@@ -103,7 +106,7 @@ class InspectionCheck(db.Model):
     inspection: Mapped[Inspection] = relationship(back_populates="checks")
 
 
-class InspectionFollowUp(db.Model):
+class InspectionFollowUp(Model):
     """A step of a nonconformity's follow-up: the producer's answer, the centre's closing or reopening."""
 
     __tablename__ = "inspection_follow_up"
@@ -123,7 +126,7 @@ class InspectionFollowUp(db.Model):
     )
 
 
-class InspectionPhoto(db.Model):
+class InspectionPhoto(Model):
     """A photo taken at the inspection, or sent with the producer's answer; kept private."""
 
     __tablename__ = "inspection_photo"

@@ -15,10 +15,10 @@ from sqlalchemy.orm import joinedload
 
 from traceability.accounts.scope import scoped_select
 from traceability.batches.models import Batch
+from traceability.dates import vietnam_today
 from traceability.extensions import db
 from traceability.inspections.checklists import item_label
 from traceability.inspections.models import SEVERITIES, Inspection
-from traceability.registry.certifications import vietnam_today
 from traceability.registry.worklists import Worklist
 
 LIMIT = 100

@@ -14,7 +14,6 @@ from wtforms import SelectChoice
 from traceability.accounts.scope import get_scoped_or_404, producer_filter_choices, scoped_select
 from traceability.batches.models import Batch
 from traceability.converters import query_int
-from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.inspections import files, queries, service
 from traceability.inspections.checklists import ANSWER_LABELS, checklist_for, item_label
@@ -31,13 +30,17 @@ from traceability.inspections.forms import (
 from traceability.inspections.models import SUBJECT_KINDS, Inspection, InspectionPhoto
 from traceability.registry.models import Location, Producer
 from traceability.vocabulary import label
-from traceability.web import roles_required, show_errors
+from traceability.web import perform, roles_required
 
 bp = Blueprint("inspections", __name__)
 
 PER_PAGE = 20
 BATCH_CHOICES = 500  # the newest batches offered; a link from a batch's page preselects any other
-SUBJECT_MODELS = {"producer": Producer, "location": Location, "batch": Batch}
+SUBJECT_MODELS: dict[str, type[Producer | Location | Batch]] = {
+    "producer": Producer,
+    "location": Location,
+    "batch": Batch,
+}
 
 
 @bp.context_processor
@@ -163,17 +166,15 @@ def new():
         form.inspected_on.data = queries.vietnam_today()
         form.inspector.data = current_user.name
     if form.validate_on_submit():
-        try:
-            inspection = service.create_inspection(
-                form.to_data(kind, subject_id),
-                actor=current_user,
-                photos=form.photo_uploads(_max_image_bytes()),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        outcome = perform(
+            service.create_inspection,
+            form.to_data(kind, subject_id),
+            actor=current_user,
+            photos=form.photo_uploads(_max_image_bytes()),
+            show_on=form,
+        )
+        if outcome.ok:
+            inspection = outcome.value
             flash(_("The inspection is saved."), "success")
             if inspection.outcome == "nonconformity":
                 flash(_("The producer sees the nonconformity and answers it by the follow-up date."), "info")
@@ -217,7 +218,6 @@ def detail(inspection_id: int):
 
 
 def _after(inspection: Inspection, message: str):
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("inspections.detail", inspection_id=inspection.id), 303)
 
@@ -229,17 +229,15 @@ def answer(inspection_id: int):
     inspection = _load(inspection_id)
     form = AnswerForm()
     if form.validate_on_submit():
-        try:
-            service.answer_inspection(
-                inspection,
-                form.response.data,
-                actor=current_user,
-                photo=read_upload(form.photo.data, _max_image_bytes()),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
+        outcome = perform(
+            service.answer_inspection,
+            inspection,
+            form.response.data,
+            actor=current_user,
+            photo=read_upload(form.photo.data, _max_image_bytes()),
+            show_on=form,
+        )
+        if outcome.ok:
             return _after(inspection, _("Your answer is sent to the centre."))
     return _render_detail(_load(inspection_id), 422, answer_form=form)
 
@@ -251,12 +249,10 @@ def close(inspection_id: int):
     inspection = _load(inspection_id)
     form = CloseForm()
     if form.validate_on_submit():
-        try:
-            service.close_inspection(inspection, form.note.data, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
+        outcome = perform(
+            service.close_inspection, inspection, form.note.data, actor=current_user, show_on=form
+        )
+        if outcome.ok:
             return _after(inspection, _("The nonconformity is closed."))
     return _render_detail(_load(inspection_id), 422, close_form=form)
 
@@ -268,14 +264,15 @@ def reopen(inspection_id: int):
     inspection = _load(inspection_id)
     form = ReopenForm()
     if form.validate_on_submit():
-        try:
-            service.reopen_inspection(
-                inspection, form.reason.data, actor=current_user, follow_up_on=form.follow_up_on.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
+        outcome = perform(
+            service.reopen_inspection,
+            inspection,
+            form.reason.data,
+            actor=current_user,
+            follow_up_on=form.follow_up_on.data,
+            show_on=form,
+        )
+        if outcome.ok:
             return _after(inspection, _("The nonconformity is reopened: the producer answers again."))
     return _render_detail(_load(inspection_id), 422, reopen_form=form)
 
@@ -287,14 +284,14 @@ def add_photo(inspection_id: int):
     inspection = _load(inspection_id)
     form = PhotoForm()
     if form.validate_on_submit():
-        try:
-            service.add_photo(
-                inspection, read_upload(form.file.data, _max_image_bytes()) or b"", actor=current_user
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
+        outcome = perform(
+            service.add_photo,
+            inspection,
+            read_upload(form.file.data, _max_image_bytes()) or b"",
+            actor=current_user,
+            show_on=form,
+        )
+        if outcome.ok:
             return _after(inspection, _("The photo is added."))
     return _render_detail(_load(inspection_id), 422, photo_form=form)
 

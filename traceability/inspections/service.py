@@ -10,15 +10,18 @@ Every change writes an audit entry; the route or API handler commits once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
 from traceability.accounts.models import User
-from traceability.accounts.scope import writable_producer
+from traceability.accounts.policy import STAFF_ROLES, is_centre_staff_of
+from traceability.accounts.scope import writable_owner, writable_producer
 from traceability.audit.service import record_audit, snapshot
 from traceability.batches.models import Batch
+from traceability.dates import vietnam_today
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
 from traceability.inspections import files
@@ -42,7 +45,6 @@ from traceability.inspections.queries import (
     nonconformity_counts,
     open_nonconformities,
 )
-from traceability.registry.certifications import vietnam_today
 from traceability.registry.models import Location, Producer
 
 __all__ = [
@@ -60,21 +62,11 @@ __all__ = [
     "reopen_inspection",
 ]
 
-STAFF_ROLES = ("centre_admin", "centre_staff")
 MAX_PHOTOS = 20
 MAX_TEXT = 10_000
 MAX_NOTE = 2_000
 
 # ---------------------------------------------------------------- who may do what
-
-
-def is_staff_of(producer: Producer, user: Any) -> bool:
-    """Whether ``user`` is centre staff of the centre ``producer`` belongs to."""
-    return (
-        getattr(user, "role", None) in STAFF_ROLES
-        and user.centre_id is not None
-        and user.centre_id == producer.centre_id
-    )
 
 
 def can_answer(inspection: Inspection, user: Any) -> bool:
@@ -89,7 +81,7 @@ def can_answer(inspection: Inspection, user: Any) -> bool:
 
 def can_decide(inspection: Inspection, user: Any) -> bool:
     """Whether ``user`` is staff of the centre that follows this inspection up."""
-    return is_staff_of(inspection.producer, user)
+    return is_centre_staff_of(user, inspection.producer)
 
 
 # ---------------------------------------------------------------- opening
@@ -109,30 +101,23 @@ def _subject(kind: Any, subject: Any, actor: User) -> tuple[Producer, int | None
             _l("The inspection could not be saved."),
             {"subject_id": _l("Choose the producer, location or batch inspected.")},
         )
-    location_id = batch_id = None
-    if kind == "producer":
-        owner_id = subject
-    elif kind == "location":
-        location = db.session.get(Location, subject)
-        owner_id, location_id = (location.producer_id if location else 0), subject
-    else:
-        batch = db.session.get(Batch, subject)
-        owner_id, batch_id = (batch.product.producer_id if batch else 0), subject
-    try:
-        # The centre inspects a producer before approving it, and a suspended one too.
-        producer = writable_producer(owner_id, actor, require_approved=False)
-    except Forbidden as error:
-        if not error.fields:
-            raise
-        unknown = {
-            "producer": _l("Unknown producer."),
-            "location": _l("Unknown location."),
-            "batch": _l("Unknown batch."),
-        }[kind]
-        raise Forbidden(
-            _l("Your centre inspects only its own producers and their locations and batches."),
-            {"subject_id": unknown},
-        ) from None
+    model = {"producer": Producer, "location": Location, "batch": Batch}[kind]
+    unknown = {
+        "producer": _l("Unknown producer."),
+        "location": _l("Unknown location."),
+        "batch": _l("Unknown batch."),
+    }[kind]
+    # The centre inspects a producer before approving it, and a suspended one too.
+    producer = writable_owner(
+        model,
+        subject,
+        actor,
+        unknown=unknown,
+        refusal=_l("Your centre inspects only its own producers and their locations and batches."),
+        require_approved=False,
+    )
+    location_id = subject if kind == "location" else None
+    batch_id = subject if kind == "batch" else None
     return producer, location_id, batch_id
 
 
@@ -209,9 +194,9 @@ def _outcome(data: dict[str, Any], inspected_on: date | None, errors: dict[str, 
     return outcome, severity, follow_up_on
 
 
-def create_inspection(data: dict[str, Any], *, actor: User, photos: list[bytes] = ()) -> Inspection:
+def create_inspection(data: dict[str, Any], *, actor: User, photos: Sequence[bytes] = ()) -> Inspection:
     """Record an inspection of a producer, location or batch, with its checklist, findings and photos."""
-    kind = data.get("subject_kind")
+    kind: str = data.get("subject_kind") or ""  # _subject refuses anything but a subject kind
     producer, location_id, batch_id = _subject(kind, data.get("subject_id"), actor)
     errors: dict[str, Any] = {}
     inspected_on = _date(data.get("inspected_on"), "inspected_on", errors, required=True)

@@ -277,7 +277,7 @@ def render_labels(
         # Two passes over one stream: the URLs are teed only as far as the encoder runs ahead.
         for_symbols, for_text = tee(all_urls)
         symbols = _symbols(for_symbols, error_correction, workers or default_workers(count))
-        labels = zip(for_text, symbols, strict=True)  # type: ignore[assignment]
+        labels = zip(for_text, symbols, strict=True)
     drawn = 0
     for url, symbol in labels:
         slot = drawn % template.per_page

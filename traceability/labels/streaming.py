@@ -20,7 +20,7 @@ label tests read every file back with two PDF libraries.
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
@@ -45,6 +45,11 @@ class _Output:
 
 class _StreamingDocument(pdfdoc.PDFDocument):
     """A PDFDocument whose pages are written by ``write_page`` and whose ``format`` writes the rest."""
+
+    # Set by PDFDocument.__init__; types-reportlab declares only the public attributes.
+    _pdfVersion: tuple[int, int]
+    Pages: pdfdoc.PDFPages
+    Catalog: pdfdoc.PDFCatalog
 
     def start(self, stream: BinaryIO) -> None:
         self._output = _Output(stream)
@@ -102,6 +107,8 @@ class _StreamingDocument(pdfdoc.PDFDocument):
 
 class StreamingCanvas(Canvas):
     """A Canvas on a binary file object that writes each page when it is shown (see the module)."""
+
+    _pageCompression: bool | Literal[0, 1] | None  # set by Canvas.__init__, not declared by types-reportlab
 
     def __init__(self, output: BinaryIO, **options: Any) -> None:
         super().__init__(output, **options)

@@ -46,7 +46,8 @@ def encode(data: str, error_correction: str = "M") -> Symbol:
     barcode = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level=error_correction)
     image = barcode.to_image(scale=1, add_quiet_zones=False)
     size = image.shape[0]
-    dark = bytes(memoryview(image)).translate(_DARK_AS_ONE)  # one byte per module, row by row
+    # zxing-cpp's stub leaves out that Image has the buffer protocol (it does, one byte per pixel).
+    dark = bytes(memoryview(image)).translate(_DARK_AS_ONE)  # type: ignore[arg-type]
     return Symbol(size=size, path="\n".join(compress(_module_squares(size), dark)))
 
 

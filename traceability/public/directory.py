@@ -20,6 +20,7 @@ from wtforms.validators import Length, Optional
 
 from traceability.batches.service import public_url
 from traceability.converters import query_int
+from traceability.dates import vietnam_today
 from traceability.extensions import db
 from traceability.forms import Form
 from traceability.public.consumer import ocop_state
@@ -32,7 +33,7 @@ from traceability.public.showcase import (
     sitemap_entries,
     valid_product_certifications,
 )
-from traceability.registry.certifications import type_label, vietnam_today
+from traceability.registry.certifications import type_label
 from traceability.registry.forms import OCOP_GROUP_LABELS, OCOP_LEVEL_LABELS, PROVINCE_CHOICES
 from traceability.registry.models import Product
 from traceability.vocabulary import label
@@ -214,7 +215,7 @@ def _lastmod(moment: datetime) -> str:
 def sitemap():
     """The directory and every product page in it, with when each last changed (sitemaps.org 0.9)."""
     entries = sitemap_entries()
-    urls = []
+    urls: list[tuple[str, datetime | None]] = []
     if entries:
         newest = max(entry.updated_at for entry in entries)
         urls.append((absolute(url_for("directory.index")), newest))

@@ -26,6 +26,7 @@ from flask import Flask
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_etags, remove_entity_headers
 
+from traceability.observability import new_request_id
 from traceability.public.canonical_paths import canonical_page_path, raw_path
 from traceability.public.page_cache import page_key
 from traceability.public.scans import record_scan
@@ -69,7 +70,12 @@ class FastPath:
         if page is None or not page.headers:
             return self._learn_headers(environ, start_response, key)
         not_modified = parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains_weak(page.etag)
-        headers = [*page.headers, ("ETag", f'W/"{page.etag}"'), ("X-Page-Cache", "hit")]
+        headers = [
+            *page.headers,
+            ("ETag", f'W/"{page.etag}"'),
+            ("X-Page-Cache", "hit"),
+            ("X-Request-ID", new_request_id(environ.get("HTTP_X_REQUEST_ID"))),
+        ]
         if not_modified:
             status, body = "304 Not Modified", b""
             remove_entity_headers(headers)

@@ -212,7 +212,7 @@ def _origin_certifications(location_ids: list[int], today: date) -> dict[int, li
     )
     certifications: dict[int, list[Certification]] = {}
     for certification in found:
-        if certification.is_valid_on(today):
+        if certification.location_id is not None and certification.is_valid_on(today):
             certifications.setdefault(certification.location_id, []).append(certification)
     return certifications
 

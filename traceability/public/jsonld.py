@@ -79,7 +79,7 @@ def certification_jsonld(certification: Certification) -> dict[str, Any]:
             "name": name,
             "certificationIdentification": certification.number,
             "issuedBy": {"@type": "Organization", "name": certification.issuer},
-            "validFrom": certification.valid_from.isoformat(),
+            "validFrom": certification.valid_from.isoformat() if certification.valid_from else None,
             "expires": certification.valid_to.isoformat() if certification.valid_to else None,
             "certificationStatus": CERTIFICATION_ACTIVE,
         }

@@ -17,8 +17,9 @@ from sqlalchemy import or_, select
 
 from traceability.batches.models import Batch, Item
 from traceability.batches.recalls import recall_state
+from traceability.dates import vietnam_today
 from traceability.extensions import db
-from traceability.registry.certifications import type_label, vietnam_today
+from traceability.registry.certifications import type_label
 from traceability.registry.models import Certification, Product
 
 GS1_VOC = "https://gs1.org/voc/"
@@ -190,6 +191,9 @@ def resolver_description(base_url: str, name: str) -> dict[str, Any]:
             "The consumer page, the default link and gs1:pip, is served at the Digital Link itself "
             "(200) rather than redirected to; ?linkType=linkset or Accept: application/linkset+json "
             "answers the linkset, ?linkType=gs1:epcis the EPCIS document; other link types redirect "
-            "(307) with the query passed on, or answer 404 when the item has no such link."
+            "(307) with the query passed on, or answer 404 when the item has no such link. "
+            "Compressed Digital Links (GS1 Digital Link compression, fully or with the GTIN in clear) "
+            "are decompressed and answered as their uncompressed form, which the Link header names "
+            'with rel="owl:sameAs".'
         ),
     }

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from traceability.database import UTCDateTime, utcnow
-from traceability.extensions import db
+from traceability.database import UTCDateTime
+from traceability.dates import utcnow
+from traceability.extensions import Model
+from traceability.ownership import batch_owned
 
 if TYPE_CHECKING:
     from traceability.accounts.models import User
@@ -19,10 +21,11 @@ DEVICE_CLASSES = ("mobile", "tablet", "desktop", "bot", "other")
 REPORT_STATUSES = ("open", "closed")
 
 
-class Scan(db.Model):
+class Scan(Model):
     """One open of a public QR URL; no IP address is stored."""
 
     __tablename__ = "scan"
+    __owner__ = batch_owned(public=False)
     __table_args__ = (
         CheckConstraint(
             f"device_class IN ({', '.join(repr(d) for d in DEVICE_CLASSES)})", name="device_class"
@@ -37,10 +40,11 @@ class Scan(db.Model):
     device_class: Mapped[str] = mapped_column(String(10), default="other")
 
 
-class Report(db.Model):
+class Report(Model):
     """A consumer's report of a problem with a batch; it reaches the centre's work list."""
 
     __tablename__ = "report"
+    __owner__ = batch_owned(public=False)
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in REPORT_STATUSES)})", name="status"),
     )

@@ -46,7 +46,6 @@ import logging
 import os
 import secrets
 import struct
-import threading
 import time
 import zlib
 from collections.abc import Iterable
@@ -57,22 +56,22 @@ from typing import Any
 
 from cachelib import BaseCache, FileSystemCache, NullCache
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import event, select
+from sqlalchemy import ColumnElement, event, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from traceability import replica
-from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
-from traceability.batches.service import VIETNAM_OFFSET
+from traceability.batches.models import Batch, Recall, RecallBatch, TraceEvent
+from traceability.dates import VIETNAM_OFFSET
 from traceability.extensions import db
+from traceability.ownership import owner_of
 from traceability.public.canonical_paths import canonical_page_path, raw_path
 from traceability.public.journey import upstream_lot_ids
-from traceability.registry.models import Centre, Certification, Location, Producer, Product, ProductImage
+from traceability.registry.models import Centre, Location, Producer, Product
 
 log = logging.getLogger(__name__)
 
 EVERYTHING = "all"
 GENERATION_SECONDS = 2 * 24 * 3600  # longer than a page lives; a lost generation only costs a miss
-SWEEP_SECONDS = 3600  # how often a worker removes expired page files (directory backend)
 DEFAULT_MAX_ENTRIES = 20_000  # pages of about 4 KB: some 80 MB of disk
 
 
@@ -195,7 +194,6 @@ class PageCache:
 
     def __init__(self, backend: BaseCache) -> None:
         self.backend = backend
-        self._last_sweep = time.monotonic()
 
     @property
     def enabled(self) -> bool:
@@ -302,7 +300,6 @@ class PageCache:
             time.time() + timeout,
         )
         self._set(key, page)
-        self._sweep_now_and_then()
         return page
 
     def add_headers(self, key: str, headers: Iterable[tuple[str, str]]) -> None:
@@ -327,17 +324,19 @@ class PageCache:
     def clear(self) -> None:
         self.backend.clear()
 
-    def _sweep_now_and_then(self) -> None:
-        # Redis expires keys itself; a directory keeps expired files until removed.
+    def sweep(self) -> int:
+        """Remove the expired pages of a cache folder; Redis expires its keys itself. How many went."""
         if not isinstance(self.backend, FileSystemCache):
-            return
-        if time.monotonic() - self._last_sweep < SWEEP_SECONDS:
-            return
-        self._last_sweep = time.monotonic()
-        remove_expired = self.backend._remove_expired  # cachelib's own pruning step
-        threading.Thread(
-            target=remove_expired, args=(time.time(),), name="page-cache-sweep", daemon=True
-        ).start()
+            return 0
+        before = sum(1 for _name in self.backend._list_dir())
+        self.backend._remove_expired(time.time())  # cachelib's own pruning step
+        return before - sum(1 for _name in self.backend._list_dir())
+
+
+def sweep_expired_pages() -> int:
+    """The worker's job ``page_cache.sweep``: expired pages leave this machine's cache folder."""
+    cache = current_app.extensions.get("page_cache")
+    return cache.sweep() if isinstance(cache, PageCache) else 0
 
 
 def page_key(environ: dict[str, Any], language: str) -> str:
@@ -392,7 +391,9 @@ def page_scopes(batch: Batch) -> tuple[str, ...]:
     upstream = upstream_lot_ids(batch.id)
     batches, producers = {batch.id, *upstream}, {batch.product.producer_id}
     shown = sorted(batches)
-    shown_locations = Location.id.in_(select(TraceEvent.location_id).where(TraceEvent.batch_id.in_(shown)))
+    shown_locations: ColumnElement[bool] = Location.id.in_(
+        select(TraceEvent.location_id).where(TraceEvent.batch_id.in_(shown))
+    )
     shown_locations |= Location.id.in_(select(Batch.origin_location_id).where(Batch.id.in_(shown)))
     producers.update(db.session.scalars(select(Location.producer_id).where(shown_locations).distinct()))
     if upstream:
@@ -422,25 +423,9 @@ def page_scopes(batch: Batch) -> tuple[str, ...]:
 
 # --- invalidation on commit ----------------------------------------------------------------------
 
-_BY_PRODUCER = (Product, Location, Certification)
-_BY_BATCH = (Item, TraceEvent, RecallBatch)
-_TRACKED = (
-    Centre,
-    Producer,
-    Product,
-    ProductImage,
-    Location,
-    Certification,
-    Batch,
-    BatchInput,
-    Item,
-    TraceEvent,
-    Recall,
-    RecallBatch,
-)
-
 
 def _changed_scopes(session: Session, objects: Iterable[Any]) -> set[str]:
+    """The cache scopes the changed rows show in: the roots themselves, else the owner they declare."""
     producers: set[int] = set()
     products: set[int] = set()
     batches: set[int] = set()
@@ -451,19 +436,14 @@ def _changed_scopes(session: Session, objects: Iterable[Any]) -> set[str]:
             everything = True
         elif isinstance(obj, Producer):
             producers.add(obj.id)
-        elif isinstance(obj, _BY_PRODUCER):
-            producers.add(obj.producer_id)
-        elif isinstance(obj, ProductImage):
-            products.add(obj.product_id)
         elif isinstance(obj, Batch):
-            batches.add(obj.id)
-        elif isinstance(obj, _BY_BATCH):
-            batches.add(obj.batch_id)
+            batches.add(obj.id)  # a lot's own pages, not every page of its producer
         elif isinstance(obj, Recall):
             batches.add(obj.batch_id)
             recalls.add(obj.id)
-        elif isinstance(obj, BatchInput):
-            batches.update((obj.output_batch_id, obj.input_batch_id))
+        elif (owner := owner_of(type(obj))) is not None and owner.public:
+            owners = {"producer": producers, "product": products, "batch": batches}[owner.kind]
+            owners.update(getattr(obj, name) for name in (owner.column, *owner.also))
     if recalls:  # closing a recall shows on every batch it reached
         batches.update(
             session.scalars(select(RecallBatch.batch_id).where(RecallBatch.recall_id.in_(recalls))).all()
@@ -475,6 +455,14 @@ def _changed_scopes(session: Session, objects: Iterable[Any]) -> set[str]:
     if everything:
         scopes.add(EVERYTHING)
     return scopes
+
+
+def _shown_publicly(model: type) -> bool:
+    """Whether rows of ``model`` show on the public pages (a bulk change to them forgets every page)."""
+    if model in (Centre, Producer, Batch, Recall):
+        return True
+    owner = owner_of(model)
+    return owner is not None and owner.public
 
 
 def _listening() -> bool:
@@ -496,7 +484,7 @@ def _collect_bulk(state: ORMExecuteState) -> None:
     if (
         (state.is_update or state.is_delete)
         and _listening()
-        and any(issubclass(mapper.class_, _TRACKED) for mapper in state.all_mappers)
+        and any(_shown_publicly(mapper.class_) for mapper in state.all_mappers)
     ):
         state.session.info.setdefault("page_cache_scopes", set()).add(EVERYTHING)
 

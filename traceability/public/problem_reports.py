@@ -25,10 +25,11 @@ from sqlalchemy import Select, func
 from sqlalchemy.orm import joinedload
 
 from traceability import rate_limits
+from traceability.accounts.policy import STAFF_ROLES, is_centre_staff_of
 from traceability.accounts.scope import scoped_select
 from traceability.audit.service import record_audit, snapshot
 from traceability.batches.models import Batch, Item
-from traceability.database import utcnow
+from traceability.dates import utcnow
 from traceability.errors import Conflict, Forbidden, InvalidInput, TooManyAttempts
 from traceability.extensions import db
 from traceability.public.models import Report
@@ -37,7 +38,7 @@ from traceability.registry.worklists import Worklist
 
 MESSAGE_MAX_LENGTH = 2000
 CONTACT_MAX_LENGTH = 200
-CLOSING_ROLES = ("centre_admin", "centre_staff")
+CLOSING_ROLES = STAFF_ROLES
 # Kept out of the audit log (see the module docstring).
 PRIVATE_FIELDS = ("contact",)
 
@@ -112,7 +113,7 @@ def submit_report(
 def close_report(report: Report, note: str = "", *, actor: Any) -> Report:
     """Close a report once the centre has dealt with it; only the producer's centre's staff may."""
     producer = report.batch.product.producer
-    if actor.role not in CLOSING_ROLES or actor.centre_id != producer.centre_id:
+    if not is_centre_staff_of(actor, producer):
         raise Forbidden(_l("Only the staff of the producer's centre can close a problem report."))
     if report.status != "open":
         raise Conflict(_l("This report is already closed."))

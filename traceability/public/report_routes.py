@@ -30,7 +30,7 @@ from traceability.accounts.scope import get_scoped_or_404
 from traceability.batches.models import Batch
 from traceability.batches.service import by_public_code, page_url
 from traceability.converters import query_int
-from traceability.errors import DomainError, TooManyAttempts
+from traceability.errors import TooManyAttempts
 from traceability.extensions import db
 from traceability.forms import Form
 from traceability.public.consumer import localized_name
@@ -43,7 +43,7 @@ from traceability.public.problem_reports import (
     scoped_reports,
     submit_report,
 )
-from traceability.web import local_path, roles_required, show_errors
+from traceability.web import local_path, perform, roles_required
 
 bp = Blueprint("problem_reports", __name__)
 
@@ -86,25 +86,28 @@ def new(code: str):
     form = ProblemReportForm()
     status = 200
     if request.method == "POST":
-        try:
-            submit_report(batch, item, form.message.data, form.contact.data, address=request.remote_addr)
-        except TooManyAttempts as error:
-            db.session.rollback()
-            form.form_errors.append(str(error.message))
+        outcome = perform(
+            submit_report,
+            batch,
+            item,
+            form.message.data,
+            form.contact.data,
+            address=request.remote_addr,
+            show_on=form,
+            quiet=TooManyAttempts,
+        )
+        if isinstance(outcome.error, TooManyAttempts):
+            form.form_errors.append(str(outcome.error.message))
             response = make_response(render_template("public/report.html", form=form, **context), 429)
-            response.headers["Retry-After"] = str(error.retry_after)
+            response.headers["Retry-After"] = str(outcome.error.retry_after)
             return response
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-            status = 422
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(
                 _("Thank you. Your report was sent to the provincial centre that verifies this product."),
                 "success",
             )
             return redirect(url_for("problem_reports.new", code=code.upper(), sent=1))
+        status = 422
     sent = request.method == "GET" and request.args.get("sent") == "1"
     return render_template("public/report.html", form=form, sent=sent, **context), status
 
@@ -138,13 +141,7 @@ def close(report_id: int):
     report = get_scoped_or_404(Report, report_id)
     form = CloseReportForm()
     if form.validate_on_submit():
-        try:
-            close_report(report, form.note.data, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
-        else:
-            db.session.commit()
+        if perform(close_report, report, form.note.data, actor=current_user).ok:
             flash(_("Problem report closed."), "success")
     else:
         flash(" ".join(str(error) for error in form.note.errors), "error")

@@ -47,12 +47,14 @@ from urllib.parse import unquote
 from flask import Response, current_app, redirect, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
 
 from traceability.batches.epcis import export_batch_chain
 from traceability.batches.models import Batch, Item
 from traceability.extensions import db
 from traceability.i18n import select_locale
 from traceability.public import linkset as links
+from traceability.public.compressed_links import UNCOMPRESSED
 from traceability.public.page_cache import end_of_day, page_etag, page_key, page_scopes
 from traceability.public.scans import record_scan
 from traceability.registry.models import Product
@@ -85,7 +87,7 @@ def linkset_url(entity_url: str) -> str:
     return f"{entity_url}?linkType=linkset"
 
 
-def cors_headers(response: Response) -> Response:
+def cors_headers(response: BaseResponse) -> BaseResponse:
     """CORS for a public answer (GS1 resolver standard): any origin may read it and its ``Link`` header."""
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
@@ -93,16 +95,26 @@ def cors_headers(response: Response) -> Response:
     return response
 
 
-def with_resolver_headers(response: Response, entity_url: str) -> Response:
-    """The headers every resolver answer carries: the linkset link, Vary and CORS."""
+def with_resolver_headers(response: BaseResponse, entity_url: str) -> BaseResponse:
+    """The headers every resolver answer carries: the linkset link, Vary and CORS.
+
+    At a compressed Digital Link (``compressed_links``), ``Link`` names the
+    uncompressed URI too, with the relation ``owl:sameAs`` (GS1 resolver standard).
+    """
     linkset_link = f'<{linkset_url(entity_url)}>; rel="linkset"; type="{links.LINKSET_MEDIA_TYPE}"'
-    response.headers["Link"] = ", ".join(filter(None, (linkset_link, response.headers.get("Link"))))
+    uncompressed = request.environ.get(UNCOMPRESSED)
+    same_as = (
+        f'<{current_app.config["PUBLIC_BASE_URL"].rstrip("/")}{uncompressed}>; rel="owl:sameAs"'
+        if uncompressed
+        else None
+    )
+    response.headers["Link"] = ", ".join(filter(None, (linkset_link, same_as, response.headers.get("Link"))))
     response.vary.add("Accept")
     response.vary.add("Accept-Language")  # the page and the link titles are in the reader's language
     return cors_headers(response)
 
 
-def preflight(entity_url: str) -> Response:
+def preflight(entity_url: str) -> BaseResponse:
     """The answer to ``OPTIONS`` at a Digital Link: the methods, CORS for any origin and the linkset's ``Link``."""
     response = Response(status=204)
     response.headers["Allow"] = ALLOWED_METHODS
@@ -141,9 +153,10 @@ def link_not_available(entity_url: str) -> Response:
     return Response(html, status=404, mimetype="text/html")
 
 
-def resolve(batch: Batch, item: Item | None, entity_url: str, render_page: Callable[[], str]) -> Response:
+def resolve(batch: Batch, item: Item | None, entity_url: str, render_page: Callable[[], str]) -> BaseResponse:
     """The resolver's answer for the batch or item at ``entity_url`` (see the module docstring)."""
     link_type = requested_link_type()
+    response: BaseResponse
     if link_type == LINKSET:
         body = json.dumps(links.build_linkset(batch, item, entity_url), ensure_ascii=False)
         response = Response(body, mimetype=links.LINKSET_MEDIA_TYPE)
@@ -168,9 +181,10 @@ def resolve(batch: Batch, item: Item | None, entity_url: str, render_page: Calla
 
 def resolve_product(
     product: Product, entity_url: str, linkset: Callable[[], dict], render_page: Callable[[], str]
-) -> Response:
+) -> BaseResponse:
     """The answer at a product's level (walk-up, ``walk_up``): its linkset or its page, never cached, no scan."""
     link_type = requested_link_type()
+    response: BaseResponse
     if link_type == LINKSET:
         response = Response(json.dumps(linkset(), ensure_ascii=False), mimetype=links.LINKSET_MEDIA_TYPE)
         response.headers["Link"] = (
@@ -193,7 +207,7 @@ def resolve_product(
 
 def page_response(
     batch: Batch, item: Item | None, entity_url: str, render_page: Callable[[], str]
-) -> Response:
+) -> BaseResponse:
     """The page with its ETag, from the page cache when it can be shared, else rendered; 304 when unchanged.
 
     Most hits never get here: ``fast_path`` answers them before Flask. Here come

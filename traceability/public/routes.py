@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import (
@@ -18,16 +17,19 @@ from flask import (
     session,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.routing import PathConverter
+from werkzeug.wrappers import Response as BaseResponse
 
 from traceability import observability
 from traceability.batches.models import Batch, Item
 from traceability.batches.service import by_public_code, current_events, event_photo_state, page_url
+from traceability.dates import vietnam_today
 from traceability.extensions import db
 from traceability.gs1 import DigitalLink, DigitalLinkError, parse_path
 from traceability.gs1.digital_link import parse_query
@@ -44,8 +46,9 @@ from traceability.public.resolver import (
     with_resolver_headers,
 )
 from traceability.public.walk_up import lookup_path, product_uri, walk_up_product
-from traceability.registry.certifications import type_label, vietnam_today
+from traceability.registry.certifications import type_label
 from traceability.registry.models import Product
+from traceability.uploads import images_folder
 from traceability.web import local_path
 
 bp = Blueprint("public", __name__)
@@ -62,7 +65,11 @@ class DigitalLinkPathConverter(PathConverter):
     part_isolating = False
 
 
-bp.record_once(lambda state: state.app.url_map.converters.setdefault("dlpath", DigitalLinkPathConverter))
+@bp.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters.setdefault("dlpath", DigitalLinkPathConverter)
+
+
 # The public Digital Link answers, errors included, are readable from any origin (GS1 resolver standard).
 DIGITAL_LINK_ENDPOINTS = {"public.digital_link", "public.short_code"}
 
@@ -93,8 +100,7 @@ def media(name: str):
     photo = event_photo_state(name)
     if photo == "voided":
         abort(404)
-    folder = Path(current_app.config["UPLOAD_FOLDER"]) / "images"
-    response = send_from_directory(folder, name, max_age=31_536_000)
+    response = send_from_directory(images_folder(), name, max_age=31_536_000)
     if photo == "standing":
         # An event photo can still be withdrawn: caches ask again (its ETag makes that cheap).
         response.headers["Cache-Control"] = "public, no-cache"
@@ -166,14 +172,14 @@ def _render_batch_page(batch: Batch, item: Item | None = None) -> str:
     )
 
 
-def _answer(batch: Batch, item: Item | None = None) -> Response:
+def _answer(batch: Batch, item: Item | None = None) -> BaseResponse:
     """The resolver's answer at a batch's or item's public URL: page, linkset, EPCIS... or its whole journey."""
     if request.args.get("view") == "journey":
         return _journey_answer(batch, item)
     return resolve(batch, item, _entity_url(batch, item), lambda: _render_batch_page(batch, item))
 
 
-def _journey_answer(batch: Batch, item: Item | None) -> Response:
+def _journey_answer(batch: Batch, item: Item | None) -> BaseResponse:
     """The whole journey of a lot (``?view=journey``): bounded (``journey``), rendered each time, not a scan."""
     entity_url = _entity_url(batch, item)
     html = render_template(
@@ -197,7 +203,7 @@ def _journey_answer(batch: Batch, item: Item | None) -> Response:
     return with_resolver_headers(response, entity_url)
 
 
-def _walk_up(product: Product, link: DigitalLink | None = None) -> Response:
+def _walk_up(product: Product, link: DigitalLink | None = None) -> BaseResponse:
     """A product's page at its GTIN (``walk_up``); with ``link``, the notice that its lot or serial is unknown."""
     entity_url = product_uri(current_app.config["PUBLIC_BASE_URL"], product)
     context = product_page_context(product, entity_url)
@@ -283,7 +289,7 @@ def digital_link(_identifiers: str):
     return _answer(batch, item)
 
 
-def _canonical_redirect(path: str, entity_url: str) -> Response:
+def _canonical_redirect(path: str, entity_url: str) -> BaseResponse:
     """301 from another spelling of a page's path to its canonical one (``canonical_paths``), keeping the query.
 
     A GTIN-8/12/13 to the GTIN-14 form, ``%42OT2603A`` to ``BOT2603A``, a

@@ -32,7 +32,7 @@ from flask import Flask
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 
-from traceability.database import utcnow
+from traceability.dates import utcnow
 from traceability.public.models import Scan
 
 log = logging.getLogger(__name__)
@@ -117,8 +117,9 @@ class ScanBuffer:
             if connection.dialect.name != "postgresql":
                 connection.execute(insert(Scan), rows)
                 return
-            dbapi = connection.dialect.dbapi
-            cursor = connection.connection.driver_connection.cursor()
+            dbapi, driver_connection = connection.dialect.dbapi, connection.connection.driver_connection
+            assert dbapi is not None and driver_connection is not None  # psycopg, connected
+            cursor = driver_connection.cursor()
             try:
                 with cursor.copy(f"COPY scan ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
                     for row in rows:

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from traceability.batches.models import Item
-from traceability.database import utcnow
+from traceability.dates import utcnow
 from traceability.extensions import db
 from traceability.public.models import Scan
 from traceability.public.scan_buffer import ScanBuffer

@@ -16,8 +16,9 @@ from sqlalchemy import ColumnElement, Select, and_, case, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from traceability.batches.models import Batch
+from traceability.dates import vietnam_today
 from traceability.extensions import db
-from traceability.registry.certifications import state_clause, vietnam_today
+from traceability.registry.certifications import state_clause
 from traceability.registry.models import Certification, Producer, Product
 from traceability.text import fold, like_pattern
 

@@ -10,7 +10,7 @@ was identified.
 
 ``lookup_path`` reads what a consumer types into the code field of the home
 and 404 pages: a barcode number, the code printed under the QR code, a GS1
-element string or a pasted link.
+element string or a pasted link (a compressed Digital Link too).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from traceability.batches.service import by_public_code
 from traceability.extensions import db
 from traceability.gs1 import DigitalLink, DigitalLinkError, is_valid_gtin
+from traceability.gs1.compression import expand
 from traceability.registry.models import Producer, Product
 
 GTIN_LENGTHS = (8, 12, 13, 14)
@@ -74,7 +75,10 @@ def lookup_path(text: str) -> Lookup:
         path = urlsplit(text).path
         if path.startswith(("/01/", "/t/")):
             return Lookup(path=path)
-        return Lookup(error=_l("This link is not a product code of this registry."), status=400)
+        try:
+            return Lookup(path=expand(path).path)  # a compressed Digital Link: its uncompressed page
+        except DigitalLinkError:
+            return Lookup(error=_l("This link is not a product code of this registry."), status=400)
     digits = re.sub(r"[\s.-]", "", text)
     if digits.isascii() and digits.isdigit():
         if len(digits) not in GTIN_LENGTHS:

@@ -12,7 +12,6 @@ from wtforms import SelectChoice
 
 from traceability.accounts.scope import get_scoped_or_404, producer_filter_choices, scoped_select
 from traceability.converters import query_int
-from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.registry import certifications as service
 from traceability.registry.certification_forms import (
@@ -26,7 +25,7 @@ from traceability.registry.claims import is_claim
 from traceability.registry.forms import OCOP_GROUP_LABELS
 from traceability.registry.models import Certification, Location, Producer, Product
 from traceability.vocabulary import label
-from traceability.web import roles_required, send_private_document, show_errors, writer_required
+from traceability.web import perform, roles_required, send_private_document, writer_required
 
 bp = Blueprint("certifications", __name__)
 
@@ -130,15 +129,16 @@ def new():
                 break
     if form.validate_on_submit():
         document, document_name = form.document_upload(_document_limit())
-        try:
-            certification = service.create_certification(
-                form.to_data(), actor=current_user, document=document, document_name=document_name
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        outcome = perform(
+            service.create_certification,
+            form.to_data(),
+            actor=current_user,
+            document=document,
+            document_name=document_name,
+            show_on=form,
+        )
+        if outcome.ok:
+            certification = outcome.value
             flash(
                 _("Certificate %(number)s saved. The centre will verify it.", number=certification.number),
                 "success",
@@ -170,19 +170,16 @@ def edit(certification_id: int):
     form = CertificationDataForm(obj=certification)
     if form.validate_on_submit():
         document, document_name = form.document_upload(_document_limit())
-        try:
-            service.update_certification(
-                certification,
-                form.to_data(),
-                actor=current_user,
-                document=document,
-                document_name=document_name,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        outcome = perform(
+            service.update_certification,
+            certification,
+            form.to_data(),
+            actor=current_user,
+            document=document,
+            document_name=document_name,
+            show_on=form,
+        )
+        if outcome.ok:
             flash(_("Certificate %(number)s saved.", number=certification.number), "success")
             return redirect(url_for("certifications.detail", certification_id=certification.id))
     return render_template("registry/certifications/form.html", form=form, certification=certification), (
@@ -195,13 +192,7 @@ def edit(certification_id: int):
 def verify(certification_id: int):
     """The centre confirms the certificate against its document."""
     certification = _load(certification_id)  # the CSRF token is checked for every POST by CSRFProtect
-    try:
-        service.verify_certification(certification, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
+    if perform(service.verify_certification, certification, actor=current_user).ok:
         flash(_("Certificate %(number)s verified.", number=certification.number), "success")
     return redirect(url_for("certifications.detail", certification_id=certification.id), 303)
 
@@ -213,13 +204,10 @@ def reject(certification_id: int):
     certification = _load(certification_id)
     form = RejectForm()
     if form.validate_on_submit():
-        try:
-            service.reject_certification(certification, form.reason.data, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        outcome = perform(
+            service.reject_certification, certification, form.reason.data, actor=current_user, show_on=form
+        )
+        if outcome.ok:
             flash(_("Certificate %(number)s rejected.", number=certification.number), "success")
             return redirect(url_for("certifications.detail", certification_id=certification.id), 303)
     return render_template(

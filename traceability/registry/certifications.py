@@ -14,9 +14,10 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from traceability.accounts.models import User
-from traceability.accounts.scope import APPLYING_STATUSES, approval_refusal, writable_producer
+from traceability.accounts.policy import STAFF_ROLES, is_centre_staff_of
+from traceability.accounts.scope import APPLYING_STATUSES, approval_refusal, writable_owner, writable_producer
 from traceability.audit.service import record_audit, snapshot
-from traceability.database import utcnow, vietnam_today
+from traceability.dates import utcnow, vietnam_today
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
 from traceability.registry.claims import is_claim, publish_claims
@@ -50,7 +51,7 @@ CERTIFICATION_SCOPE_LABELS = {
 }
 # What a list shows: the stored status, or "expired" once the date has passed.
 CERTIFICATION_STATES = ("pending", "verified", "rejected", "expired")
-DECIDING_ROLES = ("centre_admin", "centre_staff")
+DECIDING_ROLES = STAFF_ROLES
 EDITABLE_FIELDS = ("type", "number", "issuer", "valid_from", "valid_to")
 DOCUMENT_EXTENSIONS = {
     "application/pdf": "pdf",
@@ -89,11 +90,11 @@ def with_subjects(query: Select) -> Select:
 
 
 def type_label(code: str | None) -> str:
-    return str(CERTIFICATION_TYPE_LABELS.get(code, code or ""))
+    return str(CERTIFICATION_TYPE_LABELS.get(code, code)) if code else ""
 
 
 def scope_label(code: str | None) -> str:
-    return str(CERTIFICATION_SCOPE_LABELS.get(code, code or ""))
+    return str(CERTIFICATION_SCOPE_LABELS.get(code, code)) if code else ""
 
 
 def subject_name(certification: Certification) -> str:
@@ -116,11 +117,7 @@ def subject_id(certification: Certification) -> int:
 
 def can_decide(certification: Certification, user: Any) -> bool:
     """Whether ``user`` is staff of the centre that verifies this certification."""
-    return (
-        getattr(user, "role", None) in DECIDING_ROLES
-        and user.centre_id is not None
-        and user.centre_id == certification.producer.centre_id
-    )
+    return is_centre_staff_of(user, certification.producer)
 
 
 # ---------------------------------------------------------------- documents
@@ -207,26 +204,15 @@ def _subject(scope: str, subject: Any, actor: User) -> tuple[Producer, int | Non
             _l("The certification could not be saved."),
             {"subject_id": _l("Choose the producer, location or product the certificate covers.")},
         )
-    location_id = product_id = None
-    if scope == "producer":
-        owner_id: int = subject
-    else:
-        model = Location if scope == "location" else Product
-        row = db.session.get(model, subject)
-        # An unknown id and another tenant's id get the same answer from writable_producer.
-        owner_id = row.producer_id if row is not None else 0
-        location_id, product_id = (subject, None) if scope == "location" else (None, subject)
-    try:
-        producer = writable_producer(owner_id, actor, require_approved=False)
-    except Forbidden as error:
-        if not error.fields:
-            raise
-        unknown = {
-            "producer": _l("Unknown producer."),
-            "location": _l("Unknown location."),
-            "product": _l("Unknown product."),
-        }[scope]
-        raise Forbidden(error.message, {"subject_id": unknown}) from None
+    model = {"producer": Producer, "location": Location, "product": Product}[scope]
+    unknown = {
+        "producer": _l("Unknown producer."),
+        "location": _l("Unknown location."),
+        "product": _l("Unknown product."),
+    }[scope]
+    producer = writable_owner(model, subject, actor, unknown=unknown, require_approved=False)
+    location_id = subject if scope == "location" else None
+    product_id = subject if scope == "product" else None
     _check_may_certify(producer, scope, actor)
     return producer, location_id, product_id
 
@@ -396,7 +382,7 @@ def update_certification(
     save_with_document(
         certification, "update", actor, before=before, document=document, document_name=document_name
     )
-    if is_claim(certification):
+    if is_claim(certification) and certification.product is not None:
         publish_claims(certification.product)
     return certification
 
@@ -430,7 +416,7 @@ def verify_certification(certification: Certification, *, actor: User) -> Certif
     certification.verified_by_id = actor.id
     certification.verified_at = utcnow()
     _audit("verify", certification, actor, before)
-    if is_claim(certification):
+    if is_claim(certification) and certification.product is not None:
         publish_claims(certification.product)
     return certification
 
@@ -454,6 +440,6 @@ def reject_certification(certification: Certification, reason: str | None, *, ac
     certification.verified_by_id = actor.id
     certification.verified_at = utcnow()
     _audit("reject", certification, actor, before)
-    if is_claim(certification):
+    if is_claim(certification) and certification.product is not None:
         publish_claims(certification.product)
     return certification

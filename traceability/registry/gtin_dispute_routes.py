@@ -17,17 +17,16 @@ from wtforms.validators import DataRequired, Length, Optional
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.batches.models import Batch
 from traceability.converters import query_int
-from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.forms import Form
 from traceability.registry import gtin_disputes as service
 from traceability.registry.certifications import DOCUMENT_EXTENSIONS, documents_folder
 from traceability.registry.models import Certification, GtinDispute, Producer, Product
 from traceability.web import (
+    perform,
     refuse_unapproved_producer,
     roles_required,
     send_private_document,
-    show_errors,
     writer_required,
 )
 
@@ -129,15 +128,16 @@ def new():
         form.product_id.data = request.args.get("product_id", type=query_int)
     if form.validate_on_submit():
         document, document_name = form.document_upload(current_app.config["MAX_DOCUMENT_BYTES"])
-        try:
-            dispute = service.open_dispute(
-                form.to_data(), actor=current_user, document=document, document_name=document_name
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        outcome = perform(
+            service.open_dispute,
+            form.to_data(),
+            actor=current_user,
+            document=document,
+            document_name=document_name,
+            show_on=form,
+        )
+        if outcome.ok:
+            dispute = outcome.value
             flash(_("Your claim to GTIN %(gtin)s was sent to the centre.", gtin=dispute.gtin), "success")
             return redirect(url_for("gtin_disputes.detail", dispute_id=dispute.id))
     return render_template("registry/gtin_disputes/form.html", form=form), 422 if form.errors else 200
@@ -177,13 +177,15 @@ def decide(dispute_id: int):
     dispute = get_scoped_or_404(GtinDispute, dispute_id)
     form = DecideForm()
     if form.validate_on_submit():
-        try:
-            service.decide_dispute(dispute, form.outcome.data, form.reason.data, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        decided = perform(
+            service.decide_dispute,
+            dispute,
+            form.outcome.data,
+            form.reason.data,
+            actor=current_user,
+            show_on=form,
+        )
+        if decided.ok:
             flash(_("The dispute is decided."), "success")
             return redirect(url_for("gtin_disputes.detail", dispute_id=dispute.id), 303)
     return _detail_page(dispute, form, 422)

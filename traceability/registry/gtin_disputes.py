@@ -36,10 +36,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
 from traceability.accounts.models import User
+from traceability.accounts.policy import STAFF_ROLES, is_centre_staff
 from traceability.accounts.scope import approval_refusal, scoped_select, writable_producer
 from traceability.audit.service import record_audit, snapshot
 from traceability.batches.models import Batch
-from traceability.database import utcnow
+from traceability.dates import utcnow
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
 from traceability.gs1 import normalise_gtin
@@ -47,7 +48,7 @@ from traceability.registry.certifications import _original_name, _store
 from traceability.registry.models import GTIN_DISPUTE_OUTCOMES, GtinDispute, Product
 from traceability.registry.validation import optional_text, text
 
-DECIDING_ROLES = ("centre_admin", "centre_staff")
+DECIDING_ROLES = STAFF_ROLES
 MAX_REASON_LENGTH = 2000
 MAX_NOTE_LENGTH = 2000
 # A GS1 company prefix has 4 to 12 digits, the GS1 prefix (893 for Vietnam) included.
@@ -194,7 +195,7 @@ def open_dispute(
 
 def can_decide(dispute: GtinDispute, actor: Any) -> bool:
     """Staff of either producer's centre decide (whichever acts first); nobody else."""
-    return getattr(actor, "role", None) in DECIDING_ROLES and actor.centre_id in (
+    return is_centre_staff(actor) and actor.centre_id in (
         dispute.claimant_producer.centre_id,
         dispute.holder_producer.centre_id,
     )

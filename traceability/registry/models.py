@@ -19,8 +19,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from traceability.database import UTCDateTime, utcnow
-from traceability.extensions import db
+from traceability.database import UTCDateTime
+from traceability.dates import utcnow
+from traceability.extensions import Model
+from traceability.ownership import producer_owned, product_owned
 from traceability.registry.provinces import province_name, sql_in_list
 from traceability.text import fold
 
@@ -56,7 +58,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class Centre(db.Model):
+class Centre(Model):
     """A provincial technology application and transfer centre, one per province."""
 
     __tablename__ = "centre"
@@ -91,7 +93,7 @@ class AddressMixin:
         return ", ".join(part for part in (self.street, self.ward, self.province_name) if part)
 
 
-class Producer(AddressMixin, db.Model):
+class Producer(AddressMixin, Model):
     """An enterprise, cooperative (HTX) or household registered with a centre."""
 
     __tablename__ = "producer"
@@ -128,10 +130,11 @@ class Producer(AddressMixin, db.Model):
     locations: Mapped[list[Location]] = relationship(back_populates="producer")
 
 
-class Location(AddressMixin, db.Model):
+class Location(AddressMixin, Model):
     """A farm, facility or warehouse of a producer."""
 
     __tablename__ = "location"
+    __owner__ = producer_owned()
     __table_args__ = (
         CheckConstraint(_in("kind", LOCATION_KINDS), name="kind"),
         CheckConstraint(f"province_code IN ({sql_in_list()})", name="province_code"),
@@ -157,7 +160,7 @@ class Location(AddressMixin, db.Model):
         return self.gln or self.internal_code
 
 
-class Product(db.Model):
+class Product(Model):
     """A product of a producer, with its GTIN and its published flagship flag and OCOP rating.
 
     The OCOP and flagship columns are what the public sees: they hold only what the
@@ -166,6 +169,7 @@ class Product(db.Model):
     """
 
     __tablename__ = "product"
+    __owner__ = producer_owned()
     __table_args__ = (
         CheckConstraint("gtin IS NULL OR length(gtin) = 14", name="gtin_length"),
         CheckConstraint(f"ocop_group IS NULL OR {_in('ocop_group', OCOP_GROUPS)}", name="ocop_group"),
@@ -241,10 +245,11 @@ class Product(db.Model):
         return self.is_flagship and (self.flagship_expires_on is None or day <= self.flagship_expires_on)
 
 
-class ProductImage(db.Model):
+class ProductImage(Model):
     """An uploaded product image, stored resized, with its thumbnail."""
 
     __tablename__ = "product_image"
+    __owner__ = product_owned()
     __table_args__ = (CheckConstraint("width > 0 AND height > 0", name="size"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -260,10 +265,11 @@ class ProductImage(db.Model):
     product: Mapped[Product] = relationship(back_populates="images")
 
 
-class Certification(db.Model):
+class Certification(Model):
     """A certificate (VietGAP, organic, OCOP...) of a producer, location or product."""
 
     __tablename__ = "certification"
+    __owner__ = producer_owned()
     __table_args__ = (
         CheckConstraint(_in("scope", CERTIFICATION_SCOPES), name="scope"),
         CheckConstraint(_in("type", CERTIFICATION_TYPES), name="type"),
@@ -336,7 +342,7 @@ GTIN_DISPUTE_STATUSES = ("open", "decided")
 GTIN_DISPUTE_OUTCOMES = ("claimant", "holder")
 
 
-class GtinDispute(db.Model):
+class GtinDispute(Model):
     """A producer's claim to a GTIN that another producer's product holds; the centre decides.
 
     The claimant gives its evidence (its GS1 Vietnam membership certificate,

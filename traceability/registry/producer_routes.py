@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
 
 from traceability.accounts.models import User
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.accounts.service import manages_users
 from traceability.accounts.throttle import signup_throttle
 from traceability.converters import query_int
-from traceability.errors import DomainError, TooManyAttempts
+from traceability.errors import TooManyAttempts
 from traceability.extensions import db
 from traceability.registry.models import Location, Producer, Product
 from traceability.registry.producer_forms import (
@@ -34,7 +37,7 @@ from traceability.registry.producers import (
     update_producer,
 )
 from traceability.text import like_pattern
-from traceability.web import show_errors
+from traceability.web import perform
 
 bp = Blueprint("producers", __name__)
 
@@ -56,20 +59,18 @@ def sign_up():
             response = make_response(render_template("registry/producers/sign_up.html", form=form), 429)
             response.headers["Retry-After"] = str(error.retry_after)
             return response
-        try:
-            sign_up_producer(form.to_data())  # None for an email with an account: answered the same
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-            signup_throttle.record(request.remote_addr)
-            db.session.commit()  # the count only
-        else:
-            signup_throttle.record(request.remote_addr)
-            db.session.commit()
+        if perform(_counted_sign_up, form.to_data(), request.remote_addr, show_on=form).ok:
             # Not signed in at once, and the same answer whether or not the email had an
             # account: the public sign-up must not tell who has one.
             return redirect(url_for("producers.sign_up_received"))
+        perform(signup_throttle.record, request.remote_addr)  # refused and rolled back, it still counts
     return render_template("registry/producers/sign_up.html", form=form), 422 if form.errors else 200
+
+
+def _counted_sign_up(data: dict[str, Any], address: str | None) -> None:
+    """``sign_up_producer`` (None for an email with an account: answered the same), counted for ``address``."""
+    sign_up_producer(data)
+    signup_throttle.record(address)
 
 
 @bp.route("/producers/sign-up/received")
@@ -156,15 +157,10 @@ def edit(producer_id: int):
     form = ProducerProfileForm(obj=producer)
     if form.validate_on_submit():
         was_rejected = producer.status == "rejected"
-        try:
-            update_producer(producer, form.to_data(), actor=current_user)
-            if form.logo.data:
-                set_producer_logo(producer, form.logo.data.read(), actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        outcome = perform(
+            _save_profile, producer, form.to_data(), form.logo.data, actor=current_user, show_on=form
+        )
+        if outcome.ok:
             flash(_("The profile is saved."), "success")
             if was_rejected and producer.status == "pending":
                 flash(_("Your registration is sent to the centre again for approval."), "info")
@@ -174,21 +170,22 @@ def edit(producer_id: int):
     ), 422 if form.errors else 200
 
 
+def _save_profile(producer: Producer, data: dict[str, Any], logo: FileStorage | None, *, actor: User) -> None:
+    """The profile's fields, then its logo when one is uploaded."""
+    update_producer(producer, data, actor=actor)
+    if logo:
+        set_producer_logo(producer, logo.read(), actor=actor)
+
+
 def _decide(producer_id: int, decide, success_message: str, *, with_reason: bool):
     producer = get_scoped_or_404(Producer, producer_id)
     form = DecisionForm()
     if not form.validate_on_submit():
         return _render_detail(producer, form, 422)
-    try:
-        if with_reason:
-            decide(producer, form.reason.data, actor=current_user)
-        else:
-            decide(producer, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        show_errors(form, error)
-        return _render_detail(db.session.get(Producer, producer_id), form, error.status)
-    db.session.commit()
+    reason = (form.reason.data,) if with_reason else ()
+    outcome = perform(decide, producer, *reason, actor=current_user, show_on=form)
+    if not outcome.ok:
+        return _render_detail(db.session.get_one(Producer, producer_id), form, outcome.error.status)
     flash(success_message, "success")
     return redirect(url_for("producers.detail", producer_id=producer.id))
 

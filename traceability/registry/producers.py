@@ -16,7 +16,6 @@ Only an approved producer records batches.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -24,16 +23,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from traceability.accounts.models import User
+from traceability.accounts.policy import STAFF_ROLES, is_centre_staff_of
 from traceability.accounts.scope import writable_producer
 from traceability.accounts.service import check_new_user, create_user, email_in_use, hash_password
 from traceability.audit.service import record_audit, snapshot
-from traceability.database import utcnow
+from traceability.dates import utcnow
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
 from traceability.registry.centres import centre_for_province
 from traceability.registry.models import PRODUCER_KINDS, Centre, Producer
 from traceability.registry.validation import check_province, optional_text, require, text
-from traceability.uploads import UploadRejected, remove, store_image
+from traceability.uploads import UploadRejected, images_folder, remove, store_image
 from traceability.vocabulary import STATUS_LABELS, label
 
 # Vietnamese tax codes (MST): 10 digits, or 10 digits, a dash and 3 for a branch.
@@ -56,7 +56,7 @@ PROFILE_FIELDS = (
     "previous_ward",
     "previous_street",
 )
-DECIDING_ROLES = ("centre_admin", "centre_staff")
+DECIDING_ROLES = STAFF_ROLES
 LOGO_REFUSALS = {
     "empty": _l("The file is empty."),
     "type": _l("This is not a PNG, JPEG or WebP image."),
@@ -134,7 +134,7 @@ def create_producer(data: dict[str, Any], *, actor: User | None) -> Producer:
     check_province(data.get("province_code"), errors)
     if "province_code" not in errors:
         centre = _centre_of(data["province_code"])
-        if by_centre_staff and actor.centre_id != centre.id:
+        if by_centre_staff and actor is not None and actor.centre_id != centre.id:
             raise Forbidden(
                 _l("You can register producers of your own province only."),
                 {"province_code": _l("Outside your province.")},
@@ -259,10 +259,6 @@ def update_producer(producer: Producer, data: dict[str, Any], *, actor: User) ->
     return producer
 
 
-def images_folder() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"]) / "images"
-
-
 def set_producer_logo(producer: Producer, data: bytes, *, actor: User) -> Producer:
     """Store an uploaded logo (re-encoded, at most 400 px) and show it on the profile."""
     _writable_profile(producer, actor)
@@ -298,7 +294,7 @@ def set_producer_logo(producer: Producer, data: bytes, *, actor: User) -> Produc
 
 
 def _check_decider(producer: Producer, actor: User) -> None:
-    if actor.role not in DECIDING_ROLES or actor.centre_id != producer.centre_id:
+    if not is_centre_staff_of(actor, producer):
         raise Forbidden(_l("Only the staff of the producer's own centre approve, reject or suspend it."))
 
 
@@ -391,7 +387,7 @@ def reinstate_producer(producer: Producer, *, actor: User) -> Producer:
 
 def allowed_decisions(producer: Producer, actor: Any) -> tuple[str, ...]:
     """The decisions ``actor`` may take on ``producer`` now: approve, reject, suspend, reinstate."""
-    if getattr(actor, "role", None) not in DECIDING_ROLES or actor.centre_id != producer.centre_id:
+    if not is_centre_staff_of(actor, producer):
         return ()
     return {
         "pending": ("approve", "reject"),
@@ -405,4 +401,4 @@ def can_edit_profile(producer: Producer, actor: Any) -> bool:
     """Whether ``actor`` may change the producer's profile (for showing the edit link)."""
     if actor.role == "producer":
         return actor.producer_id == producer.id and actor.is_producer_admin
-    return actor.role in DECIDING_ROLES and actor.centre_id == producer.centre_id
+    return is_centre_staff_of(actor, producer)

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import record_audit, snapshot
+from traceability.dates import vietnam_today
 from traceability.errors import Conflict, InvalidInput
 from traceability.extensions import db
 from traceability.registry.certifications import (
@@ -23,7 +24,6 @@ from traceability.registry.certifications import (
     save_with_document,
     update_certification,
     verify_certification,
-    vietnam_today,
 )
 from traceability.registry.claims import claims_of, current_claim, publish_claims
 from traceability.registry.models import OCOP_GROUPS, Certification, Product

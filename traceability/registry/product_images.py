@@ -24,14 +24,9 @@ from traceability.audit.service import record_audit, snapshot
 from traceability.errors import InvalidInput
 from traceability.extensions import db
 from traceability.registry.models import Product, ProductImage
-from traceability.uploads import MAX_IMAGE_PIXELS, UploadRejected, remove, store_image
+from traceability.uploads import MAX_IMAGE_PIXELS, UploadRejected, images_folder, remove, store_image
 
 MAX_IMAGES = 12
-
-
-def image_folder() -> Path:
-    """Where product images live: public, served at /media/<name>."""
-    return Path(current_app.config["UPLOAD_FOLDER"]) / "images"
 
 
 def upload_message(reason: str, max_bytes: int, limit: int | None = None) -> Any:
@@ -61,7 +56,7 @@ def add_product_image(product: Product, data: bytes, *, actor: User) -> ProductI
         )
     max_bytes = current_app.config["MAX_IMAGE_BYTES"]
     try:
-        stored = store_image(data, image_folder(), max_bytes=max_bytes)
+        stored = store_image(data, images_folder(), max_bytes=max_bytes)
     except UploadRejected as rejected:
         raise InvalidInput(
             _l("The image was not saved."),
@@ -132,7 +127,7 @@ def _files_live_with_transaction(
     *, remove_on_rollback: tuple[str, ...] = (), remove_on_commit: tuple[str, ...] = ()
 ) -> None:
     session = db.session()
-    folder = image_folder()
+    folder = images_folder()
     session.info.setdefault(_REMOVE_ON_ROLLBACK, []).extend((folder, name) for name in remove_on_rollback)
     session.info.setdefault(_REMOVE_ON_COMMIT, []).extend((folder, name) for name in remove_on_commit)
 

@@ -17,9 +17,8 @@ from traceability.accounts.scope import (
 )
 from traceability.batches.models import Batch
 from traceability.converters import query_int
-from traceability.errors import DomainError
+from traceability.dates import vietnam_today
 from traceability.extensions import db
-from traceability.registry.certifications import vietnam_today
 from traceability.registry.claims import claim_state, current_claim
 from traceability.registry.forms import (
     LOCATION_KIND_LABELS,
@@ -41,7 +40,7 @@ from traceability.registry.product_images import (
 )
 from traceability.registry.products import GtinHeld, create_product, search_products, update_product
 from traceability.vocabulary import label
-from traceability.web import refuse_unapproved_producer, show_errors, writer_required
+from traceability.web import perform, refuse_unapproved_producer, writer_required
 
 bp = Blueprint("registry", __name__)
 
@@ -129,16 +128,12 @@ def product_new():
     if current_user.role == "producer":
         form.producer_id.data = current_user.producer_id
     if form.validate_on_submit():
-        try:
-            product = create_product(form.to_data(), actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-            dispute_gtin = error.gtin if isinstance(error, GtinHeld) else None
-        else:
-            db.session.commit()
+        outcome = perform(create_product, form.to_data(), actor=current_user, show_on=form)
+        if outcome.ok:
+            product = outcome.value
             flash(_("Product %(name)s saved.", name=product.name), "success")
             return redirect(url_for("registry.product_detail", product_id=product.id))
+        dispute_gtin = outcome.error.gtin if isinstance(outcome.error, GtinHeld) else None
     return render_template(
         "registry/product_form.html", form=form, dispute_gtin=dispute_gtin
     ), 422 if form.errors else 200
@@ -177,16 +172,11 @@ def product_edit(product_id: int):
     if not form.is_submitted():
         form.fill_from(product)
     if form.validate_on_submit():
-        try:
-            update_product(product, form.to_data(), actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-            dispute_gtin = error.gtin if isinstance(error, GtinHeld) else None
-        else:
-            db.session.commit()
+        outcome = perform(update_product, product, form.to_data(), actor=current_user, show_on=form)
+        if outcome.ok:
             flash(_("Product %(name)s saved.", name=product.name), "success")
             return redirect(url_for("registry.product_detail", product_id=product.id))
+        dispute_gtin = outcome.error.gtin if isinstance(outcome.error, GtinHeld) else None
     return render_template(
         "registry/product_form.html", form=form, product=product, dispute_gtin=dispute_gtin
     ), 422 if form.errors else 200
@@ -201,13 +191,7 @@ def product_image_add(product_id: int):
     if form.validate_on_submit():
         # One byte over the limit is enough to refuse it; no need to read the rest.
         data = form.file.data.read(current_app.config["MAX_IMAGE_BYTES"] + 1)
-        try:
-            add_product_image(product, data, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        if perform(add_product_image, product, data, actor=current_user, show_on=form).ok:
             flash(_("Photo added."), "success")
             return redirect(url_for("registry.product_detail", product_id=product.id))
     return _product_page(product, form, 422)
@@ -225,13 +209,7 @@ def _image_or_404(product_id: int, image_id: int) -> ProductImage:
 def product_image_main(product_id: int, image_id: int):
     """Make a photo the product's main image."""
     image = _image_or_404(product_id, image_id)
-    try:
-        set_main_product_image(image, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
+    if perform(set_main_product_image, image, actor=current_user).ok:
         flash(_("Main image changed."), "success")
     return redirect(url_for("registry.product_detail", product_id=product_id))
 
@@ -241,13 +219,7 @@ def product_image_main(product_id: int, image_id: int):
 def product_image_delete(product_id: int, image_id: int):
     """Delete a photo of a product."""
     image = _image_or_404(product_id, image_id)
-    try:
-        remove_product_image(image, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
+    if perform(remove_product_image, image, actor=current_user).ok:
         flash(_("Photo deleted."), "success")
     return redirect(url_for("registry.product_detail", product_id=product_id))
 
@@ -288,13 +260,9 @@ def location_new():
     if current_user.role == "producer":
         form.producer_id.data = current_user.producer_id
     if form.validate_on_submit():
-        try:
-            location = create_location(form.to_data(), actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        outcome = perform(create_location, form.to_data(), actor=current_user, show_on=form)
+        if outcome.ok:
+            location = outcome.value
             flash(_("Location %(name)s saved.", name=location.name), "success")
             return redirect(url_for("registry.locations", producer_id=location.producer_id))
     return render_template("registry/locations/form.html", form=form), 422 if form.errors else 200
@@ -309,13 +277,8 @@ def location_edit(location_id: int):
     if not form.is_submitted():
         form.fill_from(location)
     if form.validate_on_submit():
-        try:
-            update_location(location, form.to_data(), actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        outcome = perform(update_location, location, form.to_data(), actor=current_user, show_on=form)
+        if outcome.ok:
             flash(_("Location %(name)s saved.", name=location.name), "success")
             return redirect(url_for("registry.locations", producer_id=location.producer_id))
     return (

@@ -16,8 +16,9 @@ from sqlalchemy import Select, exists, func, or_
 from sqlalchemy.orm import contains_eager, joinedload
 
 from traceability.accounts.scope import scoped_select
+from traceability.dates import vietnam_today
 from traceability.extensions import db
-from traceability.registry.certifications import vietnam_today, with_subjects
+from traceability.registry.certifications import with_subjects
 from traceability.registry.gtin_disputes import open_disputes
 from traceability.registry.models import Certification, GtinDispute, Producer, Product, ProductImage
 
@@ -50,7 +51,7 @@ class IncompleteProduct:
 
 def _fetch(query: Select, limit: int) -> list[Any]:
     """Rows of ``query`` with the total count of the unlimited query as their last column."""
-    return db.session.execute(query.add_columns(func.count().over().label("total")).limit(limit)).all()
+    return list(db.session.execute(query.add_columns(func.count().over().label("total")).limit(limit)))
 
 
 def _worklist(query: Select, limit: int) -> Worklist:

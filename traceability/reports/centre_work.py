@@ -10,7 +10,7 @@ the linked product ids; the route or API handler commits once.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -18,9 +18,9 @@ from sqlalchemy import select
 from traceability.accounts.models import User
 from traceability.accounts.scope import writable_centre
 from traceability.audit.service import record_audit, snapshot
+from traceability.dates import vietnam_today
 from traceability.errors import Conflict, Forbidden, InvalidInput
 from traceability.extensions import db
-from traceability.registry.certifications import vietnam_today
 from traceability.registry.models import Centre, Producer, Product
 from traceability.reports.models import (
     CONTRACT_KINDS,
@@ -36,6 +36,7 @@ from traceability.text import parse_vnd
 MAX_DESCRIPTION = 5_000
 MAX_PRODUCTS = 200
 Record = CentreContract | TechnologyProcess | ScienceTask
+RecordT = TypeVar("RecordT", CentreContract, TechnologyProcess, ScienceTask)
 
 
 def _text(
@@ -69,7 +70,7 @@ def _not_future(day: date | None, name: str, errors: dict[str, Any]) -> None:
         errors[name] = _l("This date is in the future.")
 
 
-def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...], errors: dict[str, Any]) -> str:
+def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...], errors: dict[str, Any]) -> str | None:
     value = data.get(name)
     if value not in allowed:
         errors[name] = _l("Choose one of the options.")
@@ -112,7 +113,7 @@ def _state(record: Record) -> dict[str, Any]:
     return {**snapshot(record), "product_ids": sorted(product.id for product in record.products)}
 
 
-def _taken(model: type, column: Any, value: str, centre: Centre, record: Record | None) -> bool:
+def _taken(model: type[Record], column: Any, value: str, centre: Centre, record: Record | None) -> bool:
     query = select(model.id).where(model.centre_id == centre.id, column == value)
     if record is not None:
         query = query.where(model.id != record.id)
@@ -120,8 +121,8 @@ def _taken(model: type, column: Any, value: str, centre: Centre, record: Record 
 
 
 def _save(
-    record: Record, values: dict[str, Any], products: list[Product], *, actor: User, centre: Centre
-) -> Record:
+    record: RecordT, values: dict[str, Any], products: list[Product], *, actor: User, centre: Centre
+) -> RecordT:
     """Apply the cleaned values, flush and write the audit entry: create when the record is new."""
     is_new = record.id is None
     before = None if is_new else _state(record)
@@ -148,7 +149,7 @@ def delete_record(record: Record, *, actor: User) -> None:
 
 
 def _contract_values(data: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
-    values = {
+    values: dict[str, Any] = {
         "kind": _choice(data, "kind", CONTRACT_KINDS, errors),
         "number": _text(data, "number", 100, errors),
         "counterparty": _text(data, "counterparty", 300, errors),
@@ -190,7 +191,7 @@ def save_process(
     """Record a technology process the centre mastered, or change ``process``."""
     centre = writable_centre(actor) if process is None else _own(process, actor)
     errors: dict[str, Any] = {}
-    values = {
+    values: dict[str, Any] = {
         "name": _text(data, "name", 300, errors),
         "mastered_on": _date(data, "mastered_on", errors),
         "description": _text(data, "description", MAX_DESCRIPTION, errors, required=False),
@@ -215,7 +216,7 @@ def save_task(data: dict[str, Any], *, actor: User, task: ScienceTask | None = N
     """Record a science and technology task of the centre, or change ``task``."""
     centre = writable_centre(actor) if task is None else _own(task, actor)
     errors: dict[str, Any] = {}
-    values = {
+    values: dict[str, Any] = {
         "name": _text(data, "name", 500, errors),
         "code": _text(data, "code", 50, errors),
         "level": _choice(data, "level", TASK_LEVELS, errors),

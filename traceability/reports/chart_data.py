@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
 from traceability.reports import charts
-
-# Text a spreadsheet would run as a formula (see batches.chain_export).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from traceability.spreadsheets import csv_bytes
 
 
 @dataclass(frozen=True)
@@ -50,7 +46,7 @@ class Chart:
         return rows
 
     @property
-    def total(self) -> int:
+    def total(self) -> charts.Number:
         return sum(sum(item.values) for item in self.series)
 
     @property
@@ -59,36 +55,29 @@ class Chart:
 
     def svg(self, number_format: charts.NumberFormat = charts.plain_number) -> str:
         """The chart as SVG text (escaped inside; safe to put in the page)."""
-        common = {
-            "description": self.description,
-            "number_format": number_format,
-            "chart_id": f"chart-{self.key}",
-        }
+        chart_id = f"chart-{self.key}"
         if self.kind == "line":
             return charts.line_chart(
-                self.title, self.categories, self.series, axis_labels=self.axis_labels, **common
+                self.title,
+                self.categories,
+                self.series,
+                description=self.description,
+                number_format=number_format,
+                chart_id=chart_id,
+                axis_labels=self.axis_labels,
             )
         return charts.bar_chart(
             self.title,
             self.categories,
             self.series,
+            description=self.description,
             stacked=self.kind in ("stacked", "hstacked"),
             horizontal=self.kind in ("hbar", "hstacked"),
+            number_format=number_format,
+            chart_id=chart_id,
             axis_labels=self.axis_labels,
-            **common,
         )
 
     def csv(self) -> bytes:
         """The table as CSV: UTF-8 with a BOM, so spreadsheets read Vietnamese correctly."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(self.header)
-        for row in self.rows:
-            writer.writerow([_csv_cell(value) for value in row])
-        return buffer.getvalue().encode("utf-8-sig")
-
-
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+        return csv_bytes(self.header, self.rows)

@@ -24,6 +24,7 @@ from sqlalchemy import func, or_, select
 from traceability.accounts.scope import tenant_clause
 from traceability.batches.models import Batch, Recall
 from traceability.batches.quality import quality_report
+from traceability.dates import month_start
 from traceability.extensions import db
 from traceability.inspections.models import SEVERITIES
 from traceability.inspections.service import SEVERITY_LABELS, nonconformity_counts
@@ -40,12 +41,7 @@ from traceability.registry.worklists import EXPIRY_WINDOW_DAYS
 from traceability.reports import charts
 from traceability.reports.chart_data import Chart
 from traceability.reports.chart_shapes import count_series, daily_chart, province_chart
-from traceability.reports.periods import (
-    add_months,
-    last_months,
-    month_key,
-    month_of_date,
-)
+from traceability.reports.periods import last_months, month_key, month_of_date
 from traceability.reports.scan_analytics import Period, daily_counts
 from traceability.vocabulary import STATUS_LABELS, label
 
@@ -155,7 +151,7 @@ def batches_per_month(user: Any, today: date) -> Chart:
         .where(
             tenant_clause(Batch, user),
             Batch.production_date >= months[0],
-            Batch.production_date < add_months(today, 1),
+            Batch.production_date < month_start(today, 1),
         )
         .group_by(month)
     )
@@ -214,10 +210,10 @@ def certifications_expiring(user: Any, today: date) -> Chart:
         .group_by(ocop_month)
     )
     months = []
-    first = add_months(today, 0)
+    first = month_start(today, 0)
     while first <= end:
         months.append(first)
-        first = add_months(first, 1)
+        first = month_start(first, 1)
     keys = [month_key(each) for each in months]
     return Chart(
         key="certifications-expiring",

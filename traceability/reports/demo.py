@@ -25,15 +25,13 @@ from sqlalchemy import insert, select
 from traceability.accounts.models import User
 from traceability.batches.models import Batch
 from traceability.batches.recalls import close_recall, recall_batch
-from traceability.batches.service import VIETNAM_OFFSET, create_batch, record_event
-from traceability.database import utcnow
+from traceability.batches.service import create_batch, record_event
+from traceability.dates import VIETNAM_OFFSET, month_start, utcnow, vietnam_today
 from traceability.extensions import db
 from traceability.public.models import Scan
-from traceability.registry.certifications import vietnam_today
 from traceability.registry.models import Centre, Location, Product
 from traceability.reports.centre_work import save_contract, save_process, save_task
 from traceability.reports.models import CentreContract
-from traceability.reports.periods import add_months
 
 # The product whose monthly batches fill "batches per month", and where they are made.
 MONTHLY_PRODUCT = "Cà phê bột Robusta nguyên chất Hòa Phú 500 g"
@@ -202,7 +200,7 @@ def _load_monthly_batches(products: dict[str, Product], staff: User) -> dict[int
     today, latest = vietnam_today(), utcnow() - timedelta(hours=1)
     batches = {}
     for months_ago in range(MONTHLY_LOTS - 1, -1, -1):
-        first = add_months(today, -months_ago)
+        first = month_start(today, -months_ago)
         production = min(first.replace(day=10), today)
         bags = 1000 + 40 * (months_ago + 1)
         batch = create_batch(

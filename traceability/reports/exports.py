@@ -41,11 +41,11 @@ from traceability.reports.yearly import (
     Indicator,
     NationalReport,
 )
+from traceability.spreadsheets import looks_like_formula
 from traceability.vocabulary import label
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF_MEDIA_TYPE = "application/pdf"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 AMOUNT_FORMAT = "#,##0"
 DATE_FORMAT = "DD/MM/YYYY"
 FONT = "DejaVuSans"
@@ -162,7 +162,7 @@ def _detail_tables(report: CentreReport) -> list[tuple[str, list[str], list[list
 
 def _put(sheet: Worksheet, row: int, column: int, value: Any, *, bold: bool = False) -> None:
     cell = sheet.cell(row=row, column=column, value=value)
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if looks_like_formula(value):
         cell.data_type = "s"  # text a user typed stays text, never a formula
     elif isinstance(value, int) and not isinstance(value, bool):
         cell.number_format = AMOUNT_FORMAT
@@ -194,6 +194,14 @@ def _heading(sheet: Worksheet, lines: list[str]) -> int:
     return len(lines) + 2
 
 
+def _first_sheet(workbook: Workbook, title: str) -> Worksheet:
+    """The sheet a new workbook opens with, named ``title`` (at most 31 characters, Excel's limit)."""
+    sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook's one sheet
+    sheet.title = title[:31]
+    return sheet
+
+
 def _save(workbook: Workbook) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -204,8 +212,7 @@ def centre_report_xlsx(report: CentreReport, locale: str | Locale) -> bytes:
     """The centre's report: a sheet of figures, then one sheet per list of records behind them."""
     with force_locale(locale):
         workbook = Workbook()
-        sheet = workbook.active
-        sheet.title = str(_l("Report"))[:31]
+        sheet = _first_sheet(workbook, str(_l("Report")))
         top = _heading(sheet, _centre_title_lines(report))
         rows = [[_indicator_label(i), str(i.unit), getattr(report.figures, i.key)] for i in INDICATORS]
         _write_table(sheet, top, [str(_l("Indicator")), str(_l("Unit")), str(_l("Value"))], rows)
@@ -222,8 +229,7 @@ def national_report_xlsx(report: NationalReport, locale: str | Locale) -> bytes:
     """The roll-up: one row per centre, one column per figure, the national total last."""
     with force_locale(locale):
         workbook = Workbook()
-        sheet = workbook.active
-        sheet.title = str(_l("National roll-up"))[:31]
+        sheet = _first_sheet(workbook, str(_l("National roll-up")))
         top = _heading(
             sheet, [str(_l("National roll-up of the centres' results, %(year)d", year=report.year))]
         )
@@ -239,7 +245,7 @@ def national_report_xlsx(report: NationalReport, locale: str | Locale) -> bytes:
             sheet.cell(row=last - 1, column=column).font = Font(bold=True)
             sheet.cell(row=top, column=column).alignment = Alignment(wrap_text=True, vertical="top")
         _widths(sheet, [10, 16, 40, *([18] * len(INDICATORS))])
-        sheet.freeze_panes = sheet.cell(row=top + 1, column=4)
+        sheet.freeze_panes = sheet.cell(row=top + 1, column=4).coordinate
         return _save(workbook)
 
 

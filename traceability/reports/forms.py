@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from traceability.dates import vietnam_today
 from traceability.forms import Form
-from traceability.registry.certifications import vietnam_today
 from traceability.reports.centre_work import MAX_DESCRIPTION
 from traceability.reports.models import CONTRACT_KINDS, TASK_LEVELS, TASK_STATUSES
 from traceability.reports.scan_analytics import MAX_DAYS, Period

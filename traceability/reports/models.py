@@ -22,8 +22,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from traceability.database import UTCDateTime, utcnow
-from traceability.extensions import db
+from traceability.database import UTCDateTime
+from traceability.dates import utcnow
+from traceability.extensions import Model, db
 
 if TYPE_CHECKING:
     from traceability.registry.models import Centre, Product
@@ -54,7 +55,7 @@ technology_process_product = _product_link("technology_process_product", "techno
 science_task_product = _product_link("science_task_product", "science_task")
 
 
-class CentreContract(db.Model):
+class CentreContract(Model):
     """A technology transfer, service or consulting contract the centre signed."""
 
     __tablename__ = "centre_contract"
@@ -79,7 +80,7 @@ class CentreContract(db.Model):
     products: Mapped[list[Product]] = relationship(secondary=centre_contract_product, order_by="Product.name")
 
 
-class TechnologyProcess(db.Model):
+class TechnologyProcess(Model):
     """A technology process (quy trình công nghệ) the centre mastered, and when."""
 
     __tablename__ = "technology_process"
@@ -99,7 +100,7 @@ class TechnologyProcess(db.Model):
     )
 
 
-class ScienceTask(db.Model):
+class ScienceTask(Model):
     """A science and technology task (nhiệm vụ KH&CN) the centre carries out."""
 
     __tablename__ = "science_task"

@@ -9,14 +9,14 @@ ordering and the Python side never depend on the dialect.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from traceability.batches.service import VIETNAM_OFFSET
+from traceability.dates import month_start
 
 VIETNAM_ZONE = "Asia/Ho_Chi_Minh"  # +07:00 all year, no daylight saving time
 
@@ -92,22 +92,6 @@ def day_key(day: date) -> str:
     return day.isoformat()
 
 
-def add_months(day: date, months: int) -> date:
-    """The first day of the month ``months`` after (or before, when negative) ``day``'s month."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def last_months(today: date, count: int) -> list[date]:
     """The first days of the ``count`` months that end with ``today``'s month, oldest first."""
-    return [add_months(today, offset) for offset in range(-count + 1, 1)]
-
-
-def last_days(today: date, count: int) -> list[date]:
-    """The ``count`` days that end with ``today``, oldest first."""
-    return [today - timedelta(days=offset) for offset in range(count - 1, -1, -1)]
-
-
-def vietnam_midnight(day: date) -> datetime:
-    """The instant a Vietnamese calendar day begins, for comparing with stored instants."""
-    return datetime.combine(day, time(0), tzinfo=VIETNAM_OFFSET)
+    return [month_start(today, offset) for offset in range(-count + 1, 1)]

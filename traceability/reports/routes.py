@@ -12,9 +12,9 @@ from flask_login import current_user
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.converters import query_int
+from traceability.dates import vietnam_today
 from traceability.extensions import db
 from traceability.registry import worklists
-from traceability.registry.certifications import vietnam_today
 from traceability.registry.models import Centre
 from traceability.reports import bp, exports, yearly
 from traceability.reports.dashboard import CHARTS, chart, dashboard_charts

@@ -22,13 +22,14 @@ from sqlalchemy import Select, func, select
 
 from traceability.accounts.scope import tenant_clause
 from traceability.batches.models import Batch
+from traceability.dates import vietnam_midnight
 from traceability.extensions import db
 from traceability.public.models import DEVICE_CLASSES, Scan
 from traceability.registry.models import Centre, Producer, Product
 from traceability.reports import charts
 from traceability.reports.chart_data import Chart
 from traceability.reports.chart_shapes import daily_chart, province_chart
-from traceability.reports.periods import vietnam_day, vietnam_midnight
+from traceability.reports.periods import vietnam_day
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366  # a year, leap day included: the per-day chart stays readable

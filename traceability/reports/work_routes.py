@@ -18,16 +18,15 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
-from traceability.errors import DomainError
 from traceability.extensions import db
 from traceability.registry.models import Producer, Product
 from traceability.reports import bp
-from traceability.reports.centre_work import delete_record, save_contract, save_process, save_task
+from traceability.reports.centre_work import Record, delete_record, save_contract, save_process, save_task
 from traceability.reports.forms import ContractForm, ProcessForm, TaskForm
 from traceability.reports.models import CentreContract, ScienceTask, TechnologyProcess
 from traceability.reports.yearly import CONTRACT_KIND_LABELS, TASK_LEVEL_LABELS, TASK_STATUS_LABELS
 from traceability.vocabulary import label
-from traceability.web import roles_required, show_errors
+from traceability.web import perform, roles_required
 
 READERS = ("centre_admin", "centre_staff", "auditor", "ministry")
 WRITERS = ("centre_admin", "centre_staff")
@@ -39,7 +38,7 @@ LIMIT = 500
 class RecordKind:
     """What differs between contracts, processes and tasks on these pages."""
 
-    model: type
+    model: type[Record]
     form: type
     save: Callable[..., Any]
     new_title: Any
@@ -133,13 +132,8 @@ def _form_page(kind: str, record: Any | None):
     if record is not None and not form.is_submitted():
         form.fill_from(record)
     if form.validate_on_submit():
-        try:
-            spec.save(form.to_data(), record)
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        outcome = perform(spec.save, form.to_data(), record, show_on=form)
+        if outcome.ok:
             flash(str(spec.saved), "success")
             return redirect(url_for("reports.work", _anchor=kind))
     title = spec.edit_title if record is not None else spec.new_title
@@ -166,12 +160,6 @@ def record_edit(kind: str, record_id: int):
 def record_delete(kind: str, record_id: int):
     """Delete a record entered by mistake; the audit log keeps it."""
     record = get_scoped_or_404(KINDS[kind].model, record_id)
-    try:
-        delete_record(record, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
+    if perform(delete_record, record, actor=current_user).ok:
         flash(str(KINDS[kind].deleted), "success")
     return redirect(url_for("reports.work", _anchor=kind))

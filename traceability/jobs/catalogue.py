@@ -1,0 +1,80 @@
+"""Every background job, with its retries and, for a periodic one, its schedule (Vietnam time).
+
+A job is a plain function of its feature (it reads and writes through that
+feature's services); the worker calls it inside an application context of
+its own. Named here by import path, so this table imports no feature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job: ``name`` is what ``enqueue_after_commit`` takes; ``target`` is ``module:function``.
+
+    ``retries`` and ``retry_delay`` (seconds): how often and how late Huey runs
+    it again when it raises. A periodic job runs on ``schedule`` (cron, five
+    fields, Vietnam time), or on the cron expression in the setting
+    ``schedule_setting``, switched off while that setting is empty.
+    ``at_worker_start``: the arguments it is queued with whenever a worker
+    starts (None: not queued then).
+    """
+
+    name: str
+    target: str
+    summary: str
+    retries: int = 0
+    retry_delay: int = 0
+    schedule: str | None = None
+    schedule_setting: str | None = None
+    at_worker_start: tuple[Any, ...] | None = None
+
+    @property
+    def periodic(self) -> bool:
+        return bool(self.schedule or self.schedule_setting)
+
+    def load(self) -> Any:
+        module, _sep, function = self.target.partition(":")
+        return getattr(import_module(module), function)
+
+
+JOBS: tuple[Job, ...] = (
+    Job(
+        "labels.run",
+        "traceability.batches.label_jobs:run_label_job",
+        "Print a label sheet queued from the web page or the API.",
+        # Raised only when its bookkeeping fails (the database away); a sheet that cannot be
+        # made marks its job failed instead. A worker that dies mid-sheet: labels.recover.
+        retries=3,
+        retry_delay=30,
+    ),
+    Job(
+        "labels.recover",
+        "traceability.batches.label_jobs:recover_label_jobs",
+        "Queue label jobs again whose worker died or whose message was lost; fail those past their time.",
+        schedule="* * * * *",
+        at_worker_start=(True,),
+    ),
+    Job(
+        "labels.purge_files",
+        "traceability.batches.label_jobs:purge_expired_files",
+        "Remove the files of label jobs finished more than LABEL_JOB_KEEP_HOURS ago.",
+        schedule="5 * * * *",
+    ),
+    Job(
+        "page_cache.sweep",
+        "traceability.public.page_cache:sweep_expired_pages",
+        "Remove expired pages from the page cache folder of the worker's machine (Redis expires its own).",
+        schedule="17 * * * *",
+    ),
+    Job(
+        "retention.purge",
+        "traceability.audit.retention:scheduled_purge",
+        "Remove the batches past their retention period (audited), as `retention purge --apply`.",
+        schedule_setting="RETENTION_PURGE_SCHEDULE",
+    ),
+)
