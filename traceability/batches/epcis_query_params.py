@@ -53,6 +53,7 @@ from traceability.errors import BadRequest
 from traceability.extensions import db
 from traceability.gs1.epcis import (
     EpcisIdentifierError,
+    GS1Key,
     cbv_names,
     lot_class_uri,
     parse_identifier,
@@ -284,21 +285,26 @@ def _lots_of_item(gtin: str, serial: str, lot: str | None) -> tuple[str, ...]:
     return tuple(lot_class_uri(gtin, lot_code) for lot_code in db.session.scalars(query))
 
 
+def _gs1_key(parameter: str, value: str) -> GS1Key | None:
+    """``value`` read as a GS1 key (None for a URI that is not one), or a 400 naming ``parameter``."""
+    try:
+        return parse_identifier(value)
+    except EpcisIdentifierError as error:
+        raise _fail(
+            parameter,
+            _l(
+                "%(name)s: %(value)s is not a valid GS1 key (%(why)s).",
+                name=parameter,
+                value=value[:80],
+                why=str(error),
+            ),
+        ) from None
+
+
 def _identifiers(parameter: str, values: list[str]) -> list[Identifier]:
     found = []
     for item in _uris(parameter, values):
-        try:
-            key = parse_identifier(item)
-        except EpcisIdentifierError as error:
-            raise _fail(
-                parameter,
-                _l(
-                    "%(name)s: %(value)s is not a valid GS1 key (%(why)s).",
-                    name=parameter,
-                    value=item[:80],
-                    why=str(error),
-                ),
-            ) from None
+        key = _gs1_key(parameter, item)
         if key is not None and key.kind == "product":
             found.append(Identifier(key.digital_link(), key.gtin))
         elif key is not None and key.kind == "item" and key.gtin and key.serial:
@@ -339,18 +345,7 @@ def _values(field_name: str, values: list[str], kind: str | None = None) -> Sele
 
 def _places(parameter: str, column: Any, places: list[str], *, descendants: bool) -> ColumnElement[bool]:
     for place in places:
-        try:
-            parse_identifier(place)
-        except EpcisIdentifierError as error:
-            raise _fail(
-                parameter,
-                _l(
-                    "%(name)s: %(value)s is not a valid GS1 key (%(why)s).",
-                    name=parameter,
-                    value=place[:80],
-                    why=str(error),
-                ),
-            ) from None
+        _gs1_key(parameter, place)
     keys = [identifier_key(place)[0] for place in places]
     conditions = [column.in_(keys)]
     if descendants:
