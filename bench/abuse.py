@@ -106,7 +106,7 @@ def seed(steps: int) -> Seed:
     from traceability import create_app
     from traceability.batches.lineage import add_inputs
     from traceability.batches.service import create_batch
-    from traceability.extensions import db
+    from traceability.core.extensions import db
     from traceability.registry.products import create_product
 
     app = create_app()

@@ -77,7 +77,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def make_app(url: str):
     from traceability import create_app
-    from traceability.config import Config
+    from traceability.core.config import Config
 
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
@@ -107,9 +107,9 @@ def _ms(seconds: float) -> str:
 
 def people() -> dict[str, Any]:
     """A centre's staff (centre 1) and the ministry, with API tokens."""
-    from traceability.accounts.models import User
     from traceability.accounts.service import hash_password, issue_token
-    from traceability.extensions import db
+    from traceability.core.extensions import db
+    from traceability.models.accounts import User
 
     staff = User(
         email="staff@bench.vn",
@@ -148,9 +148,9 @@ def build_index() -> tuple[int, float]:
 def capturable_lots(rng: random.Random, count: int) -> list[tuple[int, str, str]]:
     """``count`` lots with a GTIN of centre 1's producers, drawn at random (a lot may come again):
     (batch id, GTIN, lot code)."""
-    from traceability.batches.models import Batch
-    from traceability.extensions import db
-    from traceability.registry.models import Producer, Product
+    from traceability.core.extensions import db
+    from traceability.models.batches import Batch
+    from traceability.models.registry import Producer, Product
 
     rows = db.session.execute(
         select(Batch.id, Product.gtin, Batch.lot_code)
@@ -176,9 +176,9 @@ def _event(gtin: str, lot: str, moment: datetime) -> dict[str, Any]:
 
 def measure_capture(actor_id: int, lots: list[tuple[int, str, str]], events: int) -> tuple[float, int]:
     """Events per second through ``run_capture_job``, 100 events a document, one commit each."""
-    from traceability.accounts.models import User
     from traceability.batches.epcis_jobs import run_capture_job
-    from traceability.extensions import db
+    from traceability.core.extensions import db
+    from traceability.models.accounts import User
 
     moment = datetime.now(UTC).replace(microsecond=0) - timedelta(days=200)
     captured = 0
@@ -207,9 +207,9 @@ def measure_capture(actor_id: int, lots: list[tuple[int, str, str]], events: int
 
 def measure_naive_capture(actor_id: int, lots: list[tuple[int, str, str]], events: int) -> float:
     """Events per second the naive way: look the lot up, one ORM insert, one commit, per event."""
-    from traceability.batches.models import Batch, TraceEvent
-    from traceability.extensions import db
-    from traceability.registry.models import Product
+    from traceability.core.extensions import db
+    from traceability.models.batches import Batch, TraceEvent
+    from traceability.models.registry import Product
 
     moment = datetime.now(UTC).replace(microsecond=0) - timedelta(days=100)
     started = time.perf_counter()
@@ -249,10 +249,10 @@ def _timed_get(client: Any, url: str, token: str) -> tuple[float, Any]:
 
 def query_cases(user_id: int, rng: random.Random, samples: int) -> dict[str, list[str]]:
     """Random URLs of each kind of query, within what the user may read."""
-    from traceability.accounts.models import User
-    from traceability.batches.epcis_models import EpcisQueryEvent, EpcisQueryValue
     from traceability.batches.epcis_query import scoped_events
-    from traceability.extensions import db
+    from traceability.core.extensions import db
+    from traceability.models.accounts import User
+    from traceability.models.epcis import EpcisQueryEvent, EpcisQueryValue
 
     user = db.session.get(User, user_id)
     scoped = scoped_events(user).subquery()
@@ -313,11 +313,11 @@ def naive_seconds(user_id: int, rng: random.Random, lots: int) -> tuple[float, i
     extrapolated to the scope's events. (seconds for the whole scope, events in scope, events/s)"""
     from sqlalchemy.orm import selectinload
 
-    from traceability.accounts.models import User
     from traceability.accounts.scope import scoped_select
     from traceability.batches.epcis import batch_events, project_uris
-    from traceability.batches.models import Batch, TraceEvent
-    from traceability.extensions import db
+    from traceability.core.extensions import db
+    from traceability.models.accounts import User
+    from traceability.models.batches import Batch, TraceEvent
 
     user = db.session.get(User, user_id)
     scope = scoped_select(Batch, user).subquery()
@@ -345,7 +345,7 @@ def naive_seconds(user_id: int, rng: random.Random, lots: int) -> tuple[float, i
 
 
 def run(url: str, label: str, args: argparse.Namespace) -> None:
-    from traceability.extensions import db
+    from traceability.core.extensions import db
 
     rng = random.Random(args.seed)
     app = make_app(url)

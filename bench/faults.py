@@ -145,7 +145,7 @@ def seed(batches: int) -> Seed:
     from bench.cooperative import daklak_cooperative
     from traceability import create_app
     from traceability.batches.service import create_batch
-    from traceability.extensions import db
+    from traceability.core.extensions import db
     from traceability.registry.products import create_product
 
     app = create_app()
@@ -424,8 +424,8 @@ def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
 
 def stored_writes(url: str, calls: list[Call]) -> dict[str, Any]:
     """Acknowledged writes missing from the database, and unacknowledged ones that were stored."""
-    from traceability.audit.models import AuditEntry
-    from traceability.batches.models import Batch, Item, TraceEvent
+    from traceability.models.audit import AuditEntry
+    from traceability.models.batches import Batch, Item, TraceEvent
 
     engine = create_engine(url)
     figures: dict[str, Any] = {}
@@ -478,8 +478,8 @@ def stored_writes(url: str, calls: list[Call]) -> dict[str, Any]:
 
 def integrity(url: str) -> dict[str, Any]:
     """The database's own checks, orphan foreign keys and the mass balance of every batch."""
-    from traceability.batches.models import Batch, BatchInput
-    from traceability.extensions import db
+    from traceability.core.extensions import db
+    from traceability.models.batches import Batch, BatchInput
 
     engine = create_engine(url)
     figures: dict[str, Any] = {"orphans": {}}
@@ -535,7 +535,7 @@ def audit_verify(env: dict[str, str]) -> tuple[int, str]:
 
 
 def scan_count(url: str) -> int:
-    from traceability.public.models import Scan
+    from traceability.models.public import Scan
 
     engine = create_engine(url)
     with engine.connect() as connection:

@@ -101,9 +101,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def load_registry(url: str, args: argparse.Namespace) -> list[str]:
     """Fill a fresh schema at ``url`` (bench/trace.py's loader); the consumer path of every lot."""
     from bench.trace import load, make_app, sqlite_fast_pragmas
-    from traceability.batches.models import Batch
-    from traceability.extensions import db
-    from traceability.registry.models import Product
+    from traceability.core.extensions import db
+    from traceability.models.batches import Batch
+    from traceability.models.registry import Product
 
     app = make_app(url)
     with app.app_context():

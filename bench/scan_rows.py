@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def make_app(url: str, uploads: str):
     from traceability import create_app
-    from traceability.config import Config
+    from traceability.core.config import Config
 
     class BenchConfig(Config):
         DATABASE_URL = url
@@ -75,8 +75,8 @@ def seed(batches: int, events: int) -> list[int]:
     """Lots and their events through the services, committed every 100 lots; their ids."""
     from bench.cooperative import daklak_cooperative
     from traceability.batches.service import create_batch, record_event
-    from traceability.dates import VIETNAM_OFFSET
-    from traceability.extensions import db
+    from traceability.core.dates import VIETNAM_OFFSET
+    from traceability.core.extensions import db
     from traceability.registry.locations import create_location
     from traceability.registry.products import create_product
 
@@ -135,8 +135,8 @@ def insert_scans(count: int, batch_ids: list[int], rng: random.Random) -> dict[s
     The first half goes in as multi-row INSERTs (the baseline), the second as
     the scan writer writes them (``ScanBuffer.insert_rows``: COPY on PostgreSQL).
     """
-    from traceability.extensions import db
-    from traceability.public.models import Scan
+    from traceability.core.extensions import db
+    from traceability.models.public import Scan
     from traceability.public.scan_buffer import ScanBuffer
 
     writer = ScanBuffer(db.engine)
@@ -172,7 +172,7 @@ def insert_scans(count: int, batch_ids: list[int], rng: random.Random) -> dict[s
 
 def measure() -> list[tuple[str, int, int, int, int]]:
     """Per table: rows, heap bytes, index bytes, total bytes (after VACUUM ANALYZE)."""
-    from traceability.extensions import db
+    from traceability.core.extensions import db
 
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for table in TABLES:
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from flask_migrate import upgrade
 
-        from traceability.extensions import db
+        from traceability.core.extensions import db
 
         with tempfile.TemporaryDirectory(prefix="bench-rows-") as uploads:
             app = make_app(scoped.render_as_string(hide_password=False), uploads)

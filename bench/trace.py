@@ -85,7 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def make_app(url: str):
     """The application on ``url``, configured as in development but for this database."""
     from traceability import create_app
-    from traceability.config import Config
+    from traceability.core.config import Config
 
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
@@ -145,9 +145,9 @@ def _chunks(rows: Iterator[dict[str, Any]], size: int = CHUNK) -> Iterator[list[
 
 def load(batches: int, events: int, rng: random.Random) -> tuple[Layout, dict[str, int]]:
     """Fill the empty schema with bulk inserts (Core executemany in chunks, one transaction)."""
-    from traceability.batches.models import EVENT_BIZ_STEPS, Batch, BatchInput, TraceEvent
-    from traceability.extensions import db
-    from traceability.registry.models import Centre, Location, Producer, Product
+    from traceability.core.extensions import db
+    from traceability.models.batches import EVENT_BIZ_STEPS, Batch, BatchInput, TraceEvent
+    from traceability.models.registry import Centre, Location, Producer, Product
 
     layout = Layout(batches)
     connection = db.session.connection()
@@ -319,8 +319,8 @@ def load(batches: int, events: int, rng: random.Random) -> tuple[Layout, dict[st
 
 def naive_related(batch_id: int, direction: str) -> dict[int, int]:
     """The naive traversal: one ORM query per batch, breadth first, each batch at its shortest depth."""
-    from traceability.batches.models import BatchInput
-    from traceability.extensions import db
+    from traceability.core.extensions import db
+    from traceability.models.batches import BatchInput
 
     if direction == "upstream":
         key, target = BatchInput.output_batch_id, "input_batch_id"
@@ -344,7 +344,7 @@ def naive_related(batch_id: int, direction: str) -> dict[int, int]:
 
 
 def _timed(function: Callable[[], Any]) -> tuple[float, Any]:
-    from traceability.extensions import db
+    from traceability.core.extensions import db
 
     db.session.remove()  # no warm identity map from the sample before
     started = time.perf_counter()
@@ -396,8 +396,8 @@ def measure_sheets(batch_ids: list[int]) -> dict[str, Any]:
     from flask import current_app
 
     from traceability.batches.chain_export import chain_csv, chain_rows, chain_xlsx
-    from traceability.batches.models import Batch
-    from traceability.extensions import db
+    from traceability.core.extensions import db
+    from traceability.models.batches import Batch
 
     xlsx_times, csv_times, rows, batches = [], [], [], []
     with current_app.test_request_context(headers={"Accept-Language": "vi"}):
@@ -428,7 +428,7 @@ def _ms(seconds: float) -> str:
 
 def run(url: str, label: str, args: argparse.Namespace) -> bool:
     """Build the registry on ``url``, measure, print the figures; True when every target is met."""
-    from traceability.extensions import db
+    from traceability.core.extensions import db
 
     rng = random.Random(args.seed)
     app = make_app(url)

@@ -4,7 +4,7 @@
     .venv/bin/python scripts/package_graph.py --dot      # the same graph for Graphviz
 
 A node is a subpackage (``traceability.batches``) or a loose module at the
-package root (``traceability.config``). Imports inside ``if TYPE_CHECKING:``
+package root (``traceability.core.config``). Imports inside ``if TYPE_CHECKING:``
 are left out (they are not run). Built with grimp, the graph library under
 import-linter, which ``make lint`` runs with the contracts in pyproject.toml.
 """

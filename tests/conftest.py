@@ -24,8 +24,8 @@ from tests import factories
 from tests.databases import scratch_database
 from traceability import create_app
 from traceability.accounts.throttle import login_throttle
-from traceability.config import TestConfig
-from traceability.extensions import db as _db
+from traceability.core.config import TestConfig
+from traceability.core.extensions import db as _db
 from traceability.jobs import JobQueue, job_queue
 from traceability.public.problem_reports import report_throttle
 

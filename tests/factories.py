@@ -7,14 +7,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from traceability.accounts.models import User
 from traceability.accounts.service import hash_password
-from traceability.batches.models import Batch
 from traceability.batches.service import new_public_code
-from traceability.dates import vietnam_today
-from traceability.extensions import db
-from traceability.registry.models import Centre, Certification, Location, Producer, Product
-from traceability.registry.provinces import province_name
+from traceability.core.dates import vietnam_today
+from traceability.core.extensions import db
+from traceability.core.provinces import province_name
+from traceability.models.accounts import User
+from traceability.models.batches import Batch
+from traceability.models.registry import Centre, Certification, Location, Producer, Product
 
 PASSWORD = "correct-horse-42"
 _counter = itertools.count(1)

@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 from tests import factories
 from tests.inspections.helpers import as_json, nonconformity, picture
 from traceability import create_app
-from traceability.audit.models import AuditEntry
 from traceability.batches.label_jobs import queue_label_job
 from traceability.batches.label_sheets import LabelPlan
-from traceability.config import TestConfig
-from traceability.dates import vietnam_today
-from traceability.extensions import db
+from traceability.core.config import TestConfig
+from traceability.core.dates import vietnam_today
+from traceability.core.extensions import db
+from traceability.models.audit import AuditEntry
 
 
 def _created(response: Any) -> dict[str, Any]:

@@ -17,14 +17,14 @@ from sqlalchemy.engine import make_url
 
 from tests.databases import scratch_database
 from traceability import create_app
-from traceability.accounts.models import User
 from traceability.accounts.service import create_user, issue_token
-from traceability.batches.models import Batch, Item
 from traceability.batches.service import new_public_code
-from traceability.config import TestConfig
-from traceability.demo import DEMO_PASSWORD, MINISTRY_EMAIL
-from traceability.public.models import Report, Scan
-from traceability.registry.models import Centre
+from traceability.core.config import TestConfig
+from traceability.demo.loader import DEMO_PASSWORD, MINISTRY_EMAIL
+from traceability.models.accounts import User
+from traceability.models.batches import Batch, Item
+from traceability.models.public import Report, Scan
+from traceability.models.registry import Centre
 
 
 def table_rows(engine: Any, metadata: Any) -> dict[str, list[tuple]]:

@@ -34,18 +34,18 @@ from sqlalchemy import func, select
 
 from tests.conftest import CSRF_PATTERN
 from tests.factories import PASSWORD, make_user
-from traceability.accounts.models import User
 from traceability.audit.chain import verify_chain
-from traceability.audit.models import AuditEntry
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
 from traceability.batches.recalls import recall_batch
 from traceability.batches.serials import create_serials
 from traceability.batches.service import create_batch, record_event
 from traceability.batches.trace import related_batch_ids
-from traceability.dates import VIETNAM_OFFSET
-from traceability.errors import DomainError
-from traceability.extensions import db as _db
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.errors import DomainError
+from traceability.core.extensions import db as _db
+from traceability.models.accounts import User
+from traceability.models.audit import AuditEntry
+from traceability.models.batches import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
 
 CLIENTS = 20
 WAYS = ("service", "api", "web")

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from traceability import create_app
-from traceability.config import PROJECT_ROOT, Config
+from traceability.core.config import PROJECT_ROOT, Config
 
 
 def test_production_refuses_to_start_without_a_real_secret_key():
@@ -36,7 +36,7 @@ def test_production_starts_with_a_long_secret(tmp_path):
 
 
 def test_postgres_urls_use_psycopg_3(monkeypatch, tmp_path):
-    from traceability.config import _database_url
+    from traceability.core.config import _database_url
 
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db/trace")
     assert _database_url(tmp_path) == "postgresql+psycopg://u:p@db/trace"
@@ -48,7 +48,7 @@ def test_public_base_url_comes_from_the_environment_without_a_trailing_slash():
     # Config reads the environment when it is imported: a fresh interpreter, as a server starts.
     environment = {**os.environ, "PUBLIC_BASE_URL": "https://truyxuat.example.vn/"}
     printed = subprocess.run(
-        [sys.executable, "-c", "from traceability.config import Config; print(Config.PUBLIC_BASE_URL)"],
+        [sys.executable, "-c", "from traceability.core.config import Config; print(Config.PUBLIC_BASE_URL)"],
         env=environment,
         capture_output=True,
         text=True,

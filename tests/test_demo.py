@@ -9,15 +9,15 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from traceability.accounts.models import User
-from traceability.audit.models import AuditEntry
-from traceability.batches.models import Batch, BatchInput, TraceEvent
 from traceability.batches.recalls import recalls_affecting
 from traceability.batches.service import quantity_remaining
-from traceability.demo import DEMO_PASSWORD, MINISTRY_EMAIL, demo_logins
+from traceability.demo.loader import DEMO_PASSWORD, MINISTRY_EMAIL, demo_logins
 from traceability.gs1 import is_valid_ai_value, is_valid_gln, is_valid_gtin
+from traceability.models.accounts import User
+from traceability.models.audit import AuditEntry
+from traceability.models.batches import Batch, BatchInput, TraceEvent
+from traceability.models.registry import Centre, Certification, Location, Producer, Product
 from traceability.registry.claims import is_claim
-from traceability.registry.models import Centre, Certification, Location, Producer, Product
 
 MODELS = (Centre, Producer, Location, Product, Certification, Batch, TraceEvent, BatchInput, User, AuditEntry)
 LOGIN_ROW = re.compile(

@@ -16,7 +16,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from traceability.config import PROJECT_ROOT
+from traceability.core.config import PROJECT_ROOT
 
 TRANSLATIONS = PROJECT_ROOT / "translations"
 LOCALES = ("vi", "en")

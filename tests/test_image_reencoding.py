@@ -15,8 +15,8 @@ import pytest
 from PIL import Image, PngImagePlugin
 from PIL.JpegImagePlugin import JpegImageFile
 
-from traceability import uploads
-from traceability.uploads import UploadRejected, store_image
+from traceability.core import uploads
+from traceability.core.uploads import UploadRejected, store_image
 
 MB = 1024 * 1024
 COMMENT = b"Lo Bao Loc 2026, GPS 11.54N 107.81E, phone 0912345678"

@@ -16,12 +16,12 @@ from marshmallow import ValidationError
 
 from traceability.api.schemas import MAX_PAGE, IdField, PageQuerySchema, QuantityField
 from traceability.batches.service import UNIT_PATTERN, _quantity, is_valid_free_lot_code
-from traceability.converters import IdConverter, digits_up_to, query_int
-from traceability.database import MAX_ID
+from traceability.core.database import MAX_ID
+from traceability.core.text import parse_vnd
+from traceability.core.uploads import UploadRejected, sniff, store_document, store_image
+from traceability.http.converters import IdConverter, digits_up_to, query_int
 from traceability.registry.forms import parse_shop_links
 from traceability.registry.producers import is_valid_tax_code
-from traceability.text import parse_vnd
-from traceability.uploads import UploadRejected, sniff, store_document, store_image
 
 ASCII_DIGITS = "0123456789"
 # Digits of other scripts that \d and int() take, and look-alikes that str.isdigit() takes.

@@ -13,8 +13,8 @@ from sqlalchemy import CheckConstraint, inspect, text
 
 from tests.databases import scratch_database
 from traceability import create_app
-from traceability.config import TestConfig
-from traceability.extensions import db
+from traceability.core.config import TestConfig
+from traceability.core.extensions import db
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from traceability.batches.models import Batch, BatchInput
 from traceability.batches.service import new_public_code
-from traceability.registry.models import Product
+from traceability.models.batches import Batch, BatchInput
+from traceability.models.registry import Product
 
 
 def _expect_integrity_error(db, statement, params):

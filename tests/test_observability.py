@@ -12,8 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from traceability import create_app, observability
-from traceability.config import TestConfig
+from traceability import create_app
+from traceability.core.config import TestConfig
+from traceability.http import observability
 
 
 def separate_app(tmp_path, **settings):

@@ -1,4 +1,4 @@
-"""Ownership declared once (``traceability.ownership``): a new model that belongs to a lot is covered everywhere.
+"""Ownership declared once (``traceability.core.ownership``): a new model that belongs to a lot is covered everywhere.
 
 The test declares a model the registry does not have, a lot's tasting note,
 with one line, ``__owner__ = batch_owned()``, and nothing else: the tenant
@@ -20,8 +20,8 @@ from tests.public.test_page_cache import get
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.audit.retention import RetentionPolicy, apply_purge, plan_purge
 from traceability.batches.service import record_event
-from traceability.dates import VIETNAM_OFFSET
-from traceability.ownership import batch_owned, owned_models, owner_of
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.ownership import batch_owned, owned_models, owner_of
 
 
 @pytest.fixture

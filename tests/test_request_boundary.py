@@ -1,4 +1,4 @@
-"""The web views' request boundary (``traceability.web.perform``): one commit, or a rollback shown on the form.
+"""The web views' request boundary (``traceability.http.web.perform``): one commit, or a rollback shown on the form.
 
 No web view commits or rolls back by itself: every module that defines a view
 of the app (found through ``app.url_map``) is read with ``ast``. The API's
@@ -32,12 +32,12 @@ from wtforms.validators import DataRequired
 
 from tests.conftest import CSRF_PATTERN, RequestIsolatedClient
 from traceability import create_app
-from traceability.config import TestConfig
-from traceability.errors import InvalidInput, TooManyAttempts
-from traceability.extensions import db as _db
+from traceability.core.config import TestConfig
+from traceability.core.errors import InvalidInput, TooManyAttempts
+from traceability.core.extensions import db as _db
+from traceability.http.web import perform
 from traceability.jobs import enqueue_after_commit, job_queue
-from traceability.registry.models import Centre
-from traceability.web import perform
+from traceability.models.registry import Centre
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,7 +94,7 @@ def test_no_web_view_commits_or_rolls_back_by_itself(app):
         for path in view_modules(app).values()
         if (calls := transaction_calls(path))
     }
-    assert not found, f"use traceability.web.perform instead: {found}"
+    assert not found, f"use traceability.http.web.perform instead: {found}"
 
 
 # --- the boundary at work, on a view of its own ----------------------------------------------------

@@ -6,7 +6,7 @@ import io
 import pytest
 from PIL import Image
 
-from traceability.uploads import UploadRejected, sniff, store_document, store_image
+from traceability.core.uploads import UploadRejected, sniff, store_document, store_image
 
 MB = 1024 * 1024
 

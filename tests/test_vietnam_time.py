@@ -19,15 +19,15 @@ from sqlalchemy import select, update
 
 from tests.inspections.helpers import nonconformity
 from tests.public.honey import honey_lot, picture
-from traceability.audit.models import AuditEntry
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import Item, TraceEvent
 from traceability.batches.recalls import close_recall, recall_batch
 from traceability.batches.service import new_public_code, record_event, retract_event
-from traceability.database import UTCDateTime
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.database import UTCDateTime
+from traceability.core.dates import VIETNAM_OFFSET
 from traceability.inspections.service import create_inspection
-from traceability.public.models import Report
+from traceability.models.audit import AuditEntry
+from traceability.models.batches import Item, TraceEvent
+from traceability.models.public import Report
 from traceability.public.showcase import product_slug
 
 INSTANT = datetime(2025, 3, 4, 20, 30, tzinfo=UTC)

@@ -7,12 +7,14 @@ from pathlib import Path
 from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from traceability import input_guard, jobs, observability, rate_limits, replica, security
-from traceability.config import INSECURE_DEV_SECRET, PROJECT_ROOT, Config
-from traceability.converters import IdConverter
-from traceability.database import sqlite_begin_mode
-from traceability.extensions import babel, csrf, db, login_manager, migrate
-from traceability.i18n import select_locale
+from traceability import jobs
+from traceability.core import replica
+from traceability.core.config import INSECURE_DEV_SECRET, PROJECT_ROOT, Config
+from traceability.core.database import sqlite_begin_mode
+from traceability.core.extensions import babel, csrf, db, login_manager, migrate
+from traceability.http import input_guard, observability, rate_limits, security
+from traceability.http.converters import IdConverter
+from traceability.http.i18n import select_locale
 
 
 def create_app(config_class: type[Config] = Config) -> Flask:
@@ -69,8 +71,8 @@ def register_extensions(app: Flask) -> None:
     from traceability.batches import epcis_index  # noqa: F401 - keeps the EPCIS query index at each commit
 
     rate_limits.init_app(app)  # every throttle's counters (sign-ins, reports, sign-ups, API calls)
-    from traceability.accounts.models import User
     from traceability.accounts.sessions import current_session
+    from traceability.models.accounts import User
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message_category = "info"
@@ -110,7 +112,6 @@ def register_blueprints(app: Flask) -> None:
     from traceability.api import routes as _api_routes  # noqa: F401 - declares the operations
     from traceability.api.blueprint import bp as api_bp
     from traceability.api.epcis_rest import bp as epcis_bp
-    from traceability.audit.log_routes import bp as audit_log_bp
     from traceability.batches.export_routes import bp as exports_bp
     from traceability.batches.label_routes import bp as labels_bp
     from traceability.batches.quality_routes import bp as quality_bp
@@ -124,11 +125,12 @@ def register_blueprints(app: Flask) -> None:
     from traceability.registry.gtin_dispute_routes import bp as gtin_disputes_bp
     from traceability.registry.producer_routes import bp as producers_bp
     from traceability.registry.routes import bp as registry_bp
-    from traceability.registry.worklist_routes import bp as worklists_bp
     from traceability.reports import bp as reports_bp
     from traceability.reports import routes as _report_routes  # noqa: F401 - declares the views
     from traceability.reports import scan_routes as _scan_routes  # noqa: F401
     from traceability.reports import work_routes as _work_routes  # noqa: F401
+    from traceability.reports.audit_log_routes import bp as audit_log_bp
+    from traceability.reports.worklist_routes import bp as worklists_bp
 
     for blueprint in (
         public_bp,
@@ -197,10 +199,9 @@ def register_template_helpers(app: Flask) -> None:
 
     from traceability.accounts.service import manages_users
     from traceability.batches.service import current_events, event_party, local_time, person_label
-    from traceability.dates import VIETNAM_OFFSET
-    from traceability.public.placeholders import placeholder_path
-    from traceability.registry.provinces import province_name
-    from traceability.vocabulary import (
+    from traceability.core.dates import VIETNAM_OFFSET
+    from traceability.core.provinces import province_name
+    from traceability.core.vocabulary import (
         EVENT_TYPE_LABELS,
         RECALL_OUTCOME_LABELS,
         ROLE_LABELS,
@@ -208,6 +209,7 @@ def register_template_helpers(app: Flask) -> None:
         UNIT_SYMBOLS,
         label,
     )
+    from traceability.public.placeholders import placeholder_path
 
     app.jinja_env.globals.update(
         get_locale=get_locale,

@@ -6,12 +6,12 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from traceability.accounts.models import ROLES
 from traceability.accounts.service import create_user
-from traceability.errors import DomainError
-from traceability.extensions import db
+from traceability.core.errors import DomainError
+from traceability.core.extensions import db
+from traceability.models.accounts import ROLES
+from traceability.models.registry import Centre, Producer
 from traceability.registry.centres import create_centre
-from traceability.registry.models import Centre, Producer
 
 
 def _fail(error: DomainError) -> None:
@@ -23,7 +23,7 @@ def _fail(error: DomainError) -> None:
 def register(app: Flask) -> None:
     """Attach the commands to ``app``."""
     from traceability.audit.commands import audit_cli, retention_cli
-    from traceability.backup_cli import backup_command, restore_command
+    from traceability.backup.commands import backup_command, restore_command
     from traceability.batches.epcis_commands import epcis_cli
     from traceability.batches.label_commands import labels_cli
     from traceability.jobs.commands import worker_command
@@ -81,7 +81,7 @@ def register(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Load Vietnamese demo data (idempotent) and print the demo logins."""
-        from traceability.demo import seed_demo
+        from traceability.demo.loader import seed_demo
 
         for line in seed_demo():
             click.echo(line)

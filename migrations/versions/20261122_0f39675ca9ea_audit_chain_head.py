@@ -8,7 +8,7 @@ Create Date: 2026-11-22 09:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import traceability.database
+import traceability.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -24,7 +24,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("last_entry_id", sa.Integer(), nullable=False),
         sa.Column("last_entry_hash", sa.String(length=64), nullable=False),
-        sa.Column("updated_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("id = 1", name=op.f("ck_audit_head_single_row")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )

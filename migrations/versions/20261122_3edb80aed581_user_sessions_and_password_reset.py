@@ -8,7 +8,7 @@ Create Date: 2026-11-22 09:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import traceability.database
+import traceability.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -25,7 +25,7 @@ def upgrade():
             sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch_op.add_column(
-            sa.Column("password_changed_at", traceability.database.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("password_changed_at", traceability.core.database.UTCDateTime(timezone=True), nullable=True)
         )
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.alter_column("session_version", server_default=None)

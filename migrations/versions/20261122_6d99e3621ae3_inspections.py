@@ -8,7 +8,7 @@ Create Date: 2026-11-22 09:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import traceability.database
+import traceability.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -35,8 +35,8 @@ def upgrade():
         sa.Column("follow_up_on", sa.Date(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "subject_kind IN ('producer', 'location', 'batch')", name=op.f("ck_inspection_subject_kind")
         ),
@@ -104,7 +104,7 @@ def upgrade():
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("author_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("kind IN ('answer', 'close', 'reopen')", name=op.f("ck_inspection_follow_up_kind")),
         sa.ForeignKeyConstraint(["author_id"], ["user.id"], name=op.f("fk_inspection_follow_up_author_id_user")),
         sa.ForeignKeyConstraint(
@@ -131,7 +131,7 @@ def upgrade():
         sa.Column("height", sa.Integer(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("uploaded_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("width > 0 AND height > 0", name=op.f("ck_inspection_photo_size")),
         sa.ForeignKeyConstraint(
             ["follow_up_id"],

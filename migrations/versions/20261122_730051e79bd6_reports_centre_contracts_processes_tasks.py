@@ -9,7 +9,7 @@ Create Date: 2026-11-22 10:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import traceability.database
+import traceability.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -21,8 +21,8 @@ depends_on = None
 
 def _timestamps():
     return (
-        sa.Column("created_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
     )
 
 

@@ -8,7 +8,7 @@ Create Date: 2026-11-22 04:25:41.518995
 from alembic import op
 import sqlalchemy as sa
 
-import traceability.database
+import traceability.core.database
 
 
 # revision identifiers, used by Alembic.

@@ -8,7 +8,7 @@ Create Date: 2026-11-22 04:19:13.916084
 from alembic import op
 import sqlalchemy as sa
 
-import traceability.database
+import traceability.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -20,7 +20,7 @@ depends_on = None
 
 def _backfill_search_text(table: str, columns: tuple[str, ...]) -> None:
     """Fill the folded search text of existing rows, as the model's event does for new ones."""
-    from traceability.text import fold
+    from traceability.core.text import fold
 
     connection = op.get_bind()
     rows = connection.execute(sa.text(f"SELECT id, {', '.join(columns)} FROM {table}")).all()
@@ -40,7 +40,7 @@ def upgrade():
         sa.Column("height", sa.Integer(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("created_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("width > 0 AND height > 0", name=op.f("ck_product_image_size")),
         sa.ForeignKeyConstraint(
             ["product_id"], ["product.id"], name=op.f("fk_product_image_product_id_product"), ondelete="CASCADE"
@@ -60,7 +60,7 @@ def upgrade():
 
     with op.batch_alter_table("producer", schema=None) as batch_op:
         batch_op.add_column(sa.Column("logo_filename", sa.String(length=100), nullable=True))
-        batch_op.add_column(sa.Column("status_changed_at", traceability.database.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("status_changed_at", traceability.core.database.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("search_text", sa.String(length=700), nullable=False, server_default=""))
     _backfill_search_text("producer", ("name", "tax_code"))
     with op.batch_alter_table("producer", schema=None) as batch_op:

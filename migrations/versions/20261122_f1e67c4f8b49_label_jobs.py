@@ -8,7 +8,7 @@ Create Date: 2026-11-22 10:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import traceability.database
+import traceability.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -34,10 +34,10 @@ def upgrade():
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("file_name", sa.String(length=100), nullable=True),
         sa.Column("claim_token", sa.String(length=32), nullable=True),
-        sa.Column("created_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("started_at", traceability.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("heartbeat_at", traceability.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", traceability.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", traceability.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("heartbeat_at", traceability.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", traceability.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name=op.f("ck_label_job_status")),
         sa.CheckConstraint(
             "template IN ('a4-3x8', 'a4-4x10', 'a4-5x13', 'roll-50x30')", name=op.f("ck_label_job_template")

@@ -8,7 +8,7 @@ Create Date: 2026-11-23 09:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import traceability.database
+import traceability.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -22,7 +22,7 @@ def upgrade():
     with op.batch_alter_table("report", schema=None) as batch_op:
         batch_op.add_column(sa.Column("item_id", sa.Integer(), nullable=True))
         batch_op.add_column(
-            sa.Column("closed_at", traceability.database.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("closed_at", traceability.core.database.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("closed_by_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("close_note", sa.Text(), nullable=True))

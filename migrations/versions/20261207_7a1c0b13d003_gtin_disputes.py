@@ -8,7 +8,7 @@ Create Date: 2026-12-07 16:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import traceability.database
+import traceability.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -42,8 +42,8 @@ def upgrade():
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("opened_by_id", sa.Integer(), nullable=True),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
-        sa.Column("decided_at", traceability.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", traceability.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("status IN ('open', 'decided')", name=op.f("ck_gtin_dispute_status")),
         sa.CheckConstraint(
             "outcome IS NULL OR outcome IN ('claimant', 'holder')", name=op.f("ck_gtin_dispute_outcome")

@@ -9,7 +9,7 @@ Create Date: 2026-12-07 18:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import traceability.database
+import traceability.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -25,9 +25,9 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("key_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ended_at", traceability.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", traceability.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.Column("user_agent", sa.String(length=200), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["user.id"], name=op.f("fk_user_session_user_id_user"), ondelete="CASCADE"
@@ -42,7 +42,7 @@ def upgrade():
         "rate_limit_counter",
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("hits", sa.Integer(), nullable=False),
-        sa.Column("window_ends_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("window_ends_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_rate_limit_counter")),
     )
     with op.batch_alter_table("rate_limit_counter", schema=None) as batch_op:

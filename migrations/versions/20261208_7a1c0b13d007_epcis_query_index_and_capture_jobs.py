@@ -15,7 +15,7 @@ Create Date: 2026-12-08 09:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-import traceability.database
+import traceability.core.database
 
 # revision identifiers, used by Alembic.
 revision = "7a1c0b13d007"
@@ -41,14 +41,14 @@ def upgrade():
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.String(length=200), nullable=False),
         sa.Column("event_type", sa.String(length=40), nullable=False),
-        sa.Column("event_time", traceability.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("record_time", traceability.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("event_time", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("record_time", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("action", sa.String(length=10), nullable=True),
         sa.Column("biz_step", sa.String(length=300), nullable=True),
         sa.Column("disposition", sa.String(length=300), nullable=True),
         sa.Column("read_point", sa.String(length=300), nullable=True),
         sa.Column("biz_location", sa.String(length=300), nullable=True),
-        sa.Column("error_declared_at", traceability.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("error_declared_at", traceability.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.Column("error_reason", sa.String(length=300), nullable=True),
         sa.Column("retracted", sa.Boolean(), nullable=False),
         sa.Column("document", sa.JSON(), nullable=False),
@@ -100,7 +100,7 @@ def upgrade():
         sa.Column("kind", sa.String(length=300), nullable=True),
         sa.Column("value", sa.String(length=300), nullable=False),
         sa.Column("gtin", sa.String(length=14), nullable=True),
-        sa.Column("quantity", traceability.database.Quantity(precision=18, scale=3), nullable=True),
+        sa.Column("quantity", traceability.core.database.Quantity(precision=18, scale=3), nullable=True),
         sa.CheckConstraint(FIELDS, name=op.f("ck_epcis_query_value_field")),
         sa.ForeignKeyConstraint(
             ["query_event_id"],
@@ -132,8 +132,8 @@ def upgrade():
         sa.Column("ignored", sa.Integer(), nullable=False),
         sa.Column("event_ids", sa.JSON(), nullable=False),
         sa.Column("errors", sa.JSON(), nullable=False),
-        sa.Column("created_at", traceability.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", traceability.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", traceability.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", traceability.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "error_behaviour IN ('rollback', 'proceed')", name=op.f("ck_epcis_capture_job_error_behaviour")
         ),

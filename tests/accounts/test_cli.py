@@ -2,8 +2,8 @@
 
 from sqlalchemy import select
 
-from traceability.accounts.models import User
-from traceability.registry.models import Centre
+from traceability.models.accounts import User
+from traceability.models.registry import Centre
 
 
 def test_create_centre_then_staff_user(runner, db):

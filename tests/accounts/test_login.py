@@ -2,7 +2,7 @@
 
 import pytest
 
-from traceability.accounts.models import User
+from traceability.models.accounts import User
 
 
 def test_login_with_right_password_opens_the_dashboard(web, tenants):

@@ -107,7 +107,7 @@ def test_web_event_form_refuses_another_tenants_batch(web, tenants):
 
 
 def test_web_product_form_ignores_a_forged_producer_id(web, tenants, db):
-    from traceability.registry.models import Product
+    from traceability.models.registry import Product
 
     own, other = tenants["daklak"], tenants["nghean"]
     web.login(own.producer_user.email)

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import PASSWORD
-from traceability.accounts.models import User
 from traceability.accounts.service import add_user, set_user_active
-from traceability.audit.models import AuditEntry
-from traceability.errors import Conflict, Forbidden, InvalidInput
-from traceability.extensions import db as _db
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.extensions import db as _db
+from traceability.models.accounts import User
+from traceability.models.audit import AuditEntry
 
 
 @pytest.fixture(autouse=True)

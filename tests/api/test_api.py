@@ -5,8 +5,8 @@ from datetime import timedelta
 from openapi_spec_validator import validate
 from sqlalchemy import select
 
-from traceability.accounts.models import ApiToken
-from traceability.dates import utcnow
+from traceability.core.dates import utcnow
+from traceability.models.accounts import ApiToken
 
 
 def test_token_is_issued_for_right_password_and_stored_hashed(client, tenants, db):

@@ -13,11 +13,11 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from traceability.batches.epcis_models import EpcisCaptureJob
-from traceability.batches.models import Item, TraceEvent
 from traceability.batches.service import new_public_code, record_event
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET
 from traceability.gs1.epcis import validate_document
+from traceability.models.batches import Item, TraceEvent
+from traceability.models.epcis import EpcisCaptureJob
 
 GS1 = Path(__file__).parent.parent / "data" / "epcis" / "gs1" / "JSON"
 QUERY_DOCUMENT = GS1 / "EPCISQueryDocument.jsonld"  # the two events of the standard's example 9.6.1

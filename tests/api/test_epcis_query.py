@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from traceability.batches.epcis import batch_events, project_uris, sourced_batch_events
 from traceability.batches.epcis_capture import capture_document
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import Batch, Item
 from traceability.batches.recalls import recall_batch
 from traceability.batches.service import correct_event, new_public_code, record_event, retract_event
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET
 from traceability.gs1.epcis import EPCIS_CONTEXT, lgtin_urn, sgln_urn, sgtin_urn, validate_document
 from traceability.gs1.identifiers import gtin_check_digit
+from traceability.models.batches import Batch, Item
 
 BASE = "https://trace.example.vn"  # TestConfig's PUBLIC_BASE_URL
 DAY = date(2026, 3, 2)

@@ -27,7 +27,7 @@ from tests.conftest import ApiHelper, WebHelper, _empty_tables
 from tests.records import collection_app, one_of_each
 from traceability.accounts.throttle import login_throttle
 from traceability.api.spec import OPERATIONS
-from traceability.json_bodies import MAX_JSON_DEPTH, json_depth
+from traceability.http.json_bodies import MAX_JSON_DEPTH, json_depth
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 PLACEHOLDER = re.compile(r"<(?:[^<>]*:)?(\w+)>")

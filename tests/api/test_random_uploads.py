@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from traceability.registry.models import ProductImage
+from traceability.models.registry import ProductImage
 
 # A real header followed by garbage gets past sniffing and reaches the decoder.
 HEADERS = [

@@ -28,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.records import collection_app, one_of_each
 from traceability.accounts.service import issue_token
-from traceability.database import MAX_ID
-from traceability.extensions import db
+from traceability.core.database import MAX_ID
+from traceability.core.extensions import db
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import update
 
 from tests.conftest import WebHelper
-from traceability.audit.models import AuditEntry
 from traceability.audit.service import record_audit
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.models.audit import AuditEntry
 from traceability.registry.products import create_product, update_product
 
 

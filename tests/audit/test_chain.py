@@ -4,8 +4,8 @@ import itertools
 
 from sqlalchemy import select
 
-from traceability.audit.models import AuditEntry
 from traceability.audit.service import GENESIS_HASH, entry_hash
+from traceability.models.audit import AuditEntry
 
 
 def test_writes_through_the_api_are_audited_and_chained(api, tenants, db):

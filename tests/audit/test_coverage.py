@@ -19,12 +19,12 @@ from traceability.accounts.service import (
     set_user_active,
 )
 from traceability.audit.chain import verify_chain
-from traceability.audit.models import AuditEntry
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import BatchInput
 from traceability.batches.recalls import close_recall, recall_batch
 from traceability.batches.service import correct_event, create_batch, record_event, retract_event
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.models.audit import AuditEntry
+from traceability.models.batches import BatchInput
 from traceability.registry.certifications import (
     create_certification,
     reject_certification,

@@ -8,7 +8,7 @@ import re
 from sqlalchemy import select
 
 from traceability.accounts.scope import scoped_select
-from traceability.audit.models import AuditEntry
+from traceability.models.audit import AuditEntry
 
 PASSWORD = "correct-horse-42"
 

@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import func, select
 
 from traceability.audit.chain import verify_chain
-from traceability.audit.models import AuditEntry
 from traceability.audit.retention import RetentionPolicy, plan_purge, vietnam_today
-from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
 from traceability.batches.service import new_public_code
-from traceability.dates import add_months
-from traceability.public.models import Report, Scan
+from traceability.core.dates import add_months
+from traceability.models.audit import AuditEntry
+from traceability.models.batches import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
+from traceability.models.public import Report, Scan
 
 TODAY = vietnam_today()
 TABLES = (Batch, TraceEvent, Item, Scan, Report, BatchInput, Recall, RecallBatch)
@@ -250,7 +250,7 @@ def test_batches_of_an_open_recall_are_never_removed(runner, db, make, tenants):
 
 
 def test_a_batch_an_inspection_refers_to_is_kept(db, make, tenants):
-    inspections = pytest.importorskip("traceability.inspections.models")
+    inspections = pytest.importorskip("traceability.models.inspections")
     own = tenants["daklak"]
     batch = _batch(make, own.product, produced=months_ago(40), expires=months_ago(30))
     db.session.add(

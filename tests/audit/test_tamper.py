@@ -24,8 +24,8 @@ import pytest
 from sqlalchemy import delete, func, insert, select, update
 
 from traceability.audit.chain import verify_chain
-from traceability.audit.models import AuditEntry, AuditHead
 from traceability.audit.service import GENESIS_HASH, entry_hash
+from traceability.models.audit import AuditEntry, AuditHead
 from traceability.registry.products import create_product
 
 ENTRIES = AuditEntry.__table__

@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 from traceability.batches.chain_export import COLUMNS, chain_header, chain_rows
 from traceability.batches.lineage import add_inputs
 from traceability.batches.service import correct_event, record_event, retract_event
-from traceability.dates import VIETNAM_OFFSET
-from traceability.extensions import db
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.extensions import db
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

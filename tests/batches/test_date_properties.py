@@ -14,8 +14,8 @@ from datetime import date
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from traceability.audit.browse import audit_entries
-from traceability.extensions import db
+from traceability.core.extensions import db
+from traceability.reports.audit_log import audit_entries
 
 LOTS = itertools.count(1)
 DATES = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

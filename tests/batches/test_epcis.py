@@ -12,17 +12,17 @@ import pytest
 from jsonschema import Draft7Validator
 from sqlalchemy import func, select
 
-from traceability.audit.models import AuditEntry
 from traceability.batches.epcis import export_batch_chain
 from traceability.batches.epcis_capture import capture_document
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import BatchInput, Item, TraceEvent
 from traceability.batches.recalls import recall_batch
 from traceability.batches.service import new_public_code, record_event
-from traceability.dates import VIETNAM_OFFSET
-from traceability.errors import Forbidden, InvalidInput
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.errors import Forbidden, InvalidInput
 from traceability.gs1.epcis import load_schema
 from traceability.gs1.identifiers import gtin_check_digit
+from traceability.models.audit import AuditEntry
+from traceability.models.batches import BatchInput, Item, TraceEvent
 
 EXAMPLES = Path(__file__).parent.parent / "data" / "epcis"
 SCHEMA_COPY = (

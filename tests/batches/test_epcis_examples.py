@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from tests.batches.test_epcis import gs1_registry  # noqa: F401 (a fixture: the lots GS1's examples name)
 from traceability.batches.epcis import export_batch_chain
-from traceability.batches.models import TraceEvent
 from traceability.gs1.epcis import load_schema, parse_identifier
+from traceability.models.batches import TraceEvent
 
 GS1 = Path(__file__).parent.parent / "data" / "epcis" / "gs1"
 DOCUMENTS = sorted(path for path in GS1.rglob("*.json*") if path.is_file())

@@ -8,16 +8,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import delete, func, select
 
-from traceability.accounts.models import User
 from traceability.batches.epcis import batch_events, project_uris
 from traceability.batches.epcis_index import index_batches
-from traceability.batches.epcis_models import EpcisQueryEvent, EpcisQueryValue
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import Batch
 from traceability.batches.recalls import close_recall, recall_batch
 from traceability.batches.service import correct_event, record_event, retract_event
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET
 from traceability.gs1.identifiers import gtin_check_digit
+from traceability.models.accounts import User
+from traceability.models.batches import Batch
+from traceability.models.epcis import EpcisQueryEvent, EpcisQueryValue
 
 DAY = date(2026, 4, 1)
 

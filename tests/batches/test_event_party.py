@@ -19,7 +19,7 @@ from tests.public.honey import CENTRE_NAME, PRODUCER_NAME, honey_lot
 from traceability.batches.chain_export import chain_rows
 from traceability.batches.epcis import export_batch_chain
 from traceability.batches.service import event_party, record_event
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET
 
 PHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"

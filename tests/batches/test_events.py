@@ -7,10 +7,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from traceability.batches.models import TraceEvent
 from traceability.batches.service import correct_event, current_events, record_event, retract_event
-from traceability.dates import VIETNAM_OFFSET
-from traceability.errors import Conflict, InvalidInput
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.errors import Conflict, InvalidInput
+from traceability.models.batches import TraceEvent
 
 
 def _png() -> bytes:
@@ -68,7 +68,7 @@ def test_an_event_is_corrected_once_and_a_reason_is_required(tenants):
 
 
 def test_another_tenant_cannot_correct(tenants):
-    from traceability.errors import Forbidden
+    from traceability.core.errors import Forbidden
 
     original = _event(tenants)
     with pytest.raises(Forbidden):

@@ -21,12 +21,12 @@ from traceability.batches.label_jobs import (
     time_limit_message,
 )
 from traceability.batches.label_sheets import DIRECT_LABEL_LIMIT, LabelPlan
-from traceability.batches.models import Item, LabelJob
 from traceability.batches.serials import create_serials
 from traceability.batches.service import item_public_url, public_url
-from traceability.dates import utcnow
-from traceability.errors import Conflict
+from traceability.core.dates import utcnow
+from traceability.core.errors import Conflict
 from traceability.jobs import job_queue
+from traceability.models.batches import Item, LabelJob
 
 BASE = "https://trace.example.vn"
 LONG_BASE = "https://truy-xuat-nguon-goc.so-khoa-hoc-cong-nghe.daklak.gov.vn"

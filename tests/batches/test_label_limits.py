@@ -17,13 +17,13 @@ from tests.labels.pdf_reading import page_count, rasterise, read_codes
 from traceability.batches import label_routes, label_sheets
 from traceability.batches.label_jobs import job_file, label_folder, queue_label_job, run_label_job
 from traceability.batches.label_sheets import LabelPlan
-from traceability.batches.models import Item, LabelJob
 from traceability.batches.serials import create_serials
 from traceability.batches.service import item_public_url
-from traceability.dates import utcnow
-from traceability.errors import InvalidInput
-from traceability.extensions import db as _db
+from traceability.core.dates import utcnow
+from traceability.core.errors import InvalidInput
+from traceability.core.extensions import db as _db
 from traceability.labels.sheets import LabelText, render_labels
+from traceability.models.batches import Item, LabelJob
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT = LabelText(

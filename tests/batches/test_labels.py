@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from tests.labels.pdf_reading import page_count, pdf_text, rasterise, read_codes
-from traceability.batches.models import Item, LabelJob
 from traceability.batches.serials import create_serials
 from traceability.batches.service import item_public_url, public_url
-from traceability.dates import vietnam_today
+from traceability.core.dates import vietnam_today
+from traceability.models.batches import Item, LabelJob
 
 BASE = "https://trace.example.vn"
 

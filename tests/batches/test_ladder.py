@@ -23,10 +23,10 @@ import pytest
 from sqlalchemy import event, select
 
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import RecallBatch
 from traceability.batches.recalls import recall_batch
 from traceability.batches.trace import related_batch_ids, trace
 from traceability.gs1.epcis import validate_document
+from traceability.models.batches import RecallBatch
 
 STEPS = 23
 LOT_ANCHOR = re.compile(r'<li class="chain-node[^"]*" id="lot-(\d+)"')
@@ -35,7 +35,7 @@ LOT_ANCHOR = re.compile(r'<li class="chain-node[^"]*" id="lot-(\d+)"')
 @pytest.fixture
 def statements(app) -> Iterator[Callable[[], int]]:
     """How many SQL statements (queries and writes, not BEGIN) ran since the test started counting."""
-    from traceability.extensions import db
+    from traceability.core.extensions import db
 
     seen: list[str] = []
 

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import Batch, BatchInput
 from traceability.batches.recalls import close_recall, recall_batch, recalls_affecting
 from traceability.batches.trace import related_batch_ids, trace
-from traceability.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.models.batches import Batch, BatchInput
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.qr_decoding import read_png, read_svg
-from traceability.batches.models import Item
 from traceability.batches.service import new_public_code
 from traceability.gs1 import gtin_check_digit
+from traceability.models.batches import Item
 
 BASE = "https://trace.example.vn"
 GTIN14 = ("893000000555" + str(gtin_check_digit("893000000555"))).zfill(14)

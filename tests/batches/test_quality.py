@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import text
 
 from traceability.batches import quality
-from traceability.batches.models import EVENT_BIZ_STEPS, TraceEvent
 from traceability.batches.service import record_event, retract_event
-from traceability.dates import VIETNAM_OFFSET
-from traceability.extensions import db
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.extensions import db
+from traceability.models.batches import EVENT_BIZ_STEPS, TraceEvent
 
 
 def _at(year: int, month: int, day: int, hour: int = 9) -> datetime:

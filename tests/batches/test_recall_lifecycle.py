@@ -27,12 +27,12 @@ from tests.databases import scratch_database
 from tests.public.honey import honey_lot
 from traceability import create_app
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import Batch, Recall
 from traceability.batches.recalls import close_recall, recall_batch, recall_state
-from traceability.config import TestConfig
-from traceability.dates import VIETNAM_OFFSET
-from traceability.errors import InvalidInput
-from traceability.extensions import db as _db
+from traceability.core.config import TestConfig
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.errors import InvalidInput
+from traceability.core.extensions import db as _db
+from traceability.models.batches import Batch, Recall
 
 SHOP = "https://sannongsan.example.vn/mat-ong"
 PHONE = (

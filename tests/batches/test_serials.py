@@ -8,16 +8,16 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import event, func, select
 
-from traceability.accounts.models import User
-from traceability.audit.models import AuditEntry
 from traceability.batches import serials as serials_module
-from traceability.batches.models import Batch, Item
 from traceability.batches.serials import SERIAL_ALPHABET, create_serials, new_serial
 from traceability.batches.service import item_public_url
-from traceability.errors import Conflict, Forbidden, InvalidInput
-from traceability.extensions import db as _db
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.extensions import db as _db
 from traceability.gs1 import is_valid_ai_value
 from traceability.gs1.digital_link import parse_uri
+from traceability.models.accounts import User
+from traceability.models.audit import AuditEntry
+from traceability.models.batches import Batch, Item
 
 BASE = "https://trace.example.vn"
 

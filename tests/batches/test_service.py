@@ -7,10 +7,10 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from traceability.batches.models import Batch, TraceEvent
 from traceability.batches.service import create_batch, local_time, record_event
-from traceability.dates import VIETNAM_OFFSET
-from traceability.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.models.batches import Batch, TraceEvent
 
 
 def _batch_data(product, **overrides):

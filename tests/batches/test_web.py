@@ -5,7 +5,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import Batch, BatchInput, Recall, TraceEvent
+from traceability.models.batches import Batch, BatchInput, Recall, TraceEvent
 
 
 def _new_batch(web, product, **extra):

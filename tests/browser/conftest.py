@@ -25,7 +25,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from traceability.database import sqlite_begin_mode
+from traceability.core.database import sqlite_begin_mode
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

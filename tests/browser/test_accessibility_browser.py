@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from traceability.batches.models import Batch
 from traceability.batches.service import public_url
-from traceability.demo import DEMO_PASSWORD, MINISTRY_EMAIL
+from traceability.demo.loader import DEMO_PASSWORD, MINISTRY_EMAIL
+from traceability.models.batches import Batch
 
 pytestmark = pytest.mark.browser
 

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from tests.public.honey import PRODUCER_NAME, honey_lot
 from traceability.batches.recalls import recall_batch
-from traceability.config import PROJECT_ROOT
-from traceability.dates import VIETNAM_OFFSET
-from traceability.public.models import Report, Scan
+from traceability.core.config import PROJECT_ROOT
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.models.public import Report, Scan
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.browser.test_consumer_browser import honey, open_page, screenshot  # noqa: F401 - the fixture
 from traceability.batches.recalls import close_recall, recall_batch
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET
 
 pytestmark = pytest.mark.browser
 

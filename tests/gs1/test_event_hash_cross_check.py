@@ -40,7 +40,7 @@ from traceability.batches.epcis import export_batch_chain
 from traceability.batches.epcis_capture import capture_document
 from traceability.batches.recalls import close_recall, recall_batch
 from traceability.batches.service import correct_event, record_event, retract_event
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET
 from traceability.gs1.epcis import (
     EPCIS_CONTEXT,
     gln_uri,

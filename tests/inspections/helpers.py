@@ -9,7 +9,7 @@ from typing import Any
 
 from PIL import Image
 
-from traceability.dates import vietnam_today
+from traceability.core.dates import vietnam_today
 from traceability.inspections.checklists import checklist_for
 
 TODAY = vietnam_today()

@@ -10,8 +10,8 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from tests.inspections.helpers import NOT_AN_IMAGE, TODAY, as_json, conforming, nonconformity, picture
-from traceability.audit.models import AuditEntry
-from traceability.inspections.models import Inspection
+from traceability.models.audit import AuditEntry
+from traceability.models.inspections import Inspection
 
 
 def _create(api, user, data):

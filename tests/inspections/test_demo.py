@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from traceability.accounts.models import User
-from traceability.inspections.models import Inspection
 from traceability.inspections.queries import nonconformity_counts
+from traceability.models.accounts import User
+from traceability.models.inspections import Inspection
 
 
 def test_the_demo_centre_has_nonconformities_to_follow_up(db, runner):

@@ -17,11 +17,9 @@ from tests.inspections.helpers import (
     nonconformity,
     picture,
 )
-from traceability.audit.models import AuditEntry
-from traceability.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
 from traceability.inspections import files, queries
 from traceability.inspections.checklists import checklist_for
-from traceability.inspections.models import Inspection, InspectionPhoto
 from traceability.inspections.service import (
     add_photo,
     answer_inspection,
@@ -31,6 +29,8 @@ from traceability.inspections.service import (
     open_nonconformities,
     reopen_inspection,
 )
+from traceability.models.audit import AuditEntry
+from traceability.models.inspections import Inspection, InspectionPhoto
 
 
 def _refusal(data, actor, error=InvalidInput, **kwargs):

@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from tests.conftest import WebHelper
 from tests.inspections.helpers import NOT_AN_IMAGE, TODAY, files_in, nonconformity, picture
-from traceability.audit.models import AuditEntry
 from traceability.inspections.checklists import checklist_for
-from traceability.inspections.models import Inspection
 from traceability.inspections.service import answer_inspection, create_inspection
+from traceability.models.audit import AuditEntry
+from traceability.models.inspections import Inspection
 
 
 def _form(kind: str, **overrides):

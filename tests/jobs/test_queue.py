@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from traceability import create_app
 from traceability.batches.label_jobs import file_expires_at, job_file, queue_label_job, run_label_job
 from traceability.batches.label_sheets import LabelPlan
-from traceability.batches.models import Batch, Item, LabelJob
-from traceability.config import TestConfig
-from traceability.dates import add_months, utcnow, vietnam_today
-from traceability.extensions import db as _db
+from traceability.core.config import TestConfig
+from traceability.core.dates import add_months, utcnow, vietnam_today
+from traceability.core.extensions import db as _db
 from traceability.jobs import JobQueue, enqueue_after_commit, job_queue, vietnam_crontab
+from traceability.models.batches import Batch, Item, LabelJob
 
 
 def separate_app(tmp_path, **settings):

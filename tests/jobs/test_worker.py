@@ -33,10 +33,10 @@ from tests import factories
 from tests.conftest import CSRF_PATTERN
 from tests.labels.pdf_reading import page_count, rasterise, read_codes
 from traceability.batches.label_jobs import job_file
-from traceability.batches.models import Item, LabelJob
 from traceability.batches.serials import create_serials
 from traceability.batches.service import item_public_url
-from traceability.database import sqlite_begin_mode
+from traceability.core.database import sqlite_begin_mode
+from traceability.models.batches import Item, LabelJob
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELS = 10_000

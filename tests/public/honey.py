@@ -9,10 +9,10 @@ from typing import Any
 
 from PIL import Image
 
-from traceability.batches.models import Item
 from traceability.batches.service import new_public_code, record_event
-from traceability.dates import VIETNAM_OFFSET, vietnam_today
+from traceability.core.dates import VIETNAM_OFFSET, vietnam_today
 from traceability.gs1 import gtin_check_digit
+from traceability.models.batches import Item
 from traceability.registry.product_images import add_product_image
 
 GTIN14 = ("893000000888" + str(gtin_check_digit("893000000888"))).zfill(14)

@@ -17,7 +17,7 @@ from flask import Flask
 
 from tests.conftest import RequestIsolatedClient
 from traceability import create_app
-from traceability.config import TestConfig
+from traceability.core.config import TestConfig
 from traceability.gs1 import parse_path
 from traceability.public.canonical_paths import canonical_page_path
 from traceability.public.page_cache import BoundedFolderCache

@@ -28,11 +28,11 @@ from tests.public.honey import (
     SERIAL,
     honey_lot,
 )
-from traceability import dates as dates_module
 from traceability.batches.lineage import add_inputs
 from traceability.batches.recalls import recall_batch
-from traceability.dates import vietnam_today
-from traceability.public.models import Scan
+from traceability.core import dates as dates_module
+from traceability.core.dates import vietnam_today
+from traceability.models.public import Scan
 
 BASE = "https://trace.example.vn"
 PHONE = (
@@ -582,7 +582,7 @@ def report_form(client, code: str) -> str:
 
 
 def reports(db) -> list:
-    from traceability.public.models import Report
+    from traceability.models.public import Report
 
     return list(db.session.scalars(select(Report).order_by(Report.id)))
 
@@ -616,7 +616,7 @@ def test_a_consumer_reports_a_problem_from_the_page(app, db, honey, language):
 
 
 def test_the_audit_log_keeps_the_report_but_not_the_senders_contact(app, db, honey):
-    from traceability.audit.models import AuditEntry
+    from traceability.models.audit import AuditEntry
 
     client = app.test_client()
     token = report_form(client, honey.batch.public_code)

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from traceability.config import PROJECT_ROOT
-from traceability.dates import vietnam_today
+from traceability.core.config import PROJECT_ROOT
+from traceability.core.dates import vietnam_today
+from traceability.models.registry import Certification, ProductImage
 from traceability.public.jsonld import product_jsonld
-from traceability.registry.models import Certification, ProductImage
 
 TODAY = vietnam_today()
 BASE = "https://trace.example.vn"

@@ -18,9 +18,9 @@ from sqlalchemy import event, func, select
 
 from traceability.batches.lineage import add_inputs
 from traceability.batches.service import record_event, retract_event
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.models.public import Scan
 from traceability.public import journey as journey_module
-from traceability.public.models import Scan
 
 PHONE = (
     "Mozilla/5.0 (Linux; Android 15; SM-A556E) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -46,7 +46,7 @@ def at(day_offset: int, hour: int = 8) -> datetime:
 
 @pytest.fixture
 def count_queries(app) -> Iterator[Callable[[], int]]:
-    from traceability.extensions import db
+    from traceability.core.extensions import db
 
     selects: list[str] = []
 
@@ -208,7 +208,7 @@ def test_the_whole_journey_page_is_its_own_url_and_not_a_scan(app, db, coffee):
     assert "The whole journey" in page and "Vườn cà phê Ea Tu" in page and "VG-DL-0451" in page
     assert f'href="https://trace.example.vn{coffee.path}?view=journey"' in page or "?view=journey" in page
     app.extensions["scan_buffer"].flush()
-    from traceability.extensions import db as _db
+    from traceability.core.extensions import db as _db
 
     assert _db.session.scalar(select(func.count(Scan.id))) == 0
 
@@ -318,8 +318,8 @@ def test_the_whole_journey_is_capped_with_a_notice(app, db, make, coffee, monkey
 
 
 def test_the_demo_retail_coffee_shows_its_farm_harvest_and_vietgap(app, db, runner):
-    from traceability.batches.models import Batch
-    from traceability.registry.models import Product
+    from traceability.models.batches import Batch
+    from traceability.models.registry import Product
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     retail = db.session.scalar(select(Batch).where(Batch.lot_code == "BOT2603A"))

@@ -17,11 +17,11 @@ from sqlalchemy import event
 from tests.conftest import RequestIsolatedClient
 from tests.factories import make_certification
 from traceability import create_app
-from traceability.batches.models import BatchInput
 from traceability.batches.recalls import recall_batch
 from traceability.batches.service import record_event
-from traceability.config import TestConfig
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.config import TestConfig
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.models.batches import BatchInput
 from traceability.registry.certifications import verify_certification
 from traceability.registry.producers import update_producer
 from traceability.registry.products import update_product
@@ -60,7 +60,7 @@ def lot(tenants, make, db):
 @pytest.fixture
 def count_queries(app) -> Iterator[Callable[[], int]]:
     """How many SELECTs the database has run since the fixture started."""
-    from traceability.extensions import db
+    from traceability.core.extensions import db
 
     selects: list[str] = []
 
@@ -266,7 +266,7 @@ def test_etag_and_304_until_the_page_changes(app, db, lot):
 
 
 def test_an_item_page_is_never_cached_but_has_an_etag(app, db, lot):
-    from traceability.batches.models import Item
+    from traceability.models.batches import Item
 
     item = Item(batch_id=lot.batch.id, serial="SERIAL0001", public_code="ITEMCODE0001")
     db.session.add(item)
@@ -309,7 +309,7 @@ def two_apps(app, database_url) -> Iterator[Callable[[str], tuple[Flask, Flask]]
         return made[-2], made[-1]
 
     yield build
-    from traceability.extensions import db
+    from traceability.core.extensions import db
 
     for worker in made:
         worker.extensions["scan_buffer"].flush()
@@ -321,7 +321,7 @@ def _shared_cache_case(first: Flask, second: Flask, lot, db) -> None:
     assert get(first, lot.path).headers["X-Page-Cache"] == "miss"
     assert get(second, lot.path).headers["X-Page-Cache"] == "hit"  # rendered by the other worker
     with first.app_context():  # the change is made on the first worker...
-        from traceability.batches.models import Batch
+        from traceability.models.batches import Batch
 
         recall_batch(db.session.get(Batch, lot.batch.id), "Bao bì bị rò rỉ", actor=lot.producer_user)
         db.session.commit()

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
-from traceability.dates import vietnam_today
-from traceability.demo_pictures import product_picture
+from traceability.core.dates import vietnam_today
+from traceability.demo.pictures import product_picture
 from traceability.public.placeholders import ICONS, category_icon
 
 

@@ -21,14 +21,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import ApiHelper, RequestIsolatedClient, WebHelper, database_kind
-from traceability import create_app, replica
-from traceability.batches.models import Batch, Item, TraceEvent
+from traceability import create_app
 from traceability.batches.service import new_public_code, record_event
-from traceability.config import TestConfig
-from traceability.dates import VIETNAM_OFFSET
-from traceability.extensions import db as _db
+from traceability.core import replica
+from traceability.core.config import TestConfig
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.extensions import db as _db
 from traceability.gs1 import gtin_check_digit
-from traceability.public.models import Report, Scan
+from traceability.models.batches import Batch, Item, TraceEvent
+from traceability.models.public import Report, Scan
 
 PHONE = (
     "Mozilla/5.0 (Linux; Android 15; SM-A556E) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -63,7 +64,7 @@ def test_without_a_replica_there_is_one_engine(app, db):
 
 
 def test_the_replica_url_takes_the_psycopg_driver(monkeypatch):
-    from traceability.config import _replica_url
+    from traceability.core.config import _replica_url
 
     monkeypatch.setenv("DATABASE_REPLICA_URL", "postgres://trace:secret@replica.example/trace")
     assert _replica_url() == "postgresql+psycopg://trace:secret@replica.example/trace"

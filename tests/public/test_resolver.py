@@ -18,15 +18,15 @@ from flask import current_app
 from jsonschema import Draft7Validator
 from sqlalchemy import func, select
 
-from traceability.batches.models import Item
 from traceability.batches.recalls import recall_batch
 from traceability.batches.service import new_public_code, record_event
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET
 from traceability.gs1 import gtin_check_digit
 from traceability.gs1.epcis import load_schema
-from traceability.public.models import Scan
+from traceability.models.batches import Item
+from traceability.models.public import Scan
+from traceability.models.registry import Certification
 from traceability.public.scans import device_class
-from traceability.registry.models import Certification
 
 BASE = "https://trace.example.vn"
 GTIN13 = "893000000777" + str(gtin_check_digit("893000000777"))

@@ -15,7 +15,7 @@ from jsonschema import Draft7Validator
 
 from tests.public.honey import honey_lot, picture
 from traceability.batches.service import correct_event, record_event, retract_event
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET
 from traceability.gs1.epcis import load_schema
 
 PHONE = (

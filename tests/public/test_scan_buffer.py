@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from traceability import create_app
-from traceability.config import TestConfig
-from traceability.dates import utcnow
-from traceability.public.models import Scan
+from traceability.core.config import TestConfig
+from traceability.core.dates import utcnow
+from traceability.models.public import Scan
 from traceability.public.scan_buffer import ScanBuffer
 
 ROOT = Path(__file__).resolve().parents[2]

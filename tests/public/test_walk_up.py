@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from traceability.gs1 import gtin_check_digit
-from traceability.public.models import Scan
+from traceability.models.public import Scan
 
 PHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from traceability.batches.epcis import export_batch_chain
-from traceability.batches.models import Batch, Item, LabelJob, TraceEvent
-from traceability.registry.models import Certification, Location, Product
+from traceability.models.batches import Batch, Item, LabelJob, TraceEvent
+from traceability.models.registry import Certification, Location, Product
 from traceability.registry.producers import update_producer
 
 NOT_APPROVED = ("pending", "rejected", "suspended")

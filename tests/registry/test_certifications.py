@@ -13,8 +13,9 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from tests.conftest import WebHelper
-from traceability.audit.models import AuditEntry
-from traceability.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.models.audit import AuditEntry
+from traceability.models.registry import Certification
 from traceability.registry import certifications as service
 from traceability.registry.certifications import (
     certification_state,
@@ -23,7 +24,6 @@ from traceability.registry.certifications import (
     update_certification,
     verify_certification,
 )
-from traceability.registry.models import Certification
 
 TODAY = date.today()
 

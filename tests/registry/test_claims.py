@@ -10,16 +10,16 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from traceability.audit.models import AuditEntry
 from traceability.batches.label_sheets import label_text
 from traceability.batches.quality import unverified_claims
-from traceability.dates import vietnam_today
-from traceability.errors import InvalidInput
-from traceability.extensions import db as _db
+from traceability.core.dates import vietnam_today
+from traceability.core.errors import InvalidInput
+from traceability.core.extensions import db as _db
+from traceability.models.audit import AuditEntry
+from traceability.models.registry import Certification, Product
 from traceability.public.linkset import valid_certifications
 from traceability.registry.certifications import create_certification
 from traceability.registry.claims import current_claim
-from traceability.registry.models import Certification, Product
 from traceability.registry.product_claims import declare_ocop, verify_claim
 from traceability.registry.worklists import certifications_to_verify
 from traceability.reports.dashboard import products_by_stars

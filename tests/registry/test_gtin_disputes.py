@@ -7,9 +7,9 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from traceability.audit.models import AuditEntry
 from traceability.gs1 import gtin_check_digit
-from traceability.registry.models import GtinDispute, Product
+from traceability.models.audit import AuditEntry
+from traceability.models.registry import GtinDispute, Product
 
 OWNER_PREFIX = "8936045"
 GTIN = f"{OWNER_PREFIX}00001" + str(gtin_check_digit(f"{OWNER_PREFIX}00001"))  # the owner's GTIN-13

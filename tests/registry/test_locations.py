@@ -3,10 +3,10 @@
 import pytest
 from sqlalchemy import select
 
-from traceability.audit.models import AuditEntry
-from traceability.errors import Forbidden, InvalidInput
+from traceability.core.errors import Forbidden, InvalidInput
+from traceability.models.audit import AuditEntry
+from traceability.models.registry import Location
 from traceability.registry.locations import create_location, update_location
-from traceability.registry.models import Location
 
 VALID_GLN = "8935000000014"  # 13 digits with a correct check digit
 OTHER_VALID_GLN = "8935000000021"

@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from traceability.accounts.models import User
-from traceability.audit.models import AuditEntry
-from traceability.batches.models import Batch
-from traceability.errors import Conflict, Forbidden, InvalidInput
-from traceability.registry.models import Producer
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.models.accounts import User
+from traceability.models.audit import AuditEntry
+from traceability.models.batches import Batch
+from traceability.models.registry import Producer
 from traceability.registry.producers import (
     approve_producer,
     reinstate_producer,

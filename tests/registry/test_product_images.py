@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from traceability.audit.models import AuditEntry
+from traceability.models.audit import AuditEntry
+from traceability.models.registry import Product, ProductImage
 from traceability.registry import product_images as product_service
-from traceability.registry.models import Product, ProductImage
 from traceability.registry.product_images import add_product_image
 
 

@@ -5,11 +5,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from traceability.audit.models import AuditEntry
-from traceability.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
 from traceability.gs1 import gtin_check_digit
+from traceability.models.audit import AuditEntry
+from traceability.models.registry import Producer, Product
 from traceability.registry.claims import current_claim
-from traceability.registry.models import Producer, Product
 from traceability.registry.producers import create_producer
 from traceability.registry.products import create_product
 

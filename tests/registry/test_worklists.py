@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import event
 
 from tests.conftest import WebHelper
+from traceability.models.registry import Certification, ProductImage
 from traceability.registry import worklists
-from traceability.registry.models import Certification, ProductImage
 
 TODAY = date.today()
 

@@ -7,12 +7,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from traceability.audit.models import AuditEntry
-from traceability.dates import vietnam_today
-from traceability.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.dates import vietnam_today
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.text import parse_vnd
+from traceability.models.audit import AuditEntry
+from traceability.models.reports import CentreContract, ScienceTask, TechnologyProcess
 from traceability.reports.centre_work import delete_record, save_contract, save_process, save_task
-from traceability.reports.models import CentreContract, ScienceTask, TechnologyProcess
-from traceability.text import parse_vnd
 
 EN = {"Accept-Language": "en"}
 

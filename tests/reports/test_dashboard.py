@@ -11,11 +11,11 @@ from xml.etree import ElementTree
 import pytest
 
 from tests.reports.helpers import chart_section, chart_table, csv_rows
-from traceability.batches.models import Recall, TraceEvent
-from traceability.dates import month_start, vietnam_midnight, vietnam_today
-from traceability.inspections.models import Inspection
-from traceability.public.models import Scan
-from traceability.registry.models import Certification
+from traceability.core.dates import month_start, vietnam_midnight, vietnam_today
+from traceability.models.batches import Recall, TraceEvent
+from traceability.models.inspections import Inspection
+from traceability.models.public import Scan
+from traceability.models.registry import Certification
 from traceability.reports import dashboard
 
 EN = {"Accept-Language": "en"}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from traceability.accounts.models import User
-from traceability.batches.models import Batch
-from traceability.dates import vietnam_today
-from traceability.demo import DEMO_PASSWORD
-from traceability.public.models import Scan
+from traceability.core.dates import vietnam_today
+from traceability.demo.loader import DEMO_PASSWORD
+from traceability.models.accounts import User
+from traceability.models.batches import Batch
+from traceability.models.public import Scan
+from traceability.models.reports import CentreContract, ScienceTask, TechnologyProcess
 from traceability.reports import dashboard
-from traceability.reports.models import CentreContract, ScienceTask, TechnologyProcess
 from traceability.reports.yearly import national_report
 
 

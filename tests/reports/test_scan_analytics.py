@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from tests.reports.helpers import chart_section, chart_table, csv_rows
-from traceability.dates import vietnam_midnight, vietnam_today
-from traceability.public.models import Scan
+from traceability.core.dates import vietnam_midnight, vietnam_today
+from traceability.models.public import Scan
 from traceability.reports import scan_analytics
 
 EN = {"Accept-Language": "en"}

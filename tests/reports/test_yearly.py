@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from traceability.dates import vietnam_today
+from traceability.core.dates import vietnam_today
 from traceability.reports.centre_work import save_contract, save_process, save_task
 from traceability.reports.yearly import Figures, centre_report, figures_by_centre, national_report
 

@@ -52,28 +52,28 @@ from sqlalchemy import func, select
 from tests import factories
 from tests.conftest import CSRF_PATTERN, RequestIsolatedClient, _empty_tables
 from tests.inspections.helpers import nonconformity
-from traceability.accounts.models import ROLES
 from traceability.accounts.service import issue_token
 from traceability.accounts.throttle import login_throttle
-from traceability.audit.models import AuditEntry
 from traceability.batches.epcis_jobs import run_capture_job
-from traceability.batches.epcis_models import EpcisQueryEvent
 from traceability.batches.label_jobs import queue_label_job, run_label_job
 from traceability.batches.label_sheets import plan_labels
 from traceability.batches.recalls import recall_batch
 from traceability.batches.serials import create_serials
 from traceability.batches.service import record_event
-from traceability.dates import vietnam_today
-from traceability.extensions import db as _db
+from traceability.core.dates import vietnam_today
+from traceability.core.extensions import db as _db
 from traceability.gs1 import gtin_check_digit
 from traceability.inspections.checklists import checklist_for
 from traceability.inspections.service import answer_inspection, close_inspection, create_inspection
 from traceability.jobs import job_queue
-from traceability.public.models import Report, Scan
+from traceability.models.accounts import ROLES
+from traceability.models.audit import AuditEntry
+from traceability.models.epcis import EpcisQueryEvent
+from traceability.models.public import Report, Scan
+from traceability.models.registry import Location, Product
 from traceability.public.showcase import product_slug
 from traceability.registry.certifications import create_certification
 from traceability.registry.gtin_disputes import open_dispute
-from traceability.registry.models import Location, Product
 from traceability.registry.product_claims import declare_flagship, declare_ocop
 from traceability.registry.product_images import add_product_image
 from traceability.reports.centre_work import save_contract

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from traceability.config import PROJECT_ROOT
+from traceability.core.config import PROJECT_ROOT
 
 TEMPLATES = sorted((PROJECT_ROOT / "templates").rglob("*.html"))
 BLOCKED = {

@@ -9,7 +9,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from werkzeug.routing.converters import NumberConverter
 
-from traceability.config import PROJECT_ROOT
+from traceability.core.config import PROJECT_ROOT
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 FORM_BLOCK = re.compile(r"<form\b(?P<attributes>[^>]*)>(?P<body>.*?)</form>", re.IGNORECASE | re.DOTALL)

@@ -9,8 +9,8 @@ import pytest
 from flask import Response
 
 from traceability import create_app
-from traceability.config import PROJECT_ROOT, TestConfig
-from traceability.security import CONTENT_SECURITY_POLICY
+from traceability.core.config import PROJECT_ROOT, TestConfig
+from traceability.http.security import CONTENT_SECURITY_POLICY
 
 EXPECTED_POLICY = {
     "default-src": "'self'",
@@ -133,7 +133,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(web, tenants):
 def test_production_cookies_are_secure_only_and_https_is_preferred():
     # Config reads the environment when it is imported: ask a fresh interpreter.
     code = (
-        "from traceability.config import Config as C; "
+        "from traceability.core.config import Config as C; "
         "print(C.SESSION_COOKIE_SECURE, C.REMEMBER_COOKIE_SECURE, C.SESSION_COOKIE_HTTPONLY, "
         "C.SESSION_COOKIE_SAMESITE, C.PREFERRED_URL_SCHEME)"
     )

@@ -1,7 +1,7 @@
 """A NUL character anywhere in a request: 400 saying so, in the user's language, and nothing stored.
 
 PostgreSQL refuses NUL in text with an error where SQLite stores it; the
-check at the request boundary (traceability/input_guard.py) answers the
+check at the request boundary (traceability/http/input_guard.py) answers the
 same on both.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from traceability.registry.models import Product
+from traceability.models.registry import Product
 
 
 def _products(db) -> int:

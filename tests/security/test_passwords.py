@@ -7,7 +7,6 @@ import importlib.resources
 import pytest
 from sqlalchemy import func, select
 
-from traceability.accounts.models import User
 from traceability.accounts.passwords import (
     MIN_PASSWORD_LENGTH,
     is_common_password,
@@ -15,7 +14,8 @@ from traceability.accounts.passwords import (
     temporary_password,
 )
 from traceability.accounts.service import create_user
-from traceability.errors import InvalidInput
+from traceability.core.errors import InvalidInput
+from traceability.models.accounts import User
 
 COMMON = [
     "password123",

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.conftest import WebHelper
-from traceability.accounts.models import ApiToken, User
 from traceability.accounts.service import issue_token
-from traceability.dates import utcnow
+from traceability.core.dates import utcnow
+from traceability.models.accounts import ApiToken, User
 
 TEMPORARY = re.compile(r'<p class="temporary-password"><code>([^<]+)</code></p>')
 NEW_PASSWORD = "mot-mat-khau-moi-2026"

@@ -12,11 +12,12 @@ from sqlalchemy import make_url, select
 from tests import factories
 from tests.databases import scratch_database
 from tests.registry.test_producers import _sign_up_form
-from traceability import create_app, rate_limits
+from traceability import create_app
 from traceability.accounts.throttle import login_throttle
-from traceability.config import Config, TestConfig
-from traceability.dates import utcnow
-from traceability.registry.models import Producer
+from traceability.core.config import Config, TestConfig
+from traceability.core.dates import utcnow
+from traceability.http import rate_limits
+from traceability.models.registry import Producer
 
 
 def login(client, email: str, password: str, address: str = "127.0.0.1"):

@@ -4,8 +4,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from traceability.forms import Form
-from traceability.vocabulary import ROLE_LABELS
+from traceability.core.vocabulary import ROLE_LABELS
+from traceability.http.forms import Form
 
 
 class LoginForm(Form):

@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 from sqlalchemy import Select
 
 from traceability.accounts.forms import LoginForm, PasswordChangeForm, ToggleForm, UserForm
-from traceability.accounts.models import CENTRE_ROLES, ApiToken, User
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.accounts.service import (
     add_user,
@@ -23,9 +22,10 @@ from traceability.accounts.service import (
 from traceability.accounts.sessions import end_session, note_seen, seen_is_stale, start_session
 from traceability.accounts.throttle import throttled_authenticate, throttled_change_password
 from traceability.audit.service import record_audit
-from traceability.errors import DomainError, InvalidInput, TooManyAttempts
-from traceability.extensions import db
-from traceability.web import local_path, perform
+from traceability.core.errors import DomainError, InvalidInput, TooManyAttempts
+from traceability.core.extensions import db
+from traceability.http.web import local_path, perform
+from traceability.models.accounts import CENTRE_ROLES, ApiToken, User
 
 bp = Blueprint("accounts", __name__)
 

@@ -11,28 +11,28 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from flask import abort
+from flask import abort, flash, redirect
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, false, select, true
 from wtforms import SelectChoice
 
-from traceability.accounts.models import User
-from traceability.audit.models import AuditEntry
-from traceability.batches.epcis_models import EpcisCaptureJob, EpcisQueryEvent
-from traceability.batches.models import Batch
-from traceability.database import HasId
-from traceability.errors import Forbidden
-from traceability.extensions import db
-from traceability.ownership import owner_of
-from traceability.registry.models import (
+from traceability.core.database import HasId
+from traceability.core.errors import Forbidden
+from traceability.core.extensions import db
+from traceability.core.ownership import owner_of
+from traceability.models.accounts import User
+from traceability.models.audit import AuditEntry
+from traceability.models.batches import Batch
+from traceability.models.epcis import EpcisCaptureJob, EpcisQueryEvent
+from traceability.models.registry import (
     Centre,
     GtinDispute,
     Producer,
     Product,
 )
-from traceability.reports.models import CentreContract, ScienceTask, TechnologyProcess
+from traceability.models.reports import CentreContract, ScienceTask, TechnologyProcess
 
 M = TypeVar("M", bound=HasId)
 
@@ -87,7 +87,7 @@ def tenant_clause(model: type, user: Any = None) -> ColumnElement[bool]:
             return EpcisQueryEvent.producer_id == user.producer_id
         return EpcisQueryEvent.centre_id == user.centre_id
     owner = owner_of(model)
-    if owner is not None:  # declared on the model (traceability.ownership)
+    if owner is not None:  # declared on the model (traceability.core.ownership)
         column = getattr(model, owner.column)
         if owner.kind == "producer":
             return column.in_(_producer_ids(user))
@@ -197,6 +197,20 @@ def approval_refusal(producer: Producer, user: Any = None) -> Any:
         return None
     refusals = _OWN_REFUSALS if getattr(user, "role", None) == "producer" else _CENTRE_REFUSALS
     return refusals.get(producer.status, refusals["pending"])
+
+
+def refuse_unapproved_producer(back_to: str) -> Any:
+    """For a producer user whose producer is not approved: flash why and redirect to ``back_to``.
+
+    None for everyone else: the service still checks each write (``writable_producer``);
+    this only spares the user a form it cannot submit.
+    """
+    producer = current_user.producer if current_user.role == "producer" else None
+    refusal = approval_refusal(producer, current_user) if producer is not None else None
+    if refusal is None:
+        return None
+    flash(str(refusal), "error")
+    return redirect(back_to)
 
 
 def owning_producer_id(model: type[HasId], row_id: int) -> int | None:

@@ -17,14 +17,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from traceability.accounts.models import CENTRE_ROLES, ROLES, ApiToken, User
 from traceability.accounts.passwords import password_problem, temporary_password
 from traceability.accounts.sessions import end_all_sessions
 from traceability.audit.service import record_audit, snapshot
-from traceability.dates import utcnow
-from traceability.errors import Conflict, Forbidden, InvalidInput
-from traceability.extensions import db
-from traceability.registry.models import Centre, Producer
+from traceability.core.dates import utcnow
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.extensions import db
+from traceability.models.accounts import CENTRE_ROLES, ROLES, ApiToken, User
+from traceability.models.registry import Centre, Producer
 
 # Checked against so that a failed login takes as long for an unknown email.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")

@@ -19,9 +19,9 @@ from flask import g, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import select, update
 
-from traceability.accounts.models import User, UserSession
-from traceability.dates import utcnow
-from traceability.extensions import db
+from traceability.core.dates import utcnow
+from traceability.core.extensions import db
+from traceability.models.accounts import User, UserSession
 
 SESSION_KEY = "sid"
 #: How stale ``last_seen_at`` may get before a request refreshes it (one write per this, not per page).

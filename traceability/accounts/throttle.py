@@ -31,12 +31,12 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from limits import RateLimitItem, parse
 
-from traceability import rate_limits
 from traceability.accounts.service import authenticate, change_password
-from traceability.errors import InvalidInput, TooManyAttempts
+from traceability.core.errors import InvalidInput, TooManyAttempts
+from traceability.http import rate_limits
 
 if TYPE_CHECKING:
-    from traceability.accounts.models import ApiToken, User
+    from traceability.models.accounts import ApiToken, User
 
 
 class LoginThrottle:

@@ -15,8 +15,8 @@ from traceability.accounts.service import token_for
 from traceability.accounts.throttle import check_api_rate
 from traceability.api.blueprint import bp
 from traceability.api.errors import error_response
-from traceability.errors import TooManyAttempts
-from traceability.extensions import csrf, db, login_manager
+from traceability.core.errors import TooManyAttempts
+from traceability.core.extensions import csrf, db, login_manager
 
 PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi"}
 

@@ -14,9 +14,8 @@ from traceability.api import schemas
 from traceability.api.schemas import IdField, QuantityField
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf
-from traceability.batches.models import EVENT_TYPES, LINEAGE_KINDS, RECALL_OUTCOMES, Batch, Recall, TraceEvent
+from traceability.batches.event_photos import event_photo_response
 from traceability.batches.recalls import close_recall, recall_batch
-from traceability.batches.routes import event_photo_response
 from traceability.batches.service import (
     correct_event,
     create_batch,
@@ -29,7 +28,8 @@ from traceability.batches.service import (
     scan_count,
 )
 from traceability.batches.trace import trace
-from traceability.extensions import db
+from traceability.core.extensions import db
+from traceability.models.batches import EVENT_TYPES, LINEAGE_KINDS, RECALL_OUTCOMES, Batch, Recall, TraceEvent
 
 
 class BatchInputSchema(Schema):

@@ -13,14 +13,14 @@ from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf
-from traceability.errors import InvalidInput
-from traceability.registry import certifications as service
-from traceability.registry.models import (
+from traceability.core.errors import InvalidInput
+from traceability.models.registry import (
     CERTIFICATION_SCOPES,
     CERTIFICATION_STATUSES,
     CERTIFICATION_TYPES,
     Certification,
 )
+from traceability.registry import certifications as service
 
 
 class CertificationInSchema(Schema):

@@ -14,7 +14,7 @@ from traceability.api.errors import error_response
 from traceability.api.spec import operation
 from traceability.batches.epcis import export_batch_chain
 from traceability.batches.epcis_capture import capture_document, capture_event
-from traceability.batches.models import Batch
+from traceability.models.batches import Batch
 
 EPCIS_MEDIA_TYPE = "application/ld+json"
 

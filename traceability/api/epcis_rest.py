@@ -36,9 +36,9 @@ from traceability.batches.epcis_capture import MAX_CAPTURE_EVENTS
 from traceability.batches.epcis_jobs import CaptureLimitExceeded
 from traceability.batches.epcis_query import QueryTooLarge
 from traceability.batches.epcis_query_params import DEFAULT_PER_PAGE, QueryParameterError
-from traceability.dates import VIETNAM_OFFSET
-from traceability.errors import DomainError
-from traceability.extensions import csrf, db
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.errors import DomainError
+from traceability.core.extensions import csrf, db
 
 bp = Blueprint("epcis", __name__, url_prefix="/epcis")
 csrf.exempt(bp)  # bearer tokens only: no cookie is read, so there is nothing to forge

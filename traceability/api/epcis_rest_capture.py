@@ -27,10 +27,10 @@ from traceability.api.epcis_rest import (
     with_next_page,
 )
 from traceability.batches.epcis_jobs import capture_job_json, own_jobs, run_capture_job, visible_job
-from traceability.batches.epcis_models import CAPTURE_ERROR_BEHAVIOURS, EpcisCaptureJob
 from traceability.batches.epcis_query import read_page_token, sign_page_token
-from traceability.extensions import db
+from traceability.core.extensions import db
 from traceability.gs1.epcis import parse_time
+from traceability.models.epcis import CAPTURE_ERROR_BEHAVIOURS, EpcisCaptureJob
 
 
 @bp.post("/capture")

@@ -26,7 +26,6 @@ from traceability.api.epcis_rest import (
     with_next_page,
 )
 from traceability.batches.epcis_index import CBV_DEFINITIONS, identifier_key, vocabulary_key
-from traceability.batches.epcis_models import EpcisQueryEvent
 from traceability.batches.epcis_query import (
     distinct_values,
     events_by_id,
@@ -44,6 +43,7 @@ from traceability.batches.epcis_query_params import (
     parse_query,
 )
 from traceability.gs1.epcis import EPCIS_CONTEXT, cbv_names
+from traceability.models.epcis import EpcisQueryEvent
 
 TOP_LEVEL = (
     "capture",

@@ -8,7 +8,7 @@ from flask import Response, jsonify
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from traceability.errors import DomainError
+from traceability.core.errors import DomainError
 
 HTTP_CODES = {
     400: "bad_request",

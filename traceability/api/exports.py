@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from traceability.accounts.scope import get_scoped_or_404
 from traceability.api.spec import operation
 from traceability.batches.chain_export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, chain_response
-from traceability.batches.models import Batch
+from traceability.models.batches import Batch
 
 
 @operation(

@@ -11,8 +11,8 @@ from traceability.accounts.scope import get_scoped_or_404
 from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf
+from traceability.models.registry import GTIN_DISPUTE_OUTCOMES, GTIN_DISPUTE_STATUSES, GtinDispute
 from traceability.registry import gtin_disputes as service
-from traceability.registry.models import GTIN_DISPUTE_OUTCOMES, GTIN_DISPUTE_STATUSES, GtinDispute
 
 
 class GtinDisputeInSchema(Schema):

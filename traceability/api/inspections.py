@@ -16,11 +16,11 @@ from traceability.api.errors import error_response
 from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf
-from traceability.errors import InvalidInput
-from traceability.extensions import db
+from traceability.core.errors import InvalidInput
+from traceability.core.extensions import db
 from traceability.inspections import files, queries, service
 from traceability.inspections.checklists import CHECKLISTS, item_label
-from traceability.inspections.models import (
+from traceability.models.inspections import (
     ANSWERS,
     FOLLOW_UP_KINDS,
     INSPECTION_STATUSES,

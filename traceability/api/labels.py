@@ -33,12 +33,12 @@ from traceability.batches.label_sheets import (
     plan_labels,
     render_sheet,
 )
-from traceability.batches.models import Batch, Item, LabelJob
 from traceability.batches.serials import MAX_SERIALS_PER_REQUEST, create_serials
 from traceability.batches.service import item_public_url
-from traceability.errors import Conflict, InvalidInput
-from traceability.extensions import db
+from traceability.core.errors import Conflict, InvalidInput
+from traceability.core.extensions import db
 from traceability.labels.sheets import TEMPLATES
+from traceability.models.batches import Batch, Item, LabelJob
 
 # A sheet answered in the request itself; bigger ones go through POST /batches/{id}/label-jobs.
 SYNC_LABEL_LIMIT = 10_000

@@ -11,9 +11,9 @@ from traceability.accounts.scope import get_scoped_or_404
 from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf, Range
+from traceability.core.provinces import PROVINCES
+from traceability.models.registry import LOCATION_KINDS, Location
 from traceability.registry.locations import create_location, list_locations, update_location
-from traceability.registry.models import LOCATION_KINDS, Location
-from traceability.registry.provinces import PROVINCES
 
 
 class LocationFieldsSchema(Schema):

@@ -12,7 +12,9 @@ from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.api.schemas import PageQuerySchema
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf
-from traceability.registry.models import PRODUCER_KINDS, PRODUCER_STATUSES, Producer
+from traceability.core.provinces import PROVINCES
+from traceability.core.text import like_pattern
+from traceability.models.registry import PRODUCER_KINDS, PRODUCER_STATUSES, Producer
 from traceability.registry.producers import (
     MAX_REASON_LENGTH,
     approve_producer,
@@ -22,8 +24,6 @@ from traceability.registry.producers import (
     suspend_producer,
     update_producer,
 )
-from traceability.registry.provinces import PROVINCES
-from traceability.text import like_pattern
 
 
 class ProducerInSchema(Schema):

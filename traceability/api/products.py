@@ -14,14 +14,14 @@ from traceability.accounts.scope import get_scoped_or_404
 from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf, Range
-from traceability.dates import vietnam_today
-from traceability.errors import InvalidInput
+from traceability.core.dates import vietnam_today
+from traceability.core.errors import InvalidInput
+from traceability.core.provinces import PROVINCES
+from traceability.models.registry import OCOP_GROUPS, Product
 from traceability.registry.claims import CLAIM_STATES, claim_state, loaded_claim
-from traceability.registry.models import OCOP_GROUPS, Product
 from traceability.registry.product_claims import reject_claim, verify_claim
 from traceability.registry.product_images import add_product_image
 from traceability.registry.products import create_product, search_products, update_product
-from traceability.registry.provinces import PROVINCES
 
 
 class OcopSchema(Schema):

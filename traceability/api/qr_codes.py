@@ -9,9 +9,15 @@ from marshmallow import Schema, fields
 from traceability.accounts.scope import get_scoped_or_404
 from traceability.api.spec import operation
 from traceability.api.validators import OneOf, Range
-from traceability.batches.models import Batch, Item
-from traceability.batches.qr_images import DEFAULT_PNG_PX, ERROR_CORRECTION_LEVELS, QR_MAX_PX, QR_MIN_PX
-from traceability.batches.routes import batch_qr_response, item_qr_response
+from traceability.batches.qr_images import (
+    DEFAULT_PNG_PX,
+    ERROR_CORRECTION_LEVELS,
+    QR_MAX_PX,
+    QR_MIN_PX,
+    batch_qr_response,
+    item_qr_response,
+)
+from traceability.models.batches import Batch, Item
 
 _SIZE: dict[str, Any] = {
     "validate": Range(QR_MIN_PX, QR_MAX_PX),

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from traceability.accounts.models import ApiToken
 from traceability.accounts.service import can_manage_tokens, issue_token, revoke_token
 from traceability.accounts.throttle import throttled_authenticate
 
@@ -31,8 +30,9 @@ from traceability.api import (  # noqa: F401
 )
 from traceability.api.errors import error_response
 from traceability.api.spec import build_spec, operation, paginate
-from traceability.errors import TooManyAttempts
-from traceability.extensions import db
+from traceability.core.errors import TooManyAttempts
+from traceability.core.extensions import db
+from traceability.models.accounts import ApiToken
 
 
 @operation(

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields
 
 from traceability.api.validators import Length, Range
-from traceability.database import MAX_ID
+from traceability.core.database import MAX_ID
 
 #: The last page a list answers; a bigger one would overflow the SQL OFFSET.
 MAX_PAGE = 1_000_000

@@ -24,10 +24,10 @@ from sqlalchemy import func, select
 
 from traceability.api.blueprint import bp
 from traceability.api.errors import domain_error_response, error_response
-from traceability.database import MAX_ID
-from traceability.errors import DomainError
-from traceability.extensions import db
-from traceability.i18n import translate_messages
+from traceability.core.database import MAX_ID
+from traceability.core.errors import DomainError
+from traceability.core.extensions import db
+from traceability.http.i18n import translate_messages
 
 ERROR_STATUSES = {
     400: "Malformed request: a body that is not a JSON object, or a NUL character anywhere",

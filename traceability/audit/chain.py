@@ -31,10 +31,10 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Connection, select
 
-from traceability.audit.models import AuditEntry, AuditHead
 from traceability.audit.service import GENESIS_HASH, entry_hash
-from traceability.database import sqlite_begin_mode
-from traceability.extensions import db
+from traceability.core.database import sqlite_begin_mode
+from traceability.core.extensions import db
+from traceability.models.audit import AuditEntry, AuditHead
 
 PROBLEM_KINDS = ("altered", "removed", "reordered", "truncated", "added", "head_missing", "anchor")
 _ENTRIES = AuditEntry.__table__

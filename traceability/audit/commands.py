@@ -17,7 +17,7 @@ from traceability.audit.retention import (
     plan_purge,
     purge_now,
 )
-from traceability.extensions import db
+from traceability.core.extensions import db
 
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
 retention_cli = AppGroup("retention", help="The retention policy and the purge of old batches.")

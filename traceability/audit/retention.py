@@ -32,14 +32,14 @@ from flask import current_app
 from sqlalchemy import Table, delete, func, or_, select
 
 from traceability.audit.service import record_audit, snapshot
-from traceability.batches.models import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
-from traceability.database import UTCDateTime, table_of
-from traceability.dates import VIETNAM_OFFSET, add_months, vietnam_today
-from traceability.extensions import db
-from traceability.ownership import owned_models, owner_of
-from traceability.public.models import Report, Scan
-from traceability.registry.models import Product
-from traceability.uploads import images_folder, remove
+from traceability.core.database import UTCDateTime, table_of
+from traceability.core.dates import VIETNAM_OFFSET, add_months, vietnam_today
+from traceability.core.extensions import db
+from traceability.core.ownership import owned_models, owner_of
+from traceability.core.uploads import images_folder, remove
+from traceability.models.batches import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
+from traceability.models.public import Report, Scan
+from traceability.models.registry import Product
 
 log = logging.getLogger(__name__)
 
@@ -385,7 +385,7 @@ def apply_purge(plan: PurgePlan) -> list[str]:
             after=None,
             producer_id=removal.producer_id,
         )
-    # Every row declared as a lot's (traceability.ownership), children before the rows they point at.
+    # Every row declared as a lot's (traceability.core.ownership), children before the rows they point at.
     owned = {table_of(model): model for model in owned_models("batch")}
     for table in reversed(db.metadata.sorted_tables):
         if (model := owned.get(table)) is not None and (owner := owner_of(model)) is not None:

@@ -27,11 +27,11 @@ from flask import current_app, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import inspect, select, text, update
 
-from traceability.audit.models import AuditEntry, AuditHead
-from traceability.dates import utcnow
-from traceability.extensions import db
-from traceability.observability import request_id
-from traceability.registry.models import Producer
+from traceability.core.dates import utcnow
+from traceability.core.extensions import db
+from traceability.http.observability import request_id
+from traceability.models.audit import AuditEntry, AuditHead
+from traceability.models.registry import Producer
 
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_KEY = 720_372_026  # serialises chain appends across PostgreSQL sessions

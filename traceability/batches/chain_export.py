@@ -29,14 +29,14 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
-from traceability.batches.models import Batch, TraceEvent
 from traceability.batches.service import current_events, event_party, local_time, person_label
 from traceability.batches.trace import trace
-from traceability.dates import VIETNAM_OFFSET
-from traceability.extensions import db
-from traceability.registry.models import Location
-from traceability.spreadsheets import csv_bytes, csv_cell
-from traceability.vocabulary import EVENT_TYPE_LABELS, STATUS_LABELS
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.extensions import db
+from traceability.core.spreadsheets import csv_bytes, csv_cell
+from traceability.core.vocabulary import EVENT_TYPE_LABELS, STATUS_LABELS
+from traceability.models.batches import Batch, TraceEvent
+from traceability.models.registry import Location
 
 CSV_MEDIA_TYPE = "text/csv"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

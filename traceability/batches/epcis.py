@@ -40,19 +40,10 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from traceability.batches.models import (
-    ASSOCIATION,
-    EVENT_BIZ_STEPS,
-    Batch,
-    BatchInput,
-    Recall,
-    RecallBatch,
-    TraceEvent,
-)
 from traceability.batches.service import current_events, event_party, local_time
 from traceability.batches.trace import trace
-from traceability.dates import VIETNAM_OFFSET
-from traceability.extensions import db
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.extensions import db
 from traceability.gs1.epcis import (
     EventParts,
     QuantityElement,
@@ -67,7 +58,16 @@ from traceability.gs1.epcis import (
     object_event,
     transformation_event,
 )
-from traceability.registry.models import Location
+from traceability.models.batches import (
+    ASSOCIATION,
+    EVENT_BIZ_STEPS,
+    Batch,
+    BatchInput,
+    Recall,
+    RecallBatch,
+    TraceEvent,
+)
+from traceability.models.registry import Location
 
 PREFIX = "trace"  # the document's prefix for our vocabulary
 DISPOSITIONS = {

@@ -45,16 +45,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from traceability.accounts.models import User
 from traceability.accounts.scope import tenant_clause, writable_producer
 from traceability.batches.epcis import ANCHOR_TYPES, TRANSACTION_TYPES, Uris, batch_events, project_uris
 from traceability.batches.epcis_index import pending_batches
-from traceability.batches.epcis_models import EpcisQueryEvent
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import ASSOCIATION, EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
 from traceability.batches.service import record_event
-from traceability.errors import BadRequest, DomainError, Forbidden, InvalidInput
-from traceability.extensions import db
+from traceability.core.errors import BadRequest, DomainError, Forbidden, InvalidInput
+from traceability.core.extensions import db
 from traceability.gs1.epcis import (
     EPCIS_CONTEXT,
     EpcisIdentifierError,
@@ -68,7 +65,10 @@ from traceability.gs1.epcis import (
     validate_document,
     vocabulary_name,
 )
-from traceability.registry.models import Location, Product
+from traceability.models.accounts import User
+from traceability.models.batches import ASSOCIATION, EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
+from traceability.models.epcis import EpcisQueryEvent
+from traceability.models.registry import Location, Product
 
 MAX_CAPTURE_EVENTS = 1000
 MAX_EVENT_ID = 190  # the column holds 200; room for "#n" when one event touches several lots

@@ -7,8 +7,8 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from traceability.batches.epcis_index import indexed_count, reindex_all
-from traceability.batches.models import Batch
-from traceability.extensions import db
+from traceability.core.extensions import db
+from traceability.models.batches import Batch
 
 epcis_cli = AppGroup("epcis", help="The EPCIS 2.0 repository (/epcis): its query index.")
 

@@ -43,10 +43,8 @@ from traceability.batches.epcis import (
     project_uris,
     sourced_batch_events,
 )
-from traceability.batches.epcis_models import EpcisQueryEvent, EpcisQueryValue
-from traceability.batches.models import Batch, BatchInput, Recall, RecallBatch, TraceEvent
-from traceability.dates import utcnow
-from traceability.extensions import db
+from traceability.core.dates import utcnow
+from traceability.core.extensions import db
 from traceability.gs1.epcis import (
     EpcisIdentifierError,
     canonical_uri,
@@ -55,7 +53,9 @@ from traceability.gs1.epcis import (
     parse_time,
     vocabulary_name,
 )
-from traceability.registry.models import Location, Producer, Product
+from traceability.models.batches import Batch, BatchInput, Recall, RecallBatch, TraceEvent
+from traceability.models.epcis import EpcisQueryEvent, EpcisQueryValue
+from traceability.models.registry import Location, Producer, Product
 
 CHUNK = 200  # lots exported and written at a time
 MAX_VALUE = 300  # the columns' length: a longer identifier is not indexed (no query could name it)

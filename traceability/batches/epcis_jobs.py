@@ -22,14 +22,14 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
-from traceability.accounts.models import User
 from traceability.accounts.scope import tenant_clause
 from traceability.batches.epcis_capture import MAX_CAPTURE_EVENTS, capture_document
-from traceability.batches.epcis_models import EpcisCaptureJob
-from traceability.dates import VIETNAM_OFFSET, utcnow
-from traceability.errors import DomainError, Forbidden, InvalidInput
-from traceability.extensions import db
+from traceability.core.dates import VIETNAM_OFFSET, utcnow
+from traceability.core.errors import DomainError, Forbidden, InvalidInput
+from traceability.core.extensions import db
 from traceability.gs1.epcis import event_time_fields
+from traceability.models.accounts import User
+from traceability.models.epcis import EpcisCaptureJob
 
 PROCEED_ROUNDS = 5
 VALIDATION = "epcisException:ValidationException"

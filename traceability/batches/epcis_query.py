@@ -18,12 +18,12 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from traceability.accounts.scope import tenant_clause
 from traceability.batches.epcis import PREFIX, project_uris
-from traceability.batches.epcis_models import EpcisQueryEvent, EpcisQueryValue
 from traceability.batches.epcis_query_params import ORDER_COLUMNS, EventQuery, QueryParameterError
-from traceability.dates import VIETNAM_OFFSET, utcnow
-from traceability.errors import DomainError
-from traceability.extensions import db
+from traceability.core.dates import VIETNAM_OFFSET, utcnow
+from traceability.core.errors import DomainError
+from traceability.core.extensions import db
 from traceability.gs1.epcis import EPCIS_CONTEXT, parse_time
+from traceability.models.epcis import EpcisQueryEvent, EpcisQueryValue
 
 MAX_EVENTS_BY_ID = 100  # rows one eventID may have (identical events recorded twice)
 QUERY_NAME = "SimpleEventQuery"

@@ -47,10 +47,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 
 from traceability.batches.epcis_index import CBV_DEFINITIONS, identifier_key, vocabulary_key
-from traceability.batches.epcis_models import EpcisQueryEvent, EpcisQueryValue
-from traceability.batches.models import Batch, Item
-from traceability.errors import BadRequest
-from traceability.extensions import db
+from traceability.core.errors import BadRequest
+from traceability.core.extensions import db
 from traceability.gs1.epcis import (
     EpcisIdentifierError,
     GS1Key,
@@ -59,7 +57,9 @@ from traceability.gs1.epcis import (
     parse_identifier,
     parse_time,
 )
-from traceability.registry.models import Product
+from traceability.models.batches import Batch, Item
+from traceability.models.epcis import EpcisQueryEvent, EpcisQueryValue
+from traceability.models.registry import Product
 
 STANDARD_EVENT_TYPES = (
     "ObjectEvent",

@@ -8,7 +8,7 @@ from flask_login import login_required
 
 from traceability.accounts.scope import get_scoped_or_404
 from traceability.batches.chain_export import chain_response
-from traceability.batches.models import Batch
+from traceability.models.batches import Batch
 
 bp = Blueprint("exports", __name__)
 

@@ -16,10 +16,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from traceability.batches.models import EVENT_TYPES, UNITS
-from traceability.dates import VIETNAM_OFFSET
-from traceability.forms import Form
-from traceability.vocabulary import EVENT_TYPE_LABELS, RECALL_OUTCOME_LABELS, UNIT_LABELS
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.vocabulary import EVENT_TYPE_LABELS, RECALL_OUTCOME_LABELS, UNIT_LABELS
+from traceability.http.forms import Form
+from traceability.models.batches import EVENT_TYPES, UNITS
 
 
 class InputForm(Form):

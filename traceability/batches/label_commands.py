@@ -9,11 +9,11 @@ from flask.cli import AppGroup
 
 from traceability.batches.label_jobs import purge_expired_files, run_label_job, runnable_job_ids
 from traceability.batches.label_sheets import label_text, label_urls, plan_labels, render_sheet
-from traceability.batches.models import Batch, LabelJob
 from traceability.batches.serials import MAX_SERIALS_PER_REQUEST, create_serials
-from traceability.errors import DomainError
-from traceability.extensions import db
+from traceability.core.errors import DomainError
+from traceability.core.extensions import db
 from traceability.labels.sheets import TEMPLATES
+from traceability.models.batches import Batch, LabelJob
 
 labels_cli = AppGroup("labels", help="Label sheets: print one, or run the waiting print jobs.")
 

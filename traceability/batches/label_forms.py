@@ -6,7 +6,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from traceability.batches.label_sheets import MAX_COPIES
 from traceability.batches.serials import MAX_SERIALS_PER_REQUEST
-from traceability.forms import Form
+from traceability.http.forms import Form
 from traceability.labels.sheets import TEMPLATES
 
 TEMPLATE_LABELS = {

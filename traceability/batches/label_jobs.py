@@ -52,7 +52,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, Result, and_, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
 from traceability.batches.label_sheets import (
     LabelPlan,
@@ -61,12 +60,13 @@ from traceability.batches.label_sheets import (
     label_urls,
     render_sheet,
 )
-from traceability.batches.models import Batch, LabelJob
-from traceability.database import UTCDateTime
-from traceability.dates import utcnow
-from traceability.errors import Conflict, DomainError
-from traceability.extensions import db
+from traceability.core.database import UTCDateTime
+from traceability.core.dates import utcnow
+from traceability.core.errors import Conflict, DomainError
+from traceability.core.extensions import db
 from traceability.jobs import enqueue_after_commit, job_queue
+from traceability.models.accounts import User
+from traceability.models.batches import Batch, LabelJob
 
 RUN_JOB = "labels.run"  # the job that prints one sheet (traceability.jobs.catalogue)
 RECOVER_JOBS = "labels.recover"

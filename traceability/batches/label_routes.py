@@ -45,13 +45,13 @@ from traceability.batches.label_sheets import (
     plan_labels,
     render_sheet,
 )
-from traceability.batches.models import Batch, Item, LabelJob
 from traceability.batches.serials import create_serials, item_count
 from traceability.batches.service import item_public_url
-from traceability.converters import query_int
-from traceability.errors import DomainError
-from traceability.extensions import db
-from traceability.web import perform, writer_required
+from traceability.core.errors import DomainError
+from traceability.core.extensions import db
+from traceability.http.converters import query_int
+from traceability.http.web import perform, writer_required
+from traceability.models.batches import Batch, Item, LabelJob
 
 bp = Blueprint("labels", __name__)
 

@@ -19,13 +19,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from traceability.accounts.scope import approval_refusal
-from traceability.batches.models import Batch, Item
 from traceability.batches.service import public_url
-from traceability.dates import vietnam_today
-from traceability.errors import Conflict, Forbidden, InvalidInput
-from traceability.extensions import db
+from traceability.core.dates import vietnam_today
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.extensions import db
 from traceability.gs1 import item_uri
 from traceability.labels.sheets import TEMPLATES, LabelSizeError, LabelText, check_fits, render_labels
+from traceability.models.batches import Batch, Item
 
 ERROR_CORRECTION_LEVELS = ("M", "H")
 MAX_COPIES = 10_000

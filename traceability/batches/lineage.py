@@ -9,13 +9,13 @@ from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from traceability.accounts.models import User
 from traceability.accounts.scope import tenant_clause
 from traceability.audit.service import lock_audit_chain, record_audit, snapshot
-from traceability.batches.models import LINEAGE_KINDS, Batch, BatchInput
 from traceability.batches.trace import related_batch_ids
-from traceability.errors import InvalidInput
-from traceability.extensions import db
+from traceability.core.errors import InvalidInput
+from traceability.core.extensions import db
+from traceability.models.accounts import User
+from traceability.models.batches import LINEAGE_KINDS, Batch, BatchInput
 
 
 def _consumed(batch_id: int) -> Decimal:

@@ -12,11 +12,16 @@ sit behind a sign-in, and a shared cache must not hand them to others.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from flask import Response, abort, request
+from flask import Response, abort, current_app, request
 from flask_babel import gettext as _
 
+from traceability.batches.service import item_public_url, public_url
 from traceability.labels.qr import QrSizeError, image_tag, qr_png, qr_svg
+
+if TYPE_CHECKING:
+    from traceability.models.batches import Batch, Item
 
 QR_MIN_PX, QR_MAX_PX = 100, 2000
 DEFAULT_PNG_PX = 400
@@ -65,3 +70,27 @@ def qr_response(
     response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def batch_qr_response(
+    batch: Batch, image_format: str, size_px: int | None, error_correction: str
+) -> Response:
+    """The QR image of the batch's public URL (the web pages and the API share it)."""
+    return qr_response(
+        public_url(current_app.config["PUBLIC_BASE_URL"], batch),
+        image_format,
+        f"qr-{batch.product_id}-{batch.lot_code}",
+        size_px=size_px,
+        error_correction=error_correction,
+    )
+
+
+def item_qr_response(item: Item, image_format: str, size_px: int | None, error_correction: str) -> Response:
+    """The QR image of a serialised item's public URL (the web pages and the API share it)."""
+    return qr_response(
+        item_public_url(current_app.config["PUBLIC_BASE_URL"], item),
+        image_format,
+        f"qr-{item.batch.product_id}-{item.batch.lot_code}-{item.serial}",
+        size_px=size_px,
+        error_correction=error_correction,
+    )

@@ -33,11 +33,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from traceability.accounts.scope import tenant_clause
-from traceability.batches.models import Batch, TraceEvent
-from traceability.dates import VIETNAM_OFFSET, utcnow
-from traceability.extensions import db
-from traceability.registry.models import CLAIM_TYPES, Certification, Product
-from traceability.vocabulary import EVENT_TYPE_LABELS, label
+from traceability.core.dates import VIETNAM_OFFSET, utcnow
+from traceability.core.extensions import db
+from traceability.core.vocabulary import EVENT_TYPE_LABELS, label
+from traceability.models.batches import Batch, TraceEvent
+from traceability.models.registry import CLAIM_TYPES, Certification, Product
 
 COPIED_MIN_BATCHES = 5  # the same note, quantity and type on this many batches looks copied
 GAP_DAYS = 180  # longer between two events of a batch is a gap worth a look

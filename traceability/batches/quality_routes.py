@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from traceability.batches.quality import quality_report
-from traceability.web import roles_required
+from traceability.http.web import roles_required
 
 bp = Blueprint("quality", __name__)
 

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.batches.forms import ReasonForm, RecallCloseForm
-from traceability.batches.models import Batch, Recall, TraceEvent
 from traceability.batches.recalls import close_recall, may_close_recall, recall_batch
 from traceability.batches.service import current_events, quantity_remaining
-from traceability.extensions import db
-from traceability.web import perform, writer_required
+from traceability.core.extensions import db
+from traceability.http.web import perform, writer_required
+from traceability.models.batches import Batch, Recall, TraceEvent
 
 bp = Blueprint("recalls", __name__)
 

@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from traceability.accounts.models import User
 from traceability.accounts.policy import is_centre_staff_of
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import lock_audit_chain, record_audit, snapshot
-from traceability.batches.models import RECALL_OUTCOMES, Batch, Recall, RecallBatch
 from traceability.batches.service import quantity_remaining
 from traceability.batches.trace import related_batch_ids
-from traceability.dates import utcnow
-from traceability.errors import Conflict, Forbidden, InvalidInput
-from traceability.extensions import db
+from traceability.core.dates import utcnow
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.extensions import db
+from traceability.models.accounts import User
+from traceability.models.batches import RECALL_OUTCOMES, Batch, Recall, RecallBatch
 
 
 def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:

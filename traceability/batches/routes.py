@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import format_decimal
@@ -20,16 +18,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.accounts.scope import get_scoped_or_404, refuse_unapproved_producer, scoped_select
+from traceability.batches.event_photos import event_photo_response
 from traceability.batches.forms import BatchForm, CorrectionForm, EventForm, ReasonForm
 from traceability.batches.label_routes import label_context
-from traceability.batches.models import Batch, BatchInput, Item, TraceEvent
-from traceability.batches.qr_images import qr_options_from_query, qr_response
+from traceability.batches.qr_images import batch_qr_response, item_qr_response, qr_options_from_query
 from traceability.batches.recalls import recalls_affecting
 from traceability.batches.service import (
     correct_event,
     create_batch,
-    item_public_url,
     local_time,
     public_url,
     quantity_remaining,
@@ -37,12 +34,12 @@ from traceability.batches.service import (
     retract_event,
 )
 from traceability.batches.trace import chain_steps, trace
-from traceability.converters import query_int
-from traceability.dates import VIETNAM_OFFSET
-from traceability.extensions import db
-from traceability.registry.models import Location, Producer, Product
-from traceability.uploads import images_folder
-from traceability.web import perform, refuse_unapproved_producer, writer_required
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.extensions import db
+from traceability.http.converters import query_int
+from traceability.http.web import perform, writer_required
+from traceability.models.batches import Batch, BatchInput, Item, TraceEvent
+from traceability.models.registry import Location, Producer, Product
 
 bp = Blueprint("batches", __name__)
 
@@ -215,17 +212,6 @@ def event_photo(batch_id: int, event_id: int):
     )
 
 
-def event_photo_response(event: TraceEvent, *, thumbnail: bool) -> Response:
-    """An event's photo for who may see its batch (the web pages and the API share it), withdrawn or not."""
-    name = event.photo_thumbnail_filename if thumbnail else event.photo_filename
-    if not name:
-        abort(404)
-    response = send_from_directory(images_folder(), name, max_age=0)
-    response.headers["Cache-Control"] = "private, no-cache"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @bp.route("/manage/batches/<int:batch_id>/chain")
 @login_required
 def chain(batch_id: int):
@@ -265,27 +251,3 @@ def item_qr_png(item_id: int):
 def item_qr_svg(item_id: int):
     """A serialised item's QR code as an SVG for print (``?size=`` pixels, ``?ec=M|H``)."""
     return item_qr_response(get_scoped_or_404(Item, item_id), "svg", *qr_options_from_query("svg"))
-
-
-def batch_qr_response(
-    batch: Batch, image_format: str, size_px: int | None, error_correction: str
-) -> Response:
-    """The QR image of the batch's public URL (the web pages and the API share it)."""
-    return qr_response(
-        public_url(current_app.config["PUBLIC_BASE_URL"], batch),
-        image_format,
-        f"qr-{batch.product_id}-{batch.lot_code}",
-        size_px=size_px,
-        error_correction=error_correction,
-    )
-
-
-def item_qr_response(item: Item, image_format: str, size_px: int | None, error_correction: str) -> Response:
-    """The QR image of a serialised item's public URL (the web pages and the API share it)."""
-    return qr_response(
-        item_public_url(current_app.config["PUBLIC_BASE_URL"], item),
-        image_format,
-        f"qr-{item.batch.product_id}-{item.batch.lot_code}-{item.serial}",
-        size_px=size_px,
-        error_correction=error_correction,
-    )

@@ -20,14 +20,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import record_audit
-from traceability.batches.models import Batch, Item
 from traceability.batches.service import new_public_code
-from traceability.dates import utcnow
-from traceability.errors import Conflict, Forbidden, InvalidInput
-from traceability.extensions import db
+from traceability.core.dates import utcnow
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.extensions import db
+from traceability.models.accounts import User
+from traceability.models.batches import Batch, Item
 
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32
 SERIAL_LENGTH = 13  # 65 random bits

@@ -15,18 +15,18 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import record_audit
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import ASSOCIATION, EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
-from traceability.dates import VIETNAM_OFFSET
-from traceability.errors import Conflict, InvalidInput
-from traceability.extensions import db
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.errors import Conflict, InvalidInput
+from traceability.core.extensions import db
+from traceability.core.uploads import UploadRejected, images_folder, remove, store_image
 from traceability.gs1 import batch_uri, is_valid_ai_value, item_uri
-from traceability.public.models import Scan
-from traceability.registry.models import Location, Producer, Product
-from traceability.uploads import UploadRejected, images_folder, remove, store_image
+from traceability.models.accounts import User
+from traceability.models.batches import ASSOCIATION, EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
+from traceability.models.public import Scan
+from traceability.models.registry import Location, Producer, Product
 
 UNIT_PATTERN = re.compile(r"^[A-Z0-9]{2,3}$")
 # Lot codes of products without a GTIN never enter a GS1 key, but they are

@@ -21,9 +21,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from traceability.batches.models import Batch, BatchInput
-from traceability.extensions import db
-from traceability.registry.models import Product
+from traceability.core.extensions import db
+from traceability.models.batches import Batch, BatchInput
+from traceability.models.registry import Product
 
 Direction = Literal["upstream", "downstream"]
 DEFAULT_MAX_LOTS = 1000

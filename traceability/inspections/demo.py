@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from traceability.accounts.models import User
-from traceability.dates import vietnam_today
+from traceability.core.dates import vietnam_today
 from traceability.inspections.checklists import checklist_for
 from traceability.inspections.service import answer_inspection, close_inspection, create_inspection
+from traceability.models.accounts import User
 
-# subject: a producer, location or batch key of traceability.demo; "no" lists the items answered no.
+# subject: a producer, location or batch key of traceability.demo.loader; "no" lists the items answered no.
 DEMO_INSPECTIONS: tuple[dict[str, Any], ...] = (
     {
         "centre": "daklak",

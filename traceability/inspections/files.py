@@ -15,11 +15,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from traceability.errors import InvalidInput
-from traceability.extensions import db
-from traceability.inspections.models import InspectionPhoto
+from traceability.core.errors import InvalidInput
+from traceability.core.extensions import db
+from traceability.core.uploads import StoredImage, UploadRejected, remove, store_image
+from traceability.models.inspections import InspectionPhoto
 from traceability.registry.product_images import upload_message
-from traceability.uploads import StoredImage, UploadRejected, remove, store_image
 
 _REMOVE_ON_ROLLBACK = "inspection_files_to_remove_on_rollback"
 

@@ -18,11 +18,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from traceability.forms import Form
+from traceability.http.forms import Form
 from traceability.inspections.checklists import ANSWER_LABELS, checklist_for, item_label
-from traceability.inspections.models import INSPECTION_STATUSES
 from traceability.inspections.queries import OUTCOME_LABELS, SEVERITY_LABELS, STATUS_LABELS
 from traceability.inspections.service import MAX_NOTE, MAX_TEXT
+from traceability.models.inspections import INSPECTION_STATUSES
 
 ANSWER_CHOICES = [SelectChoice(code, label) for code, label in ANSWER_LABELS.items()]
 

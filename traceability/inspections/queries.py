@@ -14,11 +14,11 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload
 
 from traceability.accounts.scope import scoped_select
-from traceability.batches.models import Batch
-from traceability.dates import vietnam_today
-from traceability.extensions import db
+from traceability.core.dates import vietnam_today
+from traceability.core.extensions import db
 from traceability.inspections.checklists import item_label
-from traceability.inspections.models import SEVERITIES, Inspection
+from traceability.models.batches import Batch
+from traceability.models.inspections import SEVERITIES, Inspection
 from traceability.registry.worklists import Worklist
 
 LIMIT = 100

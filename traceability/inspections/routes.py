@@ -12,9 +12,10 @@ from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from traceability.accounts.scope import get_scoped_or_404, producer_filter_choices, scoped_select
-from traceability.batches.models import Batch
-from traceability.converters import query_int
-from traceability.extensions import db
+from traceability.core.extensions import db
+from traceability.core.vocabulary import label
+from traceability.http.converters import query_int
+from traceability.http.web import perform, roles_required
 from traceability.inspections import files, queries, service
 from traceability.inspections.checklists import ANSWER_LABELS, checklist_for, item_label
 from traceability.inspections.forms import (
@@ -27,10 +28,9 @@ from traceability.inspections.forms import (
     inspection_form,
     read_upload,
 )
-from traceability.inspections.models import SUBJECT_KINDS, Inspection, InspectionPhoto
-from traceability.registry.models import Location, Producer
-from traceability.vocabulary import label
-from traceability.web import perform, roles_required
+from traceability.models.batches import Batch
+from traceability.models.inspections import SUBJECT_KINDS, Inspection, InspectionPhoto
+from traceability.models.registry import Location, Producer
 
 bp = Blueprint("inspections", __name__)
 

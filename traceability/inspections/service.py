@@ -16,26 +16,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from traceability.accounts.models import User
 from traceability.accounts.policy import STAFF_ROLES, is_centre_staff_of
 from traceability.accounts.scope import writable_owner, writable_producer
 from traceability.audit.service import record_audit, snapshot
-from traceability.batches.models import Batch
-from traceability.dates import vietnam_today
-from traceability.errors import Conflict, Forbidden, InvalidInput
-from traceability.extensions import db
+from traceability.core.dates import vietnam_today
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.extensions import db
 from traceability.inspections import files
 from traceability.inspections.checklists import checklist_for
-from traceability.inspections.models import (
-    ANSWERS,
-    OUTCOMES,
-    SEVERITIES,
-    SUBJECT_KINDS,
-    Inspection,
-    InspectionCheck,
-    InspectionFollowUp,
-    InspectionPhoto,
-)
 
 # What the work list and dashboards count, offered here with the writes.
 from traceability.inspections.queries import (
@@ -45,7 +33,19 @@ from traceability.inspections.queries import (
     nonconformity_counts,
     open_nonconformities,
 )
-from traceability.registry.models import Location, Producer
+from traceability.models.accounts import User
+from traceability.models.batches import Batch
+from traceability.models.inspections import (
+    ANSWERS,
+    OUTCOMES,
+    SEVERITIES,
+    SUBJECT_KINDS,
+    Inspection,
+    InspectionCheck,
+    InspectionFollowUp,
+    InspectionPhoto,
+)
+from traceability.models.registry import Location, Producer
 
 __all__ = [
     "OUTCOME_LABELS",

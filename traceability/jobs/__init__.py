@@ -41,7 +41,7 @@ from huey.api import Huey, TaskWrapper
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET
 from traceability.jobs.catalogue import JOBS, Job
 
 EXTENSION = "jobs"
@@ -133,7 +133,7 @@ class JobQueue:
         app = self.app
 
         def run(*args: Any) -> Any:
-            from traceability import observability
+            from traceability.http import observability
 
             function = job.load()
             with app.app_context():  # a session of its own; removed when the context ends
@@ -205,7 +205,7 @@ def enqueue_after_commit(name: str, *args: Any) -> None:
     dropped when it rolls back, kept when it is released and the outer
     transaction commits.
     """
-    from traceability.extensions import db
+    from traceability.core.extensions import db
 
     queue = job_queue()
     if name not in {job.name for job in JOBS}:

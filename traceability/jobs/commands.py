@@ -39,8 +39,8 @@ def worker_command(workers: int | None, worker_type: str, periodic: bool) -> Non
     Ctrl-C (SIGINT) lets the running jobs finish first; SIGTERM stops at once,
     and a label job cut short is taken up again by the next worker.
     """
-    from traceability import observability
-    from traceability.extensions import db
+    from traceability.core.extensions import db
+    from traceability.http import observability
 
     queue = job_queue()
     huey = queue.huey

@@ -18,18 +18,18 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from traceability.batches.models import Batch, Item, Recall
 from traceability.batches.recalls import RecallState, recall_state
 from traceability.batches.service import current_events
-from traceability.extensions import db
+from traceability.core.extensions import db
+from traceability.models.batches import Batch, Item, Recall
+from traceability.models.public import Scan
+from traceability.models.registry import Product
 from traceability.public.copied_codes import CopiedCodeRule, CopiedCodeSignal, ScanMark, copied_code_signal
 from traceability.public.journey import batch_journey
 from traceability.public.jsonld import product_jsonld, shop_offers
 from traceability.public.linkset import valid_certifications
-from traceability.public.models import Scan
 from traceability.public.scans import ScanHistory, item_scan_history
 from traceability.registry.certifications import type_label
-from traceability.registry.models import Product
 
 # The latest scans the copied-code rule reads; a longer history is past the scan threshold anyway.
 SCAN_MARKS_READ = 500

@@ -19,10 +19,12 @@ from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from traceability.batches.service import public_url
-from traceability.converters import query_int
-from traceability.dates import vietnam_today
-from traceability.extensions import db
-from traceability.forms import Form
+from traceability.core.dates import vietnam_today
+from traceability.core.extensions import db
+from traceability.core.vocabulary import label
+from traceability.http.converters import query_int
+from traceability.http.forms import Form
+from traceability.models.registry import Product
 from traceability.public.consumer import ocop_state
 from traceability.public.jsonld import product_jsonld
 from traceability.public.showcase import (
@@ -35,8 +37,6 @@ from traceability.public.showcase import (
 )
 from traceability.registry.certifications import type_label
 from traceability.registry.forms import OCOP_GROUP_LABELS, OCOP_LEVEL_LABELS, PROVINCE_CHOICES
-from traceability.registry.models import Product
-from traceability.vocabulary import label
 
 bp = Blueprint("directory", __name__)
 

@@ -26,7 +26,7 @@ from flask import Flask
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_etags, remove_entity_headers
 
-from traceability.observability import new_request_id
+from traceability.http.observability import new_request_id
 from traceability.public.canonical_paths import canonical_page_path, raw_path
 from traceability.public.page_cache import page_key
 from traceability.public.scans import record_scan

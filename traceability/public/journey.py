@@ -26,11 +26,11 @@ from datetime import date
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
-from traceability.accounts.models import User
-from traceability.batches.models import Batch, BatchInput, TraceEvent
 from traceability.batches.trace import origin_batch_ids, related_batch_ids
-from traceability.extensions import db
-from traceability.registry.models import Certification, Location, Product
+from traceability.core.extensions import db
+from traceability.models.accounts import User
+from traceability.models.batches import Batch, BatchInput, TraceEvent
+from traceability.models.registry import Certification, Location, Product
 
 JOURNEY_MAX_LOTS = 100  # upstream lots read, nearest first (the origins come on top)
 MAX_ORIGIN_LOTS = 20  # lots at the far end of the chain read, whatever their depth

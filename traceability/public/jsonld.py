@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from traceability.registry.provinces import province_name
+from traceability.core.provinces import province_name
 
 if TYPE_CHECKING:
-    from traceability.registry.models import Certification, Producer, Product
+    from traceability.models.registry import Certification, Producer, Product
 
 SCHEMA_CONTEXT = "https://schema.org"
 CERTIFICATION_ACTIVE = "https://schema.org/CertificationActive"

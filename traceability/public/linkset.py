@@ -15,12 +15,12 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
-from traceability.batches.models import Batch, Item
 from traceability.batches.recalls import recall_state
-from traceability.dates import vietnam_today
-from traceability.extensions import db
+from traceability.core.dates import vietnam_today
+from traceability.core.extensions import db
+from traceability.models.batches import Batch, Item
+from traceability.models.registry import Certification, Product
 from traceability.registry.certifications import type_label
-from traceability.registry.models import Certification, Product
 
 GS1_VOC = "https://gs1.org/voc/"
 PIP = GS1_VOC + "pip"

@@ -24,7 +24,7 @@ With a read replica (``DATABASE_REPLICA_URL``), each new generation also
 keeps the primary's WAL position (``wal:{generation}``), and a page is
 stored only when the replica it was read from has replayed up to the
 positions of its generations; otherwise it is rendered from the primary and
-not stored (``traceability.replica`` explains the rule).
+not stored (``traceability.core.replica`` explains the rule).
 
 Backends (``PAGE_CACHE_URL``): ``redis://...`` shares the cache between
 machines; a directory (the default ``instance/page-cache``) between the worker
@@ -59,14 +59,14 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import ColumnElement, event, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from traceability import replica
-from traceability.batches.models import Batch, Recall, RecallBatch, TraceEvent
-from traceability.dates import VIETNAM_OFFSET
-from traceability.extensions import db
-from traceability.ownership import owner_of
+from traceability.core import replica
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.extensions import db
+from traceability.core.ownership import owner_of
+from traceability.models.batches import Batch, Recall, RecallBatch, TraceEvent
+from traceability.models.registry import Centre, Location, Producer, Product
 from traceability.public.canonical_paths import canonical_page_path, raw_path
 from traceability.public.journey import upstream_lot_ids
-from traceability.registry.models import Centre, Location, Producer, Product
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ class PageCache:
 
         None when the backend fails, or when this request reads from a replica
         that has not replayed the writes behind these generations: the request
-        then reads from the primary (``traceability.replica``).
+        then reads from the primary (``traceability.core.replica``).
         """
         values = self._current_generations(scopes)
         if values is None or not replica.reads_from_replica() or self._replica_has_replayed(values):
@@ -235,7 +235,7 @@ class PageCache:
         except Exception:  # the change is committed: a cache outage must not turn it into an error
             log.exception("page cache not invalidated for %s; those pages may be stale today", sorted(scopes))
             return
-        if replica.configured():  # read after the generations were written (traceability.replica)
+        if replica.configured():  # read after the generations were written (traceability.core.replica)
             self._record_wal_position(generations.values())
 
     def _record_wal_position(self, generations: Iterable[str]) -> None:

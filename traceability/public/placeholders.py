@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from traceability.registry.models import Product
-from traceability.text import fold
+from traceability.core.text import fold
+from traceability.models.registry import Product
 
 # Folded words (or phrases) of a category, and the icon they call for; the first match wins.
 CATEGORY_ICONS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -24,16 +24,16 @@ from limits import parse
 from sqlalchemy import Select, func
 from sqlalchemy.orm import joinedload
 
-from traceability import rate_limits
 from traceability.accounts.policy import STAFF_ROLES, is_centre_staff_of
 from traceability.accounts.scope import scoped_select
 from traceability.audit.service import record_audit, snapshot
-from traceability.batches.models import Batch, Item
-from traceability.dates import utcnow
-from traceability.errors import Conflict, Forbidden, InvalidInput, TooManyAttempts
-from traceability.extensions import db
-from traceability.public.models import Report
-from traceability.registry.models import Product
+from traceability.core.dates import utcnow
+from traceability.core.errors import Conflict, Forbidden, InvalidInput, TooManyAttempts
+from traceability.core.extensions import db
+from traceability.http import rate_limits
+from traceability.models.batches import Batch, Item
+from traceability.models.public import Report
+from traceability.models.registry import Product
 from traceability.registry.worklists import Worklist
 
 MESSAGE_MAX_LENGTH = 2000

@@ -21,56 +21,28 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from wtforms import StringField, TextAreaField
-from wtforms.validators import Length, Optional
 
 from traceability.accounts.scope import get_scoped_or_404
-from traceability.batches.models import Batch
 from traceability.batches.service import by_public_code, page_url
-from traceability.converters import query_int
-from traceability.errors import TooManyAttempts
-from traceability.extensions import db
-from traceability.forms import Form
+from traceability.core.errors import TooManyAttempts
+from traceability.core.extensions import db
+from traceability.http.converters import query_int
+from traceability.http.web import local_path, perform, roles_required
+from traceability.models.batches import Batch
+from traceability.models.public import Report
 from traceability.public.consumer import localized_name
-from traceability.public.models import Report
+from traceability.public.forms import CloseReportForm, ProblemReportForm
 from traceability.public.problem_reports import (
     CLOSING_ROLES,
-    CONTACT_MAX_LENGTH,
-    MESSAGE_MAX_LENGTH,
     close_report,
     scoped_reports,
     submit_report,
 )
-from traceability.web import local_path, perform, roles_required
 
 bp = Blueprint("problem_reports", __name__)
 
 STATUS_FILTERS = ("open", "closed", "all")
-
-
-class ProblemReportForm(Form):
-    """A consumer's report: what is wrong, and how to reach them if they want an answer."""
-
-    message = TextAreaField(
-        _l("What is wrong?"),
-        description=_l(
-            "For example: the package is damaged, the product smells or tastes odd, the label or code looks copied."
-        ),
-        render_kw={"maxlength": MESSAGE_MAX_LENGTH, "required": True, "rows": 5},
-    )
-    contact = StringField(
-        _l("Your phone number or email (optional)"),
-        description=_l("Only the centre and the producer see it, to answer you."),
-        render_kw={"maxlength": CONTACT_MAX_LENGTH, "autocomplete": "email"},
-    )
-
-
-class CloseReportForm(Form):
-    """Closing a report, with what was done about it."""
-
-    note = StringField(_l("What was done (optional)"), validators=[Optional(), Length(max=500)])
 
 
 @bp.route("/report/<code>", methods=["GET", "POST"])

@@ -50,14 +50,14 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from traceability.batches.epcis import export_batch_chain
-from traceability.batches.models import Batch, Item
-from traceability.extensions import db
-from traceability.i18n import select_locale
+from traceability.core.extensions import db
+from traceability.http.i18n import select_locale
+from traceability.models.batches import Batch, Item
+from traceability.models.registry import Product
 from traceability.public import linkset as links
 from traceability.public.compressed_links import UNCOMPRESSED
 from traceability.public.page_cache import end_of_day, page_etag, page_key, page_scopes
 from traceability.public.scans import record_scan
-from traceability.registry.models import Product
 
 log = logging.getLogger(__name__)
 

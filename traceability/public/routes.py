@@ -26,13 +26,16 @@ from sqlalchemy import select
 from werkzeug.routing import PathConverter
 from werkzeug.wrappers import Response as BaseResponse
 
-from traceability import observability
-from traceability.batches.models import Batch, Item
 from traceability.batches.service import by_public_code, current_events, event_photo_state, page_url
-from traceability.dates import vietnam_today
-from traceability.extensions import db
+from traceability.core.dates import vietnam_today
+from traceability.core.extensions import db
+from traceability.core.uploads import images_folder
 from traceability.gs1 import DigitalLink, DigitalLinkError, parse_path
 from traceability.gs1.digital_link import parse_query
+from traceability.http import observability
+from traceability.http.web import local_path
+from traceability.models.batches import Batch, Item
+from traceability.models.registry import Product
 from traceability.public.canonical_paths import raw_path, short_code_path
 from traceability.public.consumer import consumer_page_context, localized_name
 from traceability.public.directory import product_page_context
@@ -47,9 +50,6 @@ from traceability.public.resolver import (
 )
 from traceability.public.walk_up import lookup_path, product_uri, walk_up_product
 from traceability.registry.certifications import type_label
-from traceability.registry.models import Product
-from traceability.uploads import images_folder
-from traceability.web import local_path
 
 bp = Blueprint("public", __name__)
 

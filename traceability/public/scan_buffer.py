@@ -9,7 +9,7 @@ INSERT, which on the 2-core bench machine shares the cores with the pages),
 a multi-row INSERT on SQLite. The
 thread uses its own connection from the engine's pool, so a slow insert
 never holds a request. That engine is the primary's (``db.engine``), also
-when the public pages read from a replica (``traceability.replica``).
+when the public pages read from a replica (``traceability.core.replica``).
 
 On a graceful shutdown (gunicorn's SIGTERM, Ctrl-C, the interpreter exiting)
 ``close`` stops the thread and writes what is left: gunicorn's ``worker_exit``
@@ -32,8 +32,8 @@ from flask import Flask
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 
-from traceability.dates import utcnow
-from traceability.public.models import Scan
+from traceability.core.dates import utcnow
+from traceability.models.public import Scan
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ COPY_COLUMNS = ("batch_id", "item_id", "scanned_at", "language", "device_class")
 
 def init_app(app: Flask) -> None:
     """Give the app its buffer, ``app.extensions["scan_buffer"]`` (one per worker process)."""
-    from traceability.extensions import db
+    from traceability.core.extensions import db
 
     with app.app_context():
         engine = db.engine

@@ -18,10 +18,10 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import func, select
 
-from traceability.batches.models import Item
-from traceability.dates import utcnow
-from traceability.extensions import db
-from traceability.public.models import Scan
+from traceability.core.dates import utcnow
+from traceability.core.extensions import db
+from traceability.models.batches import Item
+from traceability.models.public import Scan
 from traceability.public.scan_buffer import ScanBuffer
 
 # Crawlers, link previews (chat apps fetch a link to show its card) and HTTP libraries.

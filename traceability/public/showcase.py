@@ -15,12 +15,12 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select, and_, case, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
-from traceability.batches.models import Batch
-from traceability.dates import vietnam_today
-from traceability.extensions import db
+from traceability.core.dates import vietnam_today
+from traceability.core.extensions import db
+from traceability.core.text import fold, like_pattern
+from traceability.models.batches import Batch
+from traceability.models.registry import Certification, Producer, Product
 from traceability.registry.certifications import state_clause
-from traceability.registry.models import Certification, Producer, Product
-from traceability.text import fold, like_pattern
 
 CURRENT_BATCHES_SHOWN = 10
 # One sitemap file holds at most 50,000 URLs (sitemaps.org); the directory page takes one.

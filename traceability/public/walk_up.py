@@ -24,10 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from traceability.batches.service import by_public_code
-from traceability.extensions import db
+from traceability.core.extensions import db
 from traceability.gs1 import DigitalLink, DigitalLinkError, is_valid_gtin
 from traceability.gs1.compression import expand
-from traceability.registry.models import Producer, Product
+from traceability.models.registry import Producer, Product
 
 GTIN_LENGTHS = (8, 12, 13, 14)
 LOOKUP_MAX_LENGTH = 200

@@ -7,11 +7,11 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from traceability.accounts.models import User
 from traceability.audit.service import record_audit
-from traceability.errors import Conflict, InvalidInput
-from traceability.extensions import db
-from traceability.registry.models import Centre
+from traceability.core.errors import Conflict, InvalidInput
+from traceability.core.extensions import db
+from traceability.models.accounts import User
+from traceability.models.registry import Centre
 from traceability.registry.validation import check_province
 
 

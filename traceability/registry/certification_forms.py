@@ -10,12 +10,12 @@ from werkzeug.datastructures import FileStorage
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from traceability.forms import Form
+from traceability.http.forms import Form
+from traceability.models.registry import CLAIM_TYPES
 from traceability.registry.certifications import (
     CERTIFICATION_SCOPE_LABELS,
     CERTIFICATION_TYPE_LABELS,
 )
-from traceability.registry.models import CLAIM_TYPES
 
 TYPE_CHOICES = [SelectChoice(code, label) for code, label in CERTIFICATION_TYPE_LABELS.items()]
 # OCOP ratings and flagship designations are declared on the product (registry.product_claims).

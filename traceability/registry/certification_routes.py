@@ -11,8 +11,11 @@ from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from traceability.accounts.scope import get_scoped_or_404, producer_filter_choices, scoped_select
-from traceability.converters import query_int
-from traceability.extensions import db
+from traceability.core.extensions import db
+from traceability.core.vocabulary import label
+from traceability.http.converters import query_int
+from traceability.http.web import perform, roles_required, send_private_document, writer_required
+from traceability.models.registry import Certification, Location, Producer, Product
 from traceability.registry import certifications as service
 from traceability.registry.certification_forms import (
     CertificationDataForm,
@@ -23,9 +26,6 @@ from traceability.registry.certification_forms import (
 )
 from traceability.registry.claims import is_claim
 from traceability.registry.forms import OCOP_GROUP_LABELS
-from traceability.registry.models import Certification, Location, Producer, Product
-from traceability.vocabulary import label
-from traceability.web import perform, roles_required, send_private_document, writer_required
 
 bp = Blueprint("certifications", __name__)
 

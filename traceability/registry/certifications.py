@@ -13,15 +13,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import joinedload
 
-from traceability.accounts.models import User
 from traceability.accounts.policy import STAFF_ROLES, is_centre_staff_of
 from traceability.accounts.scope import APPLYING_STATUSES, approval_refusal, writable_owner, writable_producer
 from traceability.audit.service import record_audit, snapshot
-from traceability.dates import utcnow, vietnam_today
-from traceability.errors import Conflict, Forbidden, InvalidInput
-from traceability.extensions import db
-from traceability.registry.claims import is_claim, publish_claims
-from traceability.registry.models import (
+from traceability.core.dates import utcnow, vietnam_today
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.extensions import db
+from traceability.core.uploads import StoredDocument, UploadRejected, remove, store_document
+from traceability.models.accounts import User
+from traceability.models.registry import (
     CERTIFICATION_SCOPES,
     CERTIFICATION_TYPES,
     CLAIM_TYPES,
@@ -30,8 +30,8 @@ from traceability.registry.models import (
     Producer,
     Product,
 )
+from traceability.registry.claims import is_claim, publish_claims
 from traceability.registry.validation import require, text
-from traceability.uploads import StoredDocument, UploadRejected, remove, store_document
 
 CERTIFICATION_TYPE_LABELS = {
     "vietgap": _l("VietGAP"),

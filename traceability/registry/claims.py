@@ -16,8 +16,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from traceability.extensions import db
-from traceability.registry.models import CLAIM_TYPES, Certification, Product
+from traceability.core.extensions import db
+from traceability.models.registry import CLAIM_TYPES, Certification, Product
 
 # The API's names for a claim's states; a certification's "pending" is a declared claim.
 CLAIM_STATES = ("declared", "verified", "rejected", "expired")

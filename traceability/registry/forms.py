@@ -21,10 +21,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from traceability.forms import Form
+from traceability.core.provinces import PROVINCES
+from traceability.http.forms import Form
+from traceability.models.registry import Product
 from traceability.registry.claims import current_claim
-from traceability.registry.models import Product
-from traceability.registry.provinces import PROVINCES
 
 OCOP_GROUP_LABELS = {
     "food": _l("Food"),

@@ -14,21 +14,20 @@ from werkzeug.datastructures import FileStorage
 from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from traceability.accounts.scope import get_scoped_or_404, scoped_select
-from traceability.batches.models import Batch
-from traceability.converters import query_int
-from traceability.extensions import db
-from traceability.forms import Form
-from traceability.registry import gtin_disputes as service
-from traceability.registry.certifications import DOCUMENT_EXTENSIONS, documents_folder
-from traceability.registry.models import Certification, GtinDispute, Producer, Product
-from traceability.web import (
+from traceability.accounts.scope import get_scoped_or_404, refuse_unapproved_producer, scoped_select
+from traceability.core.extensions import db
+from traceability.http.converters import query_int
+from traceability.http.forms import Form
+from traceability.http.web import (
     perform,
-    refuse_unapproved_producer,
     roles_required,
     send_private_document,
     writer_required,
 )
+from traceability.models.batches import Batch
+from traceability.models.registry import Certification, GtinDispute, Producer, Product
+from traceability.registry import gtin_disputes as service
+from traceability.registry.certifications import DOCUMENT_EXTENSIONS, documents_folder
 
 bp = Blueprint("gtin_disputes", __name__)
 

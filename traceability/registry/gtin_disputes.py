@@ -35,17 +35,17 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
-from traceability.accounts.models import User
 from traceability.accounts.policy import STAFF_ROLES, is_centre_staff
 from traceability.accounts.scope import approval_refusal, scoped_select, writable_producer
 from traceability.audit.service import record_audit, snapshot
-from traceability.batches.models import Batch
-from traceability.dates import utcnow
-from traceability.errors import Conflict, Forbidden, InvalidInput
-from traceability.extensions import db
+from traceability.core.dates import utcnow
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.extensions import db
 from traceability.gs1 import normalise_gtin
+from traceability.models.accounts import User
+from traceability.models.batches import Batch
+from traceability.models.registry import GTIN_DISPUTE_OUTCOMES, GtinDispute, Product
 from traceability.registry.certifications import _original_name, _store
-from traceability.registry.models import GTIN_DISPUTE_OUTCOMES, GtinDispute, Product
 from traceability.registry.validation import optional_text, text
 
 DECIDING_ROLES = STAFF_ROLES

@@ -10,13 +10,13 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
-from traceability.accounts.models import User
 from traceability.accounts.scope import scoped_select, writable_producer
 from traceability.audit.service import record_audit, snapshot
-from traceability.errors import Conflict, InvalidInput
-from traceability.extensions import db
+from traceability.core.errors import Conflict, InvalidInput
+from traceability.core.extensions import db
 from traceability.gs1 import is_valid_gln
-from traceability.registry.models import LOCATION_KINDS, Location, Producer
+from traceability.models.accounts import User
+from traceability.models.registry import LOCATION_KINDS, Location, Producer
 from traceability.registry.validation import check_province, optional_text, text
 
 

@@ -9,12 +9,12 @@ from flask_wtf.file import FileField
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from traceability.forms import Form
-from traceability.registry.models import PRODUCER_STATUSES
+from traceability.core.provinces import PROVINCES
+from traceability.core.text import fold
+from traceability.core.vocabulary import STATUS_LABELS
+from traceability.http.forms import Form
+from traceability.models.registry import PRODUCER_STATUSES
 from traceability.registry.producers import MAX_REASON_LENGTH
-from traceability.registry.provinces import PROVINCES
-from traceability.text import fold
-from traceability.vocabulary import STATUS_LABELS
 
 KIND_LABELS = {
     "enterprise": _l("Enterprise"),

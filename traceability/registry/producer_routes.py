@@ -10,14 +10,16 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
-from traceability.accounts.models import User
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.accounts.service import manages_users
 from traceability.accounts.throttle import signup_throttle
-from traceability.converters import query_int
-from traceability.errors import TooManyAttempts
-from traceability.extensions import db
-from traceability.registry.models import Location, Producer, Product
+from traceability.core.errors import TooManyAttempts
+from traceability.core.extensions import db
+from traceability.core.text import like_pattern
+from traceability.http.converters import query_int
+from traceability.http.web import perform
+from traceability.models.accounts import User
+from traceability.models.registry import Location, Producer, Product
 from traceability.registry.producer_forms import (
     KIND_LABELS,
     DecisionForm,
@@ -36,8 +38,6 @@ from traceability.registry.producers import (
     suspend_producer,
     update_producer,
 )
-from traceability.text import like_pattern
-from traceability.web import perform
 
 bp = Blueprint("producers", __name__)
 

@@ -22,19 +22,19 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from traceability.accounts.models import User
 from traceability.accounts.policy import STAFF_ROLES, is_centre_staff_of
 from traceability.accounts.scope import writable_producer
 from traceability.accounts.service import check_new_user, create_user, email_in_use, hash_password
 from traceability.audit.service import record_audit, snapshot
-from traceability.dates import utcnow
-from traceability.errors import Conflict, Forbidden, InvalidInput
-from traceability.extensions import db
+from traceability.core.dates import utcnow
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.extensions import db
+from traceability.core.uploads import UploadRejected, images_folder, remove, store_image
+from traceability.core.vocabulary import STATUS_LABELS, label
+from traceability.models.accounts import User
+from traceability.models.registry import PRODUCER_KINDS, Centre, Producer
 from traceability.registry.centres import centre_for_province
-from traceability.registry.models import PRODUCER_KINDS, Centre, Producer
 from traceability.registry.validation import check_province, optional_text, require, text
-from traceability.uploads import UploadRejected, images_folder, remove, store_image
-from traceability.vocabulary import STATUS_LABELS, label
 
 # Vietnamese tax codes (MST): 10 digits, or 10 digits, a dash and 3 for a branch.
 # [0-9], not \d: \d would take Arabic-Indic and other Unicode digits too.

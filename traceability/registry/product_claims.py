@@ -13,12 +13,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import record_audit, snapshot
-from traceability.dates import vietnam_today
-from traceability.errors import Conflict, InvalidInput
-from traceability.extensions import db
+from traceability.core.dates import vietnam_today
+from traceability.core.errors import Conflict, InvalidInput
+from traceability.core.extensions import db
+from traceability.models.accounts import User
+from traceability.models.registry import OCOP_GROUPS, Certification, Product
 from traceability.registry.certifications import (
     reject_certification,
     save_with_document,
@@ -26,7 +27,6 @@ from traceability.registry.certifications import (
     verify_certification,
 )
 from traceability.registry.claims import claims_of, current_claim, publish_claims
-from traceability.registry.models import OCOP_GROUPS, Certification, Product
 from traceability.registry.validation import optional_text
 
 OCOP_VALIDITY_YEARS = 3  # 36 months (Decision 148/QĐ-TTg)

@@ -18,13 +18,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from traceability.accounts.models import User
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import record_audit, snapshot
-from traceability.errors import InvalidInput
-from traceability.extensions import db
-from traceability.registry.models import Product, ProductImage
-from traceability.uploads import MAX_IMAGE_PIXELS, UploadRejected, images_folder, remove, store_image
+from traceability.core.errors import InvalidInput
+from traceability.core.extensions import db
+from traceability.core.uploads import MAX_IMAGE_PIXELS, UploadRejected, images_folder, remove, store_image
+from traceability.models.accounts import User
+from traceability.models.registry import Product, ProductImage
 
 MAX_IMAGES = 12
 

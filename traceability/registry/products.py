@@ -9,17 +9,17 @@ from urllib.parse import urlsplit
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, exists, select
 
-from traceability.accounts.models import User
 from traceability.accounts.scope import scoped_select, writable_producer
 from traceability.audit.service import record_audit, snapshot
-from traceability.batches.models import Batch
-from traceability.errors import Conflict, InvalidInput
-from traceability.extensions import db
+from traceability.core.errors import Conflict, InvalidInput
+from traceability.core.extensions import db
+from traceability.core.text import like_pattern, parse_vnd
 from traceability.gs1 import normalise_gtin
-from traceability.registry.models import Producer, Product
+from traceability.models.accounts import User
+from traceability.models.batches import Batch
+from traceability.models.registry import Producer, Product
 from traceability.registry.product_claims import declare_flagship, declare_ocop, ocop_claim_values
 from traceability.registry.validation import optional_text, text
-from traceability.text import like_pattern, parse_vnd
 
 MAX_SHOP_LINKS = 10
 MAX_PRICE_VND = 10**12  # a thousand billion đồng: far above any retail price, within every integer type

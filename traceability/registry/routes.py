@@ -13,12 +13,16 @@ from traceability.accounts.scope import (
     get_scoped_or_404,
     producer_choices,
     producer_filter_choices,
+    refuse_unapproved_producer,
     scoped_select,
 )
-from traceability.batches.models import Batch
-from traceability.converters import query_int
-from traceability.dates import vietnam_today
-from traceability.extensions import db
+from traceability.core.dates import vietnam_today
+from traceability.core.extensions import db
+from traceability.core.vocabulary import label
+from traceability.http.converters import query_int
+from traceability.http.web import perform, writer_required
+from traceability.models.batches import Batch
+from traceability.models.registry import Location, Producer, Product, ProductImage
 from traceability.registry.claims import claim_state, current_claim
 from traceability.registry.forms import (
     LOCATION_KIND_LABELS,
@@ -32,15 +36,12 @@ from traceability.registry.forms import (
     ProductSearchForm,
 )
 from traceability.registry.locations import create_location, list_locations, update_location
-from traceability.registry.models import Location, Producer, Product, ProductImage
 from traceability.registry.product_images import (
     add_product_image,
     remove_product_image,
     set_main_product_image,
 )
 from traceability.registry.products import GtinHeld, create_product, search_products, update_product
-from traceability.vocabulary import label
-from traceability.web import perform, refuse_unapproved_producer, writer_required
 
 bp = Blueprint("registry", __name__)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from traceability.registry.provinces import PROVINCES
+from traceability.core.provinces import PROVINCES
 
 
 def require(data: dict[str, Any], errors: dict[str, Any], *names: str) -> None:

@@ -16,11 +16,11 @@ from sqlalchemy import Select, exists, func, or_
 from sqlalchemy.orm import contains_eager, joinedload
 
 from traceability.accounts.scope import scoped_select
-from traceability.dates import vietnam_today
-from traceability.extensions import db
+from traceability.core.dates import vietnam_today
+from traceability.core.extensions import db
+from traceability.models.registry import Certification, GtinDispute, Producer, Product, ProductImage
 from traceability.registry.certifications import with_subjects
 from traceability.registry.gtin_disputes import open_disputes
-from traceability.registry.models import Certification, GtinDispute, Producer, Product, ProductImage
 
 EXPIRY_WINDOW_DAYS = 60
 LIMIT = 100

@@ -15,14 +15,15 @@ from typing import Any, TypeVar
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from traceability.accounts.models import User
 from traceability.accounts.scope import writable_centre
 from traceability.audit.service import record_audit, snapshot
-from traceability.dates import vietnam_today
-from traceability.errors import Conflict, Forbidden, InvalidInput
-from traceability.extensions import db
-from traceability.registry.models import Centre, Producer, Product
-from traceability.reports.models import (
+from traceability.core.dates import vietnam_today
+from traceability.core.errors import Conflict, Forbidden, InvalidInput
+from traceability.core.extensions import db
+from traceability.core.text import parse_vnd
+from traceability.models.accounts import User
+from traceability.models.registry import Centre, Producer, Product
+from traceability.models.reports import (
     CONTRACT_KINDS,
     MAX_VALUE_VND,
     TASK_LEVELS,
@@ -31,7 +32,6 @@ from traceability.reports.models import (
     ScienceTask,
     TechnologyProcess,
 )
-from traceability.text import parse_vnd
 
 MAX_DESCRIPTION = 5_000
 MAX_PRODUCTS = 200

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from traceability.core.spreadsheets import csv_bytes
 from traceability.reports import charts
-from traceability.spreadsheets import csv_bytes
 
 
 @dataclass(frozen=True)

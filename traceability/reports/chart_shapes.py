@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from traceability.registry.provinces import province_name
+from traceability.core.provinces import province_name
 from traceability.reports import charts
 from traceability.reports.chart_data import Chart
 from traceability.reports.periods import day_key

@@ -22,14 +22,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from traceability.accounts.scope import tenant_clause
-from traceability.batches.models import Batch, Recall
 from traceability.batches.quality import quality_report
-from traceability.dates import month_start
-from traceability.extensions import db
-from traceability.inspections.models import SEVERITIES
+from traceability.core.dates import month_start
+from traceability.core.extensions import db
+from traceability.core.vocabulary import STATUS_LABELS, label
 from traceability.inspections.service import SEVERITY_LABELS, nonconformity_counts
-from traceability.registry.forms import OCOP_GROUP_LABELS
-from traceability.registry.models import (
+from traceability.models.batches import Batch, Recall
+from traceability.models.inspections import SEVERITIES
+from traceability.models.registry import (
     OCOP_GROUPS,
     PRODUCER_STATUSES,
     Centre,
@@ -37,13 +37,13 @@ from traceability.registry.models import (
     Producer,
     Product,
 )
+from traceability.registry.forms import OCOP_GROUP_LABELS
 from traceability.registry.worklists import EXPIRY_WINDOW_DAYS
 from traceability.reports import charts
 from traceability.reports.chart_data import Chart
 from traceability.reports.chart_shapes import count_series, daily_chart, province_chart
 from traceability.reports.periods import last_months, month_key, month_of_date
 from traceability.reports.scan_analytics import Period, daily_counts
-from traceability.vocabulary import STATUS_LABELS, label
 
 BATCH_MONTHS = 12
 SCAN_DAYS = 30

@@ -1,4 +1,4 @@
-"""Demo data for the dashboards and the yearly reports, on top of ``traceability.demo``.
+"""Demo data for the dashboards and the yearly reports, on top of ``traceability.demo.loader``.
 
 Adds what the centres' dashboards and reports need to show something in
 every chart: a batch of ground coffee in each of the last 12 months, a
@@ -22,16 +22,16 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from traceability.accounts.models import User
-from traceability.batches.models import Batch
 from traceability.batches.recalls import close_recall, recall_batch
 from traceability.batches.service import create_batch, record_event
-from traceability.dates import VIETNAM_OFFSET, month_start, utcnow, vietnam_today
-from traceability.extensions import db
-from traceability.public.models import Scan
-from traceability.registry.models import Centre, Location, Product
+from traceability.core.dates import VIETNAM_OFFSET, month_start, utcnow, vietnam_today
+from traceability.core.extensions import db
+from traceability.models.accounts import User
+from traceability.models.batches import Batch
+from traceability.models.public import Scan
+from traceability.models.registry import Centre, Location, Product
+from traceability.models.reports import CentreContract
 from traceability.reports.centre_work import save_contract, save_process, save_task
-from traceability.reports.models import CentreContract
 
 # The product whose monthly batches fill "batches per month", and where they are made.
 MONTHLY_PRODUCT = "Cà phê bột Robusta nguyên chất Hòa Phú 500 g"

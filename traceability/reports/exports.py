@@ -30,6 +30,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
+from traceability.core.spreadsheets import looks_like_formula
+from traceability.core.vocabulary import label
 from traceability.labels import FONT_FOLDER
 from traceability.reports.yearly import (
     CONTRACT_KIND_LABELS,
@@ -41,8 +43,6 @@ from traceability.reports.yearly import (
     Indicator,
     NationalReport,
 )
-from traceability.spreadsheets import looks_like_formula
-from traceability.vocabulary import label
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF_MEDIA_TYPE = "application/pdf"

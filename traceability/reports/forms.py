@@ -10,10 +10,10 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from traceability.dates import vietnam_today
-from traceability.forms import Form
+from traceability.core.dates import vietnam_today
+from traceability.http.forms import Form
+from traceability.models.reports import CONTRACT_KINDS, TASK_LEVELS, TASK_STATUSES
 from traceability.reports.centre_work import MAX_DESCRIPTION
-from traceability.reports.models import CONTRACT_KINDS, TASK_LEVELS, TASK_STATUSES
 from traceability.reports.scan_analytics import MAX_DAYS, Period
 from traceability.reports.yearly import (
     CONTRACT_KIND_LABELS,

@@ -16,7 +16,7 @@ from sqlalchemy import String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from traceability.dates import month_start
+from traceability.core.dates import month_start
 
 VIETNAM_ZONE = "Asia/Ho_Chi_Minh"  # +07:00 all year, no daylight saving time
 

@@ -11,14 +11,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
-from traceability.converters import query_int
-from traceability.dates import vietnam_today
-from traceability.extensions import db
+from traceability.core.dates import vietnam_today
+from traceability.core.extensions import db
+from traceability.http.converters import query_int
+from traceability.http.web import roles_required
+from traceability.models.registry import Centre
 from traceability.registry import worklists
-from traceability.registry.models import Centre
 from traceability.reports import bp, exports, yearly
 from traceability.reports.dashboard import CHARTS, chart, dashboard_charts
-from traceability.web import roles_required
 
 READERS = ("centre_admin", "centre_staff", "auditor", "ministry")
 CHART_KEYS = ", ".join(f"'{key}'" for key in CHARTS)  # quoted: the keys hold hyphens

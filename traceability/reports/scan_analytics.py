@@ -21,11 +21,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
 from traceability.accounts.scope import tenant_clause
-from traceability.batches.models import Batch
-from traceability.dates import vietnam_midnight
-from traceability.extensions import db
-from traceability.public.models import DEVICE_CLASSES, Scan
-from traceability.registry.models import Centre, Producer, Product
+from traceability.core.dates import vietnam_midnight
+from traceability.core.extensions import db
+from traceability.models.batches import Batch
+from traceability.models.public import DEVICE_CLASSES, Scan
+from traceability.models.registry import Centre, Producer, Product
 from traceability.reports import charts
 from traceability.reports.chart_data import Chart
 from traceability.reports.chart_shapes import daily_chart, province_chart

@@ -8,12 +8,12 @@ from flask import abort, render_template, request
 from flask_babel import format_decimal
 from flask_login import current_user
 
-from traceability.accounts.models import ROLES
+from traceability.http.web import roles_required
+from traceability.models.accounts import ROLES
 from traceability.reports import bp
 from traceability.reports.forms import ScanPeriodForm
 from traceability.reports.routes import _download
 from traceability.reports.scan_analytics import CHART_KEYS, Period, scan_chart, scan_charts
-from traceability.web import roles_required
 
 KEYS = ", ".join(f"'{key}'" for key in CHART_KEYS)  # quoted: the keys hold hyphens
 

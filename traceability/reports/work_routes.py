@@ -18,15 +18,15 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
-from traceability.extensions import db
-from traceability.registry.models import Producer, Product
+from traceability.core.extensions import db
+from traceability.core.vocabulary import label
+from traceability.http.web import perform, roles_required
+from traceability.models.registry import Producer, Product
+from traceability.models.reports import CentreContract, ScienceTask, TechnologyProcess
 from traceability.reports import bp
 from traceability.reports.centre_work import Record, delete_record, save_contract, save_process, save_task
 from traceability.reports.forms import ContractForm, ProcessForm, TaskForm
-from traceability.reports.models import CentreContract, ScienceTask, TechnologyProcess
 from traceability.reports.yearly import CONTRACT_KIND_LABELS, TASK_LEVEL_LABELS, TASK_STATUS_LABELS
-from traceability.vocabulary import label
-from traceability.web import perform, roles_required
 
 READERS = ("centre_admin", "centre_staff", "auditor", "ministry")
 WRITERS = ("centre_admin", "centre_staff")

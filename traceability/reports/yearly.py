@@ -39,10 +39,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from traceability.batches.models import Batch
-from traceability.extensions import db
-from traceability.registry.models import Centre, Producer, Product
-from traceability.reports.models import (
+from traceability.core.extensions import db
+from traceability.models.batches import Batch
+from traceability.models.registry import Centre, Producer, Product
+from traceability.models.reports import (
     CentreContract,
     ScienceTask,
     TechnologyProcess,

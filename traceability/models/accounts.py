@@ -9,12 +9,12 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from traceability.database import UTCDateTime
-from traceability.dates import utcnow
-from traceability.extensions import Model
+from traceability.core.database import UTCDateTime
+from traceability.core.dates import utcnow
+from traceability.core.extensions import Model
 
 if TYPE_CHECKING:
-    from traceability.registry.models import Centre, Producer
+    from traceability.models.registry import Centre, Producer
 
 ROLES = ("ministry", "centre_admin", "centre_staff", "auditor", "producer")
 CENTRE_ROLES = ("centre_admin", "centre_staff", "auditor")

@@ -6,7 +6,7 @@ import re
 
 from werkzeug.routing import IntegerConverter
 
-from traceability.database import MAX_ID
+from traceability.core.database import MAX_ID
 
 QUERY_INT_PATTERN = re.compile(r"-?[0-9]{1,10}")
 

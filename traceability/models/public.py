@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from traceability.database import UTCDateTime
-from traceability.dates import utcnow
-from traceability.extensions import Model
-from traceability.ownership import batch_owned
+from traceability.core.database import UTCDateTime
+from traceability.core.dates import utcnow
+from traceability.core.extensions import Model
+from traceability.core.ownership import batch_owned
 
 if TYPE_CHECKING:
-    from traceability.accounts.models import User
-    from traceability.batches.models import Batch, Item
+    from traceability.models.accounts import User
+    from traceability.models.batches import Batch, Item
 
 DEVICE_CLASSES = ("mobile", "tablet", "desktop", "bot", "other")
 REPORT_STATUSES = ("open", "closed")

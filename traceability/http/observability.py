@@ -43,7 +43,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import text
 
-from traceability.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET
 
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _HANDLER_NAME = "traceability"  # the one stderr handler this module installs on the root logger
@@ -202,7 +202,7 @@ def flush_error_tracker(timeout: float = 5.0) -> None:
 
 
 def _database_check() -> Callable[[], None]:
-    from traceability.extensions import db
+    from traceability.core.extensions import db
 
     def check() -> None:
         with db.engine.connect() as connection:
@@ -212,7 +212,7 @@ def _database_check() -> Callable[[], None]:
 
 
 def _replica_check() -> Callable[[], None] | None:
-    from traceability import replica
+    from traceability.core import replica
 
     if replica.EXTENSION not in current_app.extensions:
         return None

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 from urllib.parse import quote, urlsplit
 
-from flask import Response, abort, flash, redirect, send_file
+from flask import Response, abort, flash, send_file
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import Field, FormField
 
-from traceability.errors import DomainError
-from traceability.extensions import db
+from traceability.core.errors import DomainError
+from traceability.core.extensions import db
 
 T = TypeVar("T")
 Refusals = type[DomainError] | tuple[type[DomainError], ...]
@@ -147,22 +147,6 @@ def roles_required(*roles: str) -> Callable:
 def writer_required(view: Callable) -> Callable:
     """Allow a view only to roles that change records (not auditors, not the ministry)."""
     return roles_required("centre_admin", "centre_staff", "producer")(view)
-
-
-def refuse_unapproved_producer(back_to: str) -> Any:
-    """For a producer user whose producer is not approved: flash why and redirect to ``back_to``.
-
-    None for everyone else: the service still checks each write (``writable_producer``);
-    this only spares the user a form it cannot submit.
-    """
-    from traceability.accounts.scope import approval_refusal
-
-    producer = current_user.producer if current_user.role == "producer" else None
-    refusal = approval_refusal(producer, current_user) if producer is not None else None
-    if refusal is None:
-        return None
-    flash(str(refusal), "error")
-    return redirect(back_to)
 
 
 def local_path(target: str | None, *, from_any_url: bool = False) -> str | None:

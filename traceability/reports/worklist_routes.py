@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from traceability.dates import vietnam_today
+from traceability.core.dates import vietnam_today
+from traceability.http.web import roles_required
 from traceability.inspections import queries as inspections
+from traceability.public.forms import CloseReportForm
 from traceability.public.problem_reports import CLOSING_ROLES, open_reports
-from traceability.public.report_routes import CloseReportForm
 from traceability.registry import worklists
 from traceability.registry.certifications import certification_state, subject_name, type_label
-from traceability.web import roles_required
 
 bp = Blueprint("worklists", __name__)
 

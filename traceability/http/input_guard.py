@@ -14,7 +14,7 @@ from flask import Flask, abort, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from traceability import json_bodies
+from traceability.http import json_bodies
 
 NUL = "\x00"
 

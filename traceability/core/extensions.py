@@ -8,10 +8,10 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
-from traceability.database import Base
-from traceability.replica import RoutingSession
+from traceability.core.database import Base
+from traceability.core.replica import RoutingSession
 
-# RoutingSession: the public pages read from DATABASE_REPLICA_URL when it is set (traceability.replica).
+# RoutingSession: the public pages read from DATABASE_REPLICA_URL when it is set (traceability.core.replica).
 db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 if TYPE_CHECKING:
     # The base class of every model. A type checker takes no attribute of an

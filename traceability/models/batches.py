@@ -21,15 +21,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from traceability.database import Quantity, UTCDateTime
-from traceability.dates import utcnow
-from traceability.extensions import Model
+from traceability.core.database import Quantity, UTCDateTime
+from traceability.core.dates import utcnow
+from traceability.core.extensions import Model
+from traceability.core.ownership import batch_owned, product_owned
 from traceability.labels.layout import TEMPLATES as LABEL_TEMPLATES
-from traceability.ownership import batch_owned, product_owned
 
 if TYPE_CHECKING:
-    from traceability.accounts.models import User
-    from traceability.registry.models import Location, Product
+    from traceability.models.accounts import User
+    from traceability.models.registry import Location, Product
 
 BATCH_STATUSES = ("active", "recalled", "expired", "consumed")
 # UN/ECE Recommendation 20 codes a producer is offered; the column takes any 2-3 letters.

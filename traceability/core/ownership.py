@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import Table
 
 if TYPE_CHECKING:
-    from traceability.database import Base
+    from traceability.core.database import Base
 
 OwnerKind = Literal["producer", "product", "batch"]
 
@@ -72,7 +72,7 @@ def owner_of(model: type) -> Owner | None:
 
 def owned_models(kind: OwnerKind | None = None) -> Iterator[type[Base]]:
     """Every mapped model with a declared owner (of ``kind``), whose table is in the metadata."""
-    from traceability.extensions import Model, db
+    from traceability.core.extensions import Model, db
 
     for mapper in sorted(Model.registry.mappers, key=lambda mapper: mapper.class_.__name__):
         model, table = mapper.class_, mapper.local_table

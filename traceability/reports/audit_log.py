@@ -10,14 +10,14 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
-from traceability.accounts.models import User
 from traceability.accounts.scope import scoped_select
-from traceability.audit.models import AuditEntry
 from traceability.audit.service import entry_hash
-from traceability.dates import VIETNAM_OFFSET
-from traceability.extensions import db
-from traceability.registry.models import Centre, Producer
-from traceability.text import like_pattern
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.extensions import db
+from traceability.core.text import like_pattern
+from traceability.models.accounts import User
+from traceability.models.audit import AuditEntry
+from traceability.models.registry import Centre, Producer
 
 ACTION_LABELS = {
     "create": _l("Created"),

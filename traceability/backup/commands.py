@@ -1,4 +1,4 @@
-"""The ``backup PATH`` and ``restore PATH`` commands (the work is in ``traceability.backup``)."""
+"""The ``backup PATH`` and ``restore PATH`` commands (the work is in ``traceability.backup.archive``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from traceability.backup import BackupError, backup, restore
-from traceability.extensions import db
+from traceability.backup.archive import BackupError, backup, restore
+from traceability.core.extensions import db
 
 
 def _summary(manifest: dict) -> str:

@@ -15,23 +15,23 @@ import click
 from flask import current_app
 from sqlalchemy import func, select
 
-from traceability.accounts.models import User
 from traceability.accounts.service import create_user
 from traceability.batches.lineage import add_inputs
-from traceability.batches.models import Batch
 from traceability.batches.recalls import recall_batch
 from traceability.batches.service import create_batch, public_url, record_event
-from traceability.dates import VIETNAM_OFFSET, vietnam_today
-from traceability.demo_pictures import product_picture
-from traceability.errors import DomainError
-from traceability.extensions import db
+from traceability.core.dates import VIETNAM_OFFSET, vietnam_today
+from traceability.core.errors import DomainError
+from traceability.core.extensions import db
+from traceability.demo.pictures import product_picture
 from traceability.gs1 import gtin_check_digit
 from traceability.inspections.demo import load_demo_inspections
+from traceability.models.accounts import User
+from traceability.models.batches import Batch
+from traceability.models.registry import Centre, Certification, Location, Producer, Product
 from traceability.registry.centres import centre_for_province, create_centre
 from traceability.registry.certifications import create_certification, verify_certification
 from traceability.registry.claims import current_claim
 from traceability.registry.locations import create_location
-from traceability.registry.models import Centre, Certification, Location, Producer, Product
 from traceability.registry.producers import create_producer, reject_producer
 from traceability.registry.product_claims import ocop_expiry, verify_claim
 from traceability.registry.product_images import add_product_image

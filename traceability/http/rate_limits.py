@@ -31,9 +31,9 @@ from sqlalchemy import Integer, String, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from traceability.database import UTCDateTime, table_of
-from traceability.dates import utcnow
-from traceability.extensions import Model, db
+from traceability.core.database import UTCDateTime, table_of
+from traceability.core.dates import utcnow
+from traceability.core.extensions import Model, db
 
 DATABASE_STORAGE = "database://"
 #: One hit in this many also deletes the counters whose window has closed.

@@ -22,12 +22,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from traceability.database import UTCDateTime
-from traceability.dates import utcnow
-from traceability.extensions import Model, db
+from traceability.core.database import UTCDateTime
+from traceability.core.dates import utcnow
+from traceability.core.extensions import Model, db
 
 if TYPE_CHECKING:
-    from traceability.registry.models import Centre, Product
+    from traceability.models.registry import Centre, Product
 
 CONTRACT_KINDS = ("technology_transfer", "service", "consulting")
 # Levels of a science and technology task (nhiệm vụ KH&CN): national, ministry, province, grassroots.

@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from traceability.audit.browse import ACTION_LABELS, OBJECT_TYPE_LABELS
-from traceability.forms import Form
+from traceability.http.forms import Form
+from traceability.reports.audit_log import ACTION_LABELS, OBJECT_TYPE_LABELS
 
 
 class AuditFilterForm(Form):

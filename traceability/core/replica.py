@@ -162,7 +162,7 @@ def replica_replay_lsn(connection: Connection) -> int | None:
 
 def primary_wal_position() -> int:
     """The primary's WAL insert position, in bytes: past every commit that has returned."""
-    from traceability.extensions import db
+    from traceability.core.extensions import db
 
     with db.engine.connect() as connection:
         return int(connection.scalar(text("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")))

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from traceability.database import UTCDateTime
-from traceability.dates import utcnow
-from traceability.extensions import Model
-from traceability.ownership import producer_owned
+from traceability.core.database import UTCDateTime
+from traceability.core.dates import utcnow
+from traceability.core.extensions import Model
+from traceability.core.ownership import producer_owned
 
 if TYPE_CHECKING:
-    from traceability.accounts.models import User
-    from traceability.batches.models import Batch
-    from traceability.registry.models import Centre, Location, Producer
+    from traceability.models.accounts import User
+    from traceability.models.batches import Batch
+    from traceability.models.registry import Centre, Location, Producer
 
 SUBJECT_KINDS = ("producer", "location", "batch")
 OUTCOMES = ("conforming", "nonconformity")

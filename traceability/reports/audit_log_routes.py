@@ -8,13 +8,13 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from traceability.accounts.scope import get_scoped_or_404, producer_filter_choices
-from traceability.audit import browse
-from traceability.audit.log_forms import AuditFilterForm
-from traceability.audit.models import AuditEntry
-from traceability.converters import query_int
-from traceability.dates import VIETNAM_OFFSET
-from traceability.extensions import db
-from traceability.web import roles_required
+from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.extensions import db
+from traceability.http.converters import query_int
+from traceability.http.web import roles_required
+from traceability.models.audit import AuditEntry
+from traceability.reports import audit_log as browse
+from traceability.reports.audit_log_forms import AuditFilterForm
 
 bp = Blueprint("audit_log", __name__)
 

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from traceability.database import Quantity, UTCDateTime
-from traceability.dates import utcnow
-from traceability.extensions import Model
+from traceability.core.database import Quantity, UTCDateTime
+from traceability.core.dates import utcnow
+from traceability.core.extensions import Model
 
 # Where an exported event comes from: a key event (TraceEvent.id), the lineage of a lot
 # (Batch.id: its TransformationEvent or AggregationEvent), a recall (Recall.id) and its end.

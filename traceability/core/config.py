@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 INSECURE_DEV_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused in production
 
 
@@ -41,7 +41,7 @@ class Config:
     TESTING = False
     SECRET_KEY = os.environ.get("SECRET_KEY", INSECURE_DEV_SECRET)
     DATABASE_URL: str | None = None  # resolved in create_app (needs the instance path)
-    # A PostgreSQL streaming replica the public pages read from (traceability.replica); unset: the primary.
+    # A PostgreSQL streaming replica the public pages read from (traceability.core.replica); unset: the primary.
     DATABASE_REPLICA_URL = _replica_url()
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")  # default: instance/uploads
@@ -78,7 +78,7 @@ class Config:
     HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
 
     # Logs on standard error: json (one object per line; the default in production) or text,
-    # at LOG_LEVEL; LOG_REQUESTS writes one line per request Flask serves (traceability.observability).
+    # at LOG_LEVEL; LOG_REQUESTS writes one line per request Flask serves (traceability.http.observability).
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if ENV_NAME == "production" else "text")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     LOG_REQUESTS = os.environ.get("LOG_REQUESTS", "true").lower() in ("1", "true", "yes", "on")

@@ -19,15 +19,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from traceability.database import UTCDateTime
-from traceability.dates import utcnow
-from traceability.extensions import Model
-from traceability.ownership import producer_owned, product_owned
-from traceability.registry.provinces import province_name, sql_in_list
-from traceability.text import fold
+from traceability.core.database import UTCDateTime
+from traceability.core.dates import utcnow
+from traceability.core.extensions import Model
+from traceability.core.ownership import producer_owned, product_owned
+from traceability.core.provinces import province_name, sql_in_list
+from traceability.core.text import fold
 
 if TYPE_CHECKING:
-    from traceability.batches.models import Batch
+    from traceability.models.batches import Batch
 
 PRODUCER_KINDS = ("enterprise", "cooperative", "household")
 PRODUCER_STATUSES = ("pending", "approved", "rejected", "suspended")

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 
-from traceability.i18n import FormTranslations
+from traceability.http.i18n import FormTranslations
 
 _translations = FormTranslations()
 

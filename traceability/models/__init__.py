@@ -1,13 +1,13 @@
 """Imports every model so the metadata (and Alembic) sees the whole schema."""
 
-from traceability.accounts.models import ApiToken, User, UserSession
-from traceability.audit.models import AuditEntry, AuditHead
-from traceability.batches.epcis_models import EpcisCaptureJob, EpcisQueryEvent, EpcisQueryValue
-from traceability.batches.models import Batch, BatchInput, Item, LabelJob, Recall, RecallBatch, TraceEvent
-from traceability.inspections.models import Inspection, InspectionCheck, InspectionFollowUp, InspectionPhoto
-from traceability.public.models import Report, Scan
-from traceability.rate_limits import RateLimitCounter
-from traceability.registry.models import (
+from traceability.http.rate_limits import RateLimitCounter
+from traceability.models.accounts import ApiToken, User, UserSession
+from traceability.models.audit import AuditEntry, AuditHead
+from traceability.models.batches import Batch, BatchInput, Item, LabelJob, Recall, RecallBatch, TraceEvent
+from traceability.models.epcis import EpcisCaptureJob, EpcisQueryEvent, EpcisQueryValue
+from traceability.models.inspections import Inspection, InspectionCheck, InspectionFollowUp, InspectionPhoto
+from traceability.models.public import Report, Scan
+from traceability.models.registry import (
     Centre,
     Certification,
     GtinDispute,
@@ -16,7 +16,7 @@ from traceability.registry.models import (
     Product,
     ProductImage,
 )
-from traceability.reports.models import CentreContract, ScienceTask, TechnologyProcess
+from traceability.models.reports import CentreContract, ScienceTask, TechnologyProcess
 
 __all__ = [
     "ApiToken",

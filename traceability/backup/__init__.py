@@ -1,0 +1,1 @@
+"""Backup and restore of the database and the uploaded files (``flask backup``, ``flask restore``)."""

@@ -1,0 +1,33 @@
+"""The forms of the public pages: a consumer's problem report, and the centre closing it."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from traceability.http.forms import Form
+from traceability.public.problem_reports import CONTACT_MAX_LENGTH, MESSAGE_MAX_LENGTH
+
+
+class ProblemReportForm(Form):
+    """A consumer's report: what is wrong, and how to reach them if they want an answer."""
+
+    message = TextAreaField(
+        _l("What is wrong?"),
+        description=_l(
+            "For example: the package is damaged, the product smells or tastes odd, the label or code looks copied."
+        ),
+        render_kw={"maxlength": MESSAGE_MAX_LENGTH, "required": True, "rows": 5},
+    )
+    contact = StringField(
+        _l("Your phone number or email (optional)"),
+        description=_l("Only the centre and the producer see it, to answer you."),
+        render_kw={"maxlength": CONTACT_MAX_LENGTH, "autocomplete": "email"},
+    )
+
+
+class CloseReportForm(Form):
+    """Closing a report, with what was done about it."""
+
+    note = StringField(_l("What was done (optional)"), validators=[Optional(), Length(max=500)])
