@@ -18,7 +18,7 @@ export PYTEST_ARGS PYTHON
 help:
 	@echo "make run           set up, upgrade the database, load demo data, serve (HOST, PORT) and run the job worker"
 	@echo "make test          system packages, lint, the suite on SQLite and PostgreSQL (PYTEST_ARGS=...)"
-	@echo "make lint          ruff check, ruff format --check and mypy (traceability/)"
+	@echo "make lint          ruff check, ruff format --check, mypy and the import contracts (lint-imports)"
 	@echo "make format        ruff format and ruff check --fix"
 	@echo "make migrate       flask --app wsgi db upgrade"
 	@echo "make translations  extract, update and compile the message catalogs"
@@ -73,6 +73,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: venv
 	$(BIN)/ruff format .

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole check, as `make test` runs it once .venv is ready:
-#   1. ruff check, ruff format --check and mypy; bandit (high severity) and pip-audit
+#   1. ruff check, ruff format --check, mypy and lint-imports; bandit (high severity) and pip-audit
 #   2. the suite on SQLite
 #   3. the suite again on PostgreSQL: TEST_DATABASE_URL when it is set, else a
 #      throwaway server (scripts/pg_throwaway.sh)
@@ -86,6 +86,8 @@ stage "ruff format --check ."
 ruff format --check . || failures+=("ruff format --check .")
 stage "mypy (traceability/, configured in pyproject.toml)"
 mypy || failures+=("mypy: type errors in traceability/")
+stage "lint-imports (the layers and view contracts in pyproject.toml)"
+lint-imports || failures+=("lint-imports: an import breaks a contract in pyproject.toml")
 
 stage "bandit -r traceability -lll (no high-severity finding)"
 bandit -q -r traceability -lll || failures+=("bandit: a high-severity finding in traceability/")

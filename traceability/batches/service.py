@@ -7,6 +7,7 @@ import re
 import secrets
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from flask import current_app
@@ -21,6 +22,7 @@ from traceability.batches.lineage import add_inputs
 from traceability.core.dates import VIETNAM_OFFSET
 from traceability.core.errors import Conflict, InvalidInput
 from traceability.core.extensions import db
+from traceability.core.transactions import on_rollback
 from traceability.core.uploads import UploadRejected, images_folder, remove, store_image
 from traceability.gs1 import batch_uri, is_valid_ai_value, item_uri
 from traceability.models.accounts import User
@@ -232,6 +234,7 @@ def _store_photo(photo: bytes) -> tuple[str, str]:
         }
         message = messages.get(error.reason, _l("The photo must be a PNG, JPEG or WebP image."))
         raise InvalidInput(message, {"photo": message}) from error
+    on_rollback(partial(remove, folder, stored.filename, stored.thumbnail_filename))
     return stored.filename, stored.thumbnail_filename
 
 
@@ -292,12 +295,8 @@ def _add_event(batch: Batch, fields: dict[str, Any], *, actor: User, photo: byte
         photo_thumbnail_filename=photo_names[1],
         **fields,
     )
-    try:
-        db.session.add(event)
-        db.session.flush()
-    except Exception:
-        remove(images_folder(), *photo_names)
-        raise
+    db.session.add(event)
+    db.session.flush()  # a refusal from here on rolls back, and the photo goes with it (_store_photo)
     record_audit("create", event, actor=actor, producer_id=producer.id, centre_id=producer.centre_id)
     return event
 

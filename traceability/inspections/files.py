@@ -8,20 +8,17 @@ the files are removed when it ends, so a failed request leaves nothing behind.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
 
 from traceability.core.errors import InvalidInput
-from traceability.core.extensions import db
+from traceability.core.transactions import on_rollback
 from traceability.core.uploads import StoredImage, UploadRejected, remove, store_image
 from traceability.models.inspections import InspectionPhoto
 from traceability.registry.product_images import upload_message
-
-_REMOVE_ON_ROLLBACK = "inspection_files_to_remove_on_rollback"
 
 
 def folder() -> Path:
@@ -39,25 +36,8 @@ def store(data: bytes, field: str) -> StoredImage:
         raise InvalidInput(
             _l("The photo was not saved: %(reason)s", reason=message), {field: message}
         ) from None
-    session = db.session()
-    session.info.setdefault(_REMOVE_ON_ROLLBACK, []).extend((stored.filename, stored.thumbnail_filename))
+    on_rollback(partial(remove, folder(), stored.filename, stored.thumbnail_filename))
     return stored
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint released: the outer transaction may still roll back
-    session.info.pop(_REMOVE_ON_ROLLBACK, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is not None:
-        return
-    names = session.info.pop(_REMOVE_ON_ROLLBACK, [])
-    if names:
-        remove(folder(), *names)
 
 
 @dataclass(frozen=True)

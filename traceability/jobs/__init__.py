@@ -32,22 +32,21 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, TaskWrapper
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
 
 from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.transactions import on_commit
 from traceability.jobs.catalogue import JOBS, Job
 
 EXTENSION = "jobs"
 QUEUE_NAME = "traceability"
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-_PENDING = "jobs_after_commit"  # Session.info key: [(queue, name, args, savepoint or None)]
 
 log = logging.getLogger(__name__)
 
@@ -203,48 +202,16 @@ def enqueue_after_commit(name: str, *args: Any) -> None:
 
     Inside a savepoint (``begin_nested``) the job goes with the savepoint:
     dropped when it rolls back, kept when it is released and the outer
-    transaction commits.
+    transaction commits (``traceability.core.transactions``).
     """
-    from traceability.core.extensions import db
-
     queue = job_queue()
     if name not in {job.name for job in JOBS}:
         raise KeyError(f"no job named {name!r} (traceability.jobs.catalogue)")
-    session = db.session()
-    if not session.in_transaction():  # so that a rollback before any statement still ends it
-        session.begin()
-    session.info.setdefault(_PENDING, []).append((queue, name, args, session.get_nested_transaction()))
+    on_commit(partial(_enqueue_committed, queue, name, args))
 
 
-@event.listens_for(Session, "after_commit")
-def _enqueue_committed(session: Session) -> None:
-    if session.in_nested_transaction():  # a savepoint released: the outer transaction may still roll back
-        return
-    for queue, name, args, _savepoint in session.info.pop(_PENDING, ()):
-        try:
-            queue.enqueue(name, *args)
-        except Exception:  # the row is committed: the feature's recovery job queues it again
-            log.exception("could not queue job %s%r; its recovery will", name, args)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_rolled_back(session: Session, previous: SessionTransaction) -> None:
-    # A savepoint rolled back: the jobs queued inside it (or inside a savepoint within it) go.
-    pending = session.info.get(_PENDING)
-    if pending and previous.nested:
-        session.info[_PENDING] = [entry for entry in pending if not _within(entry[3], previous)]
-
-
-def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_unfinished(session: Session, transaction: SessionTransaction) -> None:
-    # A root transaction that ended without committing (closed, or its connection lost): nothing is queued.
-    if transaction.parent is None and not transaction.nested:
-        session.info.pop(_PENDING, None)
+def _enqueue_committed(queue: JobQueue, name: str, args: tuple[Any, ...]) -> None:
+    try:
+        queue.enqueue(name, *args)
+    except Exception:  # the row is committed: the feature's recovery job queues it again
+        log.exception("could not queue job %s%r; its recovery will", name, args)

@@ -16,6 +16,7 @@ Only an approved producer records batches.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from flask import current_app
@@ -29,6 +30,7 @@ from traceability.audit.service import record_audit, snapshot
 from traceability.core.dates import utcnow
 from traceability.core.errors import Conflict, Forbidden, InvalidInput
 from traceability.core.extensions import db
+from traceability.core.transactions import on_rollback
 from traceability.core.uploads import UploadRejected, images_folder, remove, store_image
 from traceability.core.vocabulary import STATUS_LABELS, label
 from traceability.models.accounts import User
@@ -275,21 +277,18 @@ def set_producer_logo(producer: Producer, data: bytes, *, actor: User) -> Produc
         raise InvalidInput(_l("The logo could not be saved."), {"logo": message}) from error
     # A logo is shown small: keep the thumbnail only.
     remove(folder, stored.filename)
+    on_rollback(partial(remove, folder, stored.thumbnail_filename))
     before = snapshot(producer)
     producer.logo_filename = stored.thumbnail_filename
-    try:
-        db.session.flush()
-        record_audit(
-            "update",
-            producer,
-            actor=actor,
-            before=before,
-            centre_id=producer.centre_id,
-            producer_id=producer.id,
-        )
-    except Exception:
-        remove(folder, stored.thumbnail_filename)
-        raise
+    db.session.flush()
+    record_audit(
+        "update",
+        producer,
+        actor=actor,
+        before=before,
+        centre_id=producer.centre_id,
+        producer_id=producer.id,
+    )
     return producer
 
 

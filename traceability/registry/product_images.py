@@ -9,19 +9,18 @@ are settled when its outermost transaction ends.
 
 from __future__ import annotations
 
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
 
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import record_audit, snapshot
 from traceability.core.errors import InvalidInput
 from traceability.core.extensions import db
+from traceability.core.transactions import on_commit, on_rollback
 from traceability.core.uploads import MAX_IMAGE_PIXELS, UploadRejected, images_folder, remove, store_image
 from traceability.models.accounts import User
 from traceability.models.registry import Product, ProductImage
@@ -119,36 +118,12 @@ def remove_product_image(image: ProductImage, *, actor: User) -> None:
     _files_live_with_transaction(remove_on_commit=(image.filename, image.thumbnail_filename))
 
 
-_REMOVE_ON_ROLLBACK = "files_to_remove_on_rollback"
-_REMOVE_ON_COMMIT = "files_to_remove_on_commit"
-
-
 def _files_live_with_transaction(
     *, remove_on_rollback: tuple[str, ...] = (), remove_on_commit: tuple[str, ...] = ()
 ) -> None:
-    session = db.session()
+    """Files stored for this change go if it is undone; files it replaced go once it is committed."""
     folder = images_folder()
-    session.info.setdefault(_REMOVE_ON_ROLLBACK, []).extend((folder, name) for name in remove_on_rollback)
-    session.info.setdefault(_REMOVE_ON_COMMIT, []).extend((folder, name) for name in remove_on_commit)
-
-
-def _remove_files(files: list[tuple[Path, str]]) -> None:
-    for folder, name in files:
-        remove(folder, name)
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint released: the outer transaction may still roll back
-    session.info.pop(_REMOVE_ON_ROLLBACK, None)
-    _remove_files(session.info.pop(_REMOVE_ON_COMMIT, []))
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is not None:
-        return
-    # After a commit, _after_commit has emptied both lists already.
-    session.info.pop(_REMOVE_ON_COMMIT, None)
-    _remove_files(session.info.pop(_REMOVE_ON_ROLLBACK, []))
+    if remove_on_rollback:
+        on_rollback(partial(remove, folder, *remove_on_rollback))
+    if remove_on_commit:
+        on_commit(partial(remove, folder, *remove_on_commit))
