@@ -117,7 +117,9 @@ def register_blueprints(app: Flask) -> None:
     from traceability.batches.quality_routes import bp as quality_bp
     from traceability.batches.recall_routes import bp as recalls_bp
     from traceability.batches.routes import bp as batches_bp
+    from traceability.field.routes import bp as field_bp
     from traceability.inspections.routes import bp as inspections_bp
+    from traceability.notifications.routes import bp as notifications_bp
     from traceability.public.directory import bp as directory_bp
     from traceability.public.report_routes import bp as problem_reports_bp
     from traceability.public.routes import bp as public_bp
@@ -148,6 +150,8 @@ def register_blueprints(app: Flask) -> None:
         quality_bp,
         recalls_bp,
         inspections_bp,
+        field_bp,
+        notifications_bp,
         reports_bp,
         audit_log_bp,
         api_bp,

@@ -66,9 +66,10 @@ from traceability.gs1 import gtin_check_digit
 from traceability.inspections.checklists import checklist_for
 from traceability.inspections.service import answer_inspection, close_inspection, create_inspection
 from traceability.jobs import job_queue
-from traceability.models.accounts import ROLES
+from traceability.models.accounts import ROLES, User
 from traceability.models.audit import AuditEntry
 from traceability.models.epcis import EpcisQueryEvent
+from traceability.models.notifications import Notification
 from traceability.models.public import Report, Scan
 from traceability.models.registry import Location, Product
 from traceability.public.showcase import product_slug
@@ -508,6 +509,17 @@ def managed_token(t: Target, role: str | None) -> dict[str, Any]:
     return {"token_id": issue_token(user, name=_unique("tep-"))[1].id}
 
 
+def own_notification(t: Target, role: str | None) -> dict[str, Any]:
+    """A new notification of the user who asks as ``role`` (anyone's when signed out): each user
+    reaches only their own, which tests/notifications/test_pages.py checks user by user."""
+    users = {"producer": t.producer_user, "centre_staff": t.staff, "centre_admin": t.admin}
+    user = users.get(role or "centre_staff") or _db.session.scalar(select(User).where(User.role == role))
+    notification = Notification(user_id=user.id, kind="recall", params={}, link="/manage")
+    _db.session.add(notification)
+    _db.session.flush()
+    return {"notification_id": notification.id}
+
+
 def signed_out_again(response: Any) -> bool:
     """Signing out leads to the plain login page (a refusal would add ``?next=``)."""
     return response.status_code == 302 and response.headers.get("Location") == "/login"
@@ -752,6 +764,12 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     # --- consumers' problem reports
     "problem_reports.index": LIST,
     "problem_reports.close": only(CENTRE),
+    # --- a user's own notifications and email settings
+    "notifications.index": LIST,  # the caller's own
+    "notifications.settings": signed_in(),
+    "notifications.read_all": signed_in(),
+    "notifications.open_notification": signed_in(args=own_notification),
+    "notifications.read": signed_in(args=own_notification),
     # --- the audit log, dashboards and reports
     "audit_log.index": only(CENTRE_READERS, scoped=False),
     "audit_log.detail": only(CENTRE_READERS),
@@ -784,6 +802,18 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "reports.yearly_national": only("ministry"),
     "reports.yearly_national_xlsx": only("ministry"),
     "reports.yearly_national_pdf": only("ministry"),
+    # --- the field app: producers on a phone, with the website's session
+    "field.app_shell": only("producer", scoped=False),
+    "field.manifest": public(),  # browsers fetch a manifest without cookies
+    "field.service_worker": public(),
+    "field.session_info": only("producer", scoped=False),
+    "field.lots": only("producer", scoped=False),  # the producer's own open lots
+    "field.lot_lookup": only("producer", query=lambda t: {"code": f"/t/{t.batch.public_code}"}),
+    "field.events": only(
+        "producer",
+        body=lambda t: {"batch_id": t.batch.id, "type": "storing", "time": "2026-11-02T08:00:00+07:00"},
+        succeed=True,
+    ),
     # --- the JSON API (bearer tokens)
     "api.create_token": public(),
     "api.openapi": public(),

@@ -13,7 +13,7 @@ from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.api import schemas
 from traceability.api.schemas import IdField, QuantityField
 from traceability.api.spec import operation, paginate
-from traceability.api.validators import Length, OneOf
+from traceability.api.validators import Length, OneOf, Range
 from traceability.batches.event_photos import event_photo_response
 from traceability.batches.recalls import close_recall, recall_batch
 from traceability.batches.service import (
@@ -82,6 +82,10 @@ class EventInSchema(Schema):
     reference_type = fields.String(validate=Length(max=50), allow_none=True)
     reference = fields.String(validate=Length(max=100), allow_none=True)
     counterparty = fields.String(validate=Length(max=300), allow_none=True)
+    # Where the phone was (WGS 84), as the field app sends it: both or neither.
+    latitude = fields.Float(allow_none=True, allow_nan=False, validate=Range(-90, 90))
+    longitude = fields.Float(allow_none=True, allow_nan=False, validate=Range(-180, 180))
+    position_accuracy = fields.Float(allow_none=True, allow_nan=False, validate=Range(0, 1e7))
 
 
 class EventSchema(Schema):
@@ -100,6 +104,9 @@ class EventSchema(Schema):
     voids_event_id = fields.Integer(allow_none=True)
     void_reason = fields.String(allow_none=True)
     is_retraction = fields.Boolean()
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+    position_accuracy = fields.Float(allow_none=True, metadata={"description": "metres"})
     photo_url = fields.Method(
         "_photo_url",
         metadata={

@@ -24,6 +24,7 @@ from traceability.core.errors import Conflict, Forbidden, InvalidInput
 from traceability.core.extensions import db
 from traceability.models.accounts import User
 from traceability.models.batches import RECALL_OUTCOMES, Batch, Recall, RecallBatch
+from traceability.notifications import events as notify
 
 
 def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
@@ -72,6 +73,7 @@ def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
             before=before,
             producer_id=affected_batch.product.producer_id,
         )
+    notify.recall_opened(recall, actor=actor)
     return recall
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 import re
 import secrets
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -11,19 +12,21 @@ from functools import partial
 from typing import Any
 
 from flask import current_app
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from traceability.accounts.scope import writable_producer
-from traceability.audit.service import record_audit
+from traceability.audit.service import lock_audit_chain, record_audit
 from traceability.batches.lineage import add_inputs
 from traceability.core.dates import VIETNAM_OFFSET
 from traceability.core.errors import Conflict, InvalidInput
 from traceability.core.extensions import db
 from traceability.core.transactions import on_rollback
 from traceability.core.uploads import UploadRejected, images_folder, remove, store_image
+from traceability.core.vocabulary import UNIT_SYMBOLS, label
 from traceability.gs1 import batch_uri, is_valid_ai_value, item_uri
 from traceability.models.accounts import User
 from traceability.models.batches import ASSOCIATION, EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
@@ -238,6 +241,31 @@ def _store_photo(photo: bytes) -> tuple[str, str]:
     return stored.filename, stored.thumbnail_filename
 
 
+def _position(data: dict[str, Any], errors: dict[str, Any]) -> dict[str, float | None]:
+    """Where the phone was (WGS 84 degrees, and the accuracy in metres), when ``data`` says."""
+    bounds: dict[str, int | None] = {"latitude": 90, "longitude": 180, "position_accuracy": None}
+    values: dict[str, float | None] = {}
+    for name, bound in bounds.items():
+        raw = data.get(name)
+        if raw is None or raw == "":
+            values[name] = None
+            continue
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if isinstance(raw, bool) or not math.isfinite(value):
+            errors[name] = _l("Enter a number.")
+        elif bound is not None and not -bound <= value <= bound:
+            errors[name] = _l("Enter a number from %(low)s to %(high)s.", low=-bound, high=bound)
+        elif bound is None and value < 0:
+            errors[name] = _l("Enter a number of zero or more.")
+        values[name] = value
+    if (values["latitude"] is None) != (values["longitude"] is None):
+        errors["latitude"] = _l("Give both the latitude and the longitude, or neither.")
+    return values
+
+
 def _event_fields(batch: Batch, data: dict[str, Any], producer_id: int) -> dict[str, Any]:
     """The checked columns of an event from ``data``, or InvalidInput naming each bad field."""
     errors: dict[str, Any] = {}
@@ -265,6 +293,7 @@ def _event_fields(batch: Batch, data: dict[str, Any], producer_id: int) -> dict[
         location = db.session.get(Location, location_id)
         if location is None or location.producer_id != producer_id:
             errors["location_id"] = _l("Choose one of the producer's locations.")
+    position = _position(data, errors)
     if errors or moment is None or not isinstance(event_type, str):  # no time or no type: errors say so
         raise InvalidInput(_l("The event could not be saved."), errors)
     return {
@@ -282,6 +311,7 @@ def _event_fields(batch: Batch, data: dict[str, Any], producer_id: int) -> dict[
         "reference_number": (data.get("reference") or data.get("reference_number") or "").strip() or None,
         "counterparty": (data.get("counterparty") or "").strip() or None,
         "association": association,
+        **position,
     }
 
 
@@ -301,12 +331,56 @@ def _add_event(batch: Batch, fields: dict[str, Any], *, actor: User, photo: byte
     return event
 
 
+def _check_open_lot(batch: Batch, quantity: Decimal | None) -> None:
+    """Refuse an event meant for an open lot if the lot was recalled or used up, or has less left than it says.
+
+    The batch is read again as it is now, after the audit chain's lock (the
+    lock every recall and lineage write takes first), so a recall or a use
+    committed a moment ago shows and none can slip in before this commits.
+    """
+    lock_audit_chain()
+    db.session.refresh(batch)
+    if batch.status == "recalled":
+        raise Conflict(
+            _l("Lot %(lot)s was recalled: no event can be added to it from the field.", lot=batch.lot_code),
+            {"batch_id": _l("Recalled.")},
+        )
+    left = quantity_remaining(batch)
+    if batch.status == "consumed" or left <= 0:
+        raise Conflict(
+            _l("Lot %(lot)s is used up (closed): nothing of it is left.", lot=batch.lot_code),
+            {"batch_id": _l("Used up.")},
+        )
+    if quantity is not None and quantity > left:
+        message = _l(
+            "Only %(left)s %(unit)s of lot %(lot)s is left; this event says %(asked)s %(unit)s.",
+            left=format_decimal(left),
+            asked=format_decimal(quantity),
+            unit=label(UNIT_SYMBOLS, batch.unit),
+            lot=batch.lot_code,
+        )
+        raise Conflict(message, {"quantity": message})
+
+
 def record_event(
-    batch: Batch, data: dict[str, Any], *, actor: User, photo: bytes | None = None
+    batch: Batch,
+    data: dict[str, Any],
+    *,
+    actor: User,
+    photo: bytes | None = None,
+    open_lot: bool = False,
 ) -> TraceEvent:
-    """Append a key tracking event (what, when, where, who, why) to a batch, with an optional photo."""
+    """Append a key tracking event (what, when, where, who, why) to a batch, with an optional photo.
+
+    ``open_lot``: the event was recorded for a lot that was open then (the field
+    app, offline): it is refused (409) if the lot has been recalled or used up
+    since, or if its quantity is more than the lot has left.
+    """
     producer = writable_producer(batch.product.producer_id, actor)
-    return _add_event(batch, _event_fields(batch, data, producer.id), actor=actor, photo=photo)
+    fields = _event_fields(batch, data, producer.id)
+    if open_lot:
+        _check_open_lot(batch, fields["quantity"])
+    return _add_event(batch, fields, actor=actor, photo=photo)
 
 
 def _voidable(event: TraceEvent, reason: str, actor: User) -> str:

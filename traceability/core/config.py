@@ -136,6 +136,29 @@ class Config:
     # When the worker removes the batches past their retention period (cron, Vietnam time,
     # e.g. "30 2 * * *"); empty: never by itself, only with `flask retention purge --apply`.
     RETENTION_PURGE_SCHEDULE = os.environ.get("RETENTION_PURGE_SCHEDULE", "")
+    # How long the first answer of a write sent with an Idempotency-Key is kept to answer its repeats
+    # (traceability.idempotency): a week, so a phone that comes back online days later still repeats safely.
+    IDEMPOTENCY_KEEP_HOURS = float(os.environ.get("IDEMPOTENCY_KEEP_HOURS", "168"))
+
+    # Notifications by email (traceability.notifications): the SMTP server (unset: no emails, the
+    # in-app list only), STARTTLS on port 587 or TLS from the start (MAIL_USE_SSL, port 465), the
+    # account, the sender, seconds to wait for the server, and days a message is retried before
+    # it is given up. NOTIFICATION_KEEP_DAYS: how long notifications stay in the users' lists.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "false").lower() in ("1", "true", "yes", "on")
+    MAIL_USE_STARTTLS = os.environ.get("MAIL_USE_STARTTLS", str(not MAIL_USE_SSL)).lower() in (
+        "1",
+        "true",
+        "yes",
+        "on",
+    )
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "")  # default: noreply@ the host of PUBLIC_BASE_URL
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
+    MAIL_RETRY_DAYS = float(os.environ.get("MAIL_RETRY_DAYS", "4"))
+    NOTIFICATION_KEEP_DAYS = float(os.environ.get("NOTIFICATION_KEEP_DAYS", "365"))
 
     @classmethod
     def database_url(cls, instance_path: Path) -> str:
@@ -157,3 +180,4 @@ class TestConfig(Config):
     PAGE_CACHE_URL = "null"  # tests/conftest.py gives the suite's app a folder of its own
     SCAN_WRITE_INTERVAL = 3600.0  # a test writes the queued scans itself, with flush()
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - speed only; production keeps scrypt
+    MAIL_SERVER = ""  # no emails; tests/notifications start their own SMTP server

@@ -26,6 +26,19 @@ STATUS_LABELS = {
     "closed": _l("Closed"),
 }
 
+# Certificate types (registry.certifications); notifications name them too.
+CERTIFICATION_TYPE_LABELS = {
+    "vietgap": _l("VietGAP"),
+    "globalgap": _l("GlobalG.A.P."),
+    "organic": _l("Organic (TCVN 11041)"),
+    "iso22000": _l("ISO 22000"),
+    "haccp": _l("HACCP"),
+    "iso9001": _l("ISO 9001"),
+    "ocop": _l("OCOP"),
+    "flagship": _l("Flagship product of the province"),
+    "other": _l("Other certificate"),
+}
+
 RECALL_OUTCOME_LABELS = {
     "returned_to_sale": _l("Returned to sale: the lots are safe to use"),
     "withdrawn": _l("Withdrawn: the lots stay recalled, do not use"),

@@ -72,9 +72,39 @@ JOBS: tuple[Job, ...] = (
         schedule="17 * * * *",
     ),
     Job(
+        "idempotency.purge",
+        "traceability.idempotency.store:purge_expired",
+        "Remove the Idempotency-Key answers kept longer than IDEMPOTENCY_KEEP_HOURS.",
+        schedule="41 * * * *",
+    ),
+    Job(
         "retention.purge",
         "traceability.audit.retention:scheduled_purge",
         "Remove the batches past their retention period (audited), as `retention purge --apply`.",
         schedule_setting="RETENTION_PURGE_SCHEDULE",
+    ),
+    Job(
+        "notifications.deliver",
+        "traceability.notifications.delivery:deliver_notifications",
+        "Email the notifications a committed change queued (each row keeps its own retries).",
+    ),
+    Job(
+        "notifications.sweep",
+        "traceability.notifications.delivery:sweep_outbox",
+        "Email the notifications due again: retries after a failure, lost jobs, workers that died.",
+        schedule="* * * * *",
+        at_worker_start=(),
+    ),
+    Job(
+        "notifications.expiring",
+        "traceability.notifications.expiry:notify_expiring",
+        "Tell producers of their certificates and OCOP ratings that end within 30 days, once each.",
+        schedule="0 7 * * *",
+    ),
+    Job(
+        "notifications.purge",
+        "traceability.notifications.delivery:purge_old_notifications",
+        "Remove notifications older than NOTIFICATION_KEEP_DAYS whose email is settled.",
+        schedule="50 3 * * *",
     ),
 )

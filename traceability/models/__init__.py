@@ -5,7 +5,9 @@ from traceability.models.accounts import ApiToken, User, UserSession
 from traceability.models.audit import AuditEntry, AuditHead
 from traceability.models.batches import Batch, BatchInput, Item, LabelJob, Recall, RecallBatch, TraceEvent
 from traceability.models.epcis import EpcisCaptureJob, EpcisQueryEvent, EpcisQueryValue
+from traceability.models.idempotency import IdempotentRequest
 from traceability.models.inspections import Inspection, InspectionCheck, InspectionFollowUp, InspectionPhoto
+from traceability.models.notifications import Notification, NotificationPreference
 from traceability.models.public import Report, Scan
 from traceability.models.registry import (
     Centre,
@@ -31,6 +33,7 @@ __all__ = [
     "EpcisQueryEvent",
     "EpcisQueryValue",
     "GtinDispute",
+    "IdempotentRequest",
     "Inspection",
     "InspectionCheck",
     "InspectionFollowUp",
@@ -38,6 +41,8 @@ __all__ = [
     "Item",
     "LabelJob",
     "Location",
+    "Notification",
+    "NotificationPreference",
     "Producer",
     "Product",
     "ProductImage",

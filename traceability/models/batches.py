@@ -128,6 +128,10 @@ class TraceEvent(Model):
         CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity"),
         CheckConstraint("voids_event_id IS NULL OR void_reason IS NOT NULL", name="void_has_reason"),
         CheckConstraint("NOT is_retraction OR voids_event_id IS NOT NULL", name="retraction_voids"),
+        CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude"),
+        CheckConstraint("longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude"),
+        CheckConstraint("(latitude IS NULL) = (longitude IS NULL)", name="position_whole"),
+        CheckConstraint("position_accuracy IS NULL OR position_accuracy >= 0", name="position_accuracy"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,6 +160,11 @@ class TraceEvent(Model):
     void_reason: Mapped[str | None] = mapped_column(Text)
     # An association's action and identifiers: {"action", "parentID", "childEPCs", "childQuantityList"}.
     association: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Where the phone was when the event was recorded in the field app (WGS 84), when the user
+    # allowed it, and the radius in metres the phone vouched for. Shown on management pages only.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    position_accuracy: Mapped[float | None]
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     batch: Mapped[Batch] = relationship(back_populates="events")

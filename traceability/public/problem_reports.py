@@ -34,6 +34,7 @@ from traceability.http import rate_limits
 from traceability.models.batches import Batch, Item
 from traceability.models.public import Report
 from traceability.models.registry import Product
+from traceability.notifications import events as notify
 from traceability.registry.worklists import Worklist
 
 MESSAGE_MAX_LENGTH = 2000
@@ -106,6 +107,7 @@ def submit_report(
         after=snapshot(report, exclude=PRIVATE_FIELDS),
         producer_id=batch.product.producer_id,
     )
+    notify.problem_reported(report)
     report_throttle.record(address)
     return report
 

@@ -20,6 +20,7 @@ from traceability.core.dates import utcnow, vietnam_today
 from traceability.core.errors import Conflict, Forbidden, InvalidInput
 from traceability.core.extensions import db
 from traceability.core.uploads import StoredDocument, UploadRejected, remove, store_document
+from traceability.core.vocabulary import CERTIFICATION_TYPE_LABELS
 from traceability.models.accounts import User
 from traceability.models.registry import (
     CERTIFICATION_SCOPES,
@@ -30,20 +31,10 @@ from traceability.models.registry import (
     Producer,
     Product,
 )
+from traceability.notifications import events as notify
 from traceability.registry.claims import is_claim, publish_claims
 from traceability.registry.validation import require, text
 
-CERTIFICATION_TYPE_LABELS = {
-    "vietgap": _l("VietGAP"),
-    "globalgap": _l("GlobalG.A.P."),
-    "organic": _l("Organic (TCVN 11041)"),
-    "iso22000": _l("ISO 22000"),
-    "haccp": _l("HACCP"),
-    "iso9001": _l("ISO 9001"),
-    "ocop": _l("OCOP"),
-    "flagship": _l("Flagship product of the province"),
-    "other": _l("Other certificate"),
-}
 CERTIFICATION_SCOPE_LABELS = {
     "producer": _l("Producer"),
     "location": _l("Location"),
@@ -416,6 +407,7 @@ def verify_certification(certification: Certification, *, actor: User) -> Certif
     certification.verified_by_id = actor.id
     certification.verified_at = utcnow()
     _audit("verify", certification, actor, before)
+    notify.certification_decided(certification, claim=is_claim(certification), actor=actor)
     if is_claim(certification) and certification.product is not None:
         publish_claims(certification.product)
     return certification
@@ -440,6 +432,7 @@ def reject_certification(certification: Certification, reason: str | None, *, ac
     certification.verified_by_id = actor.id
     certification.verified_at = utcnow()
     _audit("reject", certification, actor, before)
+    notify.certification_decided(certification, claim=is_claim(certification), actor=actor)
     if is_claim(certification) and certification.product is not None:
         publish_claims(certification.product)
     return certification

@@ -35,6 +35,7 @@ from traceability.core.uploads import UploadRejected, images_folder, remove, sto
 from traceability.core.vocabulary import STATUS_LABELS, label
 from traceability.models.accounts import User
 from traceability.models.registry import PRODUCER_KINDS, Centre, Producer
+from traceability.notifications import events as notify
 from traceability.registry.centres import centre_for_province
 from traceability.registry.validation import check_province, optional_text, require, text
 
@@ -59,6 +60,8 @@ PROFILE_FIELDS = (
     "previous_street",
 )
 DECIDING_ROLES = STAFF_ROLES
+# What the producer's users are told each decision made of it.
+DECISIONS = {"approve": "approved", "reject": "rejected", "suspend": "suspended", "reinstate": "reinstated"}
 LOGO_REFUSALS = {
     "empty": _l("The file is empty."),
     "type": _l("This is not a PNG, JPEG or WebP image."),
@@ -159,6 +162,8 @@ def create_producer(data: dict[str, Any], *, actor: User | None) -> Producer:
     db.session.add(producer)
     db.session.flush()
     record_audit("create", producer, actor=actor, centre_id=centre.id, producer_id=producer.id)
+    if producer.status == "pending":
+        notify.producer_signed_up(producer, actor=actor)
     return producer
 
 
@@ -323,6 +328,7 @@ def _change_status(
     record_audit(
         action, producer, actor=actor, before=before, centre_id=producer.centre_id, producer_id=producer.id
     )
+    notify.producer_decided(producer, DECISIONS[action], actor=actor)
     return producer
 
 
