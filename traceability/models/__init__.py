@@ -6,7 +6,7 @@ from traceability.models.audit import AuditEntry, AuditHead
 from traceability.models.batches import Batch, BatchInput, Item, LabelJob, Recall, RecallBatch, TraceEvent
 from traceability.models.epcis import EpcisCaptureJob, EpcisQueryEvent, EpcisQueryValue
 from traceability.models.inspections import Inspection, InspectionCheck, InspectionFollowUp, InspectionPhoto
-from traceability.models.public import Report, Scan
+from traceability.models.public import ProblemReport, Scan
 from traceability.models.registry import (
     Centre,
     Certification,
@@ -38,13 +38,13 @@ __all__ = [
     "Item",
     "LabelJob",
     "Location",
+    "ProblemReport",
     "Producer",
     "Product",
     "ProductImage",
     "RateLimitCounter",
     "Recall",
     "RecallBatch",
-    "Report",
     "Scan",
     "ScienceTask",
     "TechnologyProcess",
