@@ -23,7 +23,7 @@ from traceability.core.config import TestConfig
 from traceability.demo.loader import DEMO_PASSWORD, MINISTRY_EMAIL
 from traceability.models.accounts import User
 from traceability.models.batches import Batch, Item
-from traceability.models.public import Report, Scan
+from traceability.models.public import ProblemReport, Scan
 from traceability.models.registry import Centre
 
 
@@ -81,7 +81,7 @@ def demo_data(app, db, runner) -> dict[str, Any]:
     db.session.add(item)
     db.session.flush()
     db.session.add(Scan(batch_id=batch.id, item_id=item.id, language="en"))
-    db.session.add(Report(batch_id=batch.id, message="Nắp chai bị hở.", contact="0905 000 111"))
+    db.session.add(ProblemReport(batch_id=batch.id, message="Nắp chai bị hở.", contact="0905 000 111"))
     db.session.commit()
     db.session.close()
     return {

@@ -77,11 +77,12 @@ def test_every_module_of_web_views_is_read(app):
     for expected in (
         "traceability.accounts.routes",
         "traceability.registry.routes",
-        "traceability.registry.producer_routes",
+        "traceability.registry.routes.producers",
         "traceability.batches.routes",
-        "traceability.batches.label_routes",
-        "traceability.public.report_routes",
-        "traceability.reports.work_routes",
+        "traceability.batches.routes.labels",
+        "traceability.public.routes.report_problem",
+        "traceability.public.routes.sign_up",
+        "traceability.reports.routes.centre_work",
     ):
         assert expected in modules
     assert not [name for name in modules if name.startswith("traceability.api")]

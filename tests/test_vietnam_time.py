@@ -27,7 +27,7 @@ from traceability.core.dates import VIETNAM_OFFSET
 from traceability.inspections.service import create_inspection
 from traceability.models.audit import AuditEntry
 from traceability.models.batches import Item, TraceEvent
-from traceability.models.public import Report
+from traceability.models.public import ProblemReport
 from traceability.public.showcase import product_slug
 
 INSTANT = datetime(2025, 3, 4, 20, 30, tzinfo=UTC)
@@ -66,7 +66,7 @@ def records(make, db, app):
     close_recall(honey.closed_recall, "Đã thay nắp, kiểm nghiệm đạt", "returned_to_sale", actor=honey.staff)
     honey.recalled = make.batch(honey.product, lot_code="HU-02")
     honey.open_recall = recall_batch(honey.recalled, "Nhãn sai hạn dùng", actor=honey.user)
-    honey.report = Report(batch_id=honey.batch.id, message="Bao bì bị rách.", contact="0900000000")
+    honey.report = ProblemReport(batch_id=honey.batch.id, message="Bao bì bị rách.", contact="0900000000")
     db.session.add(honey.report)
     honey.inspection = create_inspection(nonconformity("batch", honey.batch.id), actor=honey.staff)
     honey.certification = make.certification(honey.product, status="verified", verified_at=INSTANT)

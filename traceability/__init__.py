@@ -105,55 +105,30 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount the feature packages."""
+    """Mount the feature packages: each one's web views are ``<feature>.routes.bp``, its areas under it."""
     from traceability.accounts.routes import bp as accounts_bp
     from traceability.api import epcis_rest_capture as _capture  # noqa: F401 - declares the binding's routes
     from traceability.api import epcis_rest_queries as _queries  # noqa: F401
     from traceability.api import routes as _api_routes  # noqa: F401 - declares the operations
     from traceability.api.blueprint import bp as api_bp
     from traceability.api.epcis_rest import bp as epcis_bp
-    from traceability.batches.export_routes import bp as exports_bp
-    from traceability.batches.label_routes import bp as labels_bp
-    from traceability.batches.quality_routes import bp as quality_bp
-    from traceability.batches.recall_routes import bp as recalls_bp
     from traceability.batches.routes import bp as batches_bp
     from traceability.field.routes import bp as field_bp
     from traceability.inspections.routes import bp as inspections_bp
     from traceability.notifications.routes import bp as notifications_bp
-    from traceability.public.directory import bp as directory_bp
-    from traceability.public.report_routes import bp as problem_reports_bp
     from traceability.public.routes import bp as public_bp
-    from traceability.registry.certification_routes import bp as certifications_bp
-    from traceability.registry.gtin_dispute_routes import bp as gtin_disputes_bp
-    from traceability.registry.producer_routes import bp as producers_bp
     from traceability.registry.routes import bp as registry_bp
-    from traceability.reports import bp as reports_bp
-    from traceability.reports import routes as _report_routes  # noqa: F401 - declares the views
-    from traceability.reports import scan_routes as _scan_routes  # noqa: F401
-    from traceability.reports import work_routes as _work_routes  # noqa: F401
-    from traceability.reports.audit_log_routes import bp as audit_log_bp
-    from traceability.reports.worklist_routes import bp as worklists_bp
+    from traceability.reports.routes import bp as reports_bp
 
     for blueprint in (
         public_bp,
-        directory_bp,
-        problem_reports_bp,
         accounts_bp,
         registry_bp,
-        producers_bp,
-        certifications_bp,
-        gtin_disputes_bp,
-        worklists_bp,
         batches_bp,
-        exports_bp,
-        labels_bp,
-        quality_bp,
-        recalls_bp,
         inspections_bp,
         field_bp,
         notifications_bp,
         reports_bp,
-        audit_log_bp,
         api_bp,
         epcis_bp,
     ):

@@ -22,10 +22,10 @@ from traceability.batches.service import new_public_code
 from traceability.core.dates import add_months
 from traceability.models.audit import AuditEntry
 from traceability.models.batches import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
-from traceability.models.public import Report, Scan
+from traceability.models.public import ProblemReport, Scan
 
 TODAY = vietnam_today()
-TABLES = (Batch, TraceEvent, Item, Scan, Report, BatchInput, Recall, RecallBatch)
+TABLES = (Batch, TraceEvent, Item, Scan, ProblemReport, BatchInput, Recall, RecallBatch)
 
 
 def months_ago(months: int) -> date:
@@ -62,7 +62,7 @@ def _item_with_scans(db, batch: Batch) -> Item:
     db.session.add(item)
     db.session.flush()
     db.session.add_all([Scan(batch_id=batch.id), Scan(batch_id=batch.id, item_id=item.id)])
-    db.session.add(Report(batch_id=batch.id, message="Bao bì bị rách", contact=""))
+    db.session.add(ProblemReport(batch_id=batch.id, message="Bao bì bị rách", contact=""))
     db.session.flush()
     return item
 
@@ -126,7 +126,7 @@ def test_apply_removes_batches_past_their_period_with_their_rows(runner, db, bat
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert not _exists(db, ids[0]) and not _exists(db, ids[1])
-    for model in (TraceEvent, Item, Scan, Report):
+    for model in (TraceEvent, Item, Scan, ProblemReport):
         assert db.session.scalar(select(func.count()).select_from(model).where(model.batch_id.in_(ids))) == 0
     assert all(_exists(db, batch_id) for batch_id in kept.values())
     remaining = db.session.scalar(

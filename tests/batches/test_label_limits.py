@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import event, func, select
 
 from tests.labels.pdf_reading import page_count, rasterise, read_codes
-from traceability.batches import label_routes, label_sheets
+from traceability.batches import label_sheets
 from traceability.batches.label_jobs import job_file, label_folder, queue_label_job, run_label_job
 from traceability.batches.label_sheets import LabelPlan
+from traceability.batches.routes import labels as label_views
 from traceability.batches.serials import create_serials
 from traceability.batches.service import item_public_url
 from traceability.core.dates import utcnow
@@ -198,7 +199,7 @@ def test_a_job_holds_at_most_max_labels(app, api, web, runner, tenants, db, monk
 
 
 def test_one_print_job_per_lot_at_a_time(api, web, tenants, db, monkeypatch, jobs):
-    monkeypatch.setattr(label_routes, "DIRECT_LABEL_LIMIT", 10)  # the page's 30 labels become a job
+    monkeypatch.setattr(label_views, "DIRECT_LABEL_LIMIT", 10)  # the page's 30 labels become a job
     own = tenants["daklak"]
     create_serials(own.batch, 30, actor=own.producer_user)
     db.session.commit()

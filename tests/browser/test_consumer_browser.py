@@ -20,7 +20,7 @@ from tests.public.honey import PRODUCER_NAME, honey_lot
 from traceability.batches.recalls import recall_batch
 from traceability.core.config import PROJECT_ROOT
 from traceability.core.dates import VIETNAM_OFFSET
-from traceability.models.public import Report, Scan
+from traceability.models.public import ProblemReport, Scan
 
 pytestmark = pytest.mark.browser
 
@@ -192,7 +192,7 @@ def test_a_consumer_reports_a_problem(app, db, new_context, honey, public_base_u
     page.click("main a.button")
     page.wait_for_url(re.compile(re.escape(honey.item_path) + "$"))
     db.session.expire_all()
-    [report] = db.session.scalars(select(Report)).all()
+    [report] = db.session.scalars(select(ProblemReport)).all()
     assert (report.item_id, report.message) == (honey.item.id, "Nắp hũ bị bóc sẵn, mật có mùi lạ.")
 
 

@@ -20,7 +20,7 @@ from traceability.core.dates import vietnam_today
 from traceability.jobs import job_queue
 from traceability.models.batches import BatchInput
 from traceability.models.notifications import Notification
-from traceability.models.public import Report
+from traceability.models.public import ProblemReport
 from traceability.notifications.events import contact_email, notify_report_reply
 from traceability.notifications.expiry import notify_expiring
 from traceability.public.problem_reports import submit_report
@@ -304,10 +304,10 @@ def test_a_problem_report_reaches_the_producer_and_its_centre(db, jobs, inbox, p
 
 def test_the_answer_to_a_report_reaches_the_email_the_consumer_left(db, jobs, inbox, people, make):
     batch = make.batch(make.product(people.producer, name="Cà phê Robusta Ea Tu"), lot_code="RB-2611")
-    report = Report(
+    report = ProblemReport(
         batch_id=batch.id, message="Hạt bị mốc.", contact="Chị Lan, 0905 111 222, lan.nguyen@example.vn"
     )
-    phone_only = Report(batch_id=batch.id, message="Thiếu tem.", contact="0905 333 444")
+    phone_only = ProblemReport(batch_id=batch.id, message="Thiếu tem.", contact="0905 333 444")
     db.session.add_all([report, phone_only])
     db.session.commit()
 

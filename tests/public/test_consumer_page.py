@@ -582,9 +582,9 @@ def report_form(client, code: str) -> str:
 
 
 def reports(db) -> list:
-    from traceability.models.public import Report
+    from traceability.models.public import ProblemReport
 
-    return list(db.session.scalars(select(Report).order_by(Report.id)))
+    return list(db.session.scalars(select(ProblemReport).order_by(ProblemReport.id)))
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])

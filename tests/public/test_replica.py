@@ -29,7 +29,7 @@ from traceability.core.dates import VIETNAM_OFFSET
 from traceability.core.extensions import db as _db
 from traceability.gs1 import gtin_check_digit
 from traceability.models.batches import Batch, Item, TraceEvent
-from traceability.models.public import Report, Scan
+from traceability.models.public import ProblemReport, Scan
 
 PHONE = (
     "Mozilla/5.0 (Linux; Android 15; SM-A556E) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -192,7 +192,7 @@ def test_problem_reports_manage_and_api_writes_go_to_the_primary(replica_app, lo
         data={"message": "Nắp hộp bị bóc.", "contact": "", "csrf_token": token},
     )
     assert sent.status_code == 302
-    assert db.session.scalar(select(func.count(Report.id))) == 1
+    assert db.session.scalar(select(func.count(ProblemReport.id))) == 1
 
     web = WebHelper(replica_app.test_client())
     assert web.login(lot.producer_user.email).status_code == 302  # a sign-in writes its audit entry

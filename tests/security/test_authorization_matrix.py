@@ -70,7 +70,7 @@ from traceability.models.accounts import ROLES, User
 from traceability.models.audit import AuditEntry
 from traceability.models.epcis import EpcisQueryEvent
 from traceability.models.notifications import Notification
-from traceability.models.public import Report, Scan
+from traceability.models.public import ProblemReport, Scan
 from traceability.models.registry import Location, Product
 from traceability.public.showcase import product_slug
 from traceability.registry.certifications import create_certification
@@ -144,7 +144,7 @@ def build_target(key: str, centre: Any, staff: Any, admin: Any) -> Target:
     t.recall = recall_batch(t.recalled_batch, "Phát hiện nấm mốc trong kho.", actor=staff)
     t.inspection = create_inspection(nonconformity("batch", t.batch.id), actor=staff, photos=[picture()])
     t.photo = t.inspection.photos[0]
-    t.report = Report(batch_id=t.batch.id, message="Bao bì bị rách.", contact="0900000000")
+    t.report = ProblemReport(batch_id=t.batch.id, message="Bao bì bị rách.", contact="0900000000")
     _db.session.add(t.report)
     _db.session.add(Scan(batch_id=t.batch.id, language="vi", device_class="mobile"))
     _db.session.flush()
@@ -607,13 +607,13 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "accounts.login": public(),
     "accounts.logout": signed_in(accept=signed_out_again),
     "accounts.password_change": signed_in(),  # an empty form: the password stays
-    "accounts.users": only("centre_admin", "producer", scoped=False),  # producer: its producer's admin
-    "accounts.user_new": only("centre_admin", "producer", scoped=False),
-    "accounts.user_disable": only("centre_admin", "producer", args=managed_user),
-    "accounts.user_enable": only("centre_admin", "producer", args=managed_user),
-    "accounts.user_reset_password": only("centre_admin", "producer", args=managed_user),
+    "accounts.users.index": only("centre_admin", "producer", scoped=False),  # producer: its producer's admin
+    "accounts.users.new": only("centre_admin", "producer", scoped=False),
+    "accounts.users.disable": only("centre_admin", "producer", args=managed_user),
+    "accounts.users.enable": only("centre_admin", "producer", args=managed_user),
+    "accounts.users.reset_password": only("centre_admin", "producer", args=managed_user),
     "accounts.tokens": signed_in(),
-    "accounts.user_tokens": only("centre_admin", "producer", args=managed_user),
+    "accounts.users.tokens": only("centre_admin", "producer", args=managed_user),
     # One's own tokens too (tests/security/test_sessions.py); here, those of a managed account.
     "accounts.token_revoke": only("centre_admin", "producer", args=managed_token, succeed=True),
     # --- public pages
@@ -628,14 +628,14 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "public.gs1_resolver_description": public(),
     "public.set_language": public(args=language),
     "public.set_page_language": public(args=language),
-    "directory.index": public(),
-    "directory.product": public(),
-    "directory.product_by_id": public(),
-    "directory.sitemap": public(),
-    "directory.robots": public(),
-    "producers.sign_up": public(),
-    "producers.sign_up_received": public(),
-    "problem_reports.new": public(),  # a consumer reports a problem with the lot in hand
+    "public.directory.index": public(),
+    "public.directory.product": public(),
+    "public.directory.product_by_id": public(),
+    "public.directory.sitemap": public(),
+    "public.directory.robots": public(),
+    "public.sign_up.new": public(),
+    "public.sign_up.received": public(),
+    "public.report_problem.new": public(),  # a consumer reports a problem with the lot in hand
     # --- registry
     "registry.dashboard": LIST,
     "registry.products": LIST,
@@ -671,14 +671,14 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
         ),
     ),
     "registry.location_edit": WRITE,
-    "producers.index": LIST,
-    "producers.me": LIST,
-    "producers.detail": READ,
+    "registry.producers.index": LIST,
+    "registry.producers.me": LIST,
+    "registry.producers.detail": READ,
     # the producer's own administrator or its centre's staff
-    "producers.edit": only("centre_admin", "centre_staff", "producer"),
-    **producer_decisions("producers."),
-    "certifications.index": LIST,
-    "certifications.new": per_method(
+    "registry.producers.edit": only("centre_admin", "centre_staff", "producer"),
+    **producer_decisions("registry.producers."),
+    "registry.certifications.index": LIST,
+    "registry.certifications.new": per_method(
         GET=only(WRITERS, scoped=False),
         POST=only(
             WRITERS,
@@ -686,20 +686,22 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
             **BODY_SCOPED,
         ),
     ),
-    "certifications.detail": READ,
-    "certifications.document": READ,
-    "certifications.edit": WRITE,
-    "certifications.verify": only(CENTRE, args=fresh("certification_id", fresh_certification), succeed=True),
-    "certifications.reject": only(CENTRE),
-    "worklists.index": only(CENTRE_READERS, scoped=False),
-    "gtin_disputes.index": LIST,
-    "gtin_disputes.new": per_method(
+    "registry.certifications.detail": READ,
+    "registry.certifications.document": READ,
+    "registry.certifications.edit": WRITE,
+    "registry.certifications.verify": only(
+        CENTRE, args=fresh("certification_id", fresh_certification), succeed=True
+    ),
+    "registry.certifications.reject": only(CENTRE),
+    "reports.worklists.index": only(CENTRE_READERS, scoped=False),
+    "registry.gtin_disputes.index": LIST,
+    "registry.gtin_disputes.new": per_method(
         GET=only(WRITERS, scoped=False),
         POST=only(WRITERS, args=claim_records, body=dispute_form, **BODY_SCOPED),
     ),
-    "gtin_disputes.detail": READ,
-    "gtin_disputes.document": READ,
-    "gtin_disputes.decide": only(
+    "registry.gtin_disputes.detail": READ,
+    "registry.gtin_disputes.document": READ,
+    "registry.gtin_disputes.decide": only(
         CENTRE,
         args=fresh("dispute_id", fresh_dispute),
         body=lambda t: {"outcome": "holder", "reason": "Bên yêu cầu chưa có giấy chứng nhận GS1."},
@@ -723,17 +725,17 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "batches.event_correct": WRITE,
     "batches.event_retract": WRITE,
     "batches.event_photo": signed_in(scoped=True, args=fresh("event_id", lambda t: t.photo_event)),
-    "exports.chain_csv": READ,
-    "exports.chain_xlsx": READ,
-    "labels.items": READ,
-    "labels.create_items": WRITE,
-    "labels.print_labels": WRITE,
-    "labels.job": READ,
-    "labels.job_download": READ,
-    "labels.job_restart": WRITE,
-    "recalls.index": LIST,
-    "recalls.start": WRITE,
-    "recalls.detail": per_method(
+    "batches.exports.chain_csv": READ,
+    "batches.exports.chain_xlsx": READ,
+    "batches.labels.items": READ,
+    "batches.labels.create_items": WRITE,
+    "batches.labels.print_labels": WRITE,
+    "batches.labels.job": READ,
+    "batches.labels.job_download": READ,
+    "batches.labels.job_restart": WRITE,
+    "batches.recalls.index": LIST,
+    "batches.recalls.start": WRITE,
+    "batches.recalls.detail": per_method(
         GET=READ,
         POST=only(  # closing a recall is the centre's decision
             CENTRE,
@@ -742,7 +744,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
             succeed=True,
         ),
     ),
-    "quality.index": only(CENTRE_READERS, scoped=False),
+    "batches.quality.index": only(CENTRE_READERS, scoped=False),
     # --- inspections
     "inspections.index": LIST,
     "inspections.new": per_method(
@@ -762,8 +764,8 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "inspections.close": only(CENTRE),
     "inspections.reopen": only(CENTRE),
     # --- consumers' problem reports
-    "problem_reports.index": LIST,
-    "problem_reports.close": only(CENTRE),
+    "public.problem_reports.index": LIST,
+    "public.problem_reports.close": only(CENTRE),
     # --- a user's own notifications and email settings
     "notifications.index": LIST,  # the caller's own
     "notifications.settings": signed_in(),
@@ -771,14 +773,14 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "notifications.open_notification": signed_in(args=own_notification),
     "notifications.read": signed_in(args=own_notification),
     # --- the audit log, dashboards and reports
-    "audit_log.index": only(CENTRE_READERS, scoped=False),
-    "audit_log.detail": only(CENTRE_READERS),
-    "reports.dashboard": only(CENTRE_READERS, scoped=False),
-    "reports.dashboard_csv": only(CENTRE_READERS, scoped=False),
-    "reports.scans": LIST,
-    "reports.scans_csv": signed_in(args=lambda t, role: {"chart_key": "per-day"}),
-    "reports.work": only(CENTRE_READERS, scoped=False),
-    "reports.record_new": per_method(
+    "reports.audit_log.index": only(CENTRE_READERS, scoped=False),
+    "reports.audit_log.detail": only(CENTRE_READERS),
+    "reports.dashboard.index": only(CENTRE_READERS, scoped=False),
+    "reports.dashboard.chart_csv": only(CENTRE_READERS, scoped=False),
+    "reports.scans.index": LIST,
+    "reports.scans.chart_csv": signed_in(args=lambda t, role: {"chart_key": "per-day"}),
+    "reports.centre_work.index": only(CENTRE_READERS, scoped=False),
+    "reports.centre_work.new": per_method(
         GET=only(CENTRE, scoped=False),
         POST=only(
             CENTRE,
@@ -793,15 +795,15 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
             succeed=True,
         ),
     ),
-    "reports.record_edit": only(CENTRE),
-    "reports.record_delete": only(CENTRE, args=fresh("record_id", fresh_contract), succeed=True),
-    "reports.yearly_index": only(CENTRE_READERS, scoped=False),
-    "reports.yearly_centre": only(CENTRE_READERS),
-    "reports.yearly_centre_xlsx": only(CENTRE_READERS),
-    "reports.yearly_centre_pdf": only(CENTRE_READERS),
-    "reports.yearly_national": only("ministry"),
-    "reports.yearly_national_xlsx": only("ministry"),
-    "reports.yearly_national_pdf": only("ministry"),
+    "reports.centre_work.edit": only(CENTRE),
+    "reports.centre_work.delete": only(CENTRE, args=fresh("record_id", fresh_contract), succeed=True),
+    "reports.yearly.index": only(CENTRE_READERS, scoped=False),
+    "reports.yearly.centre": only(CENTRE_READERS),
+    "reports.yearly.centre_xlsx": only(CENTRE_READERS),
+    "reports.yearly.centre_pdf": only(CENTRE_READERS),
+    "reports.yearly.national": only("ministry"),
+    "reports.yearly.national_xlsx": only("ministry"),
+    "reports.yearly.national_pdf": only("ministry"),
     # --- the field app: producers on a phone, with the website's session
     "field.app_shell": only("producer", scoped=False),
     "field.manifest": public(),  # browsers fetch a manifest without cookies

@@ -59,7 +59,7 @@ def test_every_state_changing_web_route_refuses_a_request_without_a_token(app, w
             response = web.client.open(url, method=method, data={"anything": "1"})
             assert response.status_code == 400, f"{method} {url} ({rule.endpoint}) without a CSRF token"
             checked.append(rule.endpoint)
-    assert {"accounts.login", "accounts.logout", "accounts.user_reset_password"} <= set(checked)
+    assert {"accounts.login", "accounts.logout", "accounts.users.reset_password"} <= set(checked)
 
 
 def test_the_api_is_exempt_because_a_browser_session_never_authorises_it(web, tenants):

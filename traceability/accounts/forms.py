@@ -2,25 +2,36 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo
 
+from traceability.accounts.contracts import TokenRequestSchema
+from traceability.accounts.passwords import MAX_PASSWORD_LENGTH
+from traceability.core.contracts import column_length
 from traceability.core.vocabulary import ROLE_LABELS
-from traceability.http.forms import Form
+from traceability.http.forms import Form, Length, SchemaForm, text_validators
+from traceability.models.accounts import User
 
 
-class LoginForm(Form):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
-    password = PasswordField(_l("Password"), validators=[DataRequired()])
+class LoginForm(SchemaForm):
+    """Signing in: the email and password of ``POST /api/v1/tokens``."""
+
+    schema = TokenRequestSchema
+    schema_only = ("email", "password")
+
+    email = EmailField(
+        _l("Email"), validators=[DataRequired(), Email(), Length(max=column_length(User.email))]
+    )
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
 
 
 class UserForm(Form):
     """A new account: centre roles for a centre admin, producer users for a producer admin."""
 
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Full name"), validators=text_validators(User.name, required=True))
+    email = EmailField(_l("Email"), validators=[*text_validators(User.email, required=True), Email()])
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(), Length(max=200)],
+        validators=text_validators(MAX_PASSWORD_LENGTH, required=True),
         description=_l(
             "At least 10 characters, not a common password. Give it to the person safely; they sign in with it."
         ),
@@ -43,12 +54,12 @@ class PasswordChangeForm(Form):
 
     current_password = PasswordField(
         _l("Current password"),
-        validators=[DataRequired(), Length(max=200)],
+        validators=text_validators(MAX_PASSWORD_LENGTH, required=True),
         render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(max=200)],
+        validators=text_validators(MAX_PASSWORD_LENGTH, required=True),
         description=_l("At least 10 characters, not a common password and not your email."),
         render_kw={"autocomplete": "new-password"},
     )

@@ -14,10 +14,11 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from traceability.accounts.passwords import password_problem, temporary_password
+from traceability.accounts.scope import scoped_select
 from traceability.accounts.sessions import end_all_sessions
 from traceability.audit.service import record_audit, snapshot
 from traceability.core.dates import utcnow
@@ -104,6 +105,14 @@ def create_user(
 def manages_users(actor: User) -> bool:
     """Whether ``actor`` manages accounts at all: centre admins and producer admins."""
     return actor.role == "centre_admin" or (actor.role == "producer" and actor.is_producer_admin)
+
+
+def managed_users(actor: User) -> Select:
+    """The accounts ``actor`` manages, enabled first: its centre's staff, or its producer's users."""
+    query = scoped_select(User, actor).order_by(User.active.desc(), User.name, User.email)
+    if actor.role == "centre_admin":
+        query = query.where(User.role.in_(CENTRE_ROLES))
+    return query
 
 
 def can_manage_user(actor: User, user: User) -> bool:

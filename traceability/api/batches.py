@@ -11,9 +11,17 @@ from sqlalchemy import select
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.api import schemas
-from traceability.api.schemas import IdField, QuantityField
+from traceability.api.schemas import QuantityField
 from traceability.api.spec import operation, paginate
-from traceability.api.validators import Length, OneOf, Range
+from traceability.api.validators import OneOf
+from traceability.batches.contracts import (
+    BatchInSchema,
+    EventCorrectionSchema,
+    EventInSchema,
+    EventRetractionSchema,
+    RecallCloseSchema,
+    RecallInSchema,
+)
 from traceability.batches.event_photos import event_photo_response
 from traceability.batches.recalls import close_recall, recall_batch
 from traceability.batches.service import (
@@ -29,24 +37,7 @@ from traceability.batches.service import (
 )
 from traceability.batches.trace import trace
 from traceability.core.extensions import db
-from traceability.models.batches import EVENT_TYPES, LINEAGE_KINDS, RECALL_OUTCOMES, Batch, Recall, TraceEvent
-
-
-class BatchInputSchema(Schema):
-    batch_id = IdField(required=True)
-    quantity = QuantityField(required=True)
-
-
-class BatchInSchema(Schema):
-    product_id = IdField(required=True)
-    lot_code = fields.String(required=True, validate=Length(min=1, max=20))
-    production_date = fields.Date(required=True)
-    expiry_date = fields.Date(allow_none=True)
-    quantity = QuantityField(required=True)
-    unit = fields.String(required=True, validate=Length(min=2, max=3))
-    location_id = IdField(allow_none=True)
-    inputs = fields.List(fields.Nested(BatchInputSchema), validate=Length(max=50))
-    input_kind = fields.String(validate=OneOf(LINEAGE_KINDS), load_default="transformation")
+from traceability.models.batches import RECALL_OUTCOMES, Batch, Recall, TraceEvent
 
 
 class BatchSchema(Schema):
@@ -71,21 +62,6 @@ class BatchSchema(Schema):
 
     def _scan_count(self, batch: Any) -> int:
         return scan_count(batch)
-
-
-class EventInSchema(Schema):
-    type = fields.String(required=True, validate=OneOf(EVENT_TYPES))
-    time = fields.AwareDateTime(required=True)
-    location_id = IdField(allow_none=True)
-    quantity = QuantityField(allow_none=True)
-    note = fields.String(validate=Length(max=2000))
-    reference_type = fields.String(validate=Length(max=50), allow_none=True)
-    reference = fields.String(validate=Length(max=100), allow_none=True)
-    counterparty = fields.String(validate=Length(max=300), allow_none=True)
-    # Where the phone was (WGS 84), as the field app sends it: both or neither.
-    latitude = fields.Float(allow_none=True, allow_nan=False, validate=Range(-90, 90))
-    longitude = fields.Float(allow_none=True, allow_nan=False, validate=Range(-180, 180))
-    position_accuracy = fields.Float(allow_none=True, allow_nan=False, validate=Range(0, 1e7))
 
 
 class EventSchema(Schema):
@@ -277,10 +253,6 @@ def batch_trace(batch_id: int, args: dict[str, Any]):
     }
 
 
-class RecallInSchema(Schema):
-    reason = fields.String(required=True, validate=Length(min=1, max=2000))
-
-
 class RecallSchema(Schema):
     id = fields.Integer()
     batch_id = fields.Integer()
@@ -301,21 +273,6 @@ class RecallSchema(Schema):
 
     def _affected(self, recall: Any) -> list[int]:
         return [entry.batch_id for entry in recall.affected]
-
-
-class RecallCloseSchema(Schema):
-    note = fields.String(
-        validate=Length(max=2000),
-        metadata={"description": "What was found and done; required to return the lots to sale"},
-    )
-    outcome = fields.String(
-        required=True,
-        validate=OneOf(RECALL_OUTCOMES),
-        metadata={
-            "description": "returned_to_sale: the lots are safe and on sale again, their pages say the "
-            "recall ended and why; withdrawn: they stay recalled and their pages keep saying do not use"
-        },
-    )
 
 
 @operation(
@@ -357,14 +314,6 @@ def recalls_get(recall_id: int):
 def recalls_close(recall_id: int, data: dict[str, Any]):
     recall = get_scoped_or_404(Recall, recall_id)
     return close_recall(recall, data.get("note", ""), data["outcome"], actor=current_user)
-
-
-class EventCorrectionSchema(EventInSchema):
-    reason = fields.String(required=True, validate=Length(min=1, max=2000))
-
-
-class EventRetractionSchema(Schema):
-    reason = fields.String(required=True, validate=Length(min=1, max=2000))
 
 
 def _scoped_event(batch_id: int, event_id: int) -> TraceEvent:

@@ -12,29 +12,15 @@ from marshmallow import Schema, fields
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
-from traceability.api.validators import Length, OneOf
+from traceability.api.validators import OneOf
 from traceability.core.errors import InvalidInput
 from traceability.models.registry import (
-    CERTIFICATION_SCOPES,
     CERTIFICATION_STATUSES,
     CERTIFICATION_TYPES,
     Certification,
 )
 from traceability.registry import certifications as service
-
-
-class CertificationInSchema(Schema):
-    scope = fields.String(required=True, validate=OneOf(CERTIFICATION_SCOPES))
-    subject_id = IdField(strict=True, metadata={"description": "The producer, location or product id"})
-    type = fields.String(required=True, validate=OneOf(CERTIFICATION_TYPES))
-    number = fields.String(required=True, validate=Length(min=1, max=100))
-    issuer = fields.String(required=True, validate=Length(min=1, max=300))
-    valid_from = fields.Date(required=True)
-    valid_to = fields.Date(required=True)
-
-
-class RejectSchema(Schema):
-    reason = fields.String(required=True, validate=Length(min=1, max=2000))
+from traceability.registry.contracts import CertificationInSchema, RejectSchema
 
 
 class CertificationSchema(Schema):

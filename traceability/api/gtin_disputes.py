@@ -8,34 +8,12 @@ from flask_login import current_user
 from marshmallow import Schema, fields
 
 from traceability.accounts.scope import get_scoped_or_404
-from traceability.api.schemas import IdField, PageQuerySchema
+from traceability.api.schemas import PageQuerySchema
 from traceability.api.spec import operation, paginate
-from traceability.api.validators import Length, OneOf
-from traceability.models.registry import GTIN_DISPUTE_OUTCOMES, GTIN_DISPUTE_STATUSES, GtinDispute
+from traceability.api.validators import OneOf
+from traceability.models.registry import GTIN_DISPUTE_STATUSES, GtinDispute
 from traceability.registry import gtin_disputes as service
-
-
-class GtinDisputeInSchema(Schema):
-    gtin = fields.String(required=True, validate=Length(min=1, max=20))
-    product_id = IdField(
-        required=True,
-        strict=True,
-        metadata={
-            "description": "The claimant's own product (without batches) that takes the GTIN if granted"
-        },
-    )
-    gs1_membership_no = fields.String(
-        validate=Length(max=100), metadata={"description": "GS1 Vietnam membership certificate number"}
-    )
-    gs1_company_prefix = fields.String(
-        validate=Length(max=12), metadata={"description": "GS1 company prefix the GTIN starts with"}
-    )
-    note = fields.String(validate=Length(max=service.MAX_NOTE_LENGTH))
-
-
-class DecideSchema(Schema):
-    outcome = fields.String(required=True, validate=OneOf(GTIN_DISPUTE_OUTCOMES))
-    reason = fields.String(required=True, validate=Length(min=1, max=service.MAX_REASON_LENGTH))
+from traceability.registry.contracts import DecideSchema, GtinDisputeInSchema
 
 
 class GtinDisputeSchema(Schema):

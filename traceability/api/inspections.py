@@ -15,13 +15,13 @@ from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.api.errors import error_response
 from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
-from traceability.api.validators import Length, OneOf
+from traceability.api.validators import OneOf
 from traceability.core.errors import InvalidInput
 from traceability.core.extensions import db
 from traceability.inspections import files, queries, service
 from traceability.inspections.checklists import CHECKLISTS, item_label
+from traceability.inspections.contracts import AnswerSchema, CloseSchema, InspectionInSchema, ReopenSchema
 from traceability.models.inspections import (
-    ANSWERS,
     FOLLOW_UP_KINDS,
     INSPECTION_STATUSES,
     OUTCOMES,
@@ -30,34 +30,6 @@ from traceability.models.inspections import (
     Inspection,
     InspectionPhoto,
 )
-
-
-class ChecklistAnswerSchema(Schema):
-    item = fields.String(
-        required=True, metadata={"description": "An item code of the subject kind's checklist"}
-    )
-    answer = fields.String(required=True, validate=OneOf(ANSWERS))
-    note = fields.String(load_default="", validate=Length(max=service.MAX_NOTE))
-
-
-class InspectionInSchema(Schema):
-    subject_kind = fields.String(required=True, validate=OneOf(SUBJECT_KINDS))
-    subject_id = IdField(
-        required=True, strict=True, metadata={"description": "The producer, location or batch id"}
-    )
-    inspected_on = fields.Date(required=True)
-    inspector = fields.String(required=True, validate=Length(min=1, max=200))
-    checklist = fields.List(
-        fields.Nested(ChecklistAnswerSchema),
-        required=True,
-        metadata={"description": "Every item of the subject kind's checklist (GET /inspections/checklists)"},
-    )
-    findings = fields.String(load_default="", validate=Length(max=service.MAX_TEXT))
-    outcome = fields.String(required=True, validate=OneOf(OUTCOMES))
-    severity = fields.String(
-        allow_none=True, validate=OneOf(SEVERITIES), metadata={"description": "Only for a nonconformity"}
-    )
-    follow_up_on = fields.Date(allow_none=True, metadata={"description": "Required for a nonconformity"})
 
 
 class PhotoSchema(Schema):
@@ -132,19 +104,6 @@ class InspectionQuerySchema(PageQuerySchema):
     producer_id = IdField()
     location_id = IdField()
     batch_id = IdField()
-
-
-class AnswerSchema(Schema):
-    response = fields.String(required=True, validate=Length(min=1, max=service.MAX_TEXT))
-
-
-class CloseSchema(Schema):
-    note = fields.String(load_default="", validate=Length(max=service.MAX_TEXT))
-
-
-class ReopenSchema(Schema):
-    reason = fields.String(required=True, validate=Length(min=1, max=service.MAX_TEXT))
-    follow_up_on = fields.Date(allow_none=True)
 
 
 class PhotoQuerySchema(Schema):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from traceability.accounts.scope import get_scoped_or_404
 from traceability.api import schemas
 from traceability.api.spec import operation, paginate
-from traceability.api.validators import OneOf, Range
+from traceability.batches.contracts import LabelQuerySchema, SerialsInSchema
 from traceability.batches.label_jobs import (
     JobUnderWay,
     file_expires_at,
@@ -25,27 +25,20 @@ from traceability.batches.label_jobs import (
     queue_label_job,
 )
 from traceability.batches.label_sheets import (
-    ERROR_CORRECTION_LEVELS,
-    MAX_COPIES,
     download_name,
     label_text,
     label_urls,
     plan_labels,
     render_sheet,
 )
-from traceability.batches.serials import MAX_SERIALS_PER_REQUEST, create_serials
+from traceability.batches.serials import create_serials
 from traceability.batches.service import item_public_url
 from traceability.core.errors import Conflict, InvalidInput
 from traceability.core.extensions import db
-from traceability.labels.sheets import TEMPLATES
 from traceability.models.batches import Batch, Item, LabelJob
 
 # A sheet answered in the request itself; bigger ones go through POST /batches/{id}/label-jobs.
 SYNC_LABEL_LIMIT = 10_000
-
-
-class SerialsInSchema(Schema):
-    count = fields.Integer(required=True, strict=True, validate=Range(1, MAX_SERIALS_PER_REQUEST))
 
 
 class ItemSchema(Schema):
@@ -60,27 +53,6 @@ class ItemSchema(Schema):
 
 class SerialsSchema(Schema):
     items = fields.List(fields.Nested(ItemSchema))
-
-
-class LabelQuerySchema(Schema):
-    template = fields.String(
-        required=True,
-        validate=OneOf(tuple(TEMPLATES)),
-        metadata={
-            "description": "Label stock: " + "; ".join(f"{t.name}: {t.stock}" for t in TEMPLATES.values())
-        },
-    )
-    ec = fields.String(
-        load_default="M",
-        validate=OneOf(ERROR_CORRECTION_LEVELS),
-        metadata={"description": "Error correction: M (15 %, the default) or H (30 %)"},
-    )
-    copies = fields.Integer(
-        validate=Range(1, MAX_COPIES),
-        metadata={
-            "description": "Labels of the batch code when the batch has no serialised items (default: a full sheet)"
-        },
-    )
 
 
 class LabelJobSchema(Schema):

@@ -10,35 +10,9 @@ from marshmallow import Schema, fields
 from traceability.accounts.scope import get_scoped_or_404
 from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
-from traceability.api.validators import Length, OneOf, Range
-from traceability.core.provinces import PROVINCES
-from traceability.models.registry import LOCATION_KINDS, Location
+from traceability.models.registry import Location
+from traceability.registry.contracts import LocationFieldsSchema, LocationInSchema
 from traceability.registry.locations import create_location, list_locations, update_location
-
-
-class LocationFieldsSchema(Schema):
-    """A location's own fields, every one optional: what PATCH takes."""
-
-    name = fields.String(validate=Length(min=1, max=300))
-    kind = fields.String(validate=OneOf(LOCATION_KINDS))
-    province_code = fields.String(
-        validate=OneOf(list(PROVINCES)), metadata={"description": "the producer's province when left out"}
-    )
-    ward = fields.String(validate=Length(max=200))
-    address = fields.String(validate=Length(max=300), metadata={"description": "street address or hamlet"})
-    gln = fields.String(
-        validate=Length(max=13),
-        allow_none=True,
-        metadata={"description": "13 digits with a correct check digit"},
-    )
-    latitude = fields.Float(validate=Range(-90, 90), allow_none=True, allow_nan=False)
-    longitude = fields.Float(validate=Range(-180, 180), allow_none=True, allow_nan=False)
-
-
-class LocationInSchema(LocationFieldsSchema):
-    producer_id = IdField(metadata={"description": "a producer user's own producer when left out"})
-    name = fields.String(required=True, validate=Length(min=1, max=300))
-    kind = fields.String(required=True, validate=OneOf(LOCATION_KINDS))
 
 
 class LocationSchema(Schema):

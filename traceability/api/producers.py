@@ -12,11 +12,12 @@ from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.api.schemas import PageQuerySchema
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf
+from traceability.core.contracts import MAX_SEARCH_LENGTH
 from traceability.core.provinces import PROVINCES
 from traceability.core.text import like_pattern
 from traceability.models.registry import PRODUCER_KINDS, PRODUCER_STATUSES, Producer
+from traceability.registry.contracts import ProducerInSchema, ProducerUpdateSchema, ReasonSchema
 from traceability.registry.producers import (
-    MAX_REASON_LENGTH,
     approve_producer,
     create_producer,
     reinstate_producer,
@@ -26,44 +27,8 @@ from traceability.registry.producers import (
 )
 
 
-class ProducerInSchema(Schema):
-    name = fields.String(required=True, validate=Length(min=1, max=300))
-    kind = fields.String(required=True, validate=OneOf(PRODUCER_KINDS))
-    tax_code = fields.String(validate=Length(max=14), allow_none=True)
-    province_code = fields.String(required=True, validate=OneOf(list(PROVINCES)))
-    ward = fields.String(validate=Length(max=200))
-    address = fields.String(validate=Length(max=300))
-    phone = fields.String(validate=Length(max=30))
-    email = fields.String(validate=Length(max=254))
-    website = fields.String(validate=Length(max=500))
-    previous_province_code = fields.String(validate=OneOf(list(PROVINCES)), allow_none=True)
-    previous_ward = fields.String(validate=Length(max=200), allow_none=True)
-    previous_street = fields.String(validate=Length(max=300), allow_none=True)
-
-
-class ProducerUpdateSchema(Schema):
-    """A profile change: only the fields sent change. The province cannot change here."""
-
-    name = fields.String(validate=Length(min=1, max=300))
-    kind = fields.String(validate=OneOf(PRODUCER_KINDS))
-    tax_code = fields.String(validate=Length(max=14), allow_none=True)
-    province_code = fields.String(validate=OneOf(list(PROVINCES)))
-    ward = fields.String(validate=Length(max=200))
-    address = fields.String(validate=Length(max=300), attribute="street")
-    phone = fields.String(validate=Length(max=30))
-    email = fields.String(validate=Length(max=254))
-    website = fields.String(validate=Length(max=500))
-    previous_province_code = fields.String(validate=OneOf(list(PROVINCES)), allow_none=True)
-    previous_ward = fields.String(validate=Length(max=200), allow_none=True)
-    previous_street = fields.String(validate=Length(max=300), allow_none=True)
-
-
-class ReasonSchema(Schema):
-    reason = fields.String(required=True, validate=Length(min=1, max=MAX_REASON_LENGTH))
-
-
 class ProducerQuerySchema(PageQuerySchema):
-    q = fields.String(validate=Length(max=100))
+    q = fields.String(validate=Length(max=MAX_SEARCH_LENGTH))
     province = fields.String(validate=OneOf(list(PROVINCES)))
     kind = fields.String(validate=OneOf(PRODUCER_KINDS))
     status = fields.String(validate=OneOf(PRODUCER_STATUSES))

@@ -14,72 +14,21 @@ from traceability.accounts.scope import get_scoped_or_404
 from traceability.api.schemas import IdField, PageQuerySchema
 from traceability.api.spec import operation, paginate
 from traceability.api.validators import Length, OneOf, Range
+from traceability.core.contracts import MAX_SEARCH_LENGTH
 from traceability.core.dates import vietnam_today
 from traceability.core.errors import InvalidInput
 from traceability.core.provinces import PROVINCES
 from traceability.models.registry import OCOP_GROUPS, Product
 from traceability.registry.claims import CLAIM_STATES, claim_state, loaded_claim
+from traceability.registry.contracts import (
+    ClaimRejectSchema,
+    ProductFieldsSchema,
+    ProductInSchema,
+    ShopLinkSchema,
+)
 from traceability.registry.product_claims import reject_claim, verify_claim
 from traceability.registry.product_images import add_product_image
 from traceability.registry.products import create_product, search_products, update_product
-
-
-class OcopSchema(Schema):
-    group = fields.String(required=True, validate=OneOf(OCOP_GROUPS))
-    stars = fields.Integer(required=True, strict=True, validate=Range(3, 5))
-    certificate_no = fields.String(validate=Length(max=100), allow_none=True)
-    issued_on = fields.Date(allow_none=True)
-    expires_on = fields.Date(
-        allow_none=True, metadata={"description": "36 months after issued_on when left out"}
-    )
-
-
-class ShopLinkSchema(Schema):
-    name = fields.String(validate=Length(max=100))
-    url = fields.Url(required=True, schemes={"http", "https"})
-    price_vnd = fields.Integer(
-        strict=True,
-        validate=Range(1, 10**12),
-        allow_none=True,
-        metadata={"description": "the shop's retail price in đồng; gives the page's schema.org Offer"},
-    )
-
-
-class ProductFieldsSchema(Schema):
-    """The product's own fields, every one optional: what PATCH takes."""
-
-    name = fields.String(validate=Length(min=1, max=300))
-    name_en = fields.String(validate=Length(max=300), allow_none=True)
-    description = fields.String(validate=Length(max=5000))
-    category = fields.String(validate=Length(max=100))
-    brand = fields.String(validate=Length(max=200))
-    gtin = fields.String(
-        validate=Length(max=14),
-        allow_none=True,
-        metadata={"description": "GTIN-8, -12, -13 or -14; stored and answered as 14 digits"},
-    )
-    standards = fields.String(validate=Length(max=500), metadata={"description": "TCVN/QCVN codes"})
-    is_flagship = fields.Boolean(
-        metadata={
-            "description": "declares a flagship product of the province, public once its centre verifies it"
-        }
-    )
-    ocop = fields.Nested(
-        OcopSchema,
-        allow_none=True,
-        metadata={
-            "description": "declares the product's OCOP rating, public once its centre verifies it; "
-            "null withdraws it"
-        },
-    )
-    shop_links = fields.List(fields.Nested(ShopLinkSchema), validate=Length(max=10))
-    tech_origin = fields.String(validate=Length(max=500), allow_none=True)
-    declared_revenue_vnd = fields.Integer(strict=True, validate=Range(0, 10**15), allow_none=True)
-
-
-class ProductInSchema(ProductFieldsSchema):
-    producer_id = IdField(metadata={"description": "a producer user's own producer when left out"})
-    name = fields.String(required=True, validate=Length(min=1, max=300))
 
 
 class ProductOcopSchema(Schema):
@@ -184,7 +133,7 @@ class ProductSchema(Schema):
 
 class ProductQuerySchema(PageQuerySchema):
     q = fields.String(
-        validate=Length(max=100),
+        validate=Length(max=MAX_SEARCH_LENGTH),
         metadata={
             "description": "words of the name, English name, brand, category or GTIN; "
             "diacritics and case are ignored"
@@ -275,10 +224,6 @@ def product_images_create(product_id: int):
     # One byte over the limit is enough to refuse it; no need to read the rest.
     data = upload.read(current_app.config["MAX_IMAGE_BYTES"] + 1)
     return add_product_image(product, data, actor=current_user)
-
-
-class ClaimRejectSchema(Schema):
-    reason = fields.String(required=True, validate=Length(min=1, max=2000))
 
 
 @operation(

@@ -1,47 +1,25 @@
-"""Schemas shared by the API modules: quantities, tokens, pagination."""
+"""Schemas shared by the API modules: answers of tokens, pagination; ids, quantities and the token
+request are input contracts (`traceability.core.contracts`, `traceability.accounts.contracts`)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
+from marshmallow import Schema, fields
 
-from flask_babel import gettext as _
-from marshmallow import Schema, ValidationError, fields
+from traceability.accounts.contracts import TokenRequestSchema
+from traceability.core.contracts import IdField, QuantityField, Range
 
-from traceability.api.validators import Length, Range
-from traceability.core.database import MAX_ID
+__all__ = [
+    "MAX_PAGE",
+    "ApiTokenSchema",
+    "IdField",
+    "PageQuerySchema",
+    "QuantityField",
+    "TokenRequestSchema",
+    "TokenSchema",
+]
 
 #: The last page a list answers; a bigger one would overflow the SQL OFFSET.
 MAX_PAGE = 1_000_000
-
-
-class QuantityField(fields.Decimal):
-    """A quantity: a JSON number or numeric string in, a JSON number out."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(places=None, allow_nan=False, **kwargs)
-
-    # A JSON number out, where marshmallow's Decimal field says a Decimal (or its string).
-    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> float | None:  # type: ignore[override]
-        return None if value is None else float(value)
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
-        if isinstance(value, bool):
-            raise ValidationError(_("Not a valid number."))
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class IdField(fields.Integer):
-    """A record's id in a body or query: from 1 to MAX_ID, so the database never sees a bigger number."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(validate=Range(1, MAX_ID), **kwargs)
-
-
-class TokenRequestSchema(Schema):
-    email = fields.String(required=True, validate=Length(max=254))
-    password = fields.String(required=True, load_only=True, validate=Length(max=200))
-    name = fields.String(validate=Length(max=100))
 
 
 class TokenSchema(Schema):

@@ -38,7 +38,7 @@ from traceability.core.extensions import db
 from traceability.core.ownership import owned_models, owner_of
 from traceability.core.uploads import images_folder, remove
 from traceability.models.batches import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
-from traceability.models.public import Report, Scan
+from traceability.models.public import ProblemReport, Scan
 from traceability.models.registry import Product
 
 log = logging.getLogger(__name__)
@@ -339,7 +339,7 @@ def _counts(batch_id: int) -> dict[str, int]:
         "events": _count(TraceEvent, TraceEvent.batch_id == batch_id),
         "items": _count(Item, Item.batch_id == batch_id),
         "scans": _count(Scan, or_(Scan.batch_id == batch_id, Scan.item_id.in_(items))),
-        "reports": _count(Report, Report.batch_id == batch_id),
+        "reports": _count(ProblemReport, ProblemReport.batch_id == batch_id),
         "inputs": _count(
             BatchInput, or_(BatchInput.output_batch_id == batch_id, BatchInput.input_batch_id == batch_id)
         ),

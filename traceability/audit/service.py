@@ -157,6 +157,12 @@ def lock_audit_chain() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
 
 
+def audit_type(model: type) -> str:
+    """The object type audit entries give ``model``'s rows: its class name unless it declares
+    ``__audit_type__`` (a renamed model keeps the name its entries already carry)."""
+    return getattr(model, "__audit_type__", model.__name__)
+
+
 def record_audit(
     action: str,
     obj: Any,
@@ -184,7 +190,7 @@ def record_audit(
     db.session.flush()
     if obj is not None:
         identity = inspect(obj).identity
-        object_type = object_type or type(obj).__name__
+        object_type = object_type or audit_type(type(obj))
         object_id = identity[0] if identity and object_id is None else object_id
     if producer_id is None:
         producer_id = getattr(actor, "producer_id", None)

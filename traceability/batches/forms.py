@@ -1,5 +1,7 @@
 """Forms for batches and key tracking events."""
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
@@ -14,12 +16,21 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
+from traceability.batches.contracts import (
+    MAX_NOTE_LENGTH,
+    MAX_REASON_LENGTH,
+    BatchInSchema,
+    EventCorrectionSchema,
+    EventInSchema,
+    RecallCloseSchema,
+    RecallInSchema,
+)
 from traceability.core.dates import VIETNAM_OFFSET
 from traceability.core.vocabulary import EVENT_TYPE_LABELS, RECALL_OUTCOME_LABELS, UNIT_LABELS
-from traceability.http.forms import Form
-from traceability.models.batches import EVENT_TYPES, UNITS
+from traceability.http.forms import Form, NumberRange, SchemaForm, text_validators
+from traceability.models.batches import EVENT_TYPES, UNITS, Batch, TraceEvent
 
 
 class InputForm(Form):
@@ -32,11 +43,25 @@ class InputForm(Form):
     quantity = DecimalField(_l("Quantity taken"), places=3, validators=[Optional(), NumberRange(min=0)])
 
 
-class BatchForm(Form):
+class BatchForm(SchemaForm):
+    """Registering a batch: ``POST /batches``' contract; the input rows are the service's to check."""
+
+    schema = BatchInSchema
+    schema_only = (
+        "product_id",
+        "lot_code",
+        "production_date",
+        "expiry_date",
+        "quantity",
+        "unit",
+        "location_id",
+        "input_kind",
+    )
+
     product_id = SelectField(_l("Product"), coerce=int)
     lot_code = StringField(
         _l("Lot code"),
-        validators=[DataRequired(), Length(max=20)],
+        validators=text_validators(Batch.lot_code, required=True),
         description=_l("Up to 20 characters, no spaces or accented letters, for example LO-2026-001."),
     )
     production_date = DateField(_l("Production date"), validators=[DataRequired()])
@@ -64,7 +89,11 @@ class BatchForm(Form):
         ]
 
 
-class EventForm(Form):
+class EventForm(SchemaForm):
+    """Recording a key tracking event: ``POST /batches/{id}/events``' contract, and its photo."""
+
+    schema = EventInSchema
+
     type = SelectField(
         _l("What happened"),
         # Associations (sensors, devices) come only from EPCIS capture, with their identifiers.
@@ -79,10 +108,10 @@ class EventForm(Form):
     )
     location_id = SelectField(_l("Where"), coerce=lambda v: int(v) if v else None)
     quantity = DecimalField(_l("Quantity"), places=3, validators=[Optional(), NumberRange(min=0)])
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(_l("Note"), validators=text_validators(MAX_NOTE_LENGTH))
     counterparty = StringField(
         _l("Recipient or source"),
-        validators=[Optional(), Length(max=300)],
+        validators=text_validators(TraceEvent.counterparty),
         description=_l("For shipping and receiving: who the goods went to or came from."),
     )
     reference_type = SelectField(
@@ -97,7 +126,9 @@ class EventForm(Form):
         ],
         validators=[Optional()],
     )
-    reference = StringField(_l("Reference document number"), validators=[Optional(), Length(max=100)])
+    reference = StringField(
+        _l("Reference document number"), validators=text_validators(TraceEvent.reference_number)
+    )
     photo = FileField(_l("Photo"), description=_l("Optional: a PNG, JPEG or WebP photo of this step."))
 
     def event_data(self) -> dict:
@@ -117,21 +148,38 @@ class EventForm(Form):
         data["time"] = self.time.data.replace(tzinfo=VIETNAM_OFFSET)
         return data
 
+    def schema_input(self) -> dict[str, Any]:
+        """The event as the API's body: its time in Vietnam time, with the offset."""
+        data = super().schema_input()
+        if "time" in data:
+            data["time"] = data["time"].replace(tzinfo=VIETNAM_OFFSET)
+        return data
+
     def photo_bytes(self) -> bytes | None:
         upload = self.photo.data
         return upload.read() if upload and getattr(upload, "filename", "") else None
 
 
 class CorrectionForm(EventForm):
-    reason = TextAreaField(_l("Why is it corrected?"), validators=[DataRequired(), Length(max=2000)])
+    schema = EventCorrectionSchema
+
+    reason = TextAreaField(
+        _l("Why is it corrected?"), validators=text_validators(MAX_REASON_LENGTH, required=True)
+    )
 
 
-class ReasonForm(Form):
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+class ReasonForm(SchemaForm):
+    """Why a batch is recalled, or an event withdrawn: ``RecallInSchema``, as ``EventRetractionSchema``."""
+
+    schema = RecallInSchema
+
+    reason = TextAreaField(_l("Reason"), validators=text_validators(MAX_REASON_LENGTH, required=True))
 
 
-class RecallCloseForm(Form):
+class RecallCloseForm(SchemaForm):
     """Closing a recall: how it ended and why (``close_recall``, as the API's ``{note, outcome}``)."""
+
+    schema = RecallCloseSchema
 
     outcome = RadioField(
         _l("How the recall ended"),
@@ -140,6 +188,7 @@ class RecallCloseForm(Form):
     )
     note = TextAreaField(
         _l("What was found and done"),
-        validators=[DataRequired(), Length(max=2000)],
+        # Always asked here; the API needs it only to return the lots to sale (close_recall).
+        validators=text_validators(MAX_NOTE_LENGTH, required=True, min_length=0),
         description=_l("When the lots return to sale, their public pages show this note."),
     )

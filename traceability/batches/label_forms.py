@@ -2,11 +2,12 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectChoice, SelectField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, Optional
 
+from traceability.batches.contracts import LabelQuerySchema, SerialsInSchema
 from traceability.batches.label_sheets import MAX_COPIES
 from traceability.batches.serials import MAX_SERIALS_PER_REQUEST
-from traceability.http.forms import Form
+from traceability.http.forms import NumberRange, SchemaForm
 from traceability.labels.sheets import TEMPLATES
 
 TEMPLATE_LABELS = {
@@ -32,8 +33,10 @@ def _ec_field() -> SelectField:
     )
 
 
-class LabelSheetForm(Form):
-    """Print a label sheet of a batch: its items, or copies of its code."""
+class LabelSheetForm(SchemaForm):
+    """Print a label sheet of a batch: its items, or copies of its code (``LabelQuerySchema``)."""
+
+    schema = LabelQuerySchema
 
     template = SelectField(_l("Label template"), choices=_template_choices())
     ec = _ec_field()
@@ -46,8 +49,10 @@ class LabelSheetForm(Form):
     )
 
 
-class SerialsForm(Form):
-    """Create serialised items of a batch, and optionally print their labels at once."""
+class SerialsForm(SchemaForm):
+    """Create serialised items of a batch (``SerialsInSchema``), and optionally print their labels at once."""
+
+    schema = SerialsInSchema
 
     count = IntegerField(
         _l("Number of items"),

@@ -67,10 +67,10 @@ REPLICA_ENDPOINTS = frozenset(
     {
         "public.digital_link",
         "public.short_code",
-        "directory.index",
-        "directory.product",
-        "directory.product_by_id",
-        "directory.sitemap",
+        "public.directory.index",
+        "public.directory.product",
+        "public.directory.product_by_id",
+        "public.directory.sitemap",
     }
 )
 _READS_REPLICA = "reads_from_replica"  # on g: this request reads from the replica

@@ -172,6 +172,13 @@ def local_path(target: str | None, *, from_any_url: bool = False) -> str | None:
     )
 
 
+def attachment(body: bytes, media_type: str, filename: str) -> Response:
+    """``body`` as a download named ``filename`` (ASCII): a chart's CSV, a report's XLSX or PDF."""
+    response = Response(body, mimetype=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 def send_private_document(
     path: Path, content_type: str | None, ascii_name: str, original_name: str
 ) -> Response:

@@ -16,13 +16,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
-from traceability.http.forms import Form
+from traceability.http.forms import Form, SchemaForm, text_validators, without_blanks
 from traceability.inspections.checklists import ANSWER_LABELS, checklist_for, item_label
+from traceability.inspections.contracts import AnswerSchema, CloseSchema, InspectionInSchema, ReopenSchema
 from traceability.inspections.queries import OUTCOME_LABELS, SEVERITY_LABELS, STATUS_LABELS
 from traceability.inspections.service import MAX_NOTE, MAX_TEXT
-from traceability.models.inspections import INSPECTION_STATUSES
+from traceability.models.inspections import INSPECTION_STATUSES, Inspection
 
 ANSWER_CHOICES = [SelectChoice(code, label) for code, label in ANSWER_LABELS.items()]
 
@@ -49,16 +50,21 @@ class _SubForm(Form):
         csrf = False  # a subform: the outer form carries the token
 
 
-class InspectionForm(Form):
+class InspectionForm(SchemaForm):
+    """Recording an inspection: ``POST /inspections``' contract (the view names its subject), and photos."""
+
+    schema = InspectionInSchema
+    schema_partial = ("subject_kind", "subject_id")
+
     inspected_on = DateField(_l("Date of the inspection"), validators=[DataRequired()])
     inspector = StringField(
         _l("Inspector"),
-        validators=[DataRequired(), Length(max=200)],
+        validators=text_validators(Inspection.inspector, required=True),
         description=_l("Who inspected; name everyone who took part."),
     )
     findings = TextAreaField(
         _l("Findings"),
-        validators=[Optional(), Length(max=MAX_TEXT)],
+        validators=text_validators(MAX_TEXT),
         description=_l("What was seen. For a nonconformity, say what must change: the producer answers it."),
     )
     outcome = RadioField(
@@ -84,6 +90,30 @@ class InspectionForm(Form):
         _l("Photos"),
         description=_l("JPEG, PNG or WebP photos taken at the inspection; you may choose several."),
     )
+
+    def _checklist_items(self) -> list[str]:
+        checklist = getattr(self, "checklist", None)
+        return list(checklist.form._fields) if isinstance(checklist, FormField) else []
+
+    def schema_input(self) -> dict[str, Any]:
+        """The inspection as the API's body, its checklist in the form's order; the view names the subject."""
+        data = {
+            name: getattr(self, name).data
+            for name in ("inspected_on", "inspector", "findings", "outcome", "severity", "follow_up_on")
+        }
+        data["checklist"] = [
+            without_blanks({"item": code, "answer": self.checklist[code].data, "note": self.notes[code].data})
+            for code in self._checklist_items()
+        ]
+        return without_blanks(data)
+
+    def schema_field(self, path: tuple[Any, ...]) -> Any:
+        """A refusal of the checklist's row ``n`` goes to that item's answer or note."""
+        items = self._checklist_items()
+        if path[0] == "checklist" and len(path) > 1 and isinstance(path[1], int) and path[1] < len(items):
+            code = items[path[1]]
+            return self.notes[code] if path[2:] == ("note",) else self.checklist[code]
+        return super().schema_field(path)
 
     def checklist_data(self, kind: str) -> list[dict[str, Any]]:
         return [
@@ -127,7 +157,7 @@ def inspection_form(kind: str, **kwargs: Any) -> InspectionForm:
     notes = type(
         "ChecklistNotesForm",
         (_SubForm,),
-        {code: StringField(_l("Note"), validators=[Optional(), Length(max=MAX_NOTE)]) for code in items},
+        {code: StringField(_l("Note"), validators=text_validators(MAX_NOTE)) for code in items},
     )
     form_class = type(
         "KindInspectionForm",
@@ -137,10 +167,12 @@ def inspection_form(kind: str, **kwargs: Any) -> InspectionForm:
     return form_class(**kwargs)
 
 
-class AnswerForm(Form):
+class AnswerForm(SchemaForm):
+    schema = AnswerSchema
+
     response = TextAreaField(
         _l("Your answer"),
-        validators=[DataRequired(), Length(max=MAX_TEXT)],
+        validators=text_validators(MAX_TEXT, required=True),
         description=_l(
             "What you did about the nonconformity. The centre reads it and closes it or asks for more."
         ),
@@ -150,14 +182,18 @@ class AnswerForm(Form):
     )
 
 
-class CloseForm(Form):
-    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=MAX_TEXT)])
+class CloseForm(SchemaForm):
+    schema = CloseSchema
+
+    note = TextAreaField(_l("Note (optional)"), validators=text_validators(MAX_TEXT))
 
 
-class ReopenForm(Form):
+class ReopenForm(SchemaForm):
+    schema = ReopenSchema
+
     reason = TextAreaField(
         _l("Why it is reopened"),
-        validators=[DataRequired(), Length(max=MAX_TEXT)],
+        validators=text_validators(MAX_TEXT, required=True),
         description=_l("The producer sees this and answers again."),
     )
     follow_up_on = DateField(_l("New follow-up date (optional)"), validators=[Optional()])

@@ -8,7 +8,7 @@ from traceability.models.epcis import EpcisCaptureJob, EpcisQueryEvent, EpcisQue
 from traceability.models.idempotency import IdempotentRequest
 from traceability.models.inspections import Inspection, InspectionCheck, InspectionFollowUp, InspectionPhoto
 from traceability.models.notifications import Notification, NotificationPreference
-from traceability.models.public import Report, Scan
+from traceability.models.public import ProblemReport, Scan
 from traceability.models.registry import (
     Centre,
     Certification,
@@ -43,13 +43,13 @@ __all__ = [
     "Location",
     "Notification",
     "NotificationPreference",
+    "ProblemReport",
     "Producer",
     "Product",
     "ProductImage",
     "RateLimitCounter",
     "Recall",
     "RecallBatch",
-    "Report",
     "Scan",
     "ScienceTask",
     "TechnologyProcess",

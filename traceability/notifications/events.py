@@ -20,7 +20,7 @@ from traceability.core.extensions import db
 from traceability.models.accounts import User
 from traceability.models.batches import Batch, Recall, RecallBatch
 from traceability.models.notifications import Notification
-from traceability.models.public import Report
+from traceability.models.public import ProblemReport
 from traceability.models.registry import Certification, Producer, Product
 from traceability.notifications.links import page_path, public_lot_path
 from traceability.notifications.messages import MAX_LISTED_LOTS
@@ -181,7 +181,7 @@ def recall_opened(recall: Recall, *, actor: Any) -> list[Notification]:
 # ---------------------------------------------------------------- consumers' problem reports
 
 
-def problem_reported(report: Report) -> list[Notification]:
+def problem_reported(report: ProblemReport) -> list[Notification]:
     """A consumer reported a problem with a lot: its producer's users and its centre's staff hear it."""
     batch = report.batch
     producer = batch.product.producer
@@ -208,7 +208,7 @@ def contact_email(contact: str | None) -> str | None:
 
 
 def notify_report_reply(
-    report: Report, reply_text: str, *, link: str | None = None, locale: str | None = None
+    report: ProblemReport, reply_text: str, *, link: str | None = None, locale: str | None = None
 ) -> Notification | None:
     """Email the answer to a consumer's problem report to the address they left; None when they left none.
 

@@ -21,11 +21,11 @@ from traceability.gs1 import batch_uri
 log = logging.getLogger(__name__)
 
 PAGES = {
-    "producer": "producers.detail",
-    "certification": "certifications.detail",
+    "producer": "registry.producers.detail",
+    "certification": "registry.certifications.detail",
     "product": "registry.product_detail",
     "batch": "batches.batch_detail",
-    "problem_reports": "problem_reports.index",
+    "problem_reports": "public.problem_reports.index",
     "overview": "registry.dashboard",
     "notifications": "notifications.index",
     "settings": "notifications.settings",

@@ -187,7 +187,7 @@ def consumer_page_context(batch: Batch, item: Item | None, *, entity_url: str, t
         "shop_links": [] if recalls.recalled else web_shop_links(product),
         "scan_history": history,
         "copied_code": item_copied_code_signal(item, history) if item is not None and history else None,
-        "report_url": url_for("problem_reports.new", code=code),
+        "report_url": url_for("public.report_problem.new", code=code),
         "public_url": entity_url,
         "page_path": urlsplit(entity_url).path,
         "og": {

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TextAreaField
-from wtforms.validators import Length, Optional
 
-from traceability.http.forms import Form
+from traceability.http.forms import Form, text_validators
 from traceability.public.problem_reports import CONTACT_MAX_LENGTH, MESSAGE_MAX_LENGTH
+
+#: What the centre says it did about a report (a Text column).
+CLOSING_NOTE_LENGTH = 500
 
 
 class ProblemReportForm(Form):
@@ -30,4 +32,4 @@ class ProblemReportForm(Form):
 class CloseReportForm(Form):
     """Closing a report, with what was done about it."""
 
-    note = StringField(_l("What was done (optional)"), validators=[Optional(), Length(max=500)])
+    note = StringField(_l("What was done (optional)"), validators=text_validators(CLOSING_NOTE_LENGTH))

@@ -8,7 +8,7 @@ shared by every worker and server either way. Only reports
 that are accepted count: a refused form costs the sender nothing.
 
 A report reaches the work list of the centre of the batch's producer (the
-tenant scope of ``Report``); the producer sees its own batches' reports and
+tenant scope of ``ProblemReport``); the producer sees its own batches' reports and
 the centre's staff close them. The audit log records both steps, without the
 sender's contact: the log is kept for good, a phone number need not be.
 """
@@ -27,18 +27,19 @@ from sqlalchemy.orm import joinedload
 from traceability.accounts.policy import STAFF_ROLES, is_centre_staff_of
 from traceability.accounts.scope import scoped_select
 from traceability.audit.service import record_audit, snapshot
+from traceability.core.contracts import column_length
 from traceability.core.dates import utcnow
 from traceability.core.errors import Conflict, Forbidden, InvalidInput, TooManyAttempts
 from traceability.core.extensions import db
 from traceability.http import rate_limits
 from traceability.models.batches import Batch, Item
-from traceability.models.public import Report
+from traceability.models.public import ProblemReport
 from traceability.models.registry import Product
 from traceability.notifications import events as notify
 from traceability.registry.worklists import Worklist
 
 MESSAGE_MAX_LENGTH = 2000
-CONTACT_MAX_LENGTH = 200
+CONTACT_MAX_LENGTH = column_length(ProblemReport.contact)
 CLOSING_ROLES = STAFF_ROLES
 # Kept out of the audit log (see the module docstring).
 PRIVATE_FIELDS = ("contact",)
@@ -75,7 +76,7 @@ def _clean(value: str | None) -> str:
 
 def submit_report(
     batch: Batch, item: Item | None, message: str, contact: str = "", *, address: str | None
-) -> Report:
+) -> ProblemReport:
     """Record a consumer's report on a batch (or one of its items); refused while ``address`` is throttled."""
     wait = report_throttle.retry_after(address)
     if wait:
@@ -98,7 +99,9 @@ def submit_report(
         raise InvalidInput(_l("The report was not sent: check the form."), errors)
     if item is not None and item.batch_id != batch.id:
         raise InvalidInput(_l("This item is not of this batch."))
-    report = Report(batch_id=batch.id, item_id=item.id if item else None, message=message, contact=contact)
+    report = ProblemReport(
+        batch_id=batch.id, item_id=item.id if item else None, message=message, contact=contact
+    )
     db.session.add(report)
     db.session.flush()
     record_audit(
@@ -112,7 +115,7 @@ def submit_report(
     return report
 
 
-def close_report(report: Report, note: str = "", *, actor: Any) -> Report:
+def close_report(report: ProblemReport, note: str = "", *, actor: Any) -> ProblemReport:
     """Close a report once the centre has dealt with it; only the producer's centre's staff may."""
     producer = report.batch.product.producer
     if not is_centre_staff_of(actor, producer):
@@ -140,17 +143,17 @@ def close_report(report: Report, note: str = "", *, actor: Any) -> Report:
 def scoped_reports(user: Any, *, status: str | None = None, batch_id: int | None = None) -> Select:
     """The reports ``user`` may read, newest first, with their batch, product and producer loaded."""
     query = (
-        scoped_select(Report, user)
+        scoped_select(ProblemReport, user)
         .options(
-            joinedload(Report.batch).joinedload(Batch.product).joinedload(Product.producer),
-            joinedload(Report.item),
+            joinedload(ProblemReport.batch).joinedload(Batch.product).joinedload(Product.producer),
+            joinedload(ProblemReport.item),
         )
-        .order_by(Report.created_at.desc(), Report.id.desc())
+        .order_by(ProblemReport.created_at.desc(), ProblemReport.id.desc())
     )
     if status:
-        query = query.where(Report.status == status)
+        query = query.where(ProblemReport.status == status)
     if batch_id is not None:
-        query = query.where(Report.batch_id == batch_id)
+        query = query.where(ProblemReport.batch_id == batch_id)
     return query
 
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 
-from traceability.http.forms import Form
-from traceability.models.registry import CLAIM_TYPES
+from traceability.http.forms import Form, SchemaForm, text_validators, without_blanks
+from traceability.models.registry import CLAIM_TYPES, Certification
 from traceability.registry.certifications import (
     CERTIFICATION_SCOPE_LABELS,
     CERTIFICATION_TYPE_LABELS,
+    MAX_REASON_LENGTH,
 )
+from traceability.registry.contracts import CertificationInSchema, RejectSchema
 
 TYPE_CHOICES = [SelectChoice(code, label) for code, label in CERTIFICATION_TYPE_LABELS.items()]
 # OCOP ratings and flagship designations are declared on the product (registry.product_claims).
@@ -38,12 +40,19 @@ def _document_field() -> FileField:
     )
 
 
-class CertificationDataForm(Form):
+class CertificationDataForm(SchemaForm):
+    """A certificate's own data (``POST /certifications``' contract without its subject): editing one."""
+
+    schema = CertificationInSchema
+    schema_only: ClassVar[tuple[str, ...] | None] = ("type", "number", "issuer", "valid_from", "valid_to")
+
     type = SelectField(_l("Type"), choices=NEW_TYPE_CHOICES, validators=[DataRequired()])
-    number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=100)])
+    number = StringField(
+        _l("Certificate number"), validators=text_validators(Certification.number, required=True)
+    )
     issuer = StringField(
         _l("Issued by"),
-        validators=[DataRequired(), Length(max=300)],
+        validators=text_validators(Certification.issuer, required=True),
         description=_l("The certification body or authority named on the certificate."),
     )
     valid_from = DateField(_l("Valid from"), validators=[DataRequired()])
@@ -55,6 +64,9 @@ class CertificationDataForm(Form):
             name: getattr(self, name).data for name in ("type", "number", "issuer", "valid_from", "valid_to")
         }
 
+    def schema_input(self) -> dict[str, Any]:
+        return without_blanks(self.to_data())
+
     def document_upload(self, max_bytes: int) -> tuple[bytes | None, str | None]:
         """The uploaded document's bytes (one past the limit at most, so the service can refuse it) and name."""
         upload = self.document.data
@@ -64,6 +76,10 @@ class CertificationDataForm(Form):
 
 
 class CertificationForm(CertificationDataForm):
+    """Recording a certificate: ``POST /certifications``' contract; the subject names scope and id."""
+
+    schema_only = None
+
     # "scope:id", e.g. "product:12": one choice names both what is covered and which one.
     subject = SelectField(_l("What the certificate covers"), validators=[DataRequired()])
 
@@ -75,15 +91,22 @@ class CertificationForm(CertificationDataForm):
             "subject_id": int(subject_id) if subject_id.isdigit() else None,
         }
 
+    def schema_field(self, path: tuple[Any, ...]) -> Any:
+        if path[0] in ("scope", "subject_id"):  # both come from the one choice of subject
+            return self.subject
+        return super().schema_field(path)
+
 
 class VerifyForm(Form):
     """Only the CSRF token: the decision is the button."""
 
 
-class RejectForm(Form):
+class RejectForm(SchemaForm):
+    schema = RejectSchema
+
     reason = TextAreaField(
         _l("Reason for rejection"),
-        validators=[DataRequired(), Length(max=2000)],
+        validators=text_validators(MAX_REASON_LENGTH, required=True),
         description=_l("The producer sees this reason."),
     )
 

@@ -44,6 +44,7 @@ CERTIFICATION_SCOPE_LABELS = {
 CERTIFICATION_STATES = ("pending", "verified", "rejected", "expired")
 DECIDING_ROLES = STAFF_ROLES
 EDITABLE_FIELDS = ("type", "number", "issuer", "valid_from", "valid_to")
+MAX_REASON_LENGTH = 2000  # a rejection's reason, which the producer reads
 DOCUMENT_EXTENSIONS = {
     "application/pdf": "pdf",
     "image/png": "png",
@@ -422,9 +423,10 @@ def reject_certification(certification: Certification, reason: str | None, *, ac
             _l("Say why the certification is rejected: the producer sees the reason."),
             {"reason": _l("This field is required.")},
         )
-    if len(reason) > 2000:
+    if len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput(
-            _l("The reason is too long."), {"reason": _l("At most %(max)s characters.", max=2000)}
+            _l("The reason is too long."),
+            {"reason": _l("At most %(max)s characters.", max=MAX_REASON_LENGTH)},
         )
     before = snapshot(certification)
     certification.status = "rejected"

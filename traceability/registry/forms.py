@@ -19,12 +19,23 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import Optional
 
+from traceability.core.contracts import MAX_SEARCH_LENGTH
 from traceability.core.provinces import PROVINCES
-from traceability.http.forms import Form
-from traceability.models.registry import Product
+from traceability.http.forms import Form, NumberRange, SchemaForm, text_validators, without_blanks
+from traceability.models.registry import Certification, Location, Product
 from traceability.registry.claims import current_claim
+from traceability.registry.contracts import (
+    LATITUDE_REFUSAL,
+    LONGITUDE_REFUSAL,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_REVENUE_VND,
+    LocationFieldsSchema,
+    LocationInSchema,
+    ProductFieldsSchema,
+    ProductInSchema,
+)
 
 OCOP_GROUP_LABELS = {
     "food": _l("Food"),
@@ -50,6 +61,8 @@ OCOP_STAR_CHOICES = [SelectChoice("", "-"), *(SelectChoice(str(n)) for n in (3, 
 PROVINCE_CHOICES = [SelectChoice(code, name) for code, name in PROVINCES.items()]
 
 # The product's own fields, as the service names them.
+#: The shop links' textarea, a line per link (the service counts and checks the links themselves).
+SHOP_LINKS_TEXT_LENGTH = 5000
 PRODUCT_FIELDS = (
     "name",
     "name_en",
@@ -112,7 +125,9 @@ class OcopForm(Form):
     stars = SelectField(
         _l("OCOP stars"), choices=OCOP_STAR_CHOICES, coerce=_optional_int, validators=[Optional()]
     )
-    certificate_no = StringField(_l("OCOP certificate number"), validators=[Optional(), Length(max=100)])
+    certificate_no = StringField(
+        _l("OCOP certificate number"), validators=text_validators(Certification.number)
+    )
     issued_on = DateField(_l("OCOP certificate issued on"), validators=[Optional()])
     expires_on = DateField(
         _l("OCOP certificate valid until"),
@@ -121,29 +136,35 @@ class OcopForm(Form):
     )
 
 
-class ProductForm(Form):
-    """A product's fields; registering one also names its producer (NewProductForm)."""
+class ProductForm(SchemaForm):
+    """A product's fields (``PATCH /products/{id}``'s contract); registering one also names its producer
+    (NewProductForm)."""
 
-    name = StringField(_l("Product name (Vietnamese)"), validators=[DataRequired(), Length(max=300)])
-    name_en = StringField(_l("Product name (English)"), validators=[Optional(), Length(max=300)])
-    description = TextAreaField(
-        _l("Description"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 5}
+    schema = ProductFieldsSchema
+    schema_exclude = ("shop_links",)  # the textarea's lines are the service's to read (parse_shop_links)
+
+    name = StringField(
+        _l("Product name (Vietnamese)"), validators=text_validators(Product.name, required=True)
     )
-    category = StringField(_l("Category"), validators=[Optional(), Length(max=100)])
-    brand = StringField(_l("Brand"), validators=[Optional(), Length(max=200)])
+    name_en = StringField(_l("Product name (English)"), validators=text_validators(Product.name_en))
+    description = TextAreaField(
+        _l("Description"), validators=text_validators(MAX_DESCRIPTION_LENGTH), render_kw={"rows": 5}
+    )
+    category = StringField(_l("Category"), validators=text_validators(Product.category))
+    brand = StringField(_l("Brand"), validators=text_validators(Product.brand))
     gtin = StringField(
         _l("GTIN (barcode number)"),
-        validators=[Optional(), Length(max=20)],
+        validators=text_validators(Product.gtin),
         description=_l("8, 12, 13 or 14 digits. Leave empty if the product has no barcode."),
     )
     standards = StringField(
         _l("Standards applied (TCVN/QCVN)"),
-        validators=[Optional(), Length(max=500)],
+        validators=text_validators(Product.standards),
         description=_l("Separated by commas, for example: TCVN 5250:2015, QCVN 8-2:2011/BYT"),
     )
     shop_links = TextAreaField(
         _l("Where to buy"),
-        validators=[Optional(), Length(max=5000)],
+        validators=text_validators(SHOP_LINKS_TEXT_LENGTH),
         description=_l("One link per line: shop name | https://... address | price in đồng (optional)"),
         render_kw={"rows": 3},
     )
@@ -159,10 +180,10 @@ class ProductForm(Form):
         ),
     )
     tech_origin = StringField(
-        _l("Technology transfer or S&T task it came from"), validators=[Optional(), Length(max=500)]
+        _l("Technology transfer or S&T task it came from"), validators=text_validators(Product.tech_origin)
     )
     declared_revenue_vnd = IntegerField(
-        _l("Declared yearly revenue (VND)"), validators=[Optional(), NumberRange(min=0, max=10**15)]
+        _l("Declared yearly revenue (VND)"), validators=[Optional(), NumberRange(min=0, max=MAX_REVENUE_VND)]
     )
 
     def fill_from(self, product: Product) -> None:
@@ -179,6 +200,14 @@ class ProductForm(Form):
             self.ocop.expires_on.data = ocop.valid_to
         flagship = current_claim(product, "flagship")
         self.is_flagship.data = flagship is not None and flagship.status in ("pending", "verified")
+
+    def schema_input(self) -> dict[str, Any]:
+        """The product's fields as the API's body, its OCOP rating as one object."""
+        data: dict[str, Any] = {name: getattr(self, name).data for name in PRODUCT_FIELDS}
+        data["is_flagship"] = self.is_flagship.data
+        ocop = {name: value for name, value in self.ocop.data.items() if name != "csrf_token"}
+        data["ocop"] = ocop if ocop["group"] or ocop["stars"] else None
+        return without_blanks(data)
 
     def to_data(self) -> dict[str, Any]:
         """The input of create_product and update_product; "Not OCOP" withdraws the OCOP claim."""
@@ -197,7 +226,12 @@ class ProductForm(Form):
 
 
 class NewProductForm(ProductForm):
+    schema = ProductInSchema
+
     producer_id = SelectField(_l("Producer"), coerce=int)
+
+    def schema_input(self) -> dict[str, Any]:
+        return {**super().schema_input(), "producer_id": self.producer_id.data}
 
     def to_data(self) -> dict[str, Any]:
         return {**super().to_data(), "producer_id": self.producer_id.data}
@@ -219,7 +253,7 @@ class ProductSearchForm(Form):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
+    q = StringField(_l("Search"), validators=text_validators(MAX_SEARCH_LENGTH))
     province = SelectField(
         _l("Province"), choices=[SelectChoice("", _l("All")), *PROVINCE_CHOICES], validators=[Optional()]
     )
@@ -244,26 +278,36 @@ class ProductSearchForm(Form):
         return {**filters, "flagship": True if self.flagship.data else None}
 
 
-class LocationForm(Form):
-    """A location's fields; adding one also names its producer (NewLocationForm)."""
+class LocationForm(SchemaForm):
+    """A location's fields (``PATCH /locations/{id}``'s contract); adding one also names its producer
+    (NewLocationForm)."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
+    schema = LocationFieldsSchema
+    schema_names = {"street": "address"}
+
+    name = StringField(_l("Name"), validators=text_validators(Location.name, required=True))
     kind = SelectField(
         _l("Kind"), choices=[SelectChoice(code, label) for code, label in LOCATION_KIND_LABELS.items()]
     )
     province_code = SelectField(_l("Province"), choices=PROVINCE_CHOICES)
-    ward = StringField(_l("Ward or commune"), validators=[Optional(), Length(max=200)])
-    street = StringField(_l("Street address or hamlet"), validators=[Optional(), Length(max=300)])
+    ward = StringField(_l("Ward or commune"), validators=text_validators(Location.ward))
+    street = StringField(_l("Street address or hamlet"), validators=text_validators(Location.street))
     gln = StringField(
         _l("GLN (GS1 location number)"),
-        validators=[Optional(), Length(max=20)],
+        validators=text_validators(Location.gln),
         description=_l("13 digits, if the location has one. Without it the location gets an internal code."),
     )
     latitude = DecimalField(
-        _l("Latitude"), places=None, validators=[Optional()], description=_l("For example 12.6675")
+        _l("Latitude"),
+        places=None,
+        validators=[Optional(), NumberRange(-90, 90, message=LATITUDE_REFUSAL)],
+        description=_l("For example 12.6675"),
     )
     longitude = DecimalField(
-        _l("Longitude"), places=None, validators=[Optional()], description=_l("For example 108.0378")
+        _l("Longitude"),
+        places=None,
+        validators=[Optional(), NumberRange(-180, 180, message=LONGITUDE_REFUSAL)],
+        description=_l("For example 108.0378"),
     )
 
     FIELDS = ("name", "kind", "province_code", "ward", "street", "gln", "latitude", "longitude")
@@ -279,6 +323,8 @@ class LocationForm(Form):
 
 
 class NewLocationForm(LocationForm):
+    schema = LocationInSchema
+
     producer_id = SelectField(_l("Producer"), coerce=int)
 
     def to_data(self) -> dict[str, Any]:

@@ -7,13 +7,17 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Optional
 
+from traceability.accounts.passwords import MAX_PASSWORD_LENGTH
+from traceability.core.contracts import MAX_SEARCH_LENGTH
 from traceability.core.provinces import PROVINCES
 from traceability.core.text import fold
 from traceability.core.vocabulary import STATUS_LABELS
-from traceability.http.forms import Form
-from traceability.models.registry import PRODUCER_STATUSES
+from traceability.http.forms import Form, SchemaForm, text_validators
+from traceability.models.accounts import User
+from traceability.models.registry import PRODUCER_STATUSES, Producer
+from traceability.registry.contracts import ProducerInSchema, ProducerUpdateSchema, ReasonSchema
 from traceability.registry.producers import MAX_REASON_LENGTH
 
 KIND_LABELS = {
@@ -43,36 +47,44 @@ def province_choices(blank: Any) -> list[SelectChoice]:
     return [SelectChoice("", blank), *(SelectChoice(code, name) for code, name in ordered)]
 
 
-class SignUpForm(Form):
+class SignUpForm(SchemaForm):
+    """A producer registers itself and its first user: ``POST /producers``'s contract, and the user."""
+
+    schema = ProducerInSchema
+    schema_names = {"street": "address"}
+
     name = StringField(
         _l("Legal name"),
-        validators=[DataRequired(), Length(max=300)],
+        validators=text_validators(Producer.name, required=True),
         description=_l("As on the business registration, for example HTX Cà phê Ea Tu."),
     )
     kind = SelectField(_l("Kind"), choices=kind_choices())
     tax_code = StringField(
-        _l("Tax code (MST)"), validators=[Optional(), Length(max=14)], description=TAX_CODE_HELP
+        _l("Tax code (MST)"), validators=text_validators(Producer.tax_code), description=TAX_CODE_HELP
     )
     province_code = SelectField(
         _l("Province"), choices=province_choices(_l("Choose a province")), validators=[DataRequired()]
     )
+    # A sign-up needs its ward and phone (sign_up_producer), which the API leaves to the centre's staff.
     ward = StringField(
-        _l("Ward or commune"), validators=[DataRequired(), Length(max=200)], description=WARD_HELP
+        _l("Ward or commune"),
+        validators=text_validators(Producer.ward, required=True, min_length=0),
+        description=WARD_HELP,
     )
-    street = StringField(_l("Street address"), validators=[Optional(), Length(max=300)])
-    phone = StringField(_l("Phone"), validators=[DataRequired(), Length(max=30)])
+    street = StringField(_l("Street address"), validators=text_validators(Producer.street))
+    phone = StringField(_l("Phone"), validators=text_validators(Producer.phone, required=True, min_length=0))
     email = EmailField(
         _l("Contact email"),
-        validators=[Optional(), Email(), Length(max=254)],
+        validators=[*text_validators(Producer.email), Email()],
         description=_l("Leave empty to use your sign-in email."),
     )
-    user_name = StringField(_l("Your full name"), validators=[DataRequired(), Length(max=200)])
+    user_name = StringField(_l("Your full name"), validators=text_validators(User.name, required=True))
     user_email = EmailField(
-        _l("Your email (to sign in)"), validators=[DataRequired(), Email(), Length(max=254)]
+        _l("Your email (to sign in)"), validators=[*text_validators(User.email, required=True), Email()]
     )
     user_password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(), Length(max=200)],
+        validators=text_validators(MAX_PASSWORD_LENGTH, required=True),
         description=_l("At least 10 characters, not a common password."),
     )
     user_password_again = PasswordField(
@@ -88,19 +100,26 @@ class SignUpForm(Form):
         }
 
 
-class ProducerProfileForm(Form):
-    name = StringField(_l("Legal name"), validators=[DataRequired(), Length(max=300)])
+class ProducerProfileForm(SchemaForm):
+    """A producer's profile: ``PATCH /producers/{id}``'s contract, and its logo."""
+
+    schema = ProducerUpdateSchema
+    schema_names = {"street": "address"}
+
+    name = StringField(_l("Legal name"), validators=text_validators(Producer.name, required=True))
     kind = SelectField(_l("Kind"), choices=kind_choices())
     tax_code = StringField(
-        _l("Tax code (MST)"), validators=[Optional(), Length(max=14)], description=TAX_CODE_HELP
+        _l("Tax code (MST)"), validators=text_validators(Producer.tax_code), description=TAX_CODE_HELP
     )
-    ward = StringField(_l("Ward or commune"), validators=[Optional(), Length(max=200)], description=WARD_HELP)
-    street = StringField(_l("Street address"), validators=[Optional(), Length(max=300)])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
-    email = EmailField(_l("Contact email"), validators=[Optional(), Email(), Length(max=254)])
+    ward = StringField(
+        _l("Ward or commune"), validators=text_validators(Producer.ward), description=WARD_HELP
+    )
+    street = StringField(_l("Street address"), validators=text_validators(Producer.street))
+    phone = StringField(_l("Phone"), validators=text_validators(Producer.phone))
+    email = EmailField(_l("Contact email"), validators=[*text_validators(Producer.email), Email()])
     website = StringField(
         _l("Website"),
-        validators=[Optional(), Length(max=500)],
+        validators=text_validators(Producer.website),
         description=_l("Starting with https://"),
     )
     previous_province_code = SelectField(
@@ -109,8 +128,12 @@ class ProducerProfileForm(Form):
         validators=[Optional()],
         description=PREVIOUS_ADDRESS_HELP,
     )
-    previous_ward = StringField(_l("Previous ward or commune"), validators=[Optional(), Length(max=200)])
-    previous_street = StringField(_l("Previous street address"), validators=[Optional(), Length(max=300)])
+    previous_ward = StringField(
+        _l("Previous ward or commune"), validators=text_validators(Producer.previous_ward)
+    )
+    previous_street = StringField(
+        _l("Previous street address"), validators=text_validators(Producer.previous_street)
+    )
     logo = FileField(
         _l("Logo"),
         description=_l("A PNG, JPEG or WebP image; leave empty to keep the current logo."),
@@ -120,10 +143,16 @@ class ProducerProfileForm(Form):
         return {field.name: field.data for field in self if field.name not in ("csrf_token", "logo")}
 
 
-class DecisionForm(Form):
+class DecisionForm(SchemaForm):
+    """The centre's decision on a producer; the reason that rejecting and suspending need (``ReasonSchema``)."""
+
+    # Approving and reinstating take no reason: its absence is the service's to refuse.
+    schema = ReasonSchema
+    schema_partial = True
+
     reason = TextAreaField(
         _l("Reason"),
-        validators=[Optional(), Length(max=MAX_REASON_LENGTH)],
+        validators=text_validators(MAX_REASON_LENGTH, min_length=1),
         description=_l("Required to reject or suspend: the producer sees it on its profile."),
     )
 
@@ -136,7 +165,7 @@ class ProducerFilterForm(Form):
 
     q = StringField(
         _l("Search"),
-        validators=[Optional(), Length(max=100)],
+        validators=text_validators(MAX_SEARCH_LENGTH),
         description=_l("Name or tax code; accents are optional."),
     )
     province = SelectField(

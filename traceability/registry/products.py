@@ -22,6 +22,8 @@ from traceability.registry.product_claims import declare_flagship, declare_ocop,
 from traceability.registry.validation import optional_text, text
 
 MAX_SHOP_LINKS = 10
+MAX_SHOP_NAME_LENGTH = 100
+MAX_SHOP_URL_LENGTH = 500
 MAX_PRICE_VND = 10**12  # a thousand billion đồng: far above any retail price, within every integer type
 # Standards are listed one after another, separated by commas, semicolons or new lines.
 STANDARD_SEPARATORS = re.compile(r"[,;\n]")
@@ -75,7 +77,7 @@ def _shop_links(links: Any, errors: dict[str, Any]) -> list[dict[str, Any]]:
         price_vnd = None if price in (None, "") else parse_vnd(price)
         if not _is_web_address(url):
             problems.append(_l("Link %(n)s: the address must start with http:// or https://.", n=number))
-        elif len(url) > 500 or len(name) > 100:
+        elif len(url) > MAX_SHOP_URL_LENGTH or len(name) > MAX_SHOP_NAME_LENGTH:
             problems.append(_l("Link %(n)s is too long.", n=number))
         elif price not in (None, "") and (price_vnd is None or not 0 < price_vnd <= MAX_PRICE_VND):
             problems.append(

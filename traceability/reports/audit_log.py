@@ -61,6 +61,7 @@ OBJECT_TYPE_LABELS = {
     "Recall": _l("Recall"),
     "Inspection": _l("Inspection"),
     "InspectionPhoto": _l("Inspection photo"),
+    "Report": _l("Problem report"),  # ProblemReport.__audit_type__
 }
 
 

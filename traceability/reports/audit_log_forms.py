@@ -6,9 +6,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectChoice, SelectField, StringField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import Optional, ValidationError
 
-from traceability.http.forms import Form
+from traceability.http.forms import Form, text_validators
+from traceability.models.accounts import User
+from traceability.models.audit import AuditEntry
 from traceability.reports.audit_log import ACTION_LABELS, OBJECT_TYPE_LABELS
 
 
@@ -20,7 +22,7 @@ class AuditFilterForm(Form):
 
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
-    user = StringField(_l("User (email)"), validators=[Optional(), Length(max=254)])
+    user = StringField(_l("User (email)"), validators=text_validators(User.email))
     object_type = SelectField(
         _l("Record"),
         choices=[
@@ -29,7 +31,7 @@ class AuditFilterForm(Form):
         ],
         validators=[Optional()],
     )
-    object_id = StringField(_l("Record number"), validators=[Optional(), Length(max=40)])
+    object_id = StringField(_l("Record number"), validators=text_validators(AuditEntry.object_id))
     action = SelectField(
         _l("Action"),
         choices=[

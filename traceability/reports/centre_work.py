@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from traceability.accounts.scope import writable_centre
+from traceability.accounts.scope import scoped_select, writable_centre
 from traceability.audit.service import record_audit, snapshot
 from traceability.core.dates import vietnam_today
 from traceability.core.errors import Conflict, Forbidden, InvalidInput
@@ -135,6 +136,12 @@ def _save(
     action = "create" if is_new else "update"
     record_audit(action, record, before=before, after=_state(record), actor=actor, centre_id=centre.id)
     return record
+
+
+def latest_records(model: type[RecordT], order: tuple[Any, ...], *, limit: int) -> list[RecordT]:
+    """The first ``limit`` records of ``model`` in ``order`` that the user may see, with products and centre."""
+    query = scoped_select(model).options(selectinload(model.products), selectinload(model.centre))
+    return list(db.session.scalars(query.order_by(*order).limit(limit)))
 
 
 def delete_record(record: Record, *, actor: User) -> None:

@@ -8,11 +8,18 @@ from typing import Any
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 
 from traceability.core.dates import vietnam_today
-from traceability.http.forms import Form
-from traceability.models.reports import CONTRACT_KINDS, TASK_LEVELS, TASK_STATUSES
+from traceability.http.forms import Form, Length, text_validators
+from traceability.models.reports import (
+    CONTRACT_KINDS,
+    TASK_LEVELS,
+    TASK_STATUSES,
+    CentreContract,
+    ScienceTask,
+    TechnologyProcess,
+)
 from traceability.reports.centre_work import MAX_DESCRIPTION
 from traceability.reports.scan_analytics import MAX_DAYS, Period
 from traceability.reports.yearly import (
@@ -22,6 +29,8 @@ from traceability.reports.yearly import (
     TASK_STATUS_LABELS,
 )
 
+#: The contract's value as typed, with its dots ("150.000.000"); the column holds the number.
+VALUE_TEXT_LENGTH = 30
 PRODUCTS_HELP = _l("The products this produced, if any. Hold Ctrl (or ⌘) to choose several.")
 
 
@@ -58,21 +67,21 @@ class ContractForm(_CentreWorkForm):
     kind = SelectField(
         _l("Kind"), choices=_choices(CONTRACT_KINDS, CONTRACT_KIND_LABELS), validators=[DataRequired()]
     )
-    number = StringField(_l("Contract number"), validators=[DataRequired(), Length(max=100)])
+    number = StringField(
+        _l("Contract number"), validators=text_validators(CentreContract.number, required=True)
+    )
     counterparty = StringField(
         _l("Counterparty"),
-        validators=[DataRequired(), Length(max=300)],
+        validators=text_validators(CentreContract.counterparty, required=True),
         description=_l("The enterprise, cooperative or agency the contract is with."),
     )
     signed_on = DateField(_l("Signed on"), validators=[DataRequired()])
     value_vnd = StringField(
         _l("Value (VND)"),
-        validators=[DataRequired(), Length(max=30)],
+        validators=[DataRequired(), Length(max=VALUE_TEXT_LENGTH)],
         description=_l("In đồng, for example 150.000.000."),
     )
-    description = TextAreaField(
-        _l("Description (optional)"), validators=[Optional(), Length(max=MAX_DESCRIPTION)]
-    )
+    description = TextAreaField(_l("Description (optional)"), validators=text_validators(MAX_DESCRIPTION))
 
     def fill_from(self, record: Any) -> None:
         super().fill_from(record)
@@ -82,24 +91,24 @@ class ContractForm(_CentreWorkForm):
 class ProcessForm(_CentreWorkForm):
     FIELDS = ("name", "mastered_on", "description")
 
-    name = StringField(_l("Technology process"), validators=[DataRequired(), Length(max=300)])
+    name = StringField(
+        _l("Technology process"), validators=text_validators(TechnologyProcess.name, required=True)
+    )
     mastered_on = DateField(
         _l("Mastered on"),
         validators=[DataRequired()],
         description=_l("When the centre mastered the process."),
     )
-    description = TextAreaField(
-        _l("Description (optional)"), validators=[Optional(), Length(max=MAX_DESCRIPTION)]
-    )
+    description = TextAreaField(_l("Description (optional)"), validators=text_validators(MAX_DESCRIPTION))
 
 
 class TaskForm(_CentreWorkForm):
     FIELDS = ("name", "code", "level", "starts_on", "ends_on", "status")
 
-    name = StringField(_l("Task name"), validators=[DataRequired(), Length(max=500)])
+    name = StringField(_l("Task name"), validators=text_validators(ScienceTask.name, required=True))
     code = StringField(
         _l("Task code"),
-        validators=[DataRequired(), Length(max=50)],
+        validators=text_validators(ScienceTask.code, required=True),
         description=_l("The code in the decision approving it."),
     )
     level = SelectField(

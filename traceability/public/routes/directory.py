@@ -2,7 +2,8 @@
 
 Product pages live at ``/products/{id}-{slug}``: the id keeps the URL stable
 when a product is renamed, the slug makes it readable; ``/products/{id}`` and
-an outdated slug answer 301 to the current form.
+an outdated slug answer 301 to the current form. What a product's page shows
+is in ``traceability.public.product_pages``.
 """
 
 from __future__ import annotations
@@ -11,37 +12,22 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from traceability.batches.service import public_url
 from traceability.core.dates import vietnam_today
 from traceability.core.extensions import db
-from traceability.core.vocabulary import label
 from traceability.http.converters import query_int
 from traceability.http.forms import Form
-from traceability.models.registry import Product
-from traceability.public.consumer import ocop_state
-from traceability.public.jsonld import product_jsonld
-from traceability.public.showcase import (
-    current_batches,
-    product_slug,
-    search_directory,
-    showcased_product,
-    sitemap_entries,
-    valid_product_certifications,
-)
-from traceability.registry.certifications import type_label
-from traceability.registry.forms import OCOP_GROUP_LABELS, OCOP_LEVEL_LABELS, PROVINCE_CHOICES
+from traceability.public.product_pages import absolute, product_page_context, product_path, template_helpers
+from traceability.public.showcase import product_slug, search_directory, showcased_product, sitemap_entries
+from traceability.registry.forms import OCOP_GROUP_LABELS, PROVINCE_CHOICES
 
 bp = Blueprint("directory", __name__)
 
 PRODUCTS_PER_PAGE = 24
-DESCRIPTION_LENGTH = 200
 SITEMAP_NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
 
@@ -92,30 +78,9 @@ class DirectoryFilterForm(Form):
         }
 
 
-def product_name(product: Product) -> str:
-    """The product's name in the page's language: the English one when there is one."""
-    return product.name_en if product.name_en and get_locale().language == "en" else product.name
-
-
-def product_path(product: Product) -> str:
-    """The canonical path of a product's page."""
-    return url_for("directory.product", product_id=product.id, slug=product_slug(product.name))
-
-
-def absolute(path: str) -> str:
-    """A path of this site as the public URL (the domain printed in QR codes)."""
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
-
-
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {
-        "ocop_group_label": lambda code: label(OCOP_GROUP_LABELS, code),
-        "ocop_level_label": lambda code: label(OCOP_LEVEL_LABELS, code),
-        "certification_type_label": type_label,
-        "product_name": product_name,
-        "product_path": product_path,
-    }
+    return template_helpers()
 
 
 @bp.route("/products")
@@ -140,7 +105,7 @@ def index():
         args=args,
         filtered=any(value is not None for value in filters.values()),
         today=vietnam_today(),
-        canonical_url=absolute(url_for("directory.index")),
+        canonical_url=absolute(url_for("public.directory.index")),
     ), 200 if valid else 400
 
 
@@ -163,50 +128,6 @@ def product(product_id: int, slug: str):
     )
 
 
-def product_page_context(product: Product, page_url: str) -> dict[str, Any]:
-    """What a product's public page shows, at ``page_url``: here, and at its GTIN's Digital Link (walk-up)."""
-    today = vietnam_today()
-    base_url = current_app.config["PUBLIC_BASE_URL"]
-    batches = current_batches(product, today)
-    certifications = valid_product_certifications(product, batches, today)
-    image_urls = [absolute(url_for("public.media", name=image.filename)) for image in product.images]
-    return dict(
-        _helpers(),  # the blueprint's template helpers, for the walk-up page served by another blueprint
-        product=product,
-        producer=product.producer,
-        centre=product.producer.centre,
-        today=today,
-        ocop_state=ocop_state(product, today),  # as the consumer page gets it
-        certifications=certifications,
-        batches=[(batch, public_url(base_url, batch)) for batch in batches],
-        shop_links=[link for link in product.shop_links or [] if _is_web_address(link.get("url"))],
-        website=product.producer.website if _is_web_address(product.producer.website) else None,
-        canonical_url=page_url,
-        og_image=image_urls[0] if image_urls else None,
-        description=_summary(product),
-        jsonld=product_jsonld(
-            product, url=page_url, today=today, image_urls=image_urls, certifications=certifications
-        ),
-    )
-
-
-def _is_web_address(url: str | None) -> bool:
-    return bool(url) and url.startswith(("https://", "http://"))  # type: ignore[union-attr]
-
-
-def _summary(product: Product) -> str:
-    """A sentence or two for search results and shared links."""
-    text = " ".join(product.description.split())
-    if not text:
-        text = _(
-            "%(product)s by %(producer)s, %(province)s.",
-            product=product_name(product),
-            producer=product.producer.name,
-            province=product.producer.province_name,
-        )
-    return text if len(text) <= DESCRIPTION_LENGTH else text[: DESCRIPTION_LENGTH - 1].rsplit(" ", 1)[0] + "…"
-
-
 def _lastmod(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
@@ -218,12 +139,12 @@ def sitemap():
     urls: list[tuple[str, datetime | None]] = []
     if entries:
         newest = max(entry.updated_at for entry in entries)
-        urls.append((absolute(url_for("directory.index")), newest))
+        urls.append((absolute(url_for("public.directory.index")), newest))
     else:
-        urls.append((absolute(url_for("directory.index")), None))
+        urls.append((absolute(url_for("public.directory.index")), None))
     urls.extend(
         (
-            absolute(url_for("directory.product", product_id=entry.product_id, slug=entry.slug)),
+            absolute(url_for("public.directory.product", product_id=entry.product_id, slug=entry.slug)),
             entry.updated_at,
         )
         for entry in entries
@@ -249,7 +170,7 @@ def robots():
         "Disallow: /login",
         "Disallow: /account",
         "Disallow: /lang/",
-        f"Sitemap: {absolute(url_for('directory.sitemap'))}",
+        f"Sitemap: {absolute(url_for('public.directory.sitemap'))}",
     ]
     response = Response("\n".join(lines) + "\n", mimetype="text/plain")
     response.headers["Cache-Control"] = "public, max-age=86400"

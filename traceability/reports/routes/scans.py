@@ -1,19 +1,19 @@
-"""The scan analytics page and its CSV downloads, for producers, centres and the ministry."""
+"""The scan analytics page (``/manage/scans``) and its CSVs, for producers, centres and the ministry."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import format_decimal
 from flask_login import current_user
 
-from traceability.http.web import roles_required
+from traceability.http.web import attachment, roles_required
 from traceability.models.accounts import ROLES
-from traceability.reports import bp
 from traceability.reports.forms import ScanPeriodForm
-from traceability.reports.routes import _download
 from traceability.reports.scan_analytics import CHART_KEYS, Period, scan_chart, scan_charts
+
+bp = Blueprint("scans", __name__, url_prefix="/scans")
 
 KEYS = ", ".join(f"'{key}'" for key in CHART_KEYS)  # quoted: the keys hold hyphens
 
@@ -31,9 +31,9 @@ def _query_args(form: ScanPeriodForm) -> dict[str, str]:
     }
 
 
-@bp.route("/manage/scans")
+@bp.route("")
 @roles_required(*ROLES)
-def scans():
+def index():
     """Scans per day, product, province or producer or batch, language and device, over a date range."""
     form = ScanPeriodForm(formdata=request.args)
     period = form.period()
@@ -50,9 +50,9 @@ def scans():
     ), (200 if period else 400)
 
 
-@bp.route(f"/manage/scans/<any({KEYS}):chart_key>.csv")
+@bp.route(f"/<any({KEYS}):chart_key>.csv")
 @roles_required(*ROLES)
-def scans_csv(chart_key: str):
+def chart_csv(chart_key: str):
     """One scan chart's table as a CSV download, for the same dates as the page."""
     form = ScanPeriodForm(formdata=request.args)
     period = form.period()
@@ -62,7 +62,7 @@ def scans_csv(chart_key: str):
     table = scan_chart(chart_key, current_user, period)
     if table is None:
         abort(404)  # a chart of another role's page (the ministry's provinces, say)
-    return _download(table.csv(), "text/csv", _filename(table.key, period))
+    return attachment(table.csv(), "text/csv", _filename(table.key, period))
 
 
 def _filename(key: str, period: Period) -> str:

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf.file import FileField
 from sqlalchemy import select
-from werkzeug.datastructures import FileStorage
-from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import SelectChoice
 
 from traceability.accounts.scope import get_scoped_or_404, refuse_unapproved_producer, scoped_select
 from traceability.core.extensions import db
 from traceability.http.converters import query_int
-from traceability.http.forms import Form
 from traceability.http.web import (
     perform,
     roles_required,
@@ -28,62 +21,11 @@ from traceability.models.batches import Batch
 from traceability.models.registry import Certification, GtinDispute, Producer, Product
 from traceability.registry import gtin_disputes as service
 from traceability.registry.certifications import DOCUMENT_EXTENSIONS, documents_folder
+from traceability.registry.gtin_dispute_forms import DecideForm, DisputeForm
 
-bp = Blueprint("gtin_disputes", __name__)
+bp = Blueprint("gtin_disputes", __name__, url_prefix="/gtin-disputes")
 
 PER_PAGE = 50
-OUTCOME_CHOICES = [
-    SelectChoice("claimant", _l("The claimant: move the GTIN to the claimant's product")),
-    SelectChoice("holder", _l("The holder: the GTIN stays where it is")),
-]
-
-
-class DisputeForm(Form):
-    gtin = StringField(_l("GTIN"), validators=[DataRequired(), Length(max=20)])
-    product_id = SelectField(
-        _l("Your product that should carry it"),
-        coerce=int,
-        validators=[DataRequired()],
-        description=_l(
-            "A product of yours without a GTIN and without batches; it takes the GTIN if granted."
-        ),
-    )
-    gs1_membership_no = StringField(
-        _l("GS1 Vietnam membership certificate number"), validators=[Optional(), Length(max=100)]
-    )
-    gs1_company_prefix = StringField(
-        _l("GS1 company prefix"),
-        validators=[Optional(), Length(max=12)],
-        description=_l("The digits your GTINs start with, as GS1 Vietnam assigned them, such as 8936045."),
-    )
-    note = TextAreaField(_l("Anything the centre should know"), validators=[Optional(), Length(max=2000)])
-    document = FileField(
-        _l("Evidence document (PDF or photo)"),
-        description=_l(
-            "Your GS1 Vietnam membership certificate, for example: a PDF, or a JPEG, PNG or WebP photo."
-        ),
-    )
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            name: getattr(self, name).data
-            for name in ("gtin", "product_id", "gs1_membership_no", "gs1_company_prefix", "note")
-        }
-
-    def document_upload(self, max_bytes: int) -> tuple[bytes | None, str | None]:
-        upload = self.document.data
-        if not isinstance(upload, FileStorage) or not upload.filename:
-            return None, None
-        return upload.stream.read(max_bytes + 1), upload.filename
-
-
-class DecideForm(Form):
-    outcome = RadioField(_l("Who holds the GTIN"), choices=OUTCOME_CHOICES, validators=[DataRequired()])
-    reason = TextAreaField(
-        _l("Reason"),
-        validators=[DataRequired(), Length(max=service.MAX_REASON_LENGTH)],
-        description=_l("Both producers see the reason."),
-    )
 
 
 def _product_choices() -> list[SelectChoice]:
@@ -101,7 +43,7 @@ def _product_choices() -> list[SelectChoice]:
     return [SelectChoice(product.id, product.name) for product in db.session.scalars(query)]
 
 
-@bp.route("/manage/gtin-disputes")
+@bp.route("")
 @login_required
 def index():
     """GTIN disputes: a producer's own claims; a centre's, about its province's producers."""
@@ -114,7 +56,7 @@ def index():
     return render_template("registry/gtin_disputes/index.html", pagination=pagination, status=status)
 
 
-@bp.route("/manage/gtin-disputes/new", methods=["GET", "POST"])
+@bp.route("/new", methods=["GET", "POST"])
 @writer_required
 def new():
     """Claim a GTIN that another producer's product holds, with GS1 Vietnam evidence."""
@@ -138,7 +80,7 @@ def new():
         if outcome.ok:
             dispute = outcome.value
             flash(_("Your claim to GTIN %(gtin)s was sent to the centre.", gtin=dispute.gtin), "success")
-            return redirect(url_for("gtin_disputes.detail", dispute_id=dispute.id))
+            return redirect(url_for("registry.gtin_disputes.detail", dispute_id=dispute.id))
     return render_template("registry/gtin_disputes/form.html", form=form), 422 if form.errors else 200
 
 
@@ -162,14 +104,14 @@ def _detail_page(dispute: GtinDispute, form: DecideForm, status: int = 200):
     return page, status
 
 
-@bp.route("/manage/gtin-disputes/<int:dispute_id>")
+@bp.route("/<int:dispute_id>")
 @login_required
 def detail(dispute_id: int):
     """Both claims side by side, with their evidence, and the centre's decision."""
     return _detail_page(get_scoped_or_404(GtinDispute, dispute_id), DecideForm())
 
 
-@bp.route("/manage/gtin-disputes/<int:dispute_id>/decide", methods=["POST"])
+@bp.route("/<int:dispute_id>/decide", methods=["POST"])
 @roles_required(*service.DECIDING_ROLES)
 def decide(dispute_id: int):
     """The centre decides who holds the GTIN."""
@@ -186,11 +128,11 @@ def decide(dispute_id: int):
         )
         if decided.ok:
             flash(_("The dispute is decided."), "success")
-            return redirect(url_for("gtin_disputes.detail", dispute_id=dispute.id), 303)
+            return redirect(url_for("registry.gtin_disputes.detail", dispute_id=dispute.id), 303)
     return _detail_page(dispute, form, 422)
 
 
-@bp.route("/manage/gtin-disputes/<int:dispute_id>/document")
+@bp.route("/<int:dispute_id>/document")
 @login_required
 def document(dispute_id: int):
     """The claimant's evidence document, always as a download, never rendered by the browser."""

@@ -7,12 +7,12 @@ from flask import Blueprint, render_template
 from traceability.batches.quality import quality_report
 from traceability.http.web import roles_required
 
-bp = Blueprint("quality", __name__)
+bp = Blueprint("quality", __name__, url_prefix="/quality")
 
 SHOWN_PER_CHECK = 100
 
 
-@bp.route("/manage/quality")
+@bp.route("")
 @roles_required("centre_admin", "centre_staff", "auditor", "ministry")
 def index():
     """Each data quality warning with its count and the batches concerned."""

@@ -1,4 +1,4 @@
-"""The chain spreadsheet downloads of the batch pages."""
+"""The chain spreadsheet downloads of the batch pages (``/manage/batches/{id}/chain.csv``, ``.xlsx``)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ from traceability.accounts.scope import get_scoped_or_404
 from traceability.batches.chain_export import chain_response
 from traceability.models.batches import Batch
 
-bp = Blueprint("exports", __name__)
+bp = Blueprint("exports", __name__, url_prefix="/batches/<int:batch_id>")
 
 
-@bp.route("/manage/batches/<int:batch_id>/chain.csv")
+@bp.route("/chain.csv")
 @login_required
 def chain_csv(batch_id: int):
     """The batch's whole chain as a CSV download."""
     return chain_response(get_scoped_or_404(Batch, batch_id), "csv", get_locale())
 
 
-@bp.route("/manage/batches/<int:batch_id>/chain.xlsx")
+@bp.route("/chain.xlsx")
 @login_required
 def chain_xlsx(batch_id: int):
     """The batch's whole chain as an XLSX download."""

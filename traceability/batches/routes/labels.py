@@ -1,4 +1,4 @@
-"""Pages for serialised items, label sheets and label print jobs."""
+"""Pages for serialised items, label sheets and label print jobs (under ``/manage``)."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def _refuse(error: DomainError, batch: Batch, anchor: str) -> BaseResponse:
     """Show a refusal (rolled back at the boundary): the running job's page, or the lot's with the reasons."""
     if isinstance(error, JobUnderWay):  # the lot's print under way: its page, not a second job
         flash(str(error.message), "info")
-        return redirect(url_for("labels.job", job_id=error.job.id))
+        return redirect(url_for("batches.labels.job", job_id=error.job.id))
     messages = [str(error.message), *(str(message) for message in error.fields.values())]
     for message in dict.fromkeys(messages):
         flash(message, "error")
@@ -123,7 +123,7 @@ def _create_items(batch: Batch, form: SerialsForm) -> tuple[list[Item], LabelJob
     return items, queue_label_job(batch, plan, actor=current_user)
 
 
-@bp.route("/manage/batches/<int:batch_id>/serials", methods=["POST"])
+@bp.route("/batches/<int:batch_id>/serials", methods=["POST"])
 @writer_required
 def create_items(batch_id: int):
     """Create serialised items of a batch; with a template, print their labels as a job."""
@@ -138,11 +138,11 @@ def create_items(batch_id: int):
     count = len(items)
     flash(ngettext("%(num)d serialised item created.", "%(num)d serialised items created.", count), "success")
     if job is None:
-        return redirect(url_for("labels.items", batch_id=batch.id))
-    return redirect(url_for("labels.job", job_id=job.id))  # committed: the worker has it
+        return redirect(url_for("batches.labels.items", batch_id=batch.id))
+    return redirect(url_for("batches.labels.job", job_id=job.id))  # committed: the worker has it
 
 
-@bp.route("/manage/batches/<int:batch_id>/items")
+@bp.route("/batches/<int:batch_id>/items")
 @login_required
 def items(batch_id: int):
     """A batch's serialised items with their public URLs and QR codes, a page at a time."""
@@ -166,7 +166,7 @@ def _plan_sheet(
     return plan, None, (label_text(batch), label_urls(batch, plan))
 
 
-@bp.route("/manage/batches/<int:batch_id>/labels", methods=["POST"])
+@bp.route("/batches/<int:batch_id>/labels", methods=["POST"])
 @writer_required
 def print_labels(batch_id: int):
     """Print a label sheet: small sheets download at once, big ones become a job with progress."""
@@ -181,7 +181,7 @@ def print_labels(batch_id: int):
         return _refuse(outcome.error, batch, "labels")
     plan, job, drawing = outcome.value
     if job is not None:
-        return redirect(url_for("labels.job", job_id=job.id))
+        return redirect(url_for("batches.labels.job", job_id=job.id))
     assert drawing is not None  # a small sheet: its text and URLs
     text, urls = drawing
     output = io.BytesIO()
@@ -198,7 +198,7 @@ def print_labels(batch_id: int):
     )
 
 
-@bp.route("/manage/label-jobs/<int:job_id>")
+@bp.route("/label-jobs/<int:job_id>")
 @login_required
 def job(job_id: int):
     """A label print job: progress while it runs (the page refreshes itself), then the download."""
@@ -218,17 +218,17 @@ def job(job_id: int):
     )
 
 
-@bp.route("/manage/label-jobs/<int:job_id>/restart", methods=["POST"])
+@bp.route("/label-jobs/<int:job_id>/restart", methods=["POST"])
 @writer_required
 def job_restart(job_id: int):
     """Queue a failed or stalled job again for the worker."""
     label_job = get_scoped_or_404(LabelJob, job_id)
     if perform(restart_label_job, label_job, actor=current_user).ok:
         flash(_("The job was restarted."), "success")
-    return redirect(url_for("labels.job", job_id=job_id))
+    return redirect(url_for("batches.labels.job", job_id=job_id))
 
 
-@bp.route("/manage/label-jobs/<int:job_id>/labels.pdf")
+@bp.route("/label-jobs/<int:job_id>/labels.pdf")
 @login_required
 def job_download(job_id: int):
     """The finished PDF of a label job (only for users who can see its batch)."""

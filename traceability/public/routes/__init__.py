@@ -1,4 +1,10 @@
-"""Public pages: what a consumer sees after scanning a QR code."""
+"""Public pages: what a consumer sees after scanning a QR code, and the site's own public answers.
+
+Under this blueprint, each with its own: the product directory
+(``directory``), a consumer's problem report (``report_problem``), the
+centres' list of those reports (``problem_reports``, under ``/manage``) and a
+producer's sign-up (``sign_up``).
+"""
 
 from __future__ import annotations
 
@@ -38,9 +44,9 @@ from traceability.models.batches import Batch, Item
 from traceability.models.registry import Product
 from traceability.public.canonical_paths import raw_path, short_code_path
 from traceability.public.consumer import consumer_page_context, localized_name
-from traceability.public.directory import product_page_context
 from traceability.public.journey import JOURNEY_MAX_EVENTS, batch_journey
 from traceability.public.linkset import build_product_linkset, resolver_description
+from traceability.public.product_pages import product_page_context
 from traceability.public.resolver import (
     cors_headers,
     preflight,
@@ -48,10 +54,15 @@ from traceability.public.resolver import (
     resolve_product,
     with_resolver_headers,
 )
+from traceability.public.routes import directory, problem_reports, report_problem, sign_up
 from traceability.public.walk_up import lookup_path, product_uri, walk_up_product
 from traceability.registry.certifications import type_label
 
 bp = Blueprint("public", __name__)
+bp.register_blueprint(directory.bp)
+bp.register_blueprint(report_problem.bp)
+bp.register_blueprint(problem_reports.bp)
+bp.register_blueprint(sign_up.bp)
 
 
 class DigitalLinkPathConverter(PathConverter):

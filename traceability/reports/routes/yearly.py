@@ -1,11 +1,14 @@
-"""The dashboards with their CSV downloads, and the yearly reports with their XLSX and PDF."""
+"""The yearly reports, under ``/manage/reports``.
+
+A centre's report with the records behind it, the ministry's national roll-up; each as XLSX and PDF too.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-from flask import Response, abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,51 +17,17 @@ from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.core.dates import vietnam_today
 from traceability.core.extensions import db
 from traceability.http.converters import query_int
-from traceability.http.web import roles_required
+from traceability.http.web import attachment, roles_required
 from traceability.models.registry import Centre
-from traceability.registry import worklists
-from traceability.reports import bp, exports, yearly
-from traceability.reports.dashboard import CHARTS, chart, dashboard_charts
+from traceability.reports import exports, yearly
+
+bp = Blueprint("yearly", __name__, url_prefix="/reports")
 
 READERS = ("centre_admin", "centre_staff", "auditor", "ministry")
-CHART_KEYS = ", ".join(f"'{key}'" for key in CHARTS)  # quoted: the keys hold hyphens
-WAITING_SHOWN = 10
 
 
 def _number(value: int | float) -> str:
     return format_decimal(value)
-
-
-# ---------------------------------------------------------------- dashboards
-
-
-@bp.route("/manage/dashboard")
-@roles_required(*READERS)
-def dashboard():
-    """The centre's dashboard (its province) or the ministry's (every province)."""
-    today = vietnam_today()
-    charts = dashboard_charts(current_user, today)
-    return render_template(
-        "reports/dashboard.html",
-        charts=charts,
-        by_key={chart.key: chart for chart in charts},
-        today=today,
-        number=_number,
-        waiting=worklists.pending_producers(current_user, limit=WAITING_SHOWN),
-        national=current_user.role == "ministry",
-    )
-
-
-@bp.route(f"/manage/dashboard/<any({CHART_KEYS}):chart_key>.csv")
-@roles_required(*READERS)
-def dashboard_csv(chart_key: str):
-    """One chart's table as a CSV download."""
-    today = vietnam_today()
-    table = chart(chart_key, current_user, today)
-    return _download(table.csv(), "text/csv", f"{table.key}-{today.isoformat()}.csv")
-
-
-# ---------------------------------------------------------------- yearly reports
 
 
 def _year(year: int) -> int:
@@ -73,12 +42,6 @@ def _year(year: int) -> int:
     return year
 
 
-def _download(body: bytes, media_type: str, filename: str) -> Response:
-    response = Response(body, mimetype=media_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 def _ascii(text: str) -> str:
     plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
     return re.sub(r"[^A-Za-z0-9]+", "-", plain.encode("ascii", "ignore").decode()).strip("-").lower()
@@ -88,9 +51,9 @@ def _report_filename(centre: Centre, year: int, extension: str) -> str:
     return f"bao-cao-{year}-{_ascii(centre.province_name) or centre.province_code}.{extension}"
 
 
-@bp.route("/manage/reports")
+@bp.route("")
 @roles_required(*READERS)
-def yearly_index():
+def index():
     """Choose a year; the centre's report, or for the ministry every centre's and the national roll-up."""
     this_year = vietnam_today().year
     year = request.args.get("year", this_year, type=query_int)
@@ -110,9 +73,9 @@ def _centre_report(year: int, centre_id: int) -> yearly.CentreReport:
     return yearly.centre_report(get_scoped_or_404(Centre, centre_id), _year(year))
 
 
-@bp.route("/manage/reports/<int:year>/centres/<int:centre_id>")
+@bp.route("/<int:year>/centres/<int:centre_id>")
 @roles_required(*READERS)
-def yearly_centre(year: int, centre_id: int):
+def centre(year: int, centre_id: int):
     """A centre's yearly report: the figures and the records behind them."""
     report = _centre_report(year, centre_id)
     return render_template(
@@ -124,27 +87,27 @@ def yearly_centre(year: int, centre_id: int):
     )
 
 
-@bp.route("/manage/reports/<int:year>/centres/<int:centre_id>.xlsx")
+@bp.route("/<int:year>/centres/<int:centre_id>.xlsx")
 @roles_required(*READERS)
-def yearly_centre_xlsx(year: int, centre_id: int):
+def centre_xlsx(year: int, centre_id: int):
     """A centre's yearly report as a spreadsheet."""
     report = _centre_report(year, centre_id)
     body = exports.centre_report_xlsx(report, get_locale())
-    return _download(body, exports.XLSX_MEDIA_TYPE, _report_filename(report.centre, year, "xlsx"))
+    return attachment(body, exports.XLSX_MEDIA_TYPE, _report_filename(report.centre, year, "xlsx"))
 
 
-@bp.route("/manage/reports/<int:year>/centres/<int:centre_id>.pdf")
+@bp.route("/<int:year>/centres/<int:centre_id>.pdf")
 @roles_required(*READERS)
-def yearly_centre_pdf(year: int, centre_id: int):
+def centre_pdf(year: int, centre_id: int):
     """A centre's yearly report as a PDF."""
     report = _centre_report(year, centre_id)
     body = exports.centre_report_pdf(report, get_locale())
-    return _download(body, exports.PDF_MEDIA_TYPE, _report_filename(report.centre, year, "pdf"))
+    return attachment(body, exports.PDF_MEDIA_TYPE, _report_filename(report.centre, year, "pdf"))
 
 
-@bp.route("/manage/reports/<int:year>/national")
+@bp.route("/<int:year>/national")
 @roles_required("ministry")
-def yearly_national(year: int):
+def national(year: int):
     """The national roll-up: every centre's figures and their sum."""
     report = yearly.national_report(_year(year))
     return render_template(
@@ -152,17 +115,17 @@ def yearly_national(year: int):
     )
 
 
-@bp.route("/manage/reports/<int:year>/national.xlsx")
+@bp.route("/<int:year>/national.xlsx")
 @roles_required("ministry")
-def yearly_national_xlsx(year: int):
+def national_xlsx(year: int):
     """The national roll-up as a spreadsheet."""
     body = exports.national_report_xlsx(yearly.national_report(_year(year)), get_locale())
-    return _download(body, exports.XLSX_MEDIA_TYPE, f"bao-cao-{year}-toan-quoc.xlsx")
+    return attachment(body, exports.XLSX_MEDIA_TYPE, f"bao-cao-{year}-toan-quoc.xlsx")
 
 
-@bp.route("/manage/reports/<int:year>/national.pdf")
+@bp.route("/<int:year>/national.pdf")
 @roles_required("ministry")
-def yearly_national_pdf(year: int):
+def national_pdf(year: int):
     """The national roll-up as a PDF."""
     body = exports.national_report_pdf(yearly.national_report(_year(year)), get_locale())
-    return _download(body, exports.PDF_MEDIA_TYPE, f"bao-cao-{year}-toan-quoc.pdf")
+    return attachment(body, exports.PDF_MEDIA_TYPE, f"bao-cao-{year}-toan-quoc.pdf")

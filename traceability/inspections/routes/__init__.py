@@ -1,4 +1,7 @@
-"""Inspection pages: the list, opening one, its detail with the follow-up, and its private photos."""
+"""Inspection pages, under ``/manage/inspections``.
+
+The list, opening one, its detail with the follow-up, and its private photos.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ from traceability.models.batches import Batch
 from traceability.models.inspections import SUBJECT_KINDS, Inspection, InspectionPhoto
 from traceability.models.registry import Location, Producer
 
-bp = Blueprint("inspections", __name__)
+bp = Blueprint("inspections", __name__, url_prefix="/manage/inspections")
 
 PER_PAGE = 20
 BATCH_CHOICES = 500  # the newest batches offered; a link from a batch's page preselects any other
@@ -71,7 +74,7 @@ def _max_image_bytes() -> int:
 # ---------------------------------------------------------------- list
 
 
-@bp.route("/manage/inspections")
+@bp.route("")
 @login_required
 def index():
     """The inspections the user may see, filtered by status, outcome, severity and producer."""
@@ -148,7 +151,7 @@ def _subject_title(kind: str, subject: Any) -> str:
     return subject.name
 
 
-@bp.route("/manage/inspections/new", methods=["GET", "POST"])
+@bp.route("/new", methods=["GET", "POST"])
 @roles_required("centre_admin", "centre_staff")
 def new():
     """Open an inspection: first choose what is inspected, then fill its checklist and outcome."""
@@ -210,7 +213,7 @@ def _render_detail(inspection: Inspection, status: int = 200, **forms: Any):
     ), status
 
 
-@bp.route("/manage/inspections/<int:inspection_id>")
+@bp.route("/<int:inspection_id>")
 @login_required
 def detail(inspection_id: int):
     """An inspection: subject, checklist, findings, photos, outcome and its follow-up."""
@@ -222,7 +225,7 @@ def _after(inspection: Inspection, message: str):
     return redirect(url_for("inspections.detail", inspection_id=inspection.id), 303)
 
 
-@bp.route("/manage/inspections/<int:inspection_id>/answer", methods=["POST"])
+@bp.route("/<int:inspection_id>/answer", methods=["POST"])
 @roles_required("producer")
 def answer(inspection_id: int):
     """The producer answers an open nonconformity."""
@@ -242,7 +245,7 @@ def answer(inspection_id: int):
     return _render_detail(_load(inspection_id), 422, answer_form=form)
 
 
-@bp.route("/manage/inspections/<int:inspection_id>/close", methods=["POST"])
+@bp.route("/<int:inspection_id>/close", methods=["POST"])
 @roles_required("centre_admin", "centre_staff")
 def close(inspection_id: int):
     """The centre accepts the producer's answer and closes the nonconformity."""
@@ -257,7 +260,7 @@ def close(inspection_id: int):
     return _render_detail(_load(inspection_id), 422, close_form=form)
 
 
-@bp.route("/manage/inspections/<int:inspection_id>/reopen", methods=["POST"])
+@bp.route("/<int:inspection_id>/reopen", methods=["POST"])
 @roles_required("centre_admin", "centre_staff")
 def reopen(inspection_id: int):
     """The centre sends the nonconformity back to the producer."""
@@ -277,7 +280,7 @@ def reopen(inspection_id: int):
     return _render_detail(_load(inspection_id), 422, reopen_form=form)
 
 
-@bp.route("/manage/inspections/<int:inspection_id>/photos", methods=["POST"])
+@bp.route("/<int:inspection_id>/photos", methods=["POST"])
 @roles_required("centre_admin", "centre_staff")
 def add_photo(inspection_id: int):
     """The centre adds a photo to the inspection."""
@@ -296,7 +299,7 @@ def add_photo(inspection_id: int):
     return _render_detail(_load(inspection_id), 422, photo_form=form)
 
 
-@bp.route("/manage/inspections/<int:inspection_id>/photos/<int:photo_id>")
+@bp.route("/<int:inspection_id>/photos/<int:photo_id>")
 @login_required
 def photo(inspection_id: int, photo_id: int):
     """A photo of the inspection (``?thumbnail=1`` for the small one), only for who may see it."""

@@ -1,10 +1,13 @@
-"""Producers' sign-up, profiles and the centre's approval decisions."""
+"""Producers' profiles and the centre's approval decisions (``/manage/producers``).
+
+A producer signs up on a public page: ``traceability.public.routes.sign_up``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -12,8 +15,6 @@ from werkzeug.datastructures import FileStorage
 
 from traceability.accounts.scope import get_scoped_or_404, scoped_select
 from traceability.accounts.service import manages_users
-from traceability.accounts.throttle import signup_throttle
-from traceability.core.errors import TooManyAttempts
 from traceability.core.extensions import db
 from traceability.core.text import like_pattern
 from traceability.http.converters import query_int
@@ -25,7 +26,6 @@ from traceability.registry.producer_forms import (
     DecisionForm,
     ProducerFilterForm,
     ProducerProfileForm,
-    SignUpForm,
 )
 from traceability.registry.producers import (
     allowed_decisions,
@@ -34,57 +34,21 @@ from traceability.registry.producers import (
     reinstate_producer,
     reject_producer,
     set_producer_logo,
-    sign_up_producer,
     suspend_producer,
     update_producer,
 )
 
-bp = Blueprint("producers", __name__)
+bp = Blueprint("producers", __name__, url_prefix="/producers")
 
 PER_PAGE = 20
 
 
-@bp.route("/producers/sign-up", methods=["GET", "POST"])
-def sign_up():
-    """A producer registers itself and its first user; the centre approves it afterwards."""
-    if current_user.is_authenticated:
-        flash(_("You are signed in already: sign out to register another producer."), "info")
-        return redirect(url_for("producers.me"))
-    form = SignUpForm()
-    if form.validate_on_submit():
-        try:
-            signup_throttle.check(request.remote_addr)
-        except TooManyAttempts as error:
-            flash(str(error.message), "error")
-            response = make_response(render_template("registry/producers/sign_up.html", form=form), 429)
-            response.headers["Retry-After"] = str(error.retry_after)
-            return response
-        if perform(_counted_sign_up, form.to_data(), request.remote_addr, show_on=form).ok:
-            # Not signed in at once, and the same answer whether or not the email had an
-            # account: the public sign-up must not tell who has one.
-            return redirect(url_for("producers.sign_up_received"))
-        perform(signup_throttle.record, request.remote_addr)  # refused and rolled back, it still counts
-    return render_template("registry/producers/sign_up.html", form=form), 422 if form.errors else 200
-
-
-def _counted_sign_up(data: dict[str, Any], address: str | None) -> None:
-    """``sign_up_producer`` (None for an email with an account: answered the same), counted for ``address``."""
-    sign_up_producer(data)
-    signup_throttle.record(address)
-
-
-@bp.route("/producers/sign-up/received")
-def sign_up_received():
-    """What a sign-up answers: sign in with the email and password just given."""
-    return render_template("registry/producers/sign_up_received.html")
-
-
-@bp.route("/manage/producers")
+@bp.route("")
 @login_required
 def index():
     """The producers the user may see, filtered and searchable without diacritics."""
     if current_user.role == "producer":
-        return redirect(url_for("producers.detail", producer_id=current_user.producer_id))
+        return redirect(url_for("registry.producers.detail", producer_id=current_user.producer_id))
     form = ProducerFilterForm(formdata=request.args)
     form.validate()
     query = scoped_select(Producer).order_by(Producer.name, Producer.id)
@@ -105,13 +69,13 @@ def index():
     )
 
 
-@bp.route("/manage/producers/me")
+@bp.route("/me")
 @login_required
 def me():
     """A producer user's own profile; other users go to the list."""
     if current_user.role == "producer":
-        return redirect(url_for("producers.detail", producer_id=current_user.producer_id))
-    return redirect(url_for("producers.index"))
+        return redirect(url_for("registry.producers.detail", producer_id=current_user.producer_id))
+    return redirect(url_for("registry.producers.index"))
 
 
 def _render_detail(producer: Producer, decision_form: DecisionForm | None = None, status: int = 200):
@@ -140,14 +104,14 @@ def _render_detail(producer: Producer, decision_form: DecisionForm | None = None
     ), status
 
 
-@bp.route("/manage/producers/<int:producer_id>")
+@bp.route("/<int:producer_id>")
 @login_required
 def detail(producer_id: int):
     """A producer's profile, status and the centre's decisions on it."""
     return _render_detail(get_scoped_or_404(Producer, producer_id))
 
 
-@bp.route("/manage/producers/<int:producer_id>/edit", methods=["GET", "POST"])
+@bp.route("/<int:producer_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(producer_id: int):
     """Change a producer's profile and logo (its administrator or its centre's staff)."""
@@ -164,7 +128,7 @@ def edit(producer_id: int):
             flash(_("The profile is saved."), "success")
             if was_rejected and producer.status == "pending":
                 flash(_("Your registration is sent to the centre again for approval."), "info")
-            return redirect(url_for("producers.detail", producer_id=producer.id))
+            return redirect(url_for("registry.producers.detail", producer_id=producer.id))
     return render_template(
         "registry/producers/edit.html", form=form, producer=producer
     ), 422 if form.errors else 200
@@ -187,31 +151,31 @@ def _decide(producer_id: int, decide, success_message: str, *, with_reason: bool
     if not outcome.ok:
         return _render_detail(db.session.get_one(Producer, producer_id), form, outcome.error.status)
     flash(success_message, "success")
-    return redirect(url_for("producers.detail", producer_id=producer.id))
+    return redirect(url_for("registry.producers.detail", producer_id=producer.id))
 
 
-@bp.route("/manage/producers/<int:producer_id>/approve", methods=["POST"])
+@bp.route("/<int:producer_id>/approve", methods=["POST"])
 @login_required
 def approve(producer_id: int):
     """The centre approves a producer."""
     return _decide(producer_id, approve_producer, _("The producer is approved."), with_reason=False)
 
 
-@bp.route("/manage/producers/<int:producer_id>/reject", methods=["POST"])
+@bp.route("/<int:producer_id>/reject", methods=["POST"])
 @login_required
 def reject(producer_id: int):
     """The centre rejects a producer's registration, saying why."""
     return _decide(producer_id, reject_producer, _("The registration is rejected."), with_reason=True)
 
 
-@bp.route("/manage/producers/<int:producer_id>/suspend", methods=["POST"])
+@bp.route("/<int:producer_id>/suspend", methods=["POST"])
 @login_required
 def suspend(producer_id: int):
     """The centre suspends a producer, saying why."""
     return _decide(producer_id, suspend_producer, _("The producer is suspended."), with_reason=True)
 
 
-@bp.route("/manage/producers/<int:producer_id>/reinstate", methods=["POST"])
+@bp.route("/<int:producer_id>/reinstate", methods=["POST"])
 @login_required
 def reinstate(producer_id: int):
     """The centre lifts a producer's suspension."""

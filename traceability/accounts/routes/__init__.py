@@ -1,33 +1,29 @@
-"""Login and logout pages, and the accounts a centre admin or producer admin manages."""
+"""The accounts' web views: signing in and out, one's own password and API tokens.
+
+The accounts a centre admin or producer admin manages are in ``users``
+(``/manage/users``), a blueprint of its own under this one.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import Select
 
-from traceability.accounts.forms import LoginForm, PasswordChangeForm, ToggleForm, UserForm
-from traceability.accounts.scope import get_scoped_or_404, scoped_select
-from traceability.accounts.service import (
-    add_user,
-    can_manage_tokens,
-    can_reset_password,
-    manages_users,
-    reset_password,
-    revoke_token,
-    set_user_active,
-    tokens_of,
-)
+from traceability.accounts.forms import LoginForm, PasswordChangeForm, ToggleForm
+from traceability.accounts.routes import users
+from traceability.accounts.scope import get_scoped_or_404
+from traceability.accounts.service import can_reset_password, revoke_token
 from traceability.accounts.sessions import end_session, note_seen, seen_is_stale, start_session
 from traceability.accounts.throttle import throttled_authenticate, throttled_change_password
 from traceability.audit.service import record_audit
 from traceability.core.errors import DomainError, InvalidInput, TooManyAttempts
 from traceability.core.extensions import db
 from traceability.http.web import local_path, perform
-from traceability.models.accounts import CENTRE_ROLES, ApiToken, User
+from traceability.models.accounts import ApiToken, User
 
 bp = Blueprint("accounts", __name__)
+bp.register_blueprint(users.bp)
 
 
 def _safe_next(target: str | None) -> str:
@@ -84,79 +80,6 @@ def logout():
     perform(_sign_out, current_user._get_current_object())
     flash(_("You are signed out."), "info")
     return redirect(url_for("accounts.login"))
-
-
-def _managed_users() -> Select:
-    """The accounts the current user manages: its centre's staff, or its producer's users."""
-    if not manages_users(current_user):
-        abort(403)
-    query = scoped_select(User).order_by(User.active.desc(), User.name, User.email)
-    if current_user.role == "centre_admin":
-        query = query.where(User.role.in_(CENTRE_ROLES))
-    return query
-
-
-@bp.route("/manage/users")
-@login_required
-def users():
-    """The accounts of the user's centre or producer, with enable and disable buttons."""
-    rows = db.session.scalars(_managed_users()).all()
-    return render_template("accounts/users.html", users=rows, toggle_form=ToggleForm())
-
-
-@bp.route("/manage/users/new", methods=["GET", "POST"])
-@login_required
-def user_new():
-    """Add an account to the user's centre or producer."""
-    _managed_users()
-    form = UserForm()
-    if current_user.role == "centre_admin":
-        del form.is_producer_admin
-    else:
-        del form.role
-    if form.validate_on_submit():
-        data = {field.name: field.data for field in form if field.name != "csrf_token"}
-        outcome = perform(add_user, data, actor=current_user, show_on=form)
-        if outcome.ok:
-            flash(_("The account %(email)s is created.", email=outcome.value.email), "success")
-            return redirect(url_for("accounts.users"))
-    return render_template("accounts/user_form.html", form=form), 422 if form.errors else 200
-
-
-def _set_active(user_id: int, active: bool):
-    form = ToggleForm()
-    if not form.validate_on_submit():
-        abort(400)
-    user = db.session.scalars(_managed_users().where(User.id == user_id)).first()
-    if user is None:
-        get_scoped_or_404(User, user_id)  # outside the scope: 404; inside but not managed: 403
-        abort(403)
-    outcome = perform(set_user_active, user, active, actor=current_user)
-    if not outcome.ok:
-        rows = db.session.scalars(_managed_users()).all()
-        return render_template("accounts/users.html", users=rows, toggle_form=form), outcome.error.status
-    if active:
-        flash(_("%(email)s can sign in again.", email=user.email), "success")
-    else:
-        flash(
-            _("%(email)s is disabled: they can no longer sign in nor use API tokens.", email=user.email),
-            "success",
-        )
-    return redirect(url_for("accounts.users"))
-
-
-@bp.route("/manage/users/<int:user_id>/disable", methods=["POST"])
-@login_required
-def user_disable(user_id: int):
-    """Disable an account: it can no longer sign in nor use its API tokens."""
-    return _set_active(user_id, False)
-
-
-@bp.route("/manage/users/<int:user_id>/enable", methods=["POST"])
-@login_required
-def user_enable(user_id: int):
-    """Enable a disabled account again."""
-    return _set_active(user_id, True)
 
 
 @bp.before_app_request
@@ -220,58 +143,17 @@ def _change_password(user: User, current_password: str, new_password: str) -> No
     start_session(user)  # this browser signs in again; every other session has ended
 
 
-@bp.route("/manage/users/<int:user_id>/reset-password", methods=["POST"])
-@login_required
-def user_reset_password(user_id: int):
-    """Give a user a temporary password, shown once on the answer, and sign them out everywhere."""
-    form = ToggleForm()
-    if not form.validate_on_submit():
-        abort(400)
-    user = get_scoped_or_404(User, user_id)
-    if not can_reset_password(current_user, user):
-        abort(403)
-    outcome = perform(reset_password, user, actor=current_user, quiet=DomainError)
-    if not outcome.ok:
-        abort(outcome.error.status, str(outcome.error.message))
-    password = outcome.value
-    if user.role == "producer" and current_user.role == "centre_admin":
-        back = url_for("producers.detail", producer_id=user.producer_id)
-    else:
-        back = url_for("accounts.users")
-    response = make_response(
-        render_template("accounts/password_reset.html", user=user, password=password, back=back)
-    )
-    # The temporary password is shown once: no browser or proxy may keep a copy.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.app_context_processor
 def password_helpers() -> dict:
     """``can_reset_password(actor, user)`` for the user lists (users page, producer page)."""
     return {"can_reset_password": can_reset_password}
 
 
-def _token_page(owner: User):
-    tokens = tokens_of(owner)
-    return render_template("accounts/tokens.html", owner=owner, tokens=tokens, toggle_form=ToggleForm())
-
-
 @bp.route("/account/tokens")
 @login_required
 def tokens():
     """The user's own API tokens: name, created, last used, expiry; never the secret."""
-    return _token_page(current_user._get_current_object())
-
-
-@bp.route("/manage/users/<int:user_id>/tokens")
-@login_required
-def user_tokens(user_id: int):
-    """The API tokens of a user the current user manages."""
-    user = get_scoped_or_404(User, user_id)
-    if not can_manage_tokens(current_user, user):
-        abort(403)
-    return _token_page(user)
+    return users.token_page(current_user._get_current_object())
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -291,4 +173,4 @@ def token_revoke(token_id: int):
     flash(_("The token %(name)s is revoked.", name=api_token.name or f"#{api_token.id}"), "success")
     if owner.id == current_user.id:
         return redirect(url_for("accounts.tokens"))
-    return redirect(url_for("accounts.user_tokens", user_id=owner.id))
+    return redirect(url_for("accounts.users.tokens", user_id=owner.id))

@@ -18,7 +18,7 @@ from traceability.models.batches import Batch, Recall, TraceEvent
 bp = Blueprint("recalls", __name__)
 
 
-@bp.route("/manage/recalls")
+@bp.route("/recalls")
 @login_required
 def index():
     """Recalls in the user's scope, open ones first."""
@@ -28,7 +28,7 @@ def index():
     return render_template("batches/recalls.html", recalls=recalls)
 
 
-@bp.route("/manage/batches/<int:batch_id>/recall", methods=["POST"])
+@bp.route("/batches/<int:batch_id>/recall", methods=["POST"])
 @writer_required
 def start(batch_id: int):
     """Recall a batch and everything made from it."""
@@ -42,10 +42,10 @@ def start(batch_id: int):
         return redirect(url_for("batches.batch_detail", batch_id=batch.id))
     recall = outcome.value
     flash(_("Recall started: %(n)d batches are marked recalled.", n=len(recall.affected)), "success")
-    return redirect(url_for("recalls.detail", recall_id=recall.id))
+    return redirect(url_for("batches.recalls.detail", recall_id=recall.id))
 
 
-@bp.route("/manage/recalls/<int:recall_id>", methods=["GET", "POST"])
+@bp.route("/recalls/<int:recall_id>", methods=["GET", "POST"])
 @login_required
 def detail(recall_id: int):
     """A recall: the affected batches, what is left of them, where they were shipped; closing it."""
@@ -62,7 +62,7 @@ def detail(recall_id: int):
         )
         if closed.ok:
             flash(_("Recall closed."), "success")
-            return redirect(url_for("recalls.detail", recall_id=recall.id))
+            return redirect(url_for("batches.recalls.detail", recall_id=recall.id))
         status = closed.error.status
     affected_ids = [entry.batch_id for entry in recall.affected]
     shipments = current_events(

@@ -1,4 +1,9 @@
-"""Producers' and centres' pages for batches, events and QR codes."""
+"""The batches' web views under ``/manage``: lots, their events, chain and QR codes.
+
+Serialised items and labels, recalls, the data quality page and the chain
+spreadsheets have blueprints of their own under this one (``labels``,
+``recalls``, ``quality``, ``exports``).
+"""
 
 from __future__ import annotations
 
@@ -21,9 +26,10 @@ from wtforms import SelectChoice
 from traceability.accounts.scope import get_scoped_or_404, refuse_unapproved_producer, scoped_select
 from traceability.batches.event_photos import event_photo_response
 from traceability.batches.forms import BatchForm, CorrectionForm, EventForm, ReasonForm
-from traceability.batches.label_routes import label_context
 from traceability.batches.qr_images import batch_qr_response, item_qr_response, qr_options_from_query
 from traceability.batches.recalls import recalls_affecting
+from traceability.batches.routes import exports, labels, quality, recalls
+from traceability.batches.routes.labels import label_context
 from traceability.batches.service import (
     correct_event,
     create_batch,
@@ -41,7 +47,11 @@ from traceability.http.web import perform, writer_required
 from traceability.models.batches import Batch, BatchInput, Item, TraceEvent
 from traceability.models.registry import Location, Producer, Product
 
-bp = Blueprint("batches", __name__)
+bp = Blueprint("batches", __name__, url_prefix="/manage")
+bp.register_blueprint(labels.bp)
+bp.register_blueprint(recalls.bp)
+bp.register_blueprint(quality.bp)
+bp.register_blueprint(exports.bp)
 
 BATCH_FIELDS = ("product_id", "lot_code", "production_date", "expiry_date", "quantity", "unit", "location_id")
 
@@ -69,7 +79,7 @@ def _input_choices(exclude_product_id: int | None = None) -> list[SelectChoice]:
     return choices
 
 
-@bp.route("/manage/batches/new", methods=["GET", "POST"])
+@bp.route("/batches/new", methods=["GET", "POST"])
 @writer_required
 def batch_new():
     """Register a new production batch, with the batches it was made from."""
@@ -102,7 +112,7 @@ def batch_new():
     return render_template("batches/batch_form.html", form=form), 422 if failed or form.errors else 200
 
 
-@bp.route("/manage/batches/<int:batch_id>", methods=["GET", "POST"])
+@bp.route("/batches/<int:batch_id>", methods=["GET", "POST"])
 @login_required
 def batch_detail(batch_id: int):
     """A batch: its QR code, lineage, recalls and key tracking events; records a new event."""
@@ -155,7 +165,7 @@ def _batch_event(batch_id: int, event_id: int) -> TraceEvent:
     return event
 
 
-@bp.route("/manage/batches/<int:batch_id>/events/<int:event_id>/correct", methods=["GET", "POST"])
+@bp.route("/batches/<int:batch_id>/events/<int:event_id>/correct", methods=["GET", "POST"])
 @writer_required
 def event_correct(batch_id: int, event_id: int):
     """Correct an event: a new event replaces it and says why; or withdraw it."""
@@ -189,7 +199,7 @@ def event_correct(batch_id: int, event_id: int):
     ), status
 
 
-@bp.route("/manage/batches/<int:batch_id>/events/<int:event_id>/retract", methods=["POST"])
+@bp.route("/batches/<int:batch_id>/events/<int:event_id>/retract", methods=["POST"])
 @writer_required
 def event_retract(batch_id: int, event_id: int):
     """Withdraw an event recorded by mistake."""
@@ -203,7 +213,7 @@ def event_retract(batch_id: int, event_id: int):
     return redirect(url_for("batches.batch_detail", batch_id=batch_id))
 
 
-@bp.route("/manage/batches/<int:batch_id>/events/<int:event_id>/photo")
+@bp.route("/batches/<int:batch_id>/events/<int:event_id>/photo")
 @login_required
 def event_photo(batch_id: int, event_id: int):
     """An event's photo (``?thumbnail=1`` for the small one), withdrawn or not, for who may see the batch."""
@@ -212,7 +222,7 @@ def event_photo(batch_id: int, event_id: int):
     )
 
 
-@bp.route("/manage/batches/<int:batch_id>/chain")
+@bp.route("/batches/<int:batch_id>/chain")
 @login_required
 def chain(batch_id: int):
     """The whole chain of a batch, each lot once by steps: its inputs back to the origins, what was made from it."""
@@ -225,28 +235,28 @@ def chain(batch_id: int):
     )
 
 
-@bp.route("/manage/batches/<int:batch_id>/qr.png")
+@bp.route("/batches/<int:batch_id>/qr.png")
 @login_required
 def batch_qr_png(batch_id: int):
     """The batch's QR code as a PNG (``?size=`` pixels, ``?ec=M|H``)."""
     return batch_qr_response(get_scoped_or_404(Batch, batch_id), "png", *qr_options_from_query("png"))
 
 
-@bp.route("/manage/batches/<int:batch_id>/qr.svg")
+@bp.route("/batches/<int:batch_id>/qr.svg")
 @login_required
 def batch_qr_svg(batch_id: int):
     """The batch's QR code as an SVG for print (``?size=`` pixels, ``?ec=M|H``)."""
     return batch_qr_response(get_scoped_or_404(Batch, batch_id), "svg", *qr_options_from_query("svg"))
 
 
-@bp.route("/manage/items/<int:item_id>/qr.png")
+@bp.route("/items/<int:item_id>/qr.png")
 @login_required
 def item_qr_png(item_id: int):
     """A serialised item's QR code as a PNG (``?size=`` pixels, ``?ec=M|H``)."""
     return item_qr_response(get_scoped_or_404(Item, item_id), "png", *qr_options_from_query("png"))
 
 
-@bp.route("/manage/items/<int:item_id>/qr.svg")
+@bp.route("/items/<int:item_id>/qr.svg")
 @login_required
 def item_qr_svg(item_id: int):
     """A serialised item's QR code as an SVG for print (``?size=`` pixels, ``?ec=M|H``)."""

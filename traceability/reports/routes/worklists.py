@@ -1,4 +1,4 @@
-"""The centre staff's work lists."""
+"""The centre staff's work list (``/manage/worklist``)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from traceability.public.problem_reports import CLOSING_ROLES, open_reports
 from traceability.registry import worklists
 from traceability.registry.certifications import certification_state, subject_name, type_label
 
-bp = Blueprint("worklists", __name__)
+bp = Blueprint("worklists", __name__, url_prefix="/worklist")
 
 
-@bp.route("/manage/worklist")
+@bp.route("")
 @roles_required("centre_admin", "centre_staff", "auditor", "ministry")
 def index():
     """What waits for the centre: approvals, verifications, renewals, gaps, nonconformities, consumer reports."""

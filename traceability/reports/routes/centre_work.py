@@ -10,23 +10,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from traceability.accounts.scope import get_scoped_or_404, scoped_select
+from traceability.accounts.scope import get_scoped_or_404
 from traceability.core.extensions import db
-from traceability.core.vocabulary import label
 from traceability.http.web import perform, roles_required
 from traceability.models.registry import Producer, Product
 from traceability.models.reports import CentreContract, ScienceTask, TechnologyProcess
-from traceability.reports import bp
-from traceability.reports.centre_work import Record, delete_record, save_contract, save_process, save_task
+from traceability.reports.centre_work import (
+    Record,
+    delete_record,
+    latest_records,
+    save_contract,
+    save_process,
+    save_task,
+)
 from traceability.reports.forms import ContractForm, ProcessForm, TaskForm
-from traceability.reports.yearly import CONTRACT_KIND_LABELS, TASK_LEVEL_LABELS, TASK_STATUS_LABELS
+
+bp = Blueprint("centre_work", __name__, url_prefix="/centre-work")
 
 READERS = ("centre_admin", "centre_staff", "auditor", "ministry")
 WRITERS = ("centre_admin", "centre_staff")
@@ -82,26 +87,14 @@ KINDS = {
 }
 
 
-@bp.context_processor
-def _labels() -> dict[str, Any]:
-    return {
-        "contract_kind_label": lambda code: label(CONTRACT_KIND_LABELS, code),
-        "task_level_label": lambda code: label(TASK_LEVEL_LABELS, code),
-        "task_status_label": lambda code: label(TASK_STATUS_LABELS, code),
-    }
-
-
 def _records(kind: str) -> list[Any]:
     spec = KINDS[kind]
-    query = scoped_select(spec.model).options(
-        selectinload(spec.model.products), selectinload(spec.model.centre)
-    )
-    return list(db.session.scalars(query.order_by(*spec.order).limit(LIMIT)))
+    return latest_records(spec.model, spec.order, limit=LIMIT)
 
 
-@bp.route("/manage/centre-work")
+@bp.route("")
 @roles_required(*READERS)
-def work():
+def index():
     """The centre's contracts, technology processes and S&T tasks."""
     return render_template(
         "reports/work/index.html",
@@ -135,31 +128,31 @@ def _form_page(kind: str, record: Any | None):
         outcome = perform(spec.save, form.to_data(), record, show_on=form)
         if outcome.ok:
             flash(str(spec.saved), "success")
-            return redirect(url_for("reports.work", _anchor=kind))
+            return redirect(url_for("reports.centre_work.index", _anchor=kind))
     title = spec.edit_title if record is not None else spec.new_title
     page = render_template("reports/work/form.html", form=form, kind=kind, record=record, title=title)
     return page, 422 if form.errors else 200
 
 
-@bp.route(f"/manage/centre-work/{KIND_PATH}/new", methods=["GET", "POST"])
+@bp.route(f"/{KIND_PATH}/new", methods=["GET", "POST"])
 @roles_required(*WRITERS)
-def record_new(kind: str):
+def new(kind: str):
     """Record a contract, technology process or S&T task of the user's centre."""
     return _form_page(kind, None)
 
 
-@bp.route(f"/manage/centre-work/{KIND_PATH}/<int:record_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/{KIND_PATH}/<int:record_id>/edit", methods=["GET", "POST"])
 @roles_required(*WRITERS)
-def record_edit(kind: str, record_id: int):
+def edit(kind: str, record_id: int):
     """Change a contract, technology process or S&T task of the user's centre."""
     return _form_page(kind, get_scoped_or_404(KINDS[kind].model, record_id))
 
 
-@bp.route(f"/manage/centre-work/{KIND_PATH}/<int:record_id>/delete", methods=["POST"])
+@bp.route(f"/{KIND_PATH}/<int:record_id>/delete", methods=["POST"])
 @roles_required(*WRITERS)
-def record_delete(kind: str, record_id: int):
+def delete(kind: str, record_id: int):
     """Delete a record entered by mistake; the audit log keeps it."""
     record = get_scoped_or_404(KINDS[kind].model, record_id)
     if perform(delete_record, record, actor=current_user).ok:
         flash(str(KINDS[kind].deleted), "success")
-    return redirect(url_for("reports.work", _anchor=kind))
+    return redirect(url_for("reports.centre_work.index", _anchor=kind))

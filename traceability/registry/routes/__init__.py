@@ -1,4 +1,9 @@
-"""Producers' and centres' pages for products, their images, and locations."""
+"""The registry's web views under ``/manage``: the start page, products with their images, and locations.
+
+Producers, certifications and GTIN disputes have blueprints of their own
+under this one (``producers``, ``certifications``, ``gtin_disputes``). A
+producer signs up on a public page (``traceability.public.routes.sign_up``).
+"""
 
 from __future__ import annotations
 
@@ -42,8 +47,12 @@ from traceability.registry.product_images import (
     set_main_product_image,
 )
 from traceability.registry.products import GtinHeld, create_product, search_products, update_product
+from traceability.registry.routes import certifications, gtin_disputes, producers
 
-bp = Blueprint("registry", __name__)
+bp = Blueprint("registry", __name__, url_prefix="/manage")
+bp.register_blueprint(producers.bp)
+bp.register_blueprint(certifications.bp)
+bp.register_blueprint(gtin_disputes.bp)
 
 PRODUCTS_PER_PAGE = 20
 LOCATIONS_PER_PAGE = 50
@@ -77,7 +86,7 @@ def _page() -> int:
     return max(request.args.get("page", 1, type=query_int), 1)
 
 
-@bp.route("/manage")
+@bp.route("")
 @login_required
 def dashboard():
     """The signed-in user's start page: their producers, latest products and batches."""
@@ -97,7 +106,7 @@ def dashboard():
 # Products ---------------------------------------------------------------------
 
 
-@bp.route("/manage/products")
+@bp.route("/products")
 @login_required
 def products():
     """The products the user may see: search without diacritics, filters and pages."""
@@ -117,7 +126,7 @@ def products():
     )
 
 
-@bp.route("/manage/products/new", methods=["GET", "POST"])
+@bp.route("/products/new", methods=["GET", "POST"])
 @writer_required
 def product_new():
     """Register a new product."""
@@ -156,14 +165,14 @@ def _product_page(product: Product, image_form: ProductImageForm, status: int = 
     return page, status
 
 
-@bp.route("/manage/products/<int:product_id>")
+@bp.route("/products/<int:product_id>")
 @login_required
 def product_detail(product_id: int):
     """A product: its data, images and batches."""
     return _product_page(get_scoped_or_404(Product, product_id), ProductImageForm())
 
 
-@bp.route("/manage/products/<int:product_id>/edit", methods=["GET", "POST"])
+@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
 @writer_required
 def product_edit(product_id: int):
     """Change a product's data, OCOP certificate included."""
@@ -183,7 +192,7 @@ def product_edit(product_id: int):
     ), 422 if form.errors else 200
 
 
-@bp.route("/manage/products/<int:product_id>/images", methods=["POST"])
+@bp.route("/products/<int:product_id>/images", methods=["POST"])
 @writer_required
 def product_image_add(product_id: int):
     """Upload a photo of a product."""
@@ -205,7 +214,7 @@ def _image_or_404(product_id: int, image_id: int) -> ProductImage:
     return image
 
 
-@bp.route("/manage/products/<int:product_id>/images/<int:image_id>/main", methods=["POST"])
+@bp.route("/products/<int:product_id>/images/<int:image_id>/main", methods=["POST"])
 @writer_required
 def product_image_main(product_id: int, image_id: int):
     """Make a photo the product's main image."""
@@ -215,7 +224,7 @@ def product_image_main(product_id: int, image_id: int):
     return redirect(url_for("registry.product_detail", product_id=product_id))
 
 
-@bp.route("/manage/products/<int:product_id>/images/<int:image_id>/delete", methods=["POST"])
+@bp.route("/products/<int:product_id>/images/<int:image_id>/delete", methods=["POST"])
 @writer_required
 def product_image_delete(product_id: int, image_id: int):
     """Delete a photo of a product."""
@@ -228,7 +237,7 @@ def product_image_delete(product_id: int, image_id: int):
 # Locations --------------------------------------------------------------------
 
 
-@bp.route("/manage/locations")
+@bp.route("/locations")
 @login_required
 def locations():
     """Farms, facilities and warehouses of the user's producers."""
@@ -247,7 +256,7 @@ def _default_province() -> str | None:
     return current_user.centre.province_code if current_user.centre is not None else None
 
 
-@bp.route("/manage/locations/new", methods=["GET", "POST"])
+@bp.route("/locations/new", methods=["GET", "POST"])
 @writer_required
 def location_new():
     """Add a farm, facility or warehouse."""
@@ -269,7 +278,7 @@ def location_new():
     return render_template("registry/locations/form.html", form=form), 422 if form.errors else 200
 
 
-@bp.route("/manage/locations/<int:location_id>/edit", methods=["GET", "POST"])
+@bp.route("/locations/<int:location_id>/edit", methods=["GET", "POST"])
 @writer_required
 def location_edit(location_id: int):
     """Change a location's name, address, GLN or coordinates."""

@@ -1,4 +1,4 @@
-"""Certifications: upload, verification by the centre, documents."""
+"""Certifications (``/manage/certifications``): upload, verification by the centre, documents."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from traceability.registry.certification_forms import (
 from traceability.registry.claims import is_claim
 from traceability.registry.forms import OCOP_GROUP_LABELS
 
-bp = Blueprint("certifications", __name__)
+bp = Blueprint("certifications", __name__, url_prefix="/certifications")
 
 PER_PAGE = 20
 
@@ -86,7 +86,7 @@ def _document_limit() -> int:
     return current_app.config["MAX_DOCUMENT_BYTES"]
 
 
-@bp.route("/manage/certifications")
+@bp.route("")
 @login_required
 def index():
     """The certifications the user may see, filtered by status, type, scope and producer."""
@@ -116,7 +116,7 @@ def index():
     )
 
 
-@bp.route("/manage/certifications/new", methods=["GET", "POST"])
+@bp.route("/new", methods=["GET", "POST"])
 @writer_required
 def new():
     """Record a certificate with its document."""
@@ -143,13 +143,13 @@ def new():
                 _("Certificate %(number)s saved. The centre will verify it.", number=certification.number),
                 "success",
             )
-            return redirect(url_for("certifications.detail", certification_id=certification.id))
+            return redirect(url_for("registry.certifications.detail", certification_id=certification.id))
     return render_template("registry/certifications/form.html", form=form, certification=None), (
         422 if form.errors else 200
     )
 
 
-@bp.route("/manage/certifications/<int:certification_id>")
+@bp.route("/<int:certification_id>")
 @login_required
 def detail(certification_id: int):
     """A certificate, its document's fingerprint and the centre's decision."""
@@ -162,7 +162,7 @@ def detail(certification_id: int):
     )
 
 
-@bp.route("/manage/certifications/<int:certification_id>/edit", methods=["GET", "POST"])
+@bp.route("/<int:certification_id>/edit", methods=["GET", "POST"])
 @writer_required
 def edit(certification_id: int):
     """Correct a certificate or replace its document; it goes back to the centre."""
@@ -181,23 +181,23 @@ def edit(certification_id: int):
         )
         if outcome.ok:
             flash(_("Certificate %(number)s saved.", number=certification.number), "success")
-            return redirect(url_for("certifications.detail", certification_id=certification.id))
+            return redirect(url_for("registry.certifications.detail", certification_id=certification.id))
     return render_template("registry/certifications/form.html", form=form, certification=certification), (
         422 if form.errors else 200
     )
 
 
-@bp.route("/manage/certifications/<int:certification_id>/verify", methods=["POST"])
+@bp.route("/<int:certification_id>/verify", methods=["POST"])
 @roles_required("centre_admin", "centre_staff")
 def verify(certification_id: int):
     """The centre confirms the certificate against its document."""
     certification = _load(certification_id)  # the CSRF token is checked for every POST by CSRFProtect
     if perform(service.verify_certification, certification, actor=current_user).ok:
         flash(_("Certificate %(number)s verified.", number=certification.number), "success")
-    return redirect(url_for("certifications.detail", certification_id=certification.id), 303)
+    return redirect(url_for("registry.certifications.detail", certification_id=certification.id), 303)
 
 
-@bp.route("/manage/certifications/<int:certification_id>/reject", methods=["POST"])
+@bp.route("/<int:certification_id>/reject", methods=["POST"])
 @roles_required("centre_admin", "centre_staff")
 def reject(certification_id: int):
     """The centre refuses the certificate, with a reason for the producer."""
@@ -209,7 +209,7 @@ def reject(certification_id: int):
         )
         if outcome.ok:
             flash(_("Certificate %(number)s rejected.", number=certification.number), "success")
-            return redirect(url_for("certifications.detail", certification_id=certification.id), 303)
+            return redirect(url_for("registry.certifications.detail", certification_id=certification.id), 303)
     return render_template(
         "registry/certifications/detail.html",
         certification=certification,
@@ -218,7 +218,7 @@ def reject(certification_id: int):
     ), 422
 
 
-@bp.route("/manage/certifications/<int:certification_id>/document")
+@bp.route("/<int:certification_id>/document")
 @login_required
 def document(certification_id: int):
     """The certificate's document, always as a download, never rendered by the browser."""

@@ -1,4 +1,7 @@
-"""The audit browser: centre staff and auditors read their province's log, the ministry all of it."""
+"""The audit browser, under ``/manage/audit``.
+
+Centre staff and auditors read their province's log, the ministry all of it.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from traceability.models.audit import AuditEntry
 from traceability.reports import audit_log as browse
 from traceability.reports.audit_log_forms import AuditFilterForm
 
-bp = Blueprint("audit_log", __name__)
+bp = Blueprint("audit_log", __name__, url_prefix="/audit")
 
 PER_PAGE = 50
 READERS = ("ministry", "centre_admin", "centre_staff", "auditor")
@@ -38,7 +41,7 @@ def _query_args(filters: dict[str, Any]) -> dict[str, str]:
     }
 
 
-@bp.route("/manage/audit")
+@bp.route("")
 @roles_required(*READERS)
 def index():
     """The audit log of the user's province (all of it for the ministry), filtered and paginated."""
@@ -60,7 +63,7 @@ def index():
     )
 
 
-@bp.route("/manage/audit/<int:entry_id>")
+@bp.route("/<int:entry_id>")
 @roles_required(*READERS)
 def detail(entry_id: int):
     """One entry: who, tenant, when, the object, the request, the before/after diff and its hash."""
