@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from traceability.api.schemas import MAX_PAGE, IdField, PageQuerySchema, QuantityField
-from traceability.batches.service import UNIT_PATTERN, _quantity, is_valid_free_lot_code
+from traceability.batches.lot_codes import is_valid_lot_code
+from traceability.batches.service import UNIT_PATTERN, _quantity
 from traceability.core.database import MAX_ID
 from traceability.core.text import parse_vnd
 from traceability.core.uploads import UploadRejected, sniff, store_document, store_image
@@ -64,9 +65,14 @@ def test_a_tax_code_is_taken_only_in_its_ascii_shape(text):
 @example("LOT\u202e1")  # a right-to-left override: invisible, reorders what is printed
 @example("A\x01B")
 @example(" LOT")
-def test_a_free_lot_code_is_1_to_20_printable_characters_without_outer_spaces(lot_code):
-    expected = 1 <= len(lot_code) <= 20 and lot_code.isprintable() and " " not in (lot_code[0], lot_code[-1])
-    assert is_valid_free_lot_code(lot_code) == expected
+@example("NHÂN 2612")
+def test_a_lot_code_is_1_to_20_characters_of_gs1_set_82_with_or_without_a_gtin(lot_code):
+    # One rule for every lot: a product that gets a GTIN later keeps its lot codes.
+    expected = 1 <= len(lot_code) <= 20 and all(
+        character in "!\"%&'()*+,-./:;<=>?_" or (character.isascii() and character.isalnum())
+        for character in lot_code
+    )
+    assert is_valid_lot_code(lot_code) == expected
 
 
 @SETTINGS

@@ -243,7 +243,8 @@ NAV_CURRENT = re.compile(r'<a href="(?P<href>[^"]+)" aria-current="page">')
         ("/manage/reports", "/manage/reports"),
         ("/manage/audit", "/manage/audit"),
         ("/manage/users/new", "/manage/users"),
-        ("/manage/batches/{batch}", None),  # a lot is reached from its product: no menu entry of its own
+        ("/manage/batches/{batch}", "/manage/batches"),  # a lot is under "Lots"
+        ("/manage/batches", "/manage/batches"),
     ],
 )
 def test_the_menu_marks_the_section_of_the_page(web, tenants, path, section):

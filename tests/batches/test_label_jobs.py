@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tests.labels.pdf_reading import page_count, rasterise, read_codes
+from tests.labels.pdf_reading import page_count, pdf_text, rasterise, read_codes
 from traceability.batches import label_jobs
 from traceability.batches.label_jobs import (
     job_file,
@@ -63,6 +63,9 @@ def test_a_big_sheet_on_the_web_runs_as_a_job_and_is_kept_for_download(web, tena
     page = web.client.get(f"/manage/label-jobs/{job.id}", headers={"Accept-Language": "en"})
     text = page.get_data(as_text=True)
     assert "Ready to download" in text and 'http-equiv="refresh"' not in text
+    # The sheet and the code's strength by name, not "a4-5x13" and "M".
+    assert "A4 sheet, 5 × 13 labels of 38.1 × 21.2 mm (Avery L7651)" in text and "a4-5x13" not in text
+    assert "Normal: still reads with small scratches or stains (recommended)" in text
     download = web.client.get(f"/manage/label-jobs/{job.id}/labels.pdf")
     pdf = download.data
     download.close()  # the file is streamed from the upload folder
@@ -70,6 +73,10 @@ def test_a_big_sheet_on_the_web_runs_as_a_job_and_is_kept_for_download(web, tena
     assert page_count(pdf) == -(-count // 65)
     urls = _item_urls(own.batch.id, db)
     assert [code.text for code in read_codes(rasterise(pdf, 0))] == urls[:65]
+    first_serial = db.session.scalars(
+        select(Item.serial).where(Item.batch_id == own.batch.id).order_by(Item.id)
+    ).first()
+    assert f"Số sê-ri: {first_serial}" in " ".join(pdf_text(pdf).split())
     assert [code.text for code in read_codes(rasterise(pdf, page_count(pdf) - 1))] == urls[
         (count // 65) * 65 :
     ]

@@ -55,6 +55,14 @@ def test_api_sheet_has_one_label_per_item(api, tenants, make, db):
     assert _codes(response.data, 0) + _codes(response.data, 1) == urls  # copies is ignored
     text = " ".join(pdf_text(response.data).split())
     assert "Cà phê hạt Arabica Cầu Đất" in text and "★★★★★ OCOP" in text and "Lô: CD-2026" in text
+    # Each item's label says its serial number, in the reader's language.
+    assert all(f"Số sê-ri: {item.serial}" in text for item in items)
+    english = api.get(
+        f"/batches/{batch.id}/labels.pdf?template=a4-3x8",
+        own.producer_user,
+        headers={"Accept-Language": "en"},
+    )
+    assert f"Serial number: {items[0].serial}" in " ".join(pdf_text(english.data).split())
 
 
 def test_api_refusals_say_what_to_fix(api, app, tenants, db):

@@ -43,10 +43,12 @@ def test_lot_code_outside_gs1_set_82_is_refused_for_a_gtin_product(make, tenants
     assert "20" in str(caught.value.fields["lot_code"])
 
 
-def test_a_product_without_gtin_accepts_vietnamese_lot_codes(tenants):
+def test_a_product_without_gtin_follows_the_same_lot_code_rule(tenants):
     own = tenants["daklak"]
-    batch = create_batch(_batch_data(own.product, lot_code="LÔ-01"), actor=own.producer_user)
-    assert batch.lot_code == "LÔ-01"
+    assert own.product.gtin is None
+    with pytest.raises(InvalidInput) as caught:
+        create_batch(_batch_data(own.product, lot_code="LÔ-01"), actor=own.producer_user)
+    assert "without accents" in str(caught.value.fields["lot_code"])
 
 
 def test_a_lot_code_is_never_truncated(tenants):

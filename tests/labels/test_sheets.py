@@ -195,3 +195,25 @@ def test_only_ascii_urls_are_encoded():
         encode("https://trace.example.vn/01/08930000000019/10/Lô-1")
     with pytest.raises(ValueError):
         encode("https://trace.example.vn/t/X", "Q")
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_serial_labels_print_their_serial_number_and_still_scan(name):
+    template = TEMPLATES[name]
+    urls = serial_urls(template.per_page)
+    serials = [url.rsplit("/", 1)[-1] for url in urls]
+    pdf = render(urls, name, TEXT, serials=serials)
+    text = flat(pdf_text(pdf))
+    for serial in serials:
+        assert f"Số sê-ri: {serial}" in text
+    assert [code.text for code in read_codes(rasterise(pdf, 0))] == urls
+
+
+def test_the_serial_caption_is_the_one_passed_in_and_copies_have_none():
+    english = LabelText(**{**TEXT.__dict__, "serial_caption": "Serial no."})
+    urls = serial_urls(3)
+    assert "Serial no.: 7K2M9XW4T0002" in flat(
+        pdf_text(render(urls, "a4-3x8", english, serials=[u[-13:] for u in urls]))
+    )
+    copies = render([urls[0]] * 3, "a4-3x8")
+    assert "sê-ri" not in pdf_text(copies) and "Serial" not in pdf_text(copies)

@@ -602,3 +602,104 @@ def test_api_list_filters_and_scope(api, db, tenants):
     assert numbers(f"?producer_id={other.producer.id}") == []
     assert len(numbers("", tenants["ministry"])) == 4
     assert api.get("/certifications?status=bogus", own.staff).status_code == 422
+
+
+def _kept(app) -> set[str]:
+    folder = Path(app.config["UPLOAD_FOLDER"]) / "kept"
+    return {path.name for path in folder.iterdir()} if folder.exists() else set()
+
+
+def _kept_token(page: str) -> str:
+    import re
+
+    match = re.search(r'name="kept_document"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="kept_document"', page
+    )
+    assert match, "no kept document on the page"
+    return match.group(1)
+
+
+def test_a_document_attached_to_a_refused_form_is_kept_for_the_next_submit(web, app, db, tenants):
+    own = tenants["daklak"]
+    web.login(own.producer_user.email)
+    headers = {"Accept-Language": "en"}
+    before = _kept(app)
+    refused = web.post_form(
+        "/manage/certifications/new",
+        {**_form(own, number=""), "document": (io.BytesIO(PDF), "giấy chứng nhận.pdf")},
+        content_type="multipart/form-data",
+        headers=headers,
+    )
+    assert refused.status_code == 422 and _count(db) == 0
+    page = refused.get_data(as_text=True)
+    assert "Attached: giấy chứng nhận.pdf (kept)" in page
+    token = _kept_token(page)
+    # Another user cannot use the token; the number fixed, no file chosen again: the kept one is saved.
+    saved = web.post_form(
+        "/manage/certifications/new",
+        {**_form(own, number="VG-KEPT-01"), "kept_document": token},
+        content_type="multipart/form-data",
+        form_url="/manage/certifications/new",
+    )
+    assert saved.status_code == 302
+    certification = db.session.scalars(select(Certification)).one()
+    assert certification.number == "VG-KEPT-01"
+    assert certification.document_sha256 == hashlib.sha256(PDF).hexdigest()
+    assert certification.document_filename in _documents(app)
+    assert token and _kept(app) == before  # the kept copy went
+
+
+def test_a_kept_document_opens_for_its_sender_only(web, app, db, tenants, make):
+    own = tenants["daklak"]
+    web.login(own.producer_user.email)
+    refused = web.post_form(
+        "/manage/certifications/new",
+        {**_form(own, number=""), "document": (io.BytesIO(PDF), "chung-nhan.pdf")},
+        content_type="multipart/form-data",
+    )
+    token = _kept_token(refused.get_data(as_text=True))
+    colleague = make.user("producer", producer=own.producer)
+    db.session.commit()
+    other = WebHelper(app.test_client())
+    other.login(colleague.email)
+    response = other.post_form(
+        "/manage/certifications/new",
+        {**_form(own, number="VG-STOLEN"), "kept_document": token},
+        content_type="multipart/form-data",
+        form_url="/manage/certifications/new",
+    )
+    # Saved without a document: the token is not the colleague's.
+    assert response.status_code == 302
+    assert db.session.scalars(select(Certification)).one().document_filename is None
+
+
+def test_a_refused_document_is_not_kept(web, app, db, tenants):
+    own = tenants["daklak"]
+    web.login(own.producer_user.email)
+    before = _kept(app)
+    response = web.post_form(
+        "/manage/certifications/new",
+        {**_form(own), "document": (io.BytesIO(FAKE_PDF), "gia.pdf")},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 422 and "(kept)" not in response.get_data(as_text=True)
+    assert _kept(app) == before
+
+
+def test_kept_documents_are_removed_by_the_hourly_purge_after_a_day(app, db):
+    import os
+    import time
+
+    from traceability.core.kept_uploads import KEEP_HOURS, claim, keep, kept_folder, purge_kept
+
+    with app.test_request_context():
+        before = _kept(app)
+        old = keep(PDF, "cu.pdf", owner_id=7)
+        [old_path] = [kept_folder() / name for name in _kept(app) - before]
+        fresh = keep(PDF, "moi.pdf", owner_id=7)
+        day_ago = time.time() - KEEP_HOURS * 3600 - 60
+        os.utime(old_path, (day_ago, day_ago))
+        assert purge_kept() >= 1
+        assert claim(old.token, owner_id=7) is None  # its file is gone
+        assert claim(fresh.token, owner_id=7).filename == "moi.pdf"

@@ -636,6 +636,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "public.sign_up.new": public(),
     "public.sign_up.received": public(),
     "public.report_problem.new": public(),  # a consumer reports a problem with the lot in hand
+    "public.report_problem.status": public(),  # opened by the report's secret token alone
     # --- registry
     "registry.dashboard": LIST,
     "registry.products": LIST,
@@ -717,6 +718,8 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
         ),
     ),
     "batches.batch_detail": per_method(GET=READ, POST=WRITE),  # POST records an event
+    "batches.batch_list": LIST,
+    "batches.batch_edit": per_method(GET=WRITE, POST=WRITE),
     "batches.chain": READ,
     "batches.batch_qr_png": READ,
     "batches.batch_qr_svg": READ,
@@ -766,6 +769,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     # --- consumers' problem reports
     "public.problem_reports.index": LIST,
     "public.problem_reports.close": only(CENTRE),
+    "public.problem_reports.reply": only(WRITERS),  # the centre's staff and the producer's users answer
     # --- a user's own notifications and email settings
     "notifications.index": LIST,  # the caller's own
     "notifications.settings": signed_in(),
@@ -901,6 +905,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     ),
     "api.batches_list": LIST,
     "api.batches_get": READ,
+    "api.batches_update": only(WRITERS, body=lambda t: {"expiry_date": "2027-12-31"}, succeed=True),
     "api.batches_create": only(
         WRITERS,
         body=lambda t: new_batch(t, _unique("A"), quantity=10),
@@ -1029,6 +1034,7 @@ def _args_of(t: Target) -> dict[str, Any]:
         "user_id": t.victim.id,
         "entry_id": t.entry_id,
         "report_id": t.report.id,
+        "token": t.report.status_token,
         "centre_id": t.centre.id,
         "year": YEAR,
         "record_id": t.contract.id,

@@ -16,6 +16,7 @@ from traceability.api.spec import operation, paginate
 from traceability.api.validators import OneOf
 from traceability.batches.contracts import (
     BatchInSchema,
+    BatchUpdateSchema,
     EventCorrectionSchema,
     EventInSchema,
     EventRetractionSchema,
@@ -23,6 +24,7 @@ from traceability.batches.contracts import (
     RecallInSchema,
 )
 from traceability.batches.event_photos import event_photo_response
+from traceability.batches.lots import labels_printed, update_batch
 from traceability.batches.recalls import close_recall, recall_batch
 from traceability.batches.service import (
     correct_event,
@@ -53,6 +55,16 @@ class BatchSchema(Schema):
     public_url = fields.Method("_public_url", metadata={"type": "string", "format": "uri"})
     quantity_remaining = fields.Method("_quantity_remaining", metadata={"type": "number"})
     scan_count = fields.Method("_scan_count", metadata={"type": "integer"})
+    lot_code_fixed = fields.Method(
+        "_lot_code_fixed",
+        metadata={
+            "type": "boolean",
+            "description": "True once labels were printed: the lot code cannot change",
+        },
+    )
+
+    def _lot_code_fixed(self, batch: Any) -> bool:
+        return labels_printed(batch)
 
     def _public_url(self, batch: Any) -> str:
         return public_url(current_app.config["PUBLIC_BASE_URL"], batch)
@@ -148,6 +160,19 @@ def batches_get(batch_id: int):
 
 
 @operation(
+    "/batches/<int:batch_id>",
+    "PATCH",
+    summary="Change a batch: only the fields given change; the lot code is fixed once labels were printed",
+    tag="batches",
+    body=BatchUpdateSchema,
+    response=BatchSchema,
+    errors=(403, 404, 409, 422),
+)
+def batches_update(batch_id: int, data: dict[str, Any]):
+    return update_batch(get_scoped_or_404(Batch, batch_id), data, actor=current_user)
+
+
+@operation(
     "/batches/<int:batch_id>/events",
     "POST",
     summary="Record a key tracking event",
@@ -155,7 +180,7 @@ def batches_get(batch_id: int):
     body=EventInSchema,
     response=EventSchema,
     status=201,
-    errors=(403, 404, 422),
+    errors=(403, 404, 409, 422),
 )
 def batch_events_create(batch_id: int, data: dict[str, Any]):
     return record_event(get_scoped_or_404(Batch, batch_id), data, actor=current_user)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from traceability.batches.label_sheets import ERROR_CORRECTION_LEVELS, MAX_COPIES
+from traceability.batches.lot_codes import LOT_CODE_HINT, LotCode
 from traceability.batches.serials import MAX_SERIALS_PER_REQUEST
 from traceability.core.contracts import IdField, Length, OneOf, QuantityField, Range, column_length, text
 from traceability.labels.sheets import TEMPLATES
@@ -34,9 +35,16 @@ class BatchInputSchema(Schema):
     quantity = QuantityField(required=True, validate=Range(min=0))
 
 
+def lot_code_field(*, required: bool = False) -> fields.String:
+    """A lot code: at most the column's length, and the lot-code rule (``lot_codes``)."""
+    field = text(Batch.lot_code, required=required, metadata={"description": str(LOT_CODE_HINT)})
+    field.validators.append(LotCode())
+    return field
+
+
 class BatchInSchema(Schema):
     product_id = IdField(required=True)
-    lot_code = text(Batch.lot_code, required=True)
+    lot_code = lot_code_field(required=True)
     production_date = fields.Date(required=True)
     expiry_date = fields.Date(allow_none=True)
     quantity = QuantityField(required=True, validate=Range(min=0))
@@ -44,6 +52,17 @@ class BatchInSchema(Schema):
     location_id = IdField(allow_none=True)
     inputs = fields.List(fields.Nested(BatchInputSchema), validate=Length(max=MAX_INPUTS))
     input_kind = fields.String(validate=OneOf(LINEAGE_KINDS), load_default="transformation")
+
+
+class BatchUpdateSchema(Schema):
+    """``PATCH /batches/{id}``: the fields to change; the lot code only until the lot's first labels."""
+
+    lot_code = lot_code_field()
+    production_date = fields.Date()
+    expiry_date = fields.Date(allow_none=True)
+    quantity = QuantityField(validate=Range(min=0))
+    unit = fields.String(validate=Length(min=2, max=column_length(Batch.unit)))
+    location_id = IdField(allow_none=True)
 
 
 class EventInSchema(Schema):

@@ -22,11 +22,13 @@ from traceability.batches.contracts import (
     MAX_NOTE_LENGTH,
     MAX_REASON_LENGTH,
     BatchInSchema,
+    BatchUpdateSchema,
     EventCorrectionSchema,
     EventInSchema,
     RecallCloseSchema,
     RecallInSchema,
 )
+from traceability.batches.lot_codes import LOT_CODE_HINT
 from traceability.core.dates import VIETNAM_OFFSET
 from traceability.core.vocabulary import EVENT_TYPE_LABELS, RECALL_OUTCOME_LABELS, UNIT_LABELS
 from traceability.http.forms import Form, NumberRange, SchemaForm, text_validators
@@ -62,7 +64,7 @@ class BatchForm(SchemaForm):
     lot_code = StringField(
         _l("Lot code"),
         validators=text_validators(Batch.lot_code, required=True),
-        description=_l("Up to 20 characters, no spaces or accented letters, for example LO-2026-001."),
+        description=LOT_CODE_HINT,
     )
     production_date = DateField(_l("Production date"), validators=[DataRequired()])
     expiry_date = DateField(_l("Expiry date"), validators=[Optional()])
@@ -87,6 +89,39 @@ class BatchForm(SchemaForm):
             for entry in self.inputs
             if entry.batch_id.data
         ]
+
+
+class BatchEditForm(SchemaForm):
+    """Changing a lot: ``PATCH /batches/{id}``'s contract (the lot code only until its first labels)."""
+
+    schema = BatchUpdateSchema
+
+    # Optional in PATCH's contract; an emptied code is refused by the service, on this field.
+    lot_code = StringField(
+        _l("Lot code"), validators=text_validators(Batch.lot_code), description=LOT_CODE_HINT
+    )
+    production_date = DateField(_l("Production date"), validators=[DataRequired()])
+    expiry_date = DateField(_l("Expiry date"), validators=[Optional()])
+    quantity = DecimalField(_l("Quantity"), places=3, validators=[DataRequired(), NumberRange(min=0)])
+    unit = SelectField(_l("Unit"), choices=[SelectChoice(code, UNIT_LABELS[code]) for code in UNITS])
+    location_id = SelectField(_l("Origin location"), coerce=lambda v: int(v) if v else None)
+
+    #: The lot code is fixed (labels printed) or left as it was: neither checked nor sent.
+    keep_lot_code = False
+
+    def schema_input(self) -> dict[str, Any]:
+        data = super().schema_input()
+        if self.keep_lot_code:
+            data.pop("lot_code", None)
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        """The lot's fields as service data: an emptied expiry date removes it; a kept code is not sent."""
+        names = ("production_date", "expiry_date", "quantity", "unit", "location_id")
+        data = {name: self[name].data for name in names}
+        if not self.keep_lot_code:
+            data["lot_code"] = self.lot_code.data
+        return data
 
 
 class EventForm(SchemaForm):

@@ -18,18 +18,35 @@ TEMPLATE_LABELS = {
 }
 
 
+# The QR code's error correction level, in words a producer uses: how much damage it survives.
+ERROR_CORRECTION_LABELS = {
+    "M": _l("Normal: still reads with small scratches or stains (recommended)"),
+    "H": _l("Strong: still reads with bigger scratches or tears; needs bigger labels"),
+}
+
+
 def _template_choices() -> list[SelectChoice]:
     return [SelectChoice(name, TEMPLATE_LABELS[name]) for name in TEMPLATES]
 
 
+def template_label(name: str) -> str:
+    """A label template as people know it ("A4 sheet, 4 × 10 labels ..."), not its code ("a4-4x10")."""
+    return str(TEMPLATE_LABELS.get(name, name))
+
+
+def error_correction_label(level: str) -> str:
+    """An error correction level in plain words."""
+    return str(ERROR_CORRECTION_LABELS.get(level, level))
+
+
 def _ec_field() -> SelectField:
     return SelectField(
-        _l("Error correction"),
+        _l("How well the code survives scratches"),
         default="M",
-        choices=[
-            SelectChoice("M", _l("M: reads with 15 percent of the code damaged (recommended)")),
-            SelectChoice("H", _l("H: reads with 30 percent of the code damaged, needs bigger labels")),
-        ],
+        choices=[SelectChoice(level, label) for level, label in ERROR_CORRECTION_LABELS.items()],
+        description=_l(
+            "A stronger code still scans when part of it is scratched, torn or dirty, but it needs more room."
+        ),
     )
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import islice, tee
 from typing import Any, BinaryIO
 
 from flask import current_app
-from flask_babel import format_number
+from flask_babel import format_number, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -55,7 +55,25 @@ def label_text(batch: Batch) -> LabelText:
         expiry_date=batch.expiry_date,
         # Only a verified rating in force today: a label outlives the day it is printed on.
         ocop_stars=batch.product.ocop_stars if batch.product.ocop_valid_on(vietnam_today()) else None,
+        # The reader's language in a request; the worker's default (Vietnamese) for a queued job.
+        serial_caption=gettext("Serial number"),
     )
+
+
+class ItemUrls:
+    """The URLs of a plan's items in print order, with each item's serial number beside it (``serials``).
+
+    Both read the same chunked query once (``iter_item_urls``); the drawing
+    takes one serial per label, so only the few URLs it reads ahead are held.
+    """
+
+    def __init__(self, rows: Iterator[tuple[str, str]]) -> None:
+        for_urls, for_serials = tee(rows)
+        self._urls = (url for url, _serial in for_urls)
+        self.serials: Iterator[str] = (serial for _url, serial in for_serials)
+
+    def __iter__(self) -> Iterator[str]:
+        return self._urls
 
 
 def _item_range(batch: Batch) -> tuple[int, int, int] | None:
@@ -150,16 +168,15 @@ def label_urls(batch: Batch, plan: LabelPlan, *, limit: int | None = None) -> It
     if plan.first_item_id is None:
         return [public_url(base_url, batch)] * (plan.count if limit is None else min(limit, plan.count))
     if limit is not None:  # a check within a request: in its transaction, which may still roll back
-        return list(
-            islice(iter_item_urls(batch, plan, chunk=min(limit, URL_CHUNK), end_transactions=False), limit)
-        )
-    return iter_item_urls(batch, plan, chunk=URL_CHUNK)
+        rows = iter_item_urls(batch, plan, chunk=min(limit, URL_CHUNK), end_transactions=False)
+        return [url for url, _serial in islice(rows, limit)]
+    return ItemUrls(iter_item_urls(batch, plan, chunk=URL_CHUNK))
 
 
 def iter_item_urls(
     batch: Batch, plan: LabelPlan, *, chunk: int = URL_CHUNK, end_transactions: bool = True
-) -> Iterator[str]:
-    """The URLs of the plan's items in id order, one short query per ``chunk`` (keyset pagination).
+) -> Iterator[tuple[str, str]]:
+    """The URLs and serials of the plan's items in id order, one short query per ``chunk`` (keyset pagination).
 
     Each query's transaction ends at once, so a sheet drawn for minutes holds
     no lock and no snapshot meanwhile (SQLite's write lock least of all):
@@ -171,7 +188,7 @@ def iter_item_urls(
     prefix = f"{base_url.rstrip('/')}/t/"
     first, last = plan.first_item_id or 0, plan.last_item_id
 
-    def urls() -> Iterator[str]:
+    def urls() -> Iterator[tuple[str, str]]:
         after = first - 1
         while True:
             rows = db.session.execute(
@@ -183,7 +200,7 @@ def iter_item_urls(
             if end_transactions:
                 db.session.commit()
             for _id, serial, code in rows:
-                yield item_uri(base_url, gtin, lot_code, serial) if gtin else prefix + code
+                yield (item_uri(base_url, gtin, lot_code, serial) if gtin else prefix + code), serial
             if len(rows) < chunk:
                 return
             after = rows[-1][0]
@@ -228,6 +245,7 @@ def render_sheet(
             plan.template,
             text,
             urls,
+            serials=urls.serials if isinstance(urls, ItemUrls) else None,
             count=count,
             error_correction=plan.error_correction,
             progress=progress,

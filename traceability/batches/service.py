@@ -21,28 +21,20 @@ from sqlalchemy.orm import aliased
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import lock_audit_chain, record_audit
 from traceability.batches.lineage import add_inputs
+from traceability.batches.lot_codes import lot_code_error
 from traceability.core.dates import VIETNAM_OFFSET
 from traceability.core.errors import Conflict, InvalidInput
 from traceability.core.extensions import db
 from traceability.core.transactions import on_rollback
 from traceability.core.uploads import UploadRejected, images_folder, remove, store_image
 from traceability.core.vocabulary import UNIT_SYMBOLS, label
-from traceability.gs1 import batch_uri, is_valid_ai_value, item_uri
+from traceability.gs1 import batch_uri, item_uri
 from traceability.models.accounts import User
 from traceability.models.batches import ASSOCIATION, EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
 from traceability.models.public import Scan
 from traceability.models.registry import Location, Producer, Product
 
 UNIT_PATTERN = re.compile(r"^[A-Z0-9]{2,3}$")
-# Lot codes of products without a GTIN never enter a GS1 key, but they are
-# printed and typed: keep them to visible characters without spaces at the ends.
-FREE_LOT_PATTERN = re.compile(r"^\S(.{0,18}\S)?$")
-
-
-def is_valid_free_lot_code(lot_code: str) -> bool:
-    """A lot code of a product without a GTIN: 1 to 20 printable characters, no space at either end."""
-    # isprintable() refuses control and format characters (U+0001, U+202E...) that \S lets through.
-    return FREE_LOT_PATTERN.fullmatch(lot_code) is not None and lot_code.isprintable()
 
 
 def new_public_code() -> str:
@@ -143,15 +135,8 @@ def create_batch(data: dict[str, Any], *, actor: User) -> Batch:
     producer = writable_producer(product.producer_id, actor)
     errors: dict[str, Any] = {}
     lot_code = data.get("lot_code") or ""
-    if not lot_code:
-        errors["lot_code"] = _l("This field is required.")
-    elif product.gtin and not is_valid_ai_value(lot_code):
-        errors["lot_code"] = _l(
-            "A lot code of a product with a GTIN has 1 to 20 characters: letters A-Z and a-z "
-            "without accents, digits and ! \" % & ' ( ) * + , - . / : ; < = > ? _ (no spaces)."
-        )
-    elif not is_valid_free_lot_code(lot_code):
-        errors["lot_code"] = _l("A lot code has 1 to 20 characters and no spaces at either end.")
+    if (lot_code_refusal := lot_code_error(lot_code)) is not None:
+        errors["lot_code"] = lot_code_refusal
     production_date = data.get("production_date")
     expiry_date = data.get("expiry_date")
     if not isinstance(production_date, date):
@@ -331,8 +316,40 @@ def _add_event(batch: Batch, fields: dict[str, Any], *, actor: User, photo: byte
     return event
 
 
-def _check_open_lot(batch: Batch, quantity: Decimal | None) -> None:
-    """Refuse an event meant for an open lot if the lot was recalled or used up, or has less left than it says.
+def quantity_at(batch: Batch, moment: datetime) -> Decimal:
+    """What the lot had at ``moment``: its quantity less what other lots took of it until then."""
+    taken = db.session.scalar(
+        select(func.coalesce(func.sum(BatchInput.quantity), 0)).where(
+            BatchInput.input_batch_id == batch.id, BatchInput.created_at <= moment
+        )
+    )
+    return batch.quantity - Decimal(taken or 0)
+
+
+def check_event_quantity(batch: Batch, quantity: Decimal | None, moment: datetime) -> None:
+    """The one quantity rule of events: an event cannot say more than its lot had at the event's time.
+
+    9,000 kg on a 5,000 kg lot is refused (409), wherever the event comes from
+    (web, API, field app, EPCIS capture); so is 100 kg recorded now on a lot
+    other lots already took 20 kg of, while the harvest of the whole lot, at
+    its time, may still be recorded after the lot was used.
+    """
+    if quantity is None:
+        return
+    left = quantity_at(batch, moment)
+    if quantity > left:
+        message = _l(
+            "Only %(left)s %(unit)s of lot %(lot)s is left; this event says %(asked)s %(unit)s.",
+            left=format_decimal(left),
+            asked=format_decimal(quantity),
+            unit=label(UNIT_SYMBOLS, batch.unit),
+            lot=batch.lot_code,
+        )
+        raise Conflict(message, {"quantity": message})
+
+
+def _check_open_lot(batch: Batch) -> None:
+    """Refuse an event meant for an open lot if the lot was recalled or used up since.
 
     The batch is read again as it is now, after the audit chain's lock (the
     lock every recall and lineage write takes first), so a recall or a use
@@ -345,21 +362,11 @@ def _check_open_lot(batch: Batch, quantity: Decimal | None) -> None:
             _l("Lot %(lot)s was recalled: no event can be added to it from the field.", lot=batch.lot_code),
             {"batch_id": _l("Recalled.")},
         )
-    left = quantity_remaining(batch)
-    if batch.status == "consumed" or left <= 0:
+    if batch.status == "consumed" or quantity_remaining(batch) <= 0:
         raise Conflict(
             _l("Lot %(lot)s is used up (closed): nothing of it is left.", lot=batch.lot_code),
             {"batch_id": _l("Used up.")},
         )
-    if quantity is not None and quantity > left:
-        message = _l(
-            "Only %(left)s %(unit)s of lot %(lot)s is left; this event says %(asked)s %(unit)s.",
-            left=format_decimal(left),
-            asked=format_decimal(quantity),
-            unit=label(UNIT_SYMBOLS, batch.unit),
-            lot=batch.lot_code,
-        )
-        raise Conflict(message, {"quantity": message})
 
 
 def record_event(
@@ -372,14 +379,18 @@ def record_event(
 ) -> TraceEvent:
     """Append a key tracking event (what, when, where, who, why) to a batch, with an optional photo.
 
+    Its quantity cannot be more than the lot had at its time (``check_event_quantity``).
     ``open_lot``: the event was recorded for a lot that was open then (the field
     app, offline): it is refused (409) if the lot has been recalled or used up
-    since, or if its quantity is more than the lot has left.
+    since, and its quantity is checked against what the lot has left now.
     """
     producer = writable_producer(batch.product.producer_id, actor)
     fields = _event_fields(batch, data, producer.id)
     if open_lot:
-        _check_open_lot(batch, fields["quantity"])
+        _check_open_lot(batch)
+    # The phone offered what was left when it recorded: its event is checked against the lot as it is now.
+    moment = datetime.now(UTC) if open_lot else fields["event_time"]
+    check_event_quantity(batch, fields["quantity"], moment)
     return _add_event(batch, fields, actor=actor, photo=photo)
 
 
@@ -401,6 +412,7 @@ def correct_event(
     """Replace an event by a new one that says why; the original stays, marked as voided."""
     reason = _voidable(event, reason, actor)
     fields = _event_fields(event.batch, data, event.batch.product.producer_id)
+    check_event_quantity(event.batch, fields["quantity"], fields["event_time"])
     return _add_event(
         event.batch, {**fields, "voids_event_id": event.id, "void_reason": reason}, actor=actor, photo=photo
     )

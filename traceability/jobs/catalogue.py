@@ -72,6 +72,12 @@ JOBS: tuple[Job, ...] = (
         schedule="17 * * * *",
     ),
     Job(
+        "uploads.purge_kept",
+        "traceability.core.kept_uploads:purge_kept",
+        "Remove the files kept from refused forms (a certificate's document) after a day.",
+        schedule="29 * * * *",
+    ),
+    Job(
         "idempotency.purge",
         "traceability.idempotency.store:purge_expired",
         "Remove the Idempotency-Key answers kept longer than IDEMPOTENCY_KEEP_HOURS.",

@@ -101,6 +101,8 @@ class LabelText:
     production_date: date
     expiry_date: date | None = None
     ocop_stars: int | None = None
+    # The caption of the serial number line on serial labels, in the reader's language ("Số sê-ri").
+    serial_caption: str = "Số sê-ri"
 
 
 def short_url(url: str) -> str:
@@ -229,6 +231,7 @@ class Layout:
     url_size: float
     url_lines: int  # lines reserved for the URL at the bottom
     url_head: tuple[str, ...]  # lines of the part of the URL every label shares (empty: none shared)
+    serial_size: float = 0.0  # the serial number's line under the fixed text (0: none, copies of a lot)
 
 
 def _fixed_lines(text: LabelText, scale: float, width: float, *, cut_name: bool) -> list[Line] | None:
@@ -257,12 +260,19 @@ SCALES = tuple(1.0 - 0.05 * step for step in range(13))  # 1.0 down to 0.4
 
 
 def plan_layout(
-    template: LabelTemplate, text: LabelText, sample_url: str, *, shared_head: bool = True
+    template: LabelTemplate,
+    text: LabelText,
+    sample_url: str,
+    *,
+    shared_head: bool = True,
+    serial_line: bool = False,
 ) -> Layout:
     """The largest text sizes at which everything fits beside the code (``sample_url``: the longest).
 
     ``shared_head``: every URL has the sample's part up to its last slash, so
     that part is drawn once for all labels (``Layout.url_head``).
+    ``serial_line``: each label has a serial number, printed on a line of its
+    own under the fixed text, at the details' size.
 
     The whole name is preferred to big letters; only a name that fits at no
     size is cut short with an ellipsis. Were even the smallest sizes too big,
@@ -280,7 +290,8 @@ def plan_layout(
         url = [line for part in url_text_lines(sample_url, url_size, text_width) for line in part]
         if lines is None or len(url) > URL_MAX_LINES:
             return None
-        used = sum(line.size * LEADING for line in lines) + len(url) * url_size * LEADING
+        serial = max(DETAIL_PT * scale, MIN_DETAIL_PT) if serial_line else 0.0
+        used = sum(line.size * LEADING for line in lines) + len(url) * url_size * LEADING + serial * LEADING
         return (lines, url_size, len(url)) if used <= text_height else None
 
     chosen = next(
@@ -302,4 +313,10 @@ def plan_layout(
         url_size=url_size,
         url_lines=url_lines,
         url_head=tuple(url_text_lines(sample_url, url_size, text_width)[0]) if shared_head else (),
+        serial_size=_detail_size(lines) if serial_line else 0.0,
     )
+
+
+def _detail_size(lines: list[Line]) -> float:
+    """The details' size of the fixed text (its regular lines), for the serial number's line."""
+    return next((line.size for line in reversed(lines) if line.font == REGULAR), MIN_DETAIL_PT)

@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
-from itertools import chain, islice, tee
+from itertools import chain, islice, repeat, tee
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from typing import BinaryIO
@@ -151,6 +151,20 @@ def _draw_url(canvas: Canvas, layout: Layout, url: str, *, head: bool = True, ta
     canvas.restoreState()
 
 
+def _draw_serial(canvas: Canvas, layout: Layout, caption: str, serial: str) -> None:
+    """The serial number's line under the fixed text, shrunk to the text box's width when long."""
+    text = f"{caption}: {serial}"
+    size = layout.serial_size
+    while size > 2.5 and canvas.stringWidth(text, REGULAR, size) > layout.text_width:
+        size -= 0.25
+    top = layout.text_bottom + layout.text_height - sum(line.size * LEADING for line in layout.lines)
+    canvas.saveState()
+    _clip(canvas, layout)
+    canvas.setFont(REGULAR, size)
+    canvas.drawString(layout.text_left, top - layout.serial_size * LEADING + size * (LEADING - 1) / 2, text)
+    canvas.restoreState()
+
+
 def _draw_symbol(canvas: Canvas, layout: Layout, symbol: Symbol) -> None:
     module = layout.qr_side / (symbol.size + 2 * QUIET_ZONE_MODULES)
     left = layout.qr_left + QUIET_ZONE_MODULES * module
@@ -215,6 +229,7 @@ def render_labels(
     text: LabelText,
     urls: Iterable[str],
     *,
+    serials: Iterable[str] | None = None,
     count: int | None = None,
     error_correction: str = "M",
     progress: Callable[[int], None] | None = None,
@@ -230,6 +245,9 @@ def render_labels(
     is planned from the first ``PLAN_SAMPLE`` URLs: every URL of a sheet is
     expected to share the part up to its last slash with them (the labels
     of one batch do); one that does not is refused with ValueError.
+
+    ``serials``: the serial number of each URL's item, in the same order, each
+    printed on its label as ``text.serial_caption: serial``.
 
     ``progress`` is called with the number of labels drawn after every page.
     Raises LabelSizeError when a code is too small to scan: before writing
@@ -247,10 +265,12 @@ def render_labels(
     check_fits(template_name, longest, error_correction)
     heads = {url_parts(url)[0] for url in sample}
     shared_head = len(heads) == 1
-    same_code = len(set(sample)) == 1 and (
-        len(sample) == count or (isinstance(urls, Sequence) and len(set(urls)) == 1)
+    same_code = (
+        serials is None
+        and len(set(sample)) == 1
+        and (len(sample) == count or (isinstance(urls, Sequence) and len(set(urls)) == 1))
     )
-    layout = plan_layout(template, text, longest, shared_head=shared_head)
+    layout = plan_layout(template, text, longest, shared_head=shared_head, serial_line=serials is not None)
     canvas = StreamingCanvas(
         output,
         pagesize=(template.page_width * MM, template.page_height * MM),
@@ -271,6 +291,7 @@ def render_labels(
     origins = template.origins()
     pages = 0
     all_urls = chain(sample, source)
+    serial_numbers: Iterator[str | None] = iter(serials) if serials is not None else repeat(None)
     if same_code:
         labels: Iterator[tuple[str, Symbol | None]] = ((url, None) for url in islice(all_urls, count))
     else:
@@ -285,6 +306,9 @@ def render_labels(
         canvas.saveState()
         canvas.translate(x, y)
         canvas.doForm("label")
+        serial = next(serial_numbers, None)
+        if serial is not None:
+            _draw_serial(canvas, layout, text.serial_caption, serial)
         if symbol is not None:
             if module_mm(template, symbol.size) < MIN_MODULE_MM:
                 check_fits(template_name, url, error_correction)  # raises with the suggestions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -9,7 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceability.core.database import UTCDateTime
-from traceability.core.dates import utcnow
+from traceability.core.dates import VIETNAM_OFFSET, utcnow
 from traceability.core.extensions import Model
 from traceability.core.ownership import batch_owned
 
@@ -19,6 +20,19 @@ if TYPE_CHECKING:
 
 DEVICE_CLASSES = ("mobile", "tablet", "desktop", "bot", "other")
 REPORT_STATUSES = ("open", "closed")
+# A report's reference is read out over the phone: no 0/O, 1/I/L or U (and so no accidental words).
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_report_reference() -> str:
+    """A reference of this month in Vietnam, such as ``PR-2612-7K4Q`` (unique by the column's constraint)."""
+    month = utcnow().astimezone(VIETNAM_OFFSET).strftime("%y%m")
+    return f"PR-{month}-{''.join(secrets.choice(REFERENCE_ALPHABET) for _ in range(4))}"
+
+
+def new_status_token() -> str:
+    """The secret of a report's status page: 128 random bits."""
+    return secrets.token_hex(16)
 
 
 class Scan(Model):
@@ -63,7 +77,40 @@ class ProblemReport(Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     close_note: Mapped[str | None] = mapped_column(Text)
+    # What the consumer reads out over the phone (``PR-2612-7K4Q``); it opens nothing by itself.
+    reference: Mapped[str] = mapped_column(String(12), unique=True, default=new_report_reference)
+    # The secret of the consumer's status page, ``/report/status/{status_token}``.
+    status_token: Mapped[str] = mapped_column(String(32), unique=True, default=new_status_token)
+    # The consumer's language when they sent it: the replies are emailed in it.
+    language: Mapped[str] = mapped_column(String(5), default="vi")
 
     batch: Mapped[Batch] = relationship()
     item: Mapped[Item | None] = relationship()
     closed_by: Mapped[User | None] = relationship()
+    replies: Mapped[list[ProblemReportReply]] = relationship(
+        back_populates="report", order_by="ProblemReportReply.id"
+    )
+
+
+REPLY_SIDES = ("centre", "producer")
+
+
+class ProblemReportReply(Model):
+    """An answer to a consumer's problem report, from the centre's staff or the producer; shown on its status page."""
+
+    __tablename__ = "report_reply"
+    # The report's lot, kept on the reply so it is the lot's like the report (tenant scope, retention).
+    __owner__ = batch_owned(public=False)
+    __table_args__ = (CheckConstraint(f"side IN ({', '.join(repr(s) for s in REPLY_SIDES)})", name="side"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    # Who answered, as the consumer reads it: the provincial centre or the producer; never a person's name.
+    side: Mapped[str] = mapped_column(String(10))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    report: Mapped[ProblemReport] = relationship(back_populates="replies")
+    author: Mapped[User | None] = relationship()

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TextAreaField
 
 from traceability.http.forms import Form, text_validators
-from traceability.public.problem_reports import CONTACT_MAX_LENGTH, MESSAGE_MAX_LENGTH
+from traceability.public.problem_reports import CONTACT_MAX_LENGTH, MESSAGE_MAX_LENGTH, REPLY_MAX_LENGTH
 
 #: What the centre says it did about a report (a Text column).
 CLOSING_NOTE_LENGTH = 500
@@ -33,3 +33,15 @@ class CloseReportForm(Form):
     """Closing a report, with what was done about it."""
 
     note = StringField(_l("What was done (optional)"), validators=text_validators(CLOSING_NOTE_LENGTH))
+
+
+class ReplyReportForm(Form):
+    """An answer to the consumer, shown on their report's status page (and emailed when they left an address)."""
+
+    body = TextAreaField(
+        _l("Your answer to the consumer"),
+        description=_l(
+            "The consumer reads it on their report's page; no names or phone numbers of your staff."
+        ),
+        render_kw={"maxlength": REPLY_MAX_LENGTH, "required": True, "rows": 3},
+    )

@@ -6,8 +6,7 @@ from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from werkzeug.datastructures import FileStorage
-from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
 from traceability.http.forms import Form, SchemaForm, text_validators, without_blanks
@@ -58,6 +57,8 @@ class CertificationDataForm(SchemaForm):
     valid_from = DateField(_l("Valid from"), validators=[DataRequired()])
     valid_to = DateField(_l("Valid until"), validators=[DataRequired()])
     document = _document_field()
+    # The document of a refused submit, kept for the next one (``http.kept_uploads``).
+    kept_document = HiddenField()
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -66,13 +67,6 @@ class CertificationDataForm(SchemaForm):
 
     def schema_input(self) -> dict[str, Any]:
         return without_blanks(self.to_data())
-
-    def document_upload(self, max_bytes: int) -> tuple[bytes | None, str | None]:
-        """The uploaded document's bytes (one past the limit at most, so the service can refuse it) and name."""
-        upload = self.document.data
-        if not isinstance(upload, FileStorage):
-            return None, None
-        return upload.stream.read(max_bytes + 1), upload.filename
 
 
 class CertificationForm(CertificationDataForm):

@@ -7,6 +7,8 @@ spreadsheets have blueprints of their own under this one (``labels``,
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import (
     Blueprint,
     abort,
@@ -25,7 +27,8 @@ from wtforms import SelectChoice
 
 from traceability.accounts.scope import get_scoped_or_404, refuse_unapproved_producer, scoped_select
 from traceability.batches.event_photos import event_photo_response
-from traceability.batches.forms import BatchForm, CorrectionForm, EventForm, ReasonForm
+from traceability.batches.forms import BatchEditForm, BatchForm, CorrectionForm, EventForm, ReasonForm
+from traceability.batches.lots import labels_printed, lot_search, products_in_scope, update_batch
 from traceability.batches.qr_images import batch_qr_response, item_qr_response, qr_options_from_query
 from traceability.batches.recalls import recalls_affecting
 from traceability.batches.routes import exports, labels, quality, recalls
@@ -40,11 +43,12 @@ from traceability.batches.service import (
     retract_event,
 )
 from traceability.batches.trace import chain_steps, trace
-from traceability.core.dates import VIETNAM_OFFSET
+from traceability.core.dates import VIETNAM_OFFSET, utcnow
 from traceability.core.extensions import db
+from traceability.core.vocabulary import EVENT_TYPE_LABELS, UNIT_SYMBOLS, label
 from traceability.http.converters import query_int
 from traceability.http.web import perform, writer_required
-from traceability.models.batches import Batch, BatchInput, Item, TraceEvent
+from traceability.models.batches import EVENT_TYPES, Batch, BatchInput, Item, TraceEvent
 from traceability.models.registry import Location, Producer, Product
 
 bp = Blueprint("batches", __name__, url_prefix="/manage")
@@ -74,9 +78,59 @@ def _input_choices(exclude_product_id: int | None = None) -> list[SelectChoice]:
     for batch in batches:
         left = quantity_remaining(batch)
         if left > 0:
-            label = f"{batch.product.name} · {batch.lot_code} ({format_decimal(left)} {batch.unit})"
-            choices.append(SelectChoice(str(batch.id), label))
+            # The lot code and what is left first, so a narrow phone's picker cuts only the product's name.
+            unit = label(UNIT_SYMBOLS, batch.unit)
+            text = f"{batch.lot_code} · {format_decimal(left)} {unit} · {batch.product.name}"
+            choices.append(SelectChoice(str(batch.id), text))
     return choices
+
+
+#: Lots per page of the "Lots" list.
+LOTS_PER_PAGE = 25
+
+
+def _query_date(name: str, errors: dict[str, str]) -> date | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = _("Enter a date such as 2026-12-31.")
+        return None
+
+
+@bp.route("/batches")
+@login_required
+def batch_list():
+    """The lots the user may see, newest first: search by lot code, product and production dates."""
+    errors: dict[str, str] = {}
+    query = (request.args.get("q") or "").strip()[:100]
+    product_id = request.args.get("product_id", type=query_int)
+    produced_from, produced_to = _query_date("from", errors), _query_date("to", errors)
+    statement = lot_search(
+        current_user,
+        query=query,
+        product_id=product_id,
+        produced_from=produced_from,
+        produced_to=produced_to,
+    )
+    pagination = db.paginate(
+        statement, page=request.args.get("page", 1, type=query_int), per_page=LOTS_PER_PAGE, error_out=False
+    )
+    searched = bool(query or product_id or produced_from or produced_to)
+    return render_template(
+        "batches/index.html",
+        pagination=pagination,
+        rows=[(batch, quantity_remaining(batch)) for batch in pagination.items],
+        products=products_in_scope(current_user),
+        query=query,
+        product_id=product_id,
+        produced_from=request.args.get("from", ""),
+        produced_to=request.args.get("to", ""),
+        searched=searched,
+        errors=errors,
+    ), 422 if errors else 200
 
 
 @bp.route("/batches/new", methods=["GET", "POST"])
@@ -93,8 +147,16 @@ def batch_new():
     requested = request.args.get("product_id", type=query_int) if request.method == "GET" else None
     if requested:
         form.product_id.data = requested
+    source = request.args.get("input", type=query_int) if request.method == "GET" else None
+    if source:  # "Make a lot from this one": the lot is the first input, with all that is left of it
+        input_batch = db.session.scalar(scoped_select(Batch).where(Batch.id == source))
+        if input_batch is not None:
+            form.inputs[0].batch_id.data = input_batch.id
+            form.inputs[0].quantity.data = quantity_remaining(input_batch)
     chosen = next((p for p in products if p.id == form.product_id.data), None)
     form.location_id.choices = _location_choices(chosen.producer_id if chosen else None)
+    if request.method == "GET" and len(form.location_id.choices) == 2:  # "-" and the one farm: that farm
+        form.location_id.data = int(form.location_id.choices[1].value)
     failed = False
     input_choices = _input_choices()
     for entry in form.inputs:
@@ -112,13 +174,36 @@ def batch_new():
     return render_template("batches/batch_form.html", form=form), 422 if failed or form.errors else 200
 
 
+#: The quick-add buttons at the top of a lot's page, in the order of a lot's life.
+QUICK_EVENT_TYPES = ("harvesting", "processing", "packing", "storing", "inspecting", "shipping", "selling")
+
+
+def _next_type(batch: Batch) -> str:
+    """The step a lot's next event most likely is: the one after its latest, in the order of a lot's life."""
+    latest = next((event.type for event in reversed(batch.events) if not event.is_retraction), None)
+    if latest not in QUICK_EVENT_TYPES:
+        return QUICK_EVENT_TYPES[0]
+    position = QUICK_EVENT_TYPES.index(latest)
+    return QUICK_EVENT_TYPES[min(position + 1, len(QUICK_EVENT_TYPES) - 1)]
+
+
+def _event_defaults(form: EventForm, batch: Batch) -> None:
+    """A fresh event form: now (Vietnam time), at the lot's origin, of the type a quick-add chose
+    (else the step after the lot's latest event)."""
+    form.time.data = utcnow().astimezone(VIETNAM_OFFSET).replace(second=0, microsecond=0, tzinfo=None)
+    form.location_id.data = batch.origin_location_id
+    chosen = request.args.get("type")
+    form.type.data = chosen if chosen in EVENT_TYPES else _next_type(batch)
+
+
 @bp.route("/batches/<int:batch_id>", methods=["GET", "POST"])
 @login_required
 def batch_detail(batch_id: int):
-    """A batch: its QR code, lineage, recalls and key tracking events; records a new event."""
+    """A batch: its key tracking events (recorded at the top), QR code, lineage, recalls and labels."""
     batch = get_scoped_or_404(Batch, batch_id)
     form = EventForm()
     form.location_id.choices = _location_choices(batch.product.producer_id)
+    form.quantity.label.text = _("Quantity (%(unit)s)", unit=label(UNIT_SYMBOLS, batch.unit))
     failed = False
     if request.method == "POST":
         if not current_user.can_write:
@@ -133,9 +218,14 @@ def batch_detail(batch_id: int):
                 show_on=form,
             )
             if outcome.ok:
-                flash(_("Event recorded."), "success")
-                return redirect(url_for("batches.batch_detail", batch_id=batch.id))
-            failed = True
+                event = outcome.value
+                what = EVENT_TYPE_LABELS.get(event.type, event.type)
+                flash(_("Event recorded: %(what)s.", what=what), "success")
+                # Back where the user was: the event entry, ready for the next one, the new event below it.
+                return redirect(url_for("batches.batch_detail", batch_id=batch.id, _anchor="record"))
+        failed = True
+    else:
+        _event_defaults(form, batch)
     inputs = db.session.scalars(
         select(BatchInput).where(BatchInput.output_batch_id == batch.id).order_by(BatchInput.id)
     ).all()
@@ -145,16 +235,45 @@ def batch_detail(batch_id: int):
     context = {
         "batch": batch,
         "form": form,
+        "quick_types": [(code, EVENT_TYPE_LABELS[code]) for code in QUICK_EVENT_TYPES],
+        "unit_name": label(UNIT_SYMBOLS, batch.unit),
         "public_url": public_url(current_app.config["PUBLIC_BASE_URL"], batch),
         "inputs": inputs,
         "outputs": outputs,
         "remaining": quantity_remaining(batch),
+        "lot_code_fixed": labels_printed(batch),
         "recalls": recalls_affecting(batch),
         "recall_form": ReasonForm(prefix="recall"),
         "voided_ids": {event.voids_event_id for event in batch.events if event.voids_event_id},
         **label_context(batch),  # serialised items and label sheets
     }
     return render_template("batches/batch_detail.html", **context), 422 if failed or form.errors else 200
+
+
+@bp.route("/batches/<int:batch_id>/edit", methods=["GET", "POST"])
+@writer_required
+def batch_edit(batch_id: int):
+    """Change a lot: its code until its first labels are printed, its other fields at any time."""
+    batch = get_scoped_or_404(Batch, batch_id)
+    fixed = labels_printed(batch)
+    form = BatchEditForm(obj=batch if request.method == "GET" else None)
+    form.location_id.choices = _location_choices(batch.product.producer_id)
+    if request.method == "GET":
+        form.location_id.data = batch.origin_location_id
+    if fixed:  # not sent by the browser (disabled), and not changed
+        form.lot_code.data = batch.lot_code
+        form.lot_code.validators = []
+        form.lot_code.render_kw = {"disabled": True}
+    # A fixed or unchanged code is not sent to the service: an older code outside today's rule stays.
+    form.keep_lot_code = fixed or form.lot_code.data == batch.lot_code
+    if request.method == "POST" and form.validate_on_submit():
+        changes = form.changes()
+        outcome = perform(update_batch, batch, changes, actor=current_user, show_on=form)
+        if outcome.ok:
+            flash(_("Lot %(lot)s saved.", lot=batch.lot_code), "success")
+            return redirect(url_for("batches.batch_detail", batch_id=batch.id))
+    status = 422 if form.errors else 200
+    return render_template("batches/batch_edit.html", batch=batch, form=form, lot_code_fixed=fixed), status
 
 
 def _batch_event(batch_id: int, event_id: int) -> TraceEvent:

@@ -23,7 +23,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from traceability.accounts.scope import get_scoped_or_404
-from traceability.batches.label_forms import LabelSheetForm, SerialsForm
+from traceability.batches.label_forms import (
+    LabelSheetForm,
+    SerialsForm,
+    error_correction_label,
+    template_label,
+)
 from traceability.batches.label_jobs import (
     JobUnderWay,
     file_expired,
@@ -45,6 +50,7 @@ from traceability.batches.label_sheets import (
     plan_labels,
     render_sheet,
 )
+from traceability.batches.lots import note_labels_printed
 from traceability.batches.serials import create_serials, item_count
 from traceability.batches.service import item_public_url
 from traceability.core.errors import DomainError
@@ -163,6 +169,7 @@ def _plan_sheet(
     plan = plan_labels(batch, options, actor=current_user)
     if plan.count > DIRECT_LABEL_LIMIT:
         return plan, queue_label_job(batch, plan, actor=current_user), None
+    note_labels_printed(batch, actor=current_user, template=plan.template, count=plan.count)  # fixes the code
     return plan, None, (label_text(batch), label_urls(batch, plan))
 
 
@@ -215,6 +222,8 @@ def job(job_id: int):
         expires_at=file_expires_at(label_job),
         expired=file_expired(label_job),
         status_text=job_status_text(label_job),
+        template_name=template_label(label_job.template),
+        error_correction_name=error_correction_label(label_job.error_correction),
     )
 
 

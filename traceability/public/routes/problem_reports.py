@@ -15,8 +15,14 @@ from traceability.http.converters import query_int
 from traceability.http.web import local_path, perform, roles_required
 from traceability.models.batches import Batch
 from traceability.models.public import ProblemReport
-from traceability.public.forms import CloseReportForm
-from traceability.public.problem_reports import CLOSING_ROLES, close_report, scoped_reports
+from traceability.public.forms import CloseReportForm, ReplyReportForm
+from traceability.public.problem_reports import (
+    CLOSING_ROLES,
+    REPLYING_ROLES,
+    close_report,
+    reply_to_report,
+    scoped_reports,
+)
 
 bp = Blueprint("problem_reports", __name__, url_prefix="/manage/problem-reports")
 
@@ -42,7 +48,30 @@ def index():
         batch=batch,
         close_form=CloseReportForm(),
         can_close=current_user.role in CLOSING_ROLES,
+        reply_form=ReplyReportForm(),
+        can_reply=current_user.role in REPLYING_ROLES,
     )
+
+
+@bp.route("/<int:report_id>/reply", methods=["POST"])
+@roles_required(*REPLYING_ROLES)
+def reply(report_id: int):
+    """Answer a consumer's report: the answer shows on its status page and is emailed when it can be."""
+    report = get_scoped_or_404(ProblemReport, report_id)
+    form = ReplyReportForm()
+    if form.validate_on_submit():
+        if perform(reply_to_report, report, form.body.data, actor=current_user).ok:
+            flash(
+                _(
+                    "Answer sent. The consumer reads it on the page of report %(reference)s.",
+                    reference=report.reference,
+                ),
+                "success",
+            )
+    else:
+        flash(" ".join(str(error) for errors in form.errors.values() for error in errors), "error")
+    target = local_path(request.form.get("next")) or url_for("public.problem_reports.index")
+    return redirect(target)
 
 
 @bp.route("/<int:report_id>/close", methods=["POST"])

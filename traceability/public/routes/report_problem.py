@@ -19,8 +19,8 @@ from flask import (
     redirect,
     render_template,
     request,
-    url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from traceability.batches.service import by_public_code, page_url
@@ -28,7 +28,7 @@ from traceability.core.errors import TooManyAttempts
 from traceability.http.web import perform
 from traceability.public.consumer import localized_name
 from traceability.public.forms import ProblemReportForm
-from traceability.public.problem_reports import submit_report
+from traceability.public.problem_reports import report_by_token, status_path, submit_report
 
 bp = Blueprint("report_problem", __name__, url_prefix="/report")
 
@@ -53,6 +53,7 @@ def new(code: str):
             form.message.data,
             form.contact.data,
             address=request.remote_addr,
+            language=str(get_locale() or ""),
             show_on=form,
             quiet=TooManyAttempts,
         )
@@ -61,12 +62,36 @@ def new(code: str):
             response = make_response(render_template("public/report.html", form=form, **context), 429)
             response.headers["Retry-After"] = str(outcome.error.retry_after)
             return response
-        if outcome.ok:
+        if outcome.ok and outcome.value is not None:
             flash(
                 _("Thank you. Your report was sent to the provincial centre that verifies this product."),
                 "success",
             )
-            return redirect(url_for("public.report_problem.new", code=code.upper(), sent=1))
+            return redirect(status_path(outcome.value))
         status = 422
     sent = request.method == "GET" and request.args.get("sent") == "1"
     return render_template("public/report.html", form=form, sent=sent, **context), status
+
+
+@bp.route("/status/<token>")
+def status(token: str):
+    """A report's status page, opened by its secret token only: its reference, status, date and the answers.
+
+    Never cached by anyone but the consumer's browser, which asks again each
+    time, so a new answer shows at once; the token stays out of Referer headers.
+    """
+    report = report_by_token(token) or abort(404)
+    batch = report.batch
+    response = make_response(
+        render_template(
+            "public/report_status.html",
+            report=report,
+            batch=batch,
+            name=localized_name(batch.product),
+            page_url=page_url(current_app.config["PUBLIC_BASE_URL"], batch, report.item),
+        )
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response

@@ -14,6 +14,7 @@ from traceability.accounts.scope import get_scoped_or_404, producer_filter_choic
 from traceability.core.extensions import db
 from traceability.core.vocabulary import label
 from traceability.http.converters import query_int
+from traceability.http.kept_uploads import Attachment
 from traceability.http.web import perform, roles_required, send_private_document, writer_required
 from traceability.models.registry import Certification, Location, Producer, Product
 from traceability.registry import certifications as service
@@ -127,8 +128,9 @@ def new():
             if request.args.get(f"{scope}_id", type=query_int):
                 form.subject.data = f"{scope}:{request.args.get(f'{scope}_id', type=query_int)}"
                 break
+    attachment = Attachment(form.document, form.kept_document, max_bytes=_document_limit())
     if form.validate_on_submit():
-        document, document_name = form.document_upload(_document_limit())
+        document, document_name = attachment.read()
         outcome = perform(
             service.create_certification,
             form.to_data(),
@@ -138,15 +140,17 @@ def new():
             show_on=form,
         )
         if outcome.ok:
+            attachment.done()
             certification = outcome.value
             flash(
                 _("Certificate %(number)s saved. The centre will verify it.", number=certification.number),
                 "success",
             )
             return redirect(url_for("registry.certifications.detail", certification_id=certification.id))
-    return render_template("registry/certifications/form.html", form=form, certification=None), (
-        422 if form.errors else 200
-    )
+    attachment.keep_if_refused()
+    return render_template(
+        "registry/certifications/form.html", form=form, certification=None, kept_name=attachment.kept_name
+    ), (422 if form.errors else 200)
 
 
 @bp.route("/<int:certification_id>")
@@ -168,8 +172,9 @@ def edit(certification_id: int):
     """Correct a certificate or replace its document; it goes back to the centre."""
     certification = _load(certification_id)
     form = CertificationDataForm(obj=certification)
+    attachment = Attachment(form.document, form.kept_document, max_bytes=_document_limit())
     if form.validate_on_submit():
-        document, document_name = form.document_upload(_document_limit())
+        document, document_name = attachment.read()
         outcome = perform(
             service.update_certification,
             certification,
@@ -180,11 +185,16 @@ def edit(certification_id: int):
             show_on=form,
         )
         if outcome.ok:
+            attachment.done()
             flash(_("Certificate %(number)s saved.", number=certification.number), "success")
             return redirect(url_for("registry.certifications.detail", certification_id=certification.id))
-    return render_template("registry/certifications/form.html", form=form, certification=certification), (
-        422 if form.errors else 200
-    )
+    attachment.keep_if_refused()
+    return render_template(
+        "registry/certifications/form.html",
+        form=form,
+        certification=certification,
+        kept_name=attachment.kept_name,
+    ), (422 if form.errors else 200)
 
 
 @bp.route("/<int:certification_id>/verify", methods=["POST"])
