@@ -10,6 +10,7 @@ from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from traceability.accounts.scope import scoped_select, writable_producer
 from traceability.audit.service import audit_type, record_audit, snapshot
@@ -17,7 +18,7 @@ from traceability.batches.lot_codes import lot_code_error
 from traceability.batches.service import UNIT_PATTERN, _quantity
 from traceability.core.errors import Conflict, InvalidInput
 from traceability.core.extensions import db
-from traceability.core.text import fold
+from traceability.core.text import fold, like_pattern
 from traceability.core.vocabulary import UNIT_SYMBOLS, label
 from traceability.models.accounts import User
 from traceability.models.audit import AuditEntry
@@ -148,13 +149,11 @@ def lot_search(
     produced_to: date | None = None,
 ) -> Select[tuple[Batch]]:
     """The lots ``user`` may see, newest first: lot code (part of it, any case or accents), product, dates."""
-    statement = scoped_select(Batch, user).join(Batch.product)
-    folded = fold(query)
-    if folded:
+    statement = scoped_select(Batch, user).join(Batch.product).options(contains_eager(Batch.product))
+    if fold(query):
         # Lot codes follow the lot-code rule (no accents), so the folded query against the lowered code
         # finds "lo-26" in "LO-2026" whatever the case or accents typed; products by their folded names.
-        escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
+        pattern = like_pattern(query)
         statement = statement.where(
             or_(
                 func.lower(Batch.lot_code).like(pattern, escape="\\"),

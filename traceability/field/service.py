@@ -14,7 +14,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from traceability.accounts.scope import scoped_select
-from traceability.batches.service import by_public_code, local_time, record_event
+from traceability.batches.service import by_public_code, consumed_quantities, local_time, record_event
 from traceability.core.database import MAX_ID
 from traceability.core.errors import DomainError, InvalidInput
 from traceability.core.extensions import db
@@ -24,7 +24,7 @@ from traceability.gs1 import DigitalLinkError, parse_path
 from traceability.http.i18n import translate_messages
 from traceability.idempotency import StoredAnswer, claim, read_key, store_answer
 from traceability.models.accounts import User
-from traceability.models.batches import Batch, BatchInput, TraceEvent
+from traceability.models.batches import Batch, TraceEvent
 from traceability.models.registry import Location, Product
 from traceability.public.walk_up import lookup_path
 
@@ -80,18 +80,6 @@ def _open_lots(user: Any) -> Select:
     return scoped_select(Batch, user).join(Batch.product).where(Batch.status == "active")
 
 
-def _consumed(batch_ids: list[int]) -> dict[int, Decimal]:
-    """What each batch's output batches took from it, in one query."""
-    if not batch_ids:
-        return {}
-    rows = db.session.execute(
-        select(BatchInput.input_batch_id, func.sum(BatchInput.quantity))
-        .where(BatchInput.input_batch_id.in_(batch_ids))
-        .group_by(BatchInput.input_batch_id)
-    ).all()
-    return {batch_id: Decimal(total or 0) for batch_id, total in rows}
-
-
 def lot_summary(batch: Batch, consumed: Decimal = Decimal(0)) -> dict[str, Any]:
     """A lot as the phone keeps it: what the picker shows and what the event form defaults to."""
     product = batch.product
@@ -133,7 +121,7 @@ def open_lots(user: User, query: str = "") -> list[dict[str, Any]]:
     else:
         statement = statement.limit(OFFLINE_LOTS)
     batches = list(db.session.scalars(statement))
-    consumed = _consumed([batch.id for batch in batches])
+    consumed = consumed_quantities([batch.id for batch in batches])
     return [lot_summary(batch, consumed.get(batch.id, Decimal(0))) for batch in batches]
 
 
@@ -169,7 +157,7 @@ def lot_for_code(user: User, code: str) -> dict[str, Any]:
         )
     if batch is None or db.session.scalar(_open_lots(user).where(Batch.id == batch.id)) is None:
         raise UnknownLot(NOT_YOURS)
-    return lot_summary(batch, _consumed([batch.id]).get(batch.id, Decimal(0)))
+    return lot_summary(batch, consumed_quantities([batch.id]).get(batch.id, Decimal(0)))
 
 
 def _present(form: MultiDict[str, str]) -> dict[str, str]:

@@ -23,6 +23,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from traceability.accounts.scope import get_scoped_or_404, refuse_unapproved_producer, scoped_select
@@ -38,6 +39,7 @@ from traceability.batches.service import (
     create_batch,
     local_time,
     public_url,
+    quantities_remaining,
     quantity_remaining,
     record_event,
     retract_event,
@@ -72,11 +74,16 @@ def _location_choices(producer_id: int | None) -> list[SelectChoice]:
 def _input_choices(exclude_product_id: int | None = None) -> list[SelectChoice]:
     """Batches the user may take inputs from: active, in scope, with something left."""
     batches = db.session.scalars(
-        scoped_select(Batch).where(Batch.status == "active").order_by(Batch.created_at.desc()).limit(300)
+        scoped_select(Batch)
+        .options(joinedload(Batch.product))
+        .where(Batch.status == "active")
+        .order_by(Batch.created_at.desc())
+        .limit(300)
     ).all()
+    remaining = quantities_remaining(batches)
     choices = [SelectChoice("", "-")]
     for batch in batches:
-        left = quantity_remaining(batch)
+        left = remaining[batch.id]
         if left > 0:
             # The lot code and what is left first, so a narrow phone's picker cuts only the product's name.
             unit = label(UNIT_SYMBOLS, batch.unit)
@@ -118,11 +125,12 @@ def batch_list():
     pagination = db.paginate(
         statement, page=request.args.get("page", 1, type=query_int), per_page=LOTS_PER_PAGE, error_out=False
     )
+    remaining = quantities_remaining(pagination.items)
     searched = bool(query or product_id or produced_from or produced_to)
     return render_template(
         "batches/index.html",
         pagination=pagination,
-        rows=[(batch, quantity_remaining(batch)) for batch in pagination.items],
+        rows=[(batch, remaining[batch.id]) for batch in pagination.items],
         products=products_in_scope(current_user),
         query=query,
         product_id=product_id,
