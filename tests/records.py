@@ -19,6 +19,7 @@ from traceability.core.config import TestConfig
 from traceability.core.dates import vietnam_today
 from traceability.core.extensions import db
 from traceability.models.audit import AuditEntry
+from traceability.models.notifications import Notification
 
 
 def _created(response: Any) -> dict[str, Any]:
@@ -91,7 +92,12 @@ def one_of_each(own: Any, api: Any) -> dict[str, Any]:
             json={"gtin": holder.gtin, "product_id": claiming.id, "gs1_membership_no": "GS1VN-2019-0457"},
         )
     )
+    # A notification of the producer's user: centre staff asking for it get a 404 (it is not theirs).
+    notification = Notification(user_id=own.producer_user.id, kind="recall", params={}, link="/manage")
+    db.session.add(notification)
+    db.session.commit()
     return {
+        "notification_id": notification.id,
         "centre_id": own.centre.id,
         "producer_id": own.producer.id,
         "product_id": own.product.id,

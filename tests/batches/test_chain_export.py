@@ -104,9 +104,9 @@ def test_the_whole_chain_has_one_row_per_event_sorted_by_time(coffee):
     assert coffee["own"].producer.name in harvest["lot_code_source"]
     assert coffee["own"].producer.street in harvest["lot_code_source"]
     assert shipping["time"].isoformat() == "2026-10-08T14:00:00+07:00"
-    assert (shipping["quantity"], shipping["unit"]) == (Decimal("500"), "H87")
+    assert (shipping["quantity"], shipping["unit"]) == (Decimal("500"), "pcs")  # the unit by name
     # An event without a quantity shows the batch's.
-    assert (processing["quantity"], processing["unit"]) == (Decimal("800"), "KGM")
+    assert (processing["quantity"], processing["unit"]) == (Decimal("800"), "kg")
 
 
 def test_a_batch_without_events_still_has_a_row(make, tenants):
@@ -152,7 +152,7 @@ def test_csv_download_has_the_key_data_elements_in_english(api, coffee):
     assert shipping["Reference document type"] == "Phiếu xuất kho"
     assert shipping["Reference document number"] == "PXK-0042"
     assert shipping["Recipient or source"] == "Siêu thị Co.op Buôn Ma Thuột"
-    assert (shipping["Quantity"], shipping["Unit"]) == ("500", "H87")
+    assert (shipping["Quantity"], shipping["Unit"]) == ("500", "pcs")
     assert shipping["GTIN"] == "08935000000021"  # the leading zero kept
     assert shipping["Product description"] == "Cà phê rang xay gói 500 g"
     assert shipping["Location"] == "Xưởng rang Tân Lợi"
@@ -173,6 +173,7 @@ def test_the_header_is_vietnamese_by_default(api, coffee):
         assert vietnamese in header
     rows = _csv(response)
     assert rows[-1]["Bên nhận hoặc bên giao"] == "Siêu thị Co.op Buôn Ma Thuột"
+    assert rows[-1]["Đơn vị tính"] == "cái"  # H87 by its Vietnamese name, as on the pages
     assert chain_header("vi") != chain_header("en")
 
 
@@ -200,6 +201,7 @@ def test_xlsx_is_a_sortable_sheet_with_a_frozen_bold_header_and_date_cells(api, 
     assert rows[0]["Production date"] == datetime(2026, 10, 1)
     assert rows[-1]["Reference document number"] == "PXK-0042"
     assert rows[-1]["Quantity"] == 500
+    assert (rows[-1]["Unit"], rows[1]["Unit"]) == ("pcs", "kg")
     assert sheet.column_dimensions["A"].width >= len("Traceability lot code")
 
 

@@ -387,3 +387,59 @@ def test_a_job_retried_past_its_time_limit_fails_before_drawing(app, tenants, db
     assert run_label_job(job.id) is False
     db.session.refresh(job)
     assert (job.status, job.error, job.file_name) == ("failed", time_limit_message(), None)
+
+
+def _job_words(db, jobs, job_id: int) -> str:
+    """The words of a job's sheet once the worker drew it (the PDF's text)."""
+    job = run_queued(jobs, db, job_id)
+    assert job.status == "done", job.error
+    return " ".join(pdf_text(job_file(job).read_bytes()).split())
+
+
+def _first_serial(db, batch_id: int) -> str:
+    return db.session.scalars(select(Item.serial).where(Item.batch_id == batch_id).order_by(Item.id)).first()
+
+
+def test_a_sheet_the_worker_draws_speaks_the_language_of_whoever_asked_for_it(web, api, tenants, db, jobs):
+    own = tenants["daklak"]
+    user = own.producer_user
+    page_url = f"/manage/batches/{own.batch.id}"
+    web.login(user.email)
+    # The interface switched to English (the switch in the page header), then items printed as a job.
+    switched = web.post_form("/lang/en", {"next": page_url}, form_url=page_url)
+    assert switched.status_code == 302 and switched.headers["Location"] == page_url
+    response = web.post_form(
+        f"{page_url}/serials",
+        {"serials-count": "12", "serials-template": "a4-4x10", "serials-ec": "M"},
+        form_url=page_url,
+    )
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert db.session.get(LabelJob, job_id).locale == "en"
+    words = _job_words(db, jobs, job_id)
+    assert f"Serial number: {_first_serial(db, own.batch.id)}" in words and "Số sê-ri" not in words
+    # The lot's page names the job's sheet as the label form does, not by its code.
+    page = web.client.get(page_url).get_data(as_text=True)
+    listed = re.search(r'<ul class="label-jobs">(.*?)</ul>', page, re.S).group(1)
+    assert "A4 sheet, 4 × 10 labels of 45.7 × 25.4 mm (Avery L7654)" in listed and "a4-4x10" not in listed
+
+    # Through the API the caller's Accept-Language decides; without one, their saved language (the switch).
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).locale == "en"
+    for headers, caption in (({"Accept-Language": "vi"}, "Số sê-ri"), ({}, "Serial number")):
+        answer = api.post(
+            f"/batches/{own.batch.id}/label-jobs", user, json={"template": "a4-4x10"}, headers=headers
+        )
+        assert answer.status_code == 202, answer.get_json()
+        words = _job_words(db, jobs, answer.get_json()["id"])
+        assert f"{caption}: {_first_serial(db, own.batch.id)}" in words
+
+
+def test_switching_back_to_vietnamese_while_signed_in_is_saved_too(web, tenants, db, jobs):
+    own = tenants["daklak"]
+    web.login(own.producer_user.email)
+    for code in ("en", "vi"):
+        assert web.post_form(f"/lang/{code}", {"next": "/manage"}, form_url="/manage").status_code == 302
+        db.session.expire_all()
+        assert db.session.get(type(own.producer_user), own.producer_user.id).locale == code
+    job = queue_label_job(own.batch, LabelPlan("a4-4x10", "M", 40), actor=own.producer_user)  # no request
+    assert job.locale == "vi"

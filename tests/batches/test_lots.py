@@ -258,6 +258,24 @@ def test_the_api_patches_a_lot_and_refuses_a_new_code_once_labels_exist(api, ten
     assert "patch" in spec["paths"]["/batches/{batch_id}"]
 
 
+def test_a_sheet_drawn_through_the_api_fixes_the_lot_code_as_on_the_web(api, tenants, db):
+    own = tenants["daklak"]
+    url = f"/batches/{own.batch.id}"
+    assert api.get(url, own.producer_user).get_json()["lot_code_fixed"] is False
+    # A refused sheet prints nothing, so the code may still change.
+    refused_sheet = api.get(f"{url}/labels.pdf?template=a4-9x9", own.producer_user)
+    assert refused_sheet.status_code == 422
+    assert api.get(url, own.producer_user).get_json()["lot_code_fixed"] is False
+    sheet = api.get(f"{url}/labels.pdf?template=a4-3x8&copies=3", own.producer_user)
+    assert sheet.status_code == 200 and sheet.mimetype == "application/pdf"
+    assert api.get(url, own.producer_user).get_json()["lot_code_fixed"] is True
+    refused = api.request("PATCH", url, own.producer_user, json={"lot_code": "CF-API-9"})
+    assert refused.status_code == 422
+    assert "labels of this lot were printed" in refused.get_json()["error"]["fields"]["lot_code"]
+    db.session.expire_all()
+    assert db.session.get(Batch, own.batch.id).lot_code != "CF-API-9"
+
+
 def test_another_province_cannot_edit_a_lot(api, tenants):
     own, other = tenants["daklak"], tenants["nghean"]
     answer = api.request("PATCH", f"/batches/{own.batch.id}", other.producer_user, json={"quantity": 1})

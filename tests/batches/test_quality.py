@@ -62,7 +62,7 @@ def test_shipping_more_than_was_produced(make, tenants):
             _event(batch, own.producer_user, "shipping", _at(2026, 10, day), quantity=amount)
     findings = quality.overshipped(own.staff)
     assert _lots(findings) == ["OVER"]
-    assert "100.75" in findings[0].detail.replace(",", ".") and "KGM" in findings[0].detail
+    assert "100,75 kg" in findings[0].detail and "KGM" not in findings[0].detail  # Vietnamese, unit by name
     assert quality.overshipped(tenants["nghean"].auditor) == []
 
 
@@ -159,8 +159,9 @@ def test_clean_records_raise_no_warning(make, tenants):
 @pytest.fixture
 def flagged(make, tenants):
     own = tenants["daklak"]
-    batch = make.batch(own.product, lot_code="SHIP-OVER", quantity=Decimal("10"))
-    _raw_event(batch, "shipping", _at(2026, 10, 2), quantity=Decimal("11"))  # as an earlier record left it
+    batch = make.batch(own.product, lot_code="SHIP-OVER", quantity=Decimal("1000"), unit="H87")
+    # As an earlier record left it.
+    _raw_event(batch, "shipping", _at(2026, 10, 2), quantity=Decimal("1100.5"), unit="H87")
     return batch
 
 
@@ -172,6 +173,19 @@ def test_the_page_lists_each_warning_with_the_batches(web, client, tenants, flag
     assert "Shipped more than was produced" in html
     assert f'href="/manage/batches/{flagged.id}"' in html
     assert "SHIP-OVER" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "shipped", "produced"),
+    [("vi", "1.100,5 cái", "1.000 cái"), ("en", "1,100.5 pcs", "1,000 pcs")],
+)
+def test_the_page_names_units_and_formats_quantities_in_the_readers_language(
+    web, client, tenants, flagged, language, shipped, produced
+):
+    web.login(tenants["daklak"].auditor.email)
+    html = client.get("/manage/quality", headers={"Accept-Language": language}).get_data(as_text=True)
+    assert shipped in html and produced in html
+    assert "H87" not in html
 
 
 def test_the_page_of_another_centre_shows_no_warnings(web, client, tenants, flagged):

@@ -131,3 +131,18 @@ def test_the_chain_page_shows_both_directions(web, make, tenants, db):
     other = tenants["nghean"]
     assert web.client.get(f"/manage/batches/{other.batch.id}/chain").status_code == 404
     assert db.session.scalar(select(db.func.count(BatchInput.id))) == 2
+
+
+def test_the_amount_taken_of_an_input_reads_as_a_quantity_in_each_language(web, make, tenants, db):
+    own = tenants["daklak"]
+    own.batch.quantity = Decimal("9000")
+    roasted = make.product(own.producer, name="Cà phê rang xay")
+    web.login(own.producer_user.email)
+    made = _new_batch(web, roasted, **{"inputs-0-batch_id": str(own.batch.id), "inputs-0-quantity": "5000.5"})
+    assert made.status_code == 302
+    for language, taken in (("vi", "5.000,5 kg"), ("en", "5,000.5 kg")):
+        for page_url in (made.headers["Location"], f"/manage/batches/{own.batch.id}"):  # made from, used in
+            page = web.client.get(page_url, headers={"Accept-Language": language}).get_data(as_text=True)
+            lineage = page[page.index('<div class="lineage">') :]
+            assert f": {taken}</li>" in lineage, (language, page_url)
+            assert "5000.5" not in lineage

@@ -319,7 +319,8 @@ def test_the_answer_to_a_report_reaches_the_email_the_consumer_left(db, jobs, in
     assert answer.language == "vi"
     assert "Chúng tôi đã thu hồi lô này và sẽ hoàn tiền cho chị." in answer.body
     assert f"{BASE}/t/{batch.public_code}" in answer.body
-    assert "Cà phê Robusta Ea Tu" in answer.subject
+    assert "Cà phê Robusta Ea Tu" in answer.subject and report.reference in answer.subject
+    assert report.reference in answer.body
     nobody_else(inbox, "lan.nguyen@example.vn")
     assert notification is not None and notification.user_id is None  # in nobody's in-app list
 
@@ -327,7 +328,8 @@ def test_the_answer_to_a_report_reaches_the_email_the_consumer_left(db, jobs, in
     notify_report_reply(report, "We recalled this lot.", locale="en", link="/report/status/ABC123")
     settle(db, jobs)
     english = only_one(inbox, "lan.nguyen@example.vn")
-    assert english.subject == "Answer to your report on Cà phê Robusta Ea Tu"
+    assert english.subject == f"Answer to your report {report.reference} on Cà phê Robusta Ea Tu"
+    assert f"Your report's reference: {report.reference}." in english.body
     assert "you reported a problem with lot RB-2611 of Cà phê Robusta Ea Tu. The answer:" in english.body
     assert f"{BASE}/report/status/ABC123" in english.body
 

@@ -108,6 +108,8 @@ def test_the_consumer_reads_the_producers_answer_on_the_status_page_and_by_email
     assert email.language == language and answer in email.body
     assert f"{BASE}/report/status/{report.status_token}" in email.body
     assert PRODUCT_NAME in email.subject
+    # The reference the consumer reads out over the phone, in the subject and the body, beside the link.
+    assert report.reference in email.subject and report.reference in email.body
     nobody_else(inbox, "lan.nguyen@example.vn")
 
 

@@ -672,6 +672,25 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
         ),
     ),
     "registry.location_edit": WRITE,
+    # A producer's own first product, its place and its certificate: nothing in it names a tenant.
+    "registry.start.index": per_method(
+        GET=only("producer", scoped=False),
+        POST=only(
+            "producer",
+            scoped=False,
+            body=lambda t: {
+                "product-name": "Cà phê hạt Arabica",
+                "place_id": "0",
+                "place-name": "Vườn Cư M'gar",
+                "place-kind": "farm",
+                "place-province_code": t.centre.province_code,
+                "covers": "location",
+                "certificate-type": "vietgap",
+            },
+            multipart=True,
+            succeed=True,
+        ),
+    ),
     "registry.producers.index": LIST,
     "registry.producers.me": LIST,
     "registry.producers.detail": READ,
@@ -824,6 +843,12 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "api.create_token": public(),
     "api.openapi": public(),
     "api.list_tokens": LIST,  # the caller's own
+    # --- a token's user's own notifications and email settings
+    "api.notifications_list": LIST,  # the caller's own
+    "api.notifications_read": signed_in(args=own_notification, succeed=True),
+    "api.notifications_read_all": signed_in(succeed=True),
+    "api.notification_settings_get": signed_in(),
+    "api.notification_settings_put": signed_in(body=lambda t: {"emailed": []}, succeed=True),
     "api.delete_token": only("centre_admin", "producer", args=managed_token, succeed=True),
     "api.producers_list": LIST,
     "api.producers_get": READ,

@@ -26,10 +26,9 @@ from traceability.batches.label_jobs import (
 )
 from traceability.batches.label_sheets import (
     download_name,
-    label_text,
-    label_urls,
     plan_labels,
     render_sheet,
+    sheet_to_draw,
 )
 from traceability.batches.serials import create_serials
 from traceability.batches.service import item_public_url
@@ -153,10 +152,11 @@ def batch_labels_pdf(batch_id: int, args: dict[str, Any]):
                 max=format_number(SYNC_LABEL_LIMIT),
             )
         )
-    text, urls = label_text(batch), label_urls(batch, plan)
+    text, urls = sheet_to_draw(batch, plan, actor=current_user)  # fixes the lot code, as on the web
     output = io.BytesIO()
     render_sheet(plan, text, urls, output)
     output.seek(0)
+    db.session.commit()  # a read otherwise: the sheet drawn is kept in the lot's audit log
     return send_file(
         output,
         mimetype="application/pdf",

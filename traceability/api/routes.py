@@ -23,6 +23,7 @@ from traceability.api import (  # noqa: F401
     inspections,
     labels,
     locations,
+    notifications,
     producers,
     products,
     qr_codes,

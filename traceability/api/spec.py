@@ -50,7 +50,7 @@ ERROR_STATUSES = {
 
 API_DESCRIPTION = (
     "Products, batches and key tracking events of Vietnam's provincial registries.\n\n"
-    "**Idempotency.** Every write (POST, PATCH, DELETE) with a bearer token accepts an "
+    "**Idempotency.** Every write (POST, PUT, PATCH, DELETE) with a bearer token accepts an "
     "`Idempotency-Key` header: 1 to 128 visible ASCII characters, such as a UUID made by the client "
     "for the operation. The first successful answer (status, body, `Content-Type` and `Location`) is "
     "stored with the change, in the same transaction, and kept for `IDEMPOTENCY_KEEP_HOURS` (a week by "

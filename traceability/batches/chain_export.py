@@ -34,7 +34,7 @@ from traceability.batches.trace import trace
 from traceability.core.dates import VIETNAM_OFFSET
 from traceability.core.extensions import db
 from traceability.core.spreadsheets import csv_bytes, csv_cell
-from traceability.core.vocabulary import EVENT_TYPE_LABELS, STATUS_LABELS
+from traceability.core.vocabulary import EVENT_TYPE_LABELS, STATUS_LABELS, UNIT_SYMBOLS
 from traceability.models.batches import Batch, TraceEvent
 from traceability.models.registry import Location
 
@@ -137,6 +137,11 @@ class _Lookups:
     events: dict[str, str]
     statuses: dict[str, str]
     relations: dict[str, str]
+    units: dict[str, str]
+
+    def unit(self, code: str | None) -> str | None:
+        """A unit by its name in the sheet's language (``kg``, ``cái``), as on every page; an unknown code as it is."""
+        return self.units.get(code, code) if code else None
 
 
 def _lookups(chain: list[tuple[Batch, str, int]], locale: str | Locale) -> _Lookups:
@@ -146,6 +151,7 @@ def _lookups(chain: list[tuple[Batch, str, int]], locale: str | Locale) -> _Look
             {code: str(text) for code, text in EVENT_TYPE_LABELS.items()},
             {code: str(text) for code, text in STATUS_LABELS.items()},
             {code: str(text) for code, text in RELATION_LABELS.items()},
+            {code: str(text) for code, text in UNIT_SYMBOLS.items()},
         )
 
 
@@ -176,7 +182,7 @@ def _event_values(event: TraceEvent, node: Batch, lookups: _Lookups) -> dict[str
         "offset": event.time_zone_offset,
         # The event's own quantity when it has one, else the batch's.
         "quantity": event.quantity if has_quantity else node.quantity,
-        "unit": (event.unit or node.unit) if has_quantity else node.unit,
+        "unit": lookups.unit((event.unit or node.unit) if has_quantity else node.unit),
         "location": location.name if location else None,
         "location_code": location.trace_code if location else None,
         "reference_type": event.reference_type,
@@ -190,10 +196,10 @@ def _event_values(event: TraceEvent, node: Batch, lookups: _Lookups) -> dict[str
     }
 
 
-def _no_event(node: Batch) -> dict[str, Any]:
+def _no_event(node: Batch, lookups: _Lookups) -> dict[str, Any]:
     """The event values of the one row of a batch without any event: only its quantity."""
     values = dict.fromkeys(column.key for column in COLUMNS)
-    return values | {"quantity": node.quantity, "unit": node.unit}
+    return values | {"quantity": node.quantity, "unit": lookups.unit(node.unit)}
 
 
 @dataclass(frozen=True)
@@ -216,7 +222,7 @@ def chain_sheet(batch: Batch, locale: str | Locale) -> ChainSheet:
     (which names the event it corrects), a retracted one not at all; the
     history stays on the batch's page and in the audit log. A batch without
     any event still has one row, so no batch of the chain is missing. Values keep their types (aware local datetimes, dates, Decimals);
-    translated ones (event, status, place in the chain) are in ``locale``;
+    translated ones (event, status, place in the chain, the unit's name) are in ``locale``;
     missing ones are None.
     """
     chain, truncated = _chain_batches(batch)
@@ -226,7 +232,7 @@ def chain_sheet(batch: Batch, locale: str | Locale) -> ChainSheet:
         common = _batch_values(node, relation, depth, lookups)
         events = current_events(node.events)
         if not events:
-            rows.append(_no_event(node) | common)
+            rows.append(_no_event(node, lookups) | common)
         for event in events:
             rows.append(common | _event_values(event, node, lookups))
     midnight = time(0, tzinfo=VIETNAM_OFFSET)

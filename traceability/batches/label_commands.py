@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from traceability.batches.label_jobs import purge_expired_files, run_label_job, runnable_job_ids
-from traceability.batches.label_sheets import label_text, label_urls, plan_labels, render_sheet
+from traceability.batches.label_sheets import plan_labels, render_sheet, sheet_to_draw
 from traceability.batches.serials import MAX_SERIALS_PER_REQUEST, create_serials
 from traceability.core.errors import DomainError
 from traceability.core.extensions import db
@@ -54,7 +54,7 @@ def print_command(
             click.echo(f"Created {len(items)} serialised items ({items[0].serial} … {items[-1].serial}).")
             options["item_range"] = (items[0].id, items[-1].id, len(items))
         plan = plan_labels(batch, options)
-        text, urls = label_text(batch), label_urls(batch, plan)
+        text, urls = sheet_to_draw(batch, plan)  # kept in the lot's audit log: fixes its lot code
         db.session.commit()
     except DomainError as error:
         _fail(error)

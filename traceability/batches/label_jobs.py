@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import current_app
-from flask_babel import format_timedelta
+from flask_babel import force_locale, format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, Result, and_, func, literal, or_, select, update
@@ -64,6 +64,7 @@ from traceability.core.database import UTCDateTime
 from traceability.core.dates import utcnow
 from traceability.core.errors import Conflict, DomainError
 from traceability.core.extensions import db
+from traceability.http.i18n import request_language
 from traceability.jobs import enqueue_after_commit, job_queue
 from traceability.models.accounts import User
 from traceability.models.batches import Batch, LabelJob
@@ -133,6 +134,8 @@ def label_folder() -> Path:
 def queue_label_job(batch: Batch, plan: LabelPlan, *, actor: User | None) -> LabelJob:
     """Store a queued job for ``plan`` (flushes); the worker gets it once the caller commits.
 
+    The job keeps the language of whoever asked for it (``request_language``:
+    the web page's, the API caller's), which the worker draws its words in.
     JobUnderWay (409) when the lot already has a queued or running job: one
     print of a lot at a time, however often the button is pressed.
     """
@@ -147,6 +150,7 @@ def queue_label_job(batch: Batch, plan: LabelPlan, *, actor: User | None) -> Lab
         requested_by_id=actor.id if actor is not None else None,
         template=plan.template,
         error_correction=plan.error_correction,
+        locale=request_language(actor),
         count=plan.count,
         first_item_id=plan.first_item_id,
         last_item_id=plan.last_item_id,
@@ -302,7 +306,9 @@ def run_label_job(job_id: int, *, progress: Callable[[int], None] | None = None)
         if utcnow() >= deadline:  # retried after its workers died until its time ran out
             raise JobTimedOut(time_limit_message())
         plan = LabelPlan(job.template, job.error_correction, job.count, job.first_item_id, job.last_item_id)
-        text, count = label_text(job.batch), item_range_count(job.batch, plan)
+        with force_locale(job.locale):  # the words of whoever asked for it, not the worker's default
+            text = label_text(job.batch)
+        count = item_range_count(job.batch, plan)
         urls = label_urls(job.batch, plan)  # read in chunks while drawing, each in its own transaction
         db.session.commit()  # nothing is held while drawing (SQLite's write lock least of all)
         if count and count != plan.count:  # items a concurrent request slipped into the id range

@@ -14,16 +14,18 @@ from itertools import islice, tee
 from typing import Any, BinaryIO
 
 from flask import current_app
-from flask_babel import format_number, gettext
+from flask_babel import force_locale, format_number, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from traceability.accounts.scope import approval_refusal
+from traceability.batches.lots import note_labels_printed
 from traceability.batches.service import public_url
 from traceability.core.dates import vietnam_today
 from traceability.core.errors import Conflict, Forbidden, InvalidInput
 from traceability.core.extensions import db
 from traceability.gs1 import item_uri
+from traceability.http.i18n import request_language
 from traceability.labels.sheets import TEMPLATES, LabelSizeError, LabelText, check_fits, render_labels
 from traceability.models.batches import Batch, Item
 
@@ -55,9 +57,22 @@ def label_text(batch: Batch) -> LabelText:
         expiry_date=batch.expiry_date,
         # Only a verified rating in force today: a label outlives the day it is printed on.
         ocop_stars=batch.product.ocop_stars if batch.product.ocop_valid_on(vietnam_today()) else None,
-        # The reader's language in a request; the worker's default (Vietnamese) for a queued job.
+        # In the current language: the asker's (sheet_to_draw), or the job's recorded one (the worker).
         serial_caption=gettext("Serial number"),
     )
+
+
+def sheet_to_draw(batch: Batch, plan: LabelPlan, *, actor: Any = None) -> tuple[LabelText, Iterable[str]]:
+    """A sheet drawn at once, not as a job (web, API, command line): its words and its URLs.
+
+    It is kept in the lot's audit log, which fixes its lot code
+    (``lots.labels_printed``) whichever way it was printed; its words are in
+    the language of whoever asked for it (``request_language``).
+    """
+    note_labels_printed(batch, actor=actor, template=plan.template, count=plan.count)
+    with force_locale(request_language(actor)):
+        text = label_text(batch)
+    return text, label_urls(batch, plan)
 
 
 class ItemUrls:

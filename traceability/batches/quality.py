@@ -35,7 +35,7 @@ from sqlalchemy.orm import aliased
 from traceability.accounts.scope import tenant_clause
 from traceability.core.dates import VIETNAM_OFFSET, utcnow
 from traceability.core.extensions import db
-from traceability.core.vocabulary import EVENT_TYPE_LABELS, label
+from traceability.core.vocabulary import EVENT_TYPE_LABELS, UNIT_SYMBOLS, label
 from traceability.models.batches import Batch, TraceEvent
 from traceability.models.registry import CLAIM_TYPES, Certification, Product
 
@@ -115,7 +115,8 @@ def _events(user: Any, *columns: Any):
 
 
 def _quantity(value: Decimal | None, unit: str | None) -> str:
-    return f"{format_decimal(value)} {unit or ''}".strip() if value is not None else ""
+    """A quantity as people read it: ``5.000 kg``, the unit by name in the reader's language."""
+    return f"{format_decimal(value)} {label(UNIT_SYMBOLS, unit)}".strip() if value is not None else ""
 
 
 def copied_events(user: Any = None) -> list[Finding]:

@@ -14,6 +14,9 @@ from flask import current_app, has_request_context, request, session
 from flask_babel import get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 
+from traceability.core.errors import InvalidInput
+from traceability.core.extensions import db
+
 
 def select_locale() -> str:
     """The user's chosen language, else the browser's, else Vietnamese."""
@@ -24,6 +27,41 @@ def select_locale() -> str:
     if isinstance(chosen, str) and chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages, default=current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def request_language(user: Any = None) -> str:
+    """The language of whoever makes this request, for what is read later (a sheet the worker draws).
+
+    On the web, the interface language (``select_locale``). An API call (a
+    bearer token) has no interface: its ``Accept-Language``, else the caller's
+    saved language (``User.locale``). Outside a request, the saved language,
+    else the default.
+    """
+    languages = current_app.config["LANGUAGES"]
+    saved = getattr(user, "locale", None)
+    saved = saved if isinstance(saved, str) and saved in languages else None
+    if not has_request_context():
+        return saved or select_locale()
+    authorization = request.authorization
+    if authorization is None or authorization.type != "bearer":
+        return select_locale()
+    asked = request.accept_languages.best_match(languages) if request.accept_languages else None
+    return asked or saved or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def choose_language(code: str, user: Any = None) -> None:
+    """Switch the language a person reads the site in: this browser's, and a signed-in user's saved one.
+
+    The saved language (``User.locale``) is the one their emails and the
+    label sheets the worker draws for them are written in, so the switch
+    keeps them in step. Call it at the request boundary (it flushes the user).
+    """
+    if code not in current_app.config["LANGUAGES"]:
+        raise InvalidInput(_l("Choose among the languages listed."), {"locale": _l("Not a valid choice.")})
+    session["lang"] = code
+    if getattr(user, "is_authenticated", False) and user.locale != code:
+        user.locale = code
+        db.session.flush()
 
 
 class FormTranslations:

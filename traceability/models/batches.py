@@ -285,6 +285,8 @@ class LabelJob(Model):
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     template: Mapped[str] = mapped_column(String(20))
     error_correction: Mapped[str] = mapped_column(String(1), default="M")
+    # The language of whoever asked for the sheet: the worker draws the sheet's words in it.
+    locale: Mapped[str] = mapped_column(String(5), default="vi")
     count: Mapped[int] = mapped_column(Integer)
     first_item_id: Mapped[int | None] = mapped_column(Integer)
     last_item_id: Mapped[int | None] = mapped_column(Integer)

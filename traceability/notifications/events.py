@@ -229,6 +229,7 @@ def notify_report_reply(
         "report_reply",
         email,
         {
+            "reference": report.reference,
             "product": product.name,
             "lot": batch.lot_code,
             "reported_on": reported_on.isoformat(),

@@ -1,4 +1,5 @@
-"""The email settings form: which kinds of notification to get by email, and in which language."""
+"""The email settings form: which kinds of notification to get by email, and in which language
+(``PUT /api/v1/notification-settings``' contract)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ from wtforms import SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from traceability.http.forms import Form
+from traceability.http.forms import SchemaForm
+from traceability.notifications.contracts import NotificationSettingsSchema
 from traceability.notifications.messages import KIND_LABELS
 
 LANGUAGE_CHOICES = [SelectChoice("vi", "Tiếng Việt"), SelectChoice("en", "English")]
 
 
-class SettingsForm(Form):
+class SettingsForm(SchemaForm):
     """Kinds emailed (the others stay in the in-app list) and the language of the emails."""
+
+    schema = NotificationSettingsSchema
 
     emailed = SelectMultipleField(
         _l("Also send me an email when"),

@@ -227,17 +227,34 @@ def problem_report(params: dict[str, Any]) -> Message:
 
 
 def report_reply(params: dict[str, Any]) -> Message:
+    reference = params.get("reference")
+    if not reference:  # queued before replies named the report's reference
+        return Message(
+            _("Answer to your report on %(product)s", product=params.get("product", "")),
+            _report_reply_body(params),
+        )
     return Message(
-        _("Answer to your report on %(product)s", product=params.get("product", "")),
+        _(
+            "Answer to your report %(reference)s on %(product)s",
+            reference=reference,
+            product=params.get("product", ""),
+        ),
         [
-            _(
-                "On %(day)s you reported a problem with lot %(lot)s of %(product)s. The answer:",
-                day=_day(params.get("reported_on")),
-                **_lot(params),
-            ),
-            str(params.get("reply", "")),
+            _("Your report's reference: %(reference)s.", reference=reference),
+            *_report_reply_body(params),
         ],
     )
+
+
+def _report_reply_body(params: dict[str, Any]) -> list[str]:
+    return [
+        _(
+            "On %(day)s you reported a problem with lot %(lot)s of %(product)s. The answer:",
+            day=_day(params.get("reported_on")),
+            **_lot(params),
+        ),
+        str(params.get("reply", "")),
+    ]
 
 
 RENDERERS = {

@@ -11,6 +11,7 @@ the in-app list; by email only the kinds not switched off on the settings page
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -163,9 +164,12 @@ def _add(rows: list[Notification]) -> list[Notification]:
 # ---------------------------------------------------------------- a user's list
 
 
-def user_notifications(user: User) -> Select:
-    """The user's own notifications, newest first."""
-    return select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc())
+def user_notifications(user: User, *, unread: bool = False) -> Select:
+    """The user's own notifications, newest first; ``unread``: only those not read yet."""
+    query = select(Notification).where(Notification.user_id == user.id)
+    if unread:
+        query = query.where(Notification.read_at.is_(None))
+    return query.order_by(Notification.id.desc())
 
 
 def own_notification(user: User, notification_id: int) -> Notification | None:
@@ -213,6 +217,23 @@ def mark_all_read(user: User) -> int:
 def settable_kinds(user: User) -> tuple[str, ...]:
     """The kinds ``user`` can receive, hence choose to get by email."""
     return KINDS_BY_ROLE.get(user.role, ())
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    """A user's email settings as the settings page and the API show them."""
+
+    #: For each kind the user can receive, in the order of the page: emailed or not.
+    emailed: dict[str, bool]
+    #: The language of the user's emails.
+    locale: str
+    #: Whether this site sends emails at all (a mail server is configured).
+    mail_enabled: bool
+
+
+def notification_settings(user: User) -> NotificationSettings:
+    """The user's email settings: which kinds are emailed, in which language, and whether mail is on."""
+    return NotificationSettings(email_choices(user), user_locale(user), mail_enabled())
 
 
 def email_choices(user: User) -> dict[str, bool]:

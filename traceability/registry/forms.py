@@ -13,6 +13,7 @@ from wtforms import (
     DateField,
     DecimalField,
     FormField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -185,6 +186,14 @@ class ProductForm(SchemaForm):
     declared_revenue_vnd = IntegerField(
         _l("Declared yearly revenue (VND)"), validators=[Optional(), NumberRange(min=0, max=MAX_REVENUE_VND)]
     )
+    photo = FileField(
+        _l("Photo of the product (optional)"),
+        description=_l(
+            "PNG, JPEG or WebP. It is resized for the web; location data in the photo is removed."
+        ),
+    )
+    # The photo of a refused submit, kept for the next one (``http.kept_uploads``).
+    kept_photo = HiddenField()
 
     def fill_from(self, product: Product) -> None:
         """Show a stored product's values (GET of the edit page)."""
@@ -310,7 +319,16 @@ class LocationForm(SchemaForm):
         description=_l("For example 108.0378"),
     )
 
-    FIELDS = ("name", "kind", "province_code", "ward", "street", "gln", "latitude", "longitude")
+    FIELDS: tuple[str, ...] = (
+        "name",
+        "kind",
+        "province_code",
+        "ward",
+        "street",
+        "gln",
+        "latitude",
+        "longitude",
+    )
 
     def fill_from(self, location: Any) -> None:
         """Show a stored location's values (GET of the edit page)."""

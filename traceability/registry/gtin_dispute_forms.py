@@ -6,8 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from werkzeug.datastructures import FileStorage
-from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired
 
 from traceability.http.forms import SchemaForm, text_validators
@@ -51,18 +50,14 @@ class DisputeForm(SchemaForm):
             "Your GS1 Vietnam membership certificate, for example: a PDF, or a JPEG, PNG or WebP photo."
         ),
     )
+    # The document of a refused submit, kept for the next one (``http.kept_uploads``).
+    kept_document = HiddenField()
 
     def to_data(self) -> dict[str, Any]:
         return {
             name: getattr(self, name).data
             for name in ("gtin", "product_id", "gs1_membership_no", "gs1_company_prefix", "note")
         }
-
-    def document_upload(self, max_bytes: int) -> tuple[bytes | None, str | None]:
-        upload = self.document.data
-        if not isinstance(upload, FileStorage) or not upload.filename:
-            return None, None
-        return upload.stream.read(max_bytes + 1), upload.filename
 
 
 class DecideForm(SchemaForm):

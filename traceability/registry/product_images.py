@@ -24,6 +24,7 @@ from traceability.core.transactions import on_commit, on_rollback
 from traceability.core.uploads import MAX_IMAGE_PIXELS, UploadRejected, images_folder, remove, store_image
 from traceability.models.accounts import User
 from traceability.models.registry import Product, ProductImage
+from traceability.registry.products import create_product, update_product
 
 MAX_IMAGES = 12
 
@@ -45,13 +46,16 @@ def upload_message(reason: str, max_bytes: int, limit: int | None = None) -> Any
     return _l("This file is not a PNG, JPEG or WebP image.")
 
 
-def add_product_image(product: Product, data: bytes, *, actor: User) -> ProductImage:
-    """Store an uploaded photo of a product (resized, with a thumbnail) after its other images."""
+def add_product_image(product: Product, data: bytes, *, actor: User, field: str = "file") -> ProductImage:
+    """Store an uploaded photo of a product (resized, with a thumbnail) after its other images.
+
+    ``field``: the form field a refusal of the photo is shown on.
+    """
     producer = writable_producer(product.producer_id, actor)
     if len(product.images) >= MAX_IMAGES:
         raise InvalidInput(
             _l("A product has at most %(n)s images: delete one first.", n=MAX_IMAGES),
-            {"file": _l("Too many images.")},
+            {field: _l("Too many images.")},
         )
     max_bytes = current_app.config["MAX_IMAGE_BYTES"]
     try:
@@ -59,7 +63,7 @@ def add_product_image(product: Product, data: bytes, *, actor: User) -> ProductI
     except UploadRejected as rejected:
         raise InvalidInput(
             _l("The image was not saved."),
-            {"file": upload_message(rejected.reason, max_bytes, rejected.limit)},
+            {field: upload_message(rejected.reason, max_bytes, rejected.limit)},
         ) from None
     _files_live_with_transaction(remove_on_rollback=(stored.filename, stored.thumbnail_filename))
     image = ProductImage(
@@ -75,6 +79,24 @@ def add_product_image(product: Product, data: bytes, *, actor: User) -> ProductI
     db.session.flush()
     record_audit("create", image, actor=actor, producer_id=producer.id, centre_id=producer.centre_id)
     return image
+
+
+def create_product_with_photo(data: dict[str, Any], *, actor: User, photo: bytes | None = None) -> Product:
+    """Register a product and, when one is given, its first photo, in one transaction (a refusal keeps neither)."""
+    product = create_product(data, actor=actor)
+    if photo is not None:
+        add_product_image(product, photo, actor=actor, field="photo")
+    return product
+
+
+def update_product_with_photo(
+    product: Product, data: dict[str, Any], *, actor: User, photo: bytes | None = None
+) -> Product:
+    """Change a product and, when one is given, add a photo after its others, in one transaction."""
+    update_product(product, data, actor=actor)
+    if photo is not None:
+        add_product_image(product, photo, actor=actor, field="photo")
+    return product
 
 
 def _renumber(product: Product, first: ProductImage | None = None) -> None:

@@ -165,6 +165,8 @@ def batch_new():
     form.location_id.choices = _location_choices(chosen.producer_id if chosen else None)
     if request.method == "GET" and len(form.location_id.choices) == 2:  # "-" and the one farm: that farm
         form.location_id.data = int(form.location_id.choices[1].value)
+    elif request.method == "GET" and (chosen_location := request.args.get("location_id", type=query_int)):
+        form.location_id.data = chosen_location
     failed = False
     input_choices = _input_choices()
     for entry in form.inputs:

@@ -45,12 +45,10 @@ from traceability.batches.label_sheets import (
     LabelPlan,
     LabelText,
     download_name,
-    label_text,
-    label_urls,
     plan_labels,
     render_sheet,
+    sheet_to_draw,
 )
-from traceability.batches.lots import note_labels_printed
 from traceability.batches.serials import create_serials, item_count
 from traceability.batches.service import item_public_url
 from traceability.core.errors import DomainError
@@ -94,6 +92,7 @@ def label_context(batch: Batch) -> dict:
         "label_jobs": jobs,
         "direct_label_limit": DIRECT_LABEL_LIMIT,
         "label_job_status": job_status_text,
+        "template_label": template_label,
     }
 
 
@@ -169,8 +168,7 @@ def _plan_sheet(
     plan = plan_labels(batch, options, actor=current_user)
     if plan.count > DIRECT_LABEL_LIMIT:
         return plan, queue_label_job(batch, plan, actor=current_user), None
-    note_labels_printed(batch, actor=current_user, template=plan.template, count=plan.count)  # fixes the code
-    return plan, None, (label_text(batch), label_urls(batch, plan))
+    return plan, None, sheet_to_draw(batch, plan, actor=current_user)  # fixes the lot code
 
 
 @bp.route("/batches/<int:batch_id>/labels", methods=["POST"])

@@ -17,15 +17,12 @@ from traceability.notifications.forms import SettingsForm
 from traceability.notifications.messages import render
 from traceability.notifications.service import (
     UNREAD_CAP,
-    email_choices,
-    mail_enabled,
     mark_all_read,
     mark_read,
+    notification_settings,
     own_notification,
     save_settings,
-    settable_kinds,
     unread_count,
-    user_locale,
     user_notifications,
 )
 
@@ -104,12 +101,13 @@ def read_all():
 def settings():
     """Which kinds of notification the user also gets by email, and in which language."""
     form = SettingsForm()
-    kinds = settable_kinds(current_user)
+    current = notification_settings(current_user)
+    kinds = tuple(current.emailed)
     form.offer(kinds)
     status = 200
     if request.method == "GET":
-        form.emailed.data = [kind for kind, emailed in email_choices(current_user).items() if emailed]
-        form.locale.data = user_locale(current_user)
+        form.emailed.data = [kind for kind, emailed in current.emailed.items() if emailed]
+        form.locale.data = current.locale
     elif form.validate_on_submit():
         outcome = perform(
             save_settings, current_user, form.emailed.data or [], form.locale.data, show_on=form
@@ -121,5 +119,5 @@ def settings():
     else:
         status = 422
     return render_template(
-        "notifications/settings.html", form=form, kinds=kinds, mail_enabled=mail_enabled()
+        "notifications/settings.html", form=form, kinds=kinds, mail_enabled=current.mail_enabled
     ), status

@@ -39,7 +39,8 @@ from traceability.core.uploads import images_folder
 from traceability.gs1 import DigitalLink, DigitalLinkError, parse_path
 from traceability.gs1.digital_link import parse_query
 from traceability.http import observability
-from traceability.http.web import local_path
+from traceability.http.i18n import choose_language
+from traceability.http.web import local_path, perform
 from traceability.models.batches import Batch, Item
 from traceability.models.registry import Product
 from traceability.public.canonical_paths import raw_path, short_code_path
@@ -140,10 +141,13 @@ def readyz():
 
 @bp.route("/lang/<code>", methods=["POST"])
 def set_language(code: str):
-    """Switch the interface language and go back to the page the user was on."""
+    """Switch the interface language and go back to the page the user was on.
+
+    A signed-in user's saved language follows (their emails, the sheets the worker draws).
+    """
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
-    session["lang"] = code
+    perform(choose_language, code, current_user)
     # Back to the same page of this site only, never to another host.
     return redirect(local_path(request.form.get("next") or request.referrer, from_any_url=True) or "/")
 

@@ -25,6 +25,7 @@ from traceability.core.dates import vietnam_today
 from traceability.core.extensions import db
 from traceability.core.vocabulary import label
 from traceability.http.converters import query_int
+from traceability.http.kept_uploads import Attachment
 from traceability.http.web import perform, writer_required
 from traceability.models.batches import Batch
 from traceability.models.registry import Location, Producer, Product, ProductImage
@@ -43,16 +44,19 @@ from traceability.registry.forms import (
 from traceability.registry.locations import create_location, list_locations, update_location
 from traceability.registry.product_images import (
     add_product_image,
+    create_product_with_photo,
     remove_product_image,
     set_main_product_image,
+    update_product_with_photo,
 )
-from traceability.registry.products import GtinHeld, create_product, search_products, update_product
-from traceability.registry.routes import certifications, gtin_disputes, producers
+from traceability.registry.products import GtinHeld, search_products
+from traceability.registry.routes import certifications, gtin_disputes, producers, start
 
 bp = Blueprint("registry", __name__, url_prefix="/manage")
 bp.register_blueprint(producers.bp)
 bp.register_blueprint(certifications.bp)
 bp.register_blueprint(gtin_disputes.bp)
+bp.register_blueprint(start.bp)
 
 PRODUCTS_PER_PAGE = 20
 LOCATIONS_PER_PAGE = 50
@@ -137,16 +141,26 @@ def product_new():
     form.producer_id.choices = producer_choices(approved_only=True)
     if current_user.role == "producer":
         form.producer_id.data = current_user.producer_id
+    photo = _photo_attachment(form)
     if form.validate_on_submit():
-        outcome = perform(create_product, form.to_data(), actor=current_user, show_on=form)
+        outcome = perform(
+            create_product_with_photo, form.to_data(), actor=current_user, photo=photo.read()[0], show_on=form
+        )
         if outcome.ok:
+            photo.done()
             product = outcome.value
             flash(_("Product %(name)s saved.", name=product.name), "success")
             return redirect(url_for("registry.product_detail", product_id=product.id))
         dispute_gtin = outcome.error.gtin if isinstance(outcome.error, GtinHeld) else None
+    photo.keep_if_refused()
     return render_template(
-        "registry/product_form.html", form=form, dispute_gtin=dispute_gtin
+        "registry/product_form.html", form=form, dispute_gtin=dispute_gtin, kept_photo=photo.kept_name
     ), 422 if form.errors else 200
+
+
+def _photo_attachment(form: ProductForm) -> Attachment:
+    """The product form's photo, or the one kept from its last refused submit."""
+    return Attachment(form.photo, form.kept_photo, max_bytes=current_app.config["MAX_IMAGE_BYTES"])
 
 
 def _product_page(product: Product, image_form: ProductImageForm, status: int = 200):
@@ -181,14 +195,28 @@ def product_edit(product_id: int):
     dispute_gtin = None
     if not form.is_submitted():
         form.fill_from(product)
+    photo = _photo_attachment(form)
     if form.validate_on_submit():
-        outcome = perform(update_product, product, form.to_data(), actor=current_user, show_on=form)
+        outcome = perform(
+            update_product_with_photo,
+            product,
+            form.to_data(),
+            actor=current_user,
+            photo=photo.read()[0],
+            show_on=form,
+        )
         if outcome.ok:
+            photo.done()
             flash(_("Product %(name)s saved.", name=product.name), "success")
             return redirect(url_for("registry.product_detail", product_id=product.id))
         dispute_gtin = outcome.error.gtin if isinstance(outcome.error, GtinHeld) else None
+    photo.keep_if_refused()
     return render_template(
-        "registry/product_form.html", form=form, product=product, dispute_gtin=dispute_gtin
+        "registry/product_form.html",
+        form=form,
+        product=product,
+        dispute_gtin=dispute_gtin,
+        kept_photo=photo.kept_name,
     ), 422 if form.errors else 200
 
 

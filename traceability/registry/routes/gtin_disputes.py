@@ -11,6 +11,7 @@ from wtforms import SelectChoice
 from traceability.accounts.scope import get_scoped_or_404, refuse_unapproved_producer, scoped_select
 from traceability.core.extensions import db
 from traceability.http.converters import query_int
+from traceability.http.kept_uploads import Attachment
 from traceability.http.web import (
     perform,
     roles_required,
@@ -67,8 +68,11 @@ def new():
     if request.method == "GET":
         form.gtin.data = request.args.get("gtin", "")[:20]
         form.product_id.data = request.args.get("product_id", type=query_int)
+    attachment = Attachment(
+        form.document, form.kept_document, max_bytes=current_app.config["MAX_DOCUMENT_BYTES"]
+    )
     if form.validate_on_submit():
-        document, document_name = form.document_upload(current_app.config["MAX_DOCUMENT_BYTES"])
+        document, document_name = attachment.read()
         outcome = perform(
             service.open_dispute,
             form.to_data(),
@@ -78,10 +82,14 @@ def new():
             show_on=form,
         )
         if outcome.ok:
+            attachment.done()
             dispute = outcome.value
             flash(_("Your claim to GTIN %(gtin)s was sent to the centre.", gtin=dispute.gtin), "success")
             return redirect(url_for("registry.gtin_disputes.detail", dispute_id=dispute.id))
-    return render_template("registry/gtin_disputes/form.html", form=form), 422 if form.errors else 200
+    attachment.keep_if_refused()
+    return render_template(
+        "registry/gtin_disputes/form.html", form=form, kept_name=attachment.kept_name
+    ), 422 if form.errors else 200
 
 
 def _detail_page(dispute: GtinDispute, form: DecideForm, status: int = 200):
