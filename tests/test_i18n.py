@@ -16,6 +16,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from tests.conftest import WebHelper
 from traceability.core.config import PROJECT_ROOT
 
 TRANSLATIONS = PROJECT_ROOT / "translations"
@@ -148,6 +149,25 @@ def test_language_switch_changes_language_and_returns_to_the_page(web):
     response = web.client.post("/lang/vi", data={"csrf_token": token, "next": "/login"})
     assert response.status_code == 302
     assert "Đăng nhập" in web.client.get("/login").get_data(as_text=True)
+
+
+def test_the_language_follows_the_user_across_sign_in(web, make, db):
+    """The language chosen before signing in is kept and saved; a new browser opens in the saved one."""
+    user = make.user("producer", producer=make.producer(make.centre("66")))
+    db.session.commit()
+    token = web.csrf_token("/login")
+    web.client.post("/lang/en", data={"csrf_token": token, "next": "/login"})
+    web.login(user.email)
+    assert "My records" in web.client.get("/manage").get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.locale == "en"
+    # Another browser, which asks for Vietnamese: the user's saved English wins once they sign in.
+    other = WebHelper(web.client.application.test_client())
+    assert "Đăng nhập" in other.client.get("/login").get_data(as_text=True)
+    other.login(user.email)
+    assert "My records" in other.client.get("/manage", headers={"Accept-Language": "vi"}).get_data(
+        as_text=True
+    )
 
 
 def test_language_switch_refuses_an_unknown_language(web):

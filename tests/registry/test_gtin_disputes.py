@@ -272,3 +272,33 @@ def test_on_the_web_the_product_form_leads_to_a_dispute_and_the_centre_decides(w
     db.session.expire_all()
     assert db.session.get(Product, squat.claiming.id).gtin == "0" + GTIN
     assert db.session.get(Product, squat.held.id).gtin is None
+
+
+def test_the_evidence_stored_for_a_dispute_that_fails_is_removed(app, db, squat, monkeypatch):
+    from pathlib import Path
+
+    from traceability.registry import gtin_disputes
+
+    def folder() -> set[str]:
+        path = Path(app.config["UPLOAD_FOLDER"]) / "documents"
+        return {entry.name for entry in path.iterdir()} if path.exists() else set()
+
+    def failing_audit(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    before = folder()
+    monkeypatch.setattr(gtin_disputes, "_audit", failing_audit)
+    data = {
+        "gtin": GTIN,
+        "product_id": squat.claiming.id,
+        "gs1_membership_no": "GS1VN-2019-0457",
+        "gs1_company_prefix": OWNER_PREFIX,
+    }
+    with pytest.raises(RuntimeError):
+        gtin_disputes.open_dispute(
+            data, actor=squat.owner.producer_user, document=PDF, document_name="gs1.pdf"
+        )
+    assert folder() != before  # stored, and the transaction is still open
+    db.session.rollback()
+    assert folder() == before
+    assert db.session.scalar(select(func.count(GtinDispute.id))) == 0

@@ -15,12 +15,13 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import select, update
 
 from traceability.core.dates import utcnow
 from traceability.core.extensions import db
+from traceability.http.i18n import choose_language
 from traceability.models.accounts import User, UserSession
 
 SESSION_KEY = "sid"
@@ -33,7 +34,12 @@ def _digest(key: str) -> str:
 
 
 def start_session(user: User) -> UserSession:
-    """Sign ``user`` in on a new server-side session, in a new cookie session with a new CSRF token."""
+    """Sign ``user`` in on a new server-side session, in a new cookie session with a new CSRF token.
+
+    The language carries over: one chosen on this browser before signing in
+    (the latest choice, saved as the user's), else the user's saved one.
+    """
+    chosen = session.get("lang")
     session.clear()  # drops the old csrf_token and anything else set before sign-in
     g.pop("csrf_token", None)  # Flask-WTF caches the signed token for the request
     key = secrets.token_urlsafe(32)
@@ -44,6 +50,10 @@ def start_session(user: User) -> UserSession:
     db.session.flush()
     session[SESSION_KEY] = key
     login_user(user)
+    if isinstance(chosen, str) and chosen in current_app.config["LANGUAGES"]:
+        choose_language(chosen, user)
+    elif user.locale in current_app.config["LANGUAGES"]:
+        session["lang"] = user.locale
     return row
 
 

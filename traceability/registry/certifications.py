@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from traceability.audit.service import record_audit, snapshot
 from traceability.core.dates import utcnow, vietnam_today
 from traceability.core.errors import Conflict, Forbidden, InvalidInput
 from traceability.core.extensions import db
+from traceability.core.transactions import on_rollback
 from traceability.core.uploads import StoredDocument, UploadRejected, remove, store_document
 from traceability.core.vocabulary import CERTIFICATION_TYPE_LABELS
 from traceability.models.accounts import User
@@ -141,8 +143,9 @@ def _rejection_message(reason: str) -> Any:
 
 
 def _store(document: bytes) -> StoredDocument:
+    """Store a document for the current transaction: a rollback removes it again."""
     try:
-        return store_document(
+        stored = store_document(
             document, documents_folder(), max_bytes=current_app.config["MAX_DOCUMENT_BYTES"]
         )
     except UploadRejected as error:
@@ -150,6 +153,8 @@ def _store(document: bytes) -> StoredDocument:
         raise InvalidInput(
             _l("The document was refused: %(reason)s", reason=message), {"document": message}
         ) from None
+    on_rollback(partial(remove, documents_folder(), stored.filename))
+    return stored
 
 
 def _original_name(name: str | None) -> str | None:
@@ -262,18 +267,12 @@ def save_with_document(
     document: bytes | None,
     document_name: str | None,
 ) -> None:
-    """Store the document, then the row and its audit entry; remove the file if the database refuses."""
-    stored = _store(document) if document is not None else None
-    if stored is not None:
-        _attach(certification, stored, document_name)
-    try:
-        db.session.add(certification)
-        db.session.flush()
-        _audit(action, certification, actor, before)
-    except Exception:
-        if stored is not None:
-            remove(documents_folder(), stored.filename)
-        raise
+    """Store the document, then the row and its audit entry; a rollback removes the file (``_store``)."""
+    if document is not None:
+        _attach(certification, _store(document), document_name)
+    db.session.add(certification)
+    db.session.flush()
+    _audit(action, certification, actor, before)
 
 
 def create_certification(
