@@ -3,6 +3,7 @@ refused form is shown as kept, and the corrected submit stores it once, without 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from pathlib import Path
@@ -15,6 +16,7 @@ from tests.conftest import WebHelper
 from tests.registry.test_gtin_disputes import GTIN, OWNER_PREFIX, PDF, squat  # noqa: F401 (a fixture)
 from traceability.core.contracts import column_length
 from traceability.models.registry import GtinDispute, Product, ProductImage
+from traceability.registry.claims import current_claim
 from traceability.registry.gtin_disputes import MAX_NOTE_LENGTH
 
 TOO_LONG_NAME = "Cà phê " + "x" * column_length(Product.name)
@@ -242,3 +244,32 @@ def test_a_kept_photo_opens_for_its_sender_only(web, app, db, tenants, make):
     assert saved.status_code == 302
     product = db.session.scalars(select(Product).where(Product.name == "Cà phê Robusta Ea Tu")).one()
     assert product.images == []
+
+
+def test_the_ocop_decision_is_kept_across_a_form_error_and_saved_with_the_rating(web, app, db, tenants):
+    own = tenants["daklak"]
+    web.login(own.producer_user.email)
+    documents_before, kept_before = files(app, "documents"), files(app, "kept")
+    ocop = {"ocop-group": "food", "ocop-stars": "3", "ocop-certificate_no": "55/QĐ-UBND"}
+    ocop["ocop-issued_on"] = "2026-06-01"
+    refused = web.post_form(
+        "/manage/products/new",
+        {**product_form(name=TOO_LONG_NAME), **ocop, "ocop_document": (io.BytesIO(PDF), "quyết định.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "Attached: quyết định.pdf (kept)" in page
+    assert files(app, "documents") == documents_before
+    saved = web.post_form(
+        "/manage/products/new",
+        {**product_form(), **ocop, "kept_ocop_document": kept_token(page, "kept_ocop_document")},
+        content_type="multipart/form-data",
+        form_url="/manage/products/new",
+    )
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    product = db.session.scalars(select(Product).where(Product.name == "Cà phê Robusta Ea Tu")).one()
+    claim = current_claim(product, "ocop")
+    assert claim.status == "pending" and claim.document_sha256 == hashlib.sha256(PDF).hexdigest()
+    assert claim.document_original_name == "quyết định.pdf"
+    assert files(app, "kept") == kept_before

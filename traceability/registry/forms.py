@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
     DateField,
@@ -194,6 +192,8 @@ class ProductForm(SchemaForm):
     )
     # The photo of a refused submit, kept for the next one (``http.kept_uploads``).
     kept_photo = HiddenField()
+    # The OCOP decision of a refused submit, kept likewise.
+    kept_ocop_document = HiddenField()
 
     def fill_from(self, product: Product) -> None:
         """Show a stored product's values (GET of the edit page)."""
@@ -218,19 +218,21 @@ class ProductForm(SchemaForm):
         data["ocop"] = ocop if ocop["group"] or ocop["stars"] else None
         return without_blanks(data)
 
-    def to_data(self) -> dict[str, Any]:
-        """The input of create_product and update_product; "Not OCOP" withdraws the OCOP claim."""
+    def to_data(self, ocop_document: tuple[bytes | None, str | None] = (None, None)) -> dict[str, Any]:
+        """The input of create_product and update_product; "Not OCOP" withdraws the OCOP claim.
+
+        ``ocop_document``: the OCOP decision's bytes and name (``http.kept_uploads.Attachment.read``:
+        the file chosen, or the one kept from the last refused submit).
+        """
         data = {name: getattr(self, name).data for name in PRODUCT_FIELDS}
         data["is_flagship"] = self.is_flagship.data
         data["shop_links"] = parse_shop_links(self.shop_links.data)
         ocop = self.ocop.data
         data["ocop"] = {**ocop, "group": ocop["group"] or None} if ocop["group"] or ocop["stars"] else None
-        upload = self.ocop_document.data
-        if data["ocop"] is not None and isinstance(upload, FileStorage) and upload.filename:
-            # One byte past the limit at most, so the service can refuse it with the limit in the message.
-            limit = current_app.config["MAX_DOCUMENT_BYTES"]
-            data["ocop"]["document"] = upload.stream.read(limit + 1)
-            data["ocop"]["document_name"] = upload.filename
+        document, document_name = ocop_document
+        if data["ocop"] is not None and document is not None:
+            data["ocop"]["document"] = document
+            data["ocop"]["document_name"] = document_name
         return data
 
 
@@ -242,8 +244,8 @@ class NewProductForm(ProductForm):
     def schema_input(self) -> dict[str, Any]:
         return {**super().schema_input(), "producer_id": self.producer_id.data}
 
-    def to_data(self) -> dict[str, Any]:
-        return {**super().to_data(), "producer_id": self.producer_id.data}
+    def to_data(self, ocop_document: tuple[bytes | None, str | None] = (None, None)) -> dict[str, Any]:
+        return {**super().to_data(ocop_document), "producer_id": self.producer_id.data}
 
 
 class ProductImageForm(Form):

@@ -141,26 +141,41 @@ def product_new():
     form.producer_id.choices = producer_choices(approved_only=True)
     if current_user.role == "producer":
         form.producer_id.data = current_user.producer_id
-    photo = _photo_attachment(form)
+    photo, ocop_document = _attachments(form)
     if form.validate_on_submit():
         outcome = perform(
-            create_product_with_photo, form.to_data(), actor=current_user, photo=photo.read()[0], show_on=form
+            create_product_with_photo,
+            form.to_data(ocop_document.read()),
+            actor=current_user,
+            photo=photo.read()[0],
+            show_on=form,
         )
         if outcome.ok:
             photo.done()
+            ocop_document.done()
             product = outcome.value
             flash(_("Product %(name)s saved.", name=product.name), "success")
             return redirect(url_for("registry.product_detail", product_id=product.id))
         dispute_gtin = outcome.error.gtin if isinstance(outcome.error, GtinHeld) else None
     photo.keep_if_refused()
+    ocop_document.keep_if_refused()
     return render_template(
-        "registry/product_form.html", form=form, dispute_gtin=dispute_gtin, kept_photo=photo.kept_name
+        "registry/product_form.html",
+        form=form,
+        dispute_gtin=dispute_gtin,
+        kept_photo=photo.kept_name,
+        kept_ocop_document=ocop_document.kept_name,
     ), 422 if form.errors else 200
 
 
-def _photo_attachment(form: ProductForm) -> Attachment:
-    """The product form's photo, or the one kept from its last refused submit."""
-    return Attachment(form.photo, form.kept_photo, max_bytes=current_app.config["MAX_IMAGE_BYTES"])
+def _attachments(form: ProductForm) -> tuple[Attachment, Attachment]:
+    """The product form's photo and OCOP decision, or those kept from its last refused submit."""
+    return (
+        Attachment(form.photo, form.kept_photo, max_bytes=current_app.config["MAX_IMAGE_BYTES"]),
+        Attachment(
+            form.ocop_document, form.kept_ocop_document, max_bytes=current_app.config["MAX_DOCUMENT_BYTES"]
+        ),
+    )
 
 
 def _product_page(product: Product, image_form: ProductImageForm, status: int = 200):
@@ -195,28 +210,31 @@ def product_edit(product_id: int):
     dispute_gtin = None
     if not form.is_submitted():
         form.fill_from(product)
-    photo = _photo_attachment(form)
+    photo, ocop_document = _attachments(form)
     if form.validate_on_submit():
         outcome = perform(
             update_product_with_photo,
             product,
-            form.to_data(),
+            form.to_data(ocop_document.read()),
             actor=current_user,
             photo=photo.read()[0],
             show_on=form,
         )
         if outcome.ok:
             photo.done()
+            ocop_document.done()
             flash(_("Product %(name)s saved.", name=product.name), "success")
             return redirect(url_for("registry.product_detail", product_id=product.id))
         dispute_gtin = outcome.error.gtin if isinstance(outcome.error, GtinHeld) else None
     photo.keep_if_refused()
+    ocop_document.keep_if_refused()
     return render_template(
         "registry/product_form.html",
         form=form,
         product=product,
         dispute_gtin=dispute_gtin,
         kept_photo=photo.kept_name,
+        kept_ocop_document=ocop_document.kept_name,
     ), 422 if form.errors else 200
 
 
