@@ -50,7 +50,9 @@ def _head_table(name):
 
 def upgrade():
     with op.batch_alter_table("audit_entry", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("chain", sa.String(length=24), nullable=False, server_default="national"))
+        batch_op.add_column(
+            sa.Column("chain", sa.String(length=24), nullable=False, server_default="national")
+        )
         batch_op.add_column(sa.Column("position", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("hash_version", sa.SmallInteger(), nullable=False, server_default="1"))
     # The existing entries are the national chain's first ones, at the positions their ids gave them.

@@ -414,7 +414,7 @@ def _walk(connection: Connection, chain: str, *, incremental: bool, batch_size: 
                 or row.entry_hash != kept.last_entry_hash
                 or entry_hash(row) != row.entry_hash
             ):
-                problem = ChainProblem(
+                changed = ChainProblem(
                     "checkpoint",
                     chain,
                     kept.last_position,
@@ -428,7 +428,7 @@ def _walk(connection: Connection, chain: str, *, incremental: bool, batch_size: 
                         position=kept.last_position,
                     ),
                 )
-                return _report(chain, None, rows_read, problem, since)
+                return _report(chain, None, rows_read, changed, since)
             previous = row
     start = previous.position if previous is not None else 0
     rows = connection.execution_options(yield_per=batch_size).execute(
@@ -446,6 +446,7 @@ def _walk(connection: Connection, chain: str, *, incremental: bool, batch_size: 
             break
         previous = row
     rows.close()
+    problem: ChainProblem | None
     if broken is not None:
         problem = _diagnose(connection, chain, *broken)
     else:
