@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from datetime import UTC, date, datetime
@@ -127,6 +128,15 @@ def test_verify_one_centre_or_one_chain(runner, db, tenants):
     code, output = _verify(runner)
     assert code == 0
     assert all(f"OK chain={key}" in output for key in (daklak, nghean, NATIONAL_CHAIN))
+    # Every chain's head kept outside, passed back at once.
+    heads = re.findall(r"head=(\d+:[0-9a-f]{64})", output)
+    assert len(heads) == 3
+    assert _verify(runner, "--full", *(part for head in heads for part in ("--expect", head)))[0] == 0
+    entry_id = int(heads[1].split(":")[0])
+    db.session.execute(update(ENTRIES).where(ENTRIES.c.id == entry_id).values(action="delete"))
+    db.session.commit()
+    code, output = _verify(runner, "--full", *(part for head in heads for part in ("--expect", head)))
+    assert code == 1 and f"entry={entry_id}" in output
 
 
 @pytest.mark.parametrize(

@@ -479,14 +479,15 @@ def verify_chain(
     chains: str | Iterable[str] | None = None,
     *,
     full: bool = True,
-    expect: tuple[int, str] | None = None,
+    expect: tuple[int, str] | list[tuple[int, str]] | None = None,
     batch_size: int = 1000,
 ) -> AuditReport:
     """Walk the chains (one key, several, or all when None) and report each one's first break.
 
     ``full=False`` starts each chain after its checkpoint (see the module's
-    docstring). ``expect`` is an (entry id, hash) pair recorded earlier
-    outside the database: the log must still contain that entry with that hash.
+    docstring). ``expect`` is an (entry id, hash) pair, or a list of them (a
+    head per chain), recorded earlier outside the database: the log must
+    still contain each entry with its hash.
     """
     if chains is None:
         keys = known_chains()
@@ -494,19 +495,21 @@ def verify_chain(
         keys = [chains]
     else:
         keys = list(chains)
+    anchors = [expect] if isinstance(expect, tuple) else list(expect or [])
     with _snapshot_connection() as connection:
         reports = [_walk(connection, key, incremental=not full, batch_size=batch_size) for key in keys]
-        if expect is not None:
-            anchor = _anchor_problem(connection, expect, keys[0] if keys else NATIONAL_CHAIN)
-            if anchor is not None:
-                reports = [
-                    report
-                    if report.chain != anchor.chain or report.problem is not None
-                    else _with_problem(report, anchor)
-                    for report in reports
-                ]
-                if all(report.chain != anchor.chain for report in reports):
-                    reports.append(_report(anchor.chain, None, 0, anchor, None))
+        for anchor_entry in anchors:
+            anchor = _anchor_problem(connection, anchor_entry, keys[0] if keys else NATIONAL_CHAIN)
+            if anchor is None:
+                continue
+            reports = [
+                _with_problem(report, anchor)
+                if report.chain == anchor.chain and report.problem is None
+                else report
+                for report in reports
+            ]
+            if all(report.chain != anchor.chain for report in reports):
+                reports.append(_report(anchor.chain, None, 0, anchor, None))
     return AuditReport(reports)
 
 

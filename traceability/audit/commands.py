@@ -30,15 +30,18 @@ retention_cli = AppGroup("retention", help="The retention policy and the purge o
 ANCHOR_PATTERN = re.compile(r"^(\d+):([0-9a-f]{64})$")
 
 
-def _anchor(_context: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, str] | None:
-    if value is None:
-        return None
-    match = ANCHOR_PATTERN.fullmatch(value.strip().lower())
-    if match is None:
-        raise click.BadParameter(
-            "give the entry id and its hash as ID:HASH (64 hex digits), as verify printed"
-        )
-    return int(match.group(1)), match.group(2)
+def _anchors(
+    _context: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> list[tuple[int, str]]:
+    anchors = []
+    for value in values:
+        match = ANCHOR_PATTERN.fullmatch(value.strip().lower())
+        if match is None:
+            raise click.BadParameter(
+                "give the entry id and its hash as ID:HASH (64 hex digits), as verify printed"
+            )
+        anchors.append((int(match.group(1)), match.group(2)))
+    return anchors
 
 
 def _chains_asked(centre_code: str | None, chain: str | None) -> list[str] | None:
@@ -75,12 +78,13 @@ def _vietnam_time(moment: datetime) -> str:
 )
 @click.option(
     "--expect",
-    callback=_anchor,
+    callback=_anchors,
+    multiple=True,
     metavar="ID:HASH",
-    help="An entry and its hash recorded earlier outside the database (as verify prints a head).",
+    help="An entry and its hash recorded earlier outside the database (as verify prints a head); repeatable.",
 )
 def verify_command(
-    centre_code: str | None, chain: str | None, full: bool, expect: tuple[int, str] | None
+    centre_code: str | None, chain: str | None, full: bool, expect: list[tuple[int, str]]
 ) -> None:
     """Walk the audit chains: exit 0 when intact, 1 naming each chain's first entry altered, removed or reordered.
 
