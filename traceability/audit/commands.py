@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _
+from sqlalchemy import select
 
-from traceability.audit.chain import verify_chain
+from traceability.audit.chain import keep_checkpoints, verify_chain
 from traceability.audit.retention import (
     PurgePlan,
     RetentionConfigError,
@@ -17,7 +19,10 @@ from traceability.audit.retention import (
     plan_purge,
     purge_now,
 )
+from traceability.audit.service import centre_of_chain, chain_of
+from traceability.core.dates import VIETNAM_OFFSET
 from traceability.core.extensions import db
+from traceability.models.registry import Centre
 
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
 retention_cli = AppGroup("retention", help="The retention policy and the purge of old batches.")
@@ -25,40 +30,105 @@ retention_cli = AppGroup("retention", help="The retention policy and the purge o
 ANCHOR_PATTERN = re.compile(r"^(\d+):([0-9a-f]{64})$")
 
 
-def _anchor(_context: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, str] | None:
-    if value is None:
-        return None
-    match = ANCHOR_PATTERN.fullmatch(value.strip().lower())
-    if match is None:
-        raise click.BadParameter(
-            "give the entry id and its hash as ID:HASH (64 hex digits), as verify printed"
-        )
-    return int(match.group(1)), match.group(2)
+def _anchors(
+    _context: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> list[tuple[int, str]]:
+    anchors = []
+    for value in values:
+        match = ANCHOR_PATTERN.fullmatch(value.strip().lower())
+        if match is None:
+            raise click.BadParameter(
+                "give the entry id and its hash as ID:HASH (64 hex digits), as verify printed"
+            )
+        anchors.append((int(match.group(1)), match.group(2)))
+    return anchors
+
+
+def _chains_asked(centre_code: str | None, chain: str | None) -> list[str] | None:
+    """The chain keys ``--centre`` or ``--chain`` name (None: every chain)."""
+    if centre_code is not None and chain is not None:
+        raise click.UsageError(_("Give --centre or --chain, not both."))
+    if centre_code is not None:
+        centre_id = db.session.scalar(select(Centre.id).where(Centre.province_code == centre_code.strip()))
+        if centre_id is None:
+            raise click.BadParameter(
+                _("No centre has province code %(code)s.", code=centre_code), param_hint="--centre"
+            )
+        return [chain_of(centre_id)]
+    if chain is not None:
+        try:
+            centre_of_chain(chain)
+        except ValueError:
+            raise click.BadParameter(
+                _("A chain is national or centre:ID (as verify prints it)."), param_hint="--chain"
+            ) from None
+        return [chain]
+    return None
+
+
+def _vietnam_time(moment: datetime) -> str:
+    return moment.astimezone(VIETNAM_OFFSET).strftime("%Y-%m-%d %H:%M:%S +07:00")
 
 
 @audit_cli.command("verify")
+@click.option("--centre", "centre_code", metavar="CODE", help="Only the chain of this province's centre.")
+@click.option("--chain", metavar="KEY", help="Only this chain: national or centre:ID.")
+@click.option(
+    "--full", is_flag=True, help="Walk every chain from its first entry, not from the last verified head."
+)
 @click.option(
     "--expect",
-    callback=_anchor,
+    callback=_anchors,
+    multiple=True,
     metavar="ID:HASH",
-    help="An entry and its hash recorded earlier outside the database (as verify prints the head).",
+    help="An entry and its hash recorded earlier outside the database (as verify prints a head); repeatable.",
 )
-def verify_command(expect: tuple[int, str] | None) -> None:
-    """Walk the audit chain: exit 0 when intact, 1 naming the first entry altered, removed or reordered."""
-    report = verify_chain(expect=expect)
-    if report.problem is not None:
-        problem = report.problem
-        click.echo(f"BROKEN entry={problem.entry_id} problem={problem.kind}: {problem.message}", err=True)
+def verify_command(
+    centre_code: str | None, chain: str | None, full: bool, expect: list[tuple[int, str]]
+) -> None:
+    """Walk the audit chains: exit 0 when intact, 1 naming each chain's first entry altered, removed or reordered.
+
+    Without --full each chain is read from the head the last run found
+    intact (its checkpoint): the nightly run. --full reads every entry again
+    and also catches a change made before the checkpoint: the monthly run.
+    """
+    report = verify_chain(_chains_asked(centre_code, chain), full=full, expect=expect)
+    for chain_report in report.chains:
+        problem = chain_report.problem
+        if problem is not None:
+            entry = f" entry={problem.entry_id}" if problem.entry_id is not None else ""
+            click.echo(
+                f"BROKEN chain={problem.chain} position={problem.position}{entry} problem={problem.kind}: "
+                f"{problem.message}",
+                err=True,
+            )
+            continue
+        since = chain_report.since
+        start = (
+            f" since={since.position} verified_at={_vietnam_time(since.verified_at)}"
+            if since is not None
+            else ""
+        )
+        if chain_report.last_id is None:
+            click.echo(f"OK chain={chain_report.chain} entries=0")
+        else:
+            click.echo(
+                f"OK chain={chain_report.chain} entries={chain_report.entries} read={chain_report.rows_read}"
+                f"{start} head={chain_report.last_id}:{chain_report.last_hash}"
+            )
+    if not report.intact:
         raise SystemExit(1)
-    if report.last_id is None:
+    keep_checkpoints(report)
+    if report.entries == 0:
         click.echo(_("The audit log is empty."))
         return
-    click.echo(f"OK entries={report.entries} head={report.last_id}:{report.last_hash}")
     click.echo(
         _(
-            "The audit chain is intact: %(n)d entries. Keep the head above somewhere outside the database "
-            "and check it later with --expect.",
+            "The audit chains are intact: %(n)d entries in %(chains)d chains, %(read)d read this time. Keep the "
+            "heads above somewhere outside the database and check them later with --expect.",
             n=report.entries,
+            chains=len(report.chains),
+            read=report.rows_read,
         )
     )
 

@@ -17,7 +17,8 @@ whole group, so a kept batch can always be traced upstream and downstream
 that a record the purge does not know about refers to (an inspection, say).
 
 Producers, products, locations, certifications and the audit log itself are
-never purged. Each removed batch gets a ``purge`` audit entry with what went.
+never purged. Each removed batch gets a ``purge`` audit entry with what went,
+in its producer's centre's chain, so every chain stays verifiable after a purge.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Table, delete, func, or_, select
 
-from traceability.audit.service import record_audit, snapshot
+from traceability.audit.service import centres_of_batches, lock_audit_chain, record_audit, snapshot
 from traceability.core.database import UTCDateTime, table_of
 from traceability.core.dates import VIETNAM_OFFSET, add_months, vietnam_today
 from traceability.core.extensions import db
@@ -362,6 +363,9 @@ def apply_purge(plan: PurgePlan) -> list[str]:
     ).all()
     files = [name for row in events for name in (row.photo_filename, row.photo_thumbnail_filename) if name]
     batches = {batch.id: batch for batch in db.session.scalars(select(Batch).where(Batch.id.in_(ids)))}
+    # Each removal is audited in its producer's centre's chain: take those chains' locks up front, in
+    # one order, so a purge spanning provinces cannot deadlock with another writer of two of them.
+    lock_audit_chain(*centres_of_batches(ids))
     for removal in plan.removals:
         batch = batches[removal.batch_id]
         recall_ids = db.session.scalars(

@@ -1,10 +1,19 @@
 """Writing the hash-chained audit log.
 
-Each entry stores the hash of the entry before it (``prev_hash``) and the
-SHA-256 of its own canonical content (``entry_hash``, which covers
-``prev_hash``), so altering, removing or reordering entries breaks the chain;
-``traceability.audit.chain.verify_chain`` finds where. ``AuditHead`` keeps the
-newest entry's id and hash so that a removed tail is noticed too.
+There is one chain per centre (the entries of its producers and staff, keyed
+by the entry's ``centre_id``) and one national chain (the ministry's and
+every entry without a centre), so writes in different provinces never wait
+for each other: on PostgreSQL each chain has its own advisory lock. Each
+entry stores its chain, its position in it, the hash of the chain's entry
+before it (``prev_hash``) and the SHA-256 of its own canonical content
+(``entry_hash``, which covers all of these), so altering, removing or
+reordering entries breaks the chain; ``traceability.audit.chain`` finds
+where. ``AuditHead`` keeps each chain's newest entry so that a removed tail
+is noticed too.
+
+The entries written before there was a chain per centre (``hash_version``
+1) are the national chain's first entries, unchanged: their hashes cover
+neither chain nor position, and their positions are their ids.
 
 Request details: the method, path and endpoint, a request id (the caller's
 ``X-Request-ID`` when it is a plain token, else a random one) and a client
@@ -25,16 +34,20 @@ from typing import Any
 import click
 from flask import current_app, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import func, inspect, select, text, update
 
 from traceability.core.dates import utcnow
 from traceability.core.extensions import db
 from traceability.http.observability import request_id
 from traceability.models.audit import AuditEntry, AuditHead
-from traceability.models.registry import Producer
+from traceability.models.batches import Batch
+from traceability.models.registry import Producer, Product
 
 GENESIS_HASH = "0" * 64
-_ADVISORY_LOCK_KEY = 720_372_026  # serialises chain appends across PostgreSQL sessions
+NATIONAL_CHAIN = "national"
+# The first key of every chain's advisory lock (the second is the centre id, 0 for the national chain).
+_ADVISORY_LOCK_KEY = 720_372_026
+LEGACY_HASH_VERSION, HASH_VERSION = 1, 2
 # A request id from a proxy or client is kept only when it is a plain token.
 # "after" is the object's snapshot unless the caller says otherwise (None for a removal).
 _SNAPSHOT: Any = object()
@@ -69,12 +82,29 @@ def snapshot(obj: Any, *, exclude: tuple[str, ...] = ("password_hash", "token_ha
     }
 
 
+def chain_of(centre_id: int | None) -> str:
+    """The chain an entry of ``centre_id`` belongs to (None: the national chain)."""
+    return NATIONAL_CHAIN if centre_id is None else f"centre:{centre_id}"
+
+
+def centre_of_chain(chain: str) -> int | None:
+    """The centre id of a chain key (None for the national chain); ValueError for a malformed key."""
+    if chain == NATIONAL_CHAIN:
+        return None
+    prefix, _, number = chain.partition(":")
+    if prefix != "centre" or not number.isdigit():
+        raise ValueError(chain)
+    return int(number)
+
+
 def canonical_content(entry: Any) -> bytes:
     """The bytes an entry's hash covers: every field but the hash itself.
 
-    ``entry`` is an ``AuditEntry`` or a row with the same attributes.
+    ``entry`` is an ``AuditEntry`` or a row with the same attributes. Entries
+    of hash version 2 cover their chain and position too; legacy entries
+    (version 1) are hashed as they were written.
     """
-    content = {
+    content: dict[str, Any] = {
         "id": entry.id,
         "occurred_at": entry.occurred_at.isoformat(timespec="microseconds"),
         "user_id": entry.user_id,
@@ -89,6 +119,8 @@ def canonical_content(entry: Any) -> bytes:
         "request_info": entry.request_info,
         "prev_hash": entry.prev_hash,
     }
+    if entry.hash_version != LEGACY_HASH_VERSION:
+        content.update(v=entry.hash_version, chain=entry.chain, position=entry.position)
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -126,35 +158,82 @@ def _centre_of(producer_id: int) -> int | None:
     return db.session.scalar(select(Producer.centre_id).where(Producer.id == producer_id))
 
 
-def _chain_tip() -> tuple[int, str, bool]:
-    """(id, hash) of the entry the next one links to, and whether the head row exists.
+def _chain_tip(chain: str) -> tuple[int, str, bool]:
+    """(position, hash) of the entry the next one of ``chain`` links to, and whether its head row exists.
 
     The head row is the authority: if newer entries were deleted, the next
     entry still links to the deleted one's hash and the gap stays visible.
     """
     head = db.session.execute(
-        select(AuditHead.last_entry_id, AuditHead.last_entry_hash).where(AuditHead.id == 1)
+        select(AuditHead.last_position, AuditHead.last_entry_hash).where(AuditHead.chain == chain)
     ).first()
     if head is not None:
-        return head.last_entry_id, head.last_entry_hash, True
-    # A log written before the head existed (the migration fills it in; create_all does not).
+        return head.last_position, head.last_entry_hash, True
+    # A chain written before its head existed (the migration fills heads in; create_all does not).
     last = db.session.execute(
-        select(AuditEntry.id, AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+        select(AuditEntry.position, AuditEntry.entry_hash)
+        .where(AuditEntry.chain == chain)
+        .order_by(AuditEntry.position.desc())
+        .limit(1)
     ).first()
-    return (last.id, last.entry_hash, False) if last else (0, GENESIS_HASH, False)
+    return (last.position, last.entry_hash, False) if last else (0, GENESIS_HASH, False)
 
 
-def lock_audit_chain() -> None:
-    """Hold the right to append to the chain until the transaction ends (PostgreSQL; a no-op elsewhere).
+def _next_entry_id() -> int:
+    """A new entry id: from the table's sequence on PostgreSQL (no lock shared by the chains).
 
-    Every write that audits takes this lock, so it is the first lock a write
-    transaction should take: a service that locks or updates rows and audits
-    afterwards calls this before touching them, else it can hold a row that an
-    auditing transaction waits for while it waits for this lock (a deadlock).
-    SQLite needs nothing: its write transactions begin IMMEDIATE, one at a time.
+    On SQLite the write transaction holds the database lock, so the next
+    number after every entry and head is free.
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+        return int(db.session.scalar(text("SELECT nextval(pg_get_serial_sequence('audit_entry', 'id'))")))
+    last = db.session.scalar(select(func.max(AuditEntry.id)))
+    last_head = db.session.scalar(select(func.max(AuditHead.last_entry_id)))
+    return max(last or 0, last_head or 0) + 1
+
+
+def lock_audit_chain(*centre_ids: int | None) -> None:
+    """Hold the right to append to the chains of ``centre_ids`` until the transaction ends.
+
+    None is the national chain. PostgreSQL only; SQLite needs nothing: its
+    write transactions begin IMMEDIATE, one at a time. Every write that
+    audits takes its chain's lock, so it is the first lock a write
+    transaction should take: a service that locks or updates rows and audits
+    afterwards calls this before touching them, else it can hold a row that
+    an auditing transaction waits for while it waits for this lock (a
+    deadlock). Several chains are locked in one order (national first, then
+    by centre id), so two transactions taking the same chains cannot
+    deadlock on them.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for centre_id in sorted({centre_id or 0 for centre_id in centre_ids}):
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(:key, :chain)"),
+            {"key": _ADVISORY_LOCK_KEY, "chain": centre_id},
+        )
+
+
+def centres_of_batches(batch_ids: list[int]) -> list[int]:
+    """The centres whose producers own ``batch_ids``: the chains a write about those lots audits to."""
+    if not batch_ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Producer.centre_id)
+            .join(Product, Product.producer_id == Producer.id)
+            .join(Batch, Batch.product_id == Product.id)
+            .where(Batch.id.in_(batch_ids))
+            .distinct()
+        )
+    )
+
+
+def lock_batch_chains(*batch_ids: int) -> None:
+    """Lock the audit chains of the lots' centres (see ``lock_audit_chain``): writes about the same
+    lots take the same locks, so a recall, a use as an input and an event on a lot come one at a time."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        lock_audit_chain(*centres_of_batches(list(batch_ids)))
 
 
 def audit_type(model: type) -> str:
@@ -175,7 +254,7 @@ def record_audit(
     object_type: str | None = None,
     object_id: Any = None,
 ) -> AuditEntry:
-    """Append an entry for ``action`` on ``obj`` to the chain (flushes, never commits).
+    """Append an entry for ``action`` on ``obj`` to its centre's chain (flushes, never commits).
 
     ``after`` defaults to the object's current snapshot; pass ``after=None``
     for a removal. ``obj`` may be None when there is no row (a failed login
@@ -198,10 +277,11 @@ def record_audit(
         centre_id = getattr(actor, "centre_id", None)
     if centre_id is None and producer_id is not None:
         centre_id = _centre_of(producer_id)
-    lock_audit_chain()
-    last_id, last_hash, has_head = _chain_tip()
+    chain = chain_of(centre_id)
+    lock_audit_chain(centre_id)
+    last_position, last_hash, has_head = _chain_tip(chain)
     entry = AuditEntry(
-        id=last_id + 1,
+        id=_next_entry_id(),
         occurred_at=utcnow(),
         user_id=getattr(actor, "id", None),
         role=getattr(actor, "role", None),
@@ -213,21 +293,22 @@ def record_audit(
         before=_as_stored(before),
         after=_as_stored(after),
         request_info=_as_stored(_request_info()),
+        chain=chain,
+        position=last_position + 1,
+        hash_version=HASH_VERSION,
         prev_hash=last_hash,
     )
     entry.entry_hash = entry_hash(entry)
     db.session.add(entry)
+    moved = {
+        "last_position": entry.position,
+        "last_entry_id": entry.id,
+        "last_entry_hash": entry.entry_hash,
+        "updated_at": entry.occurred_at,
+    }
     if has_head:
-        db.session.execute(
-            update(AuditHead)
-            .where(AuditHead.id == 1)
-            .values(last_entry_id=entry.id, last_entry_hash=entry.entry_hash, updated_at=entry.occurred_at)
-        )
+        db.session.execute(update(AuditHead).where(AuditHead.chain == chain).values(**moved))
     else:
-        db.session.add(
-            AuditHead(
-                id=1, last_entry_id=entry.id, last_entry_hash=entry.entry_hash, updated_at=entry.occurred_at
-            )
-        )
+        db.session.add(AuditHead(chain=chain, **moved))
     db.session.flush()
     return entry

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from traceability.accounts.scope import tenant_clause
-from traceability.audit.service import lock_audit_chain, record_audit, snapshot
+from traceability.audit.service import lock_batch_chains, record_audit, snapshot
 from traceability.batches.trace import related_batch_ids
 from traceability.core.errors import InvalidInput
 from traceability.core.extensions import db
@@ -28,10 +28,10 @@ def _consumed(batch_id: int) -> Decimal:
 def _lock_inputs(batch_ids: list[int], actor: User) -> dict[int, Batch]:
     """The input batches the actor may use, locked on PostgreSQL so two requests can't both take the rest.
 
-    The audit chain's lock comes first (see ``lock_audit_chain``), and the rows
-    are read again as they are now: a recall committed a moment ago must show.
+    The audit chain locks of the inputs' centres come first (see ``lock_audit_chain``), and the
+    rows are read again as they are now: a recall committed a moment ago must show.
     """
-    lock_audit_chain()
+    lock_batch_chains(*batch_ids)
     query = (
         select(Batch)
         .where(Batch.id.in_(batch_ids), tenant_clause(Batch, actor))

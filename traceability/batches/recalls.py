@@ -16,7 +16,13 @@ from sqlalchemy import or_, select
 
 from traceability.accounts.policy import is_centre_staff_of
 from traceability.accounts.scope import writable_producer
-from traceability.audit.service import lock_audit_chain, record_audit, snapshot
+from traceability.audit.service import (
+    centres_of_batches,
+    lock_audit_chain,
+    lock_batch_chains,
+    record_audit,
+    snapshot,
+)
 from traceability.batches.service import quantity_remaining
 from traceability.batches.trace import related_batch_ids
 from traceability.core.dates import utcnow
@@ -36,7 +42,7 @@ def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
         raise InvalidInput(_l("Say why the batch is recalled."), {"reason": _l("This field is required.")})
     # Before reading what was made from the batch: a lot being made from it right now
     # either commits first and is reached, or comes after and sees the recall.
-    lock_audit_chain()
+    lock_batch_chains(batch.id)
     open_recall = db.session.scalar(
         select(Recall.id).where(Recall.batch_id == batch.id, Recall.status == "open")
     )
@@ -46,6 +52,13 @@ def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
     db.session.add(recall)
     # Every lot downstream, each once whatever the paths to it, and never bounded: a recall reaches them all.
     depths = {batch.id: 0, **related_batch_ids(batch.id, "downstream")}
+    if db.session.get_bind().dialect.name == "postgresql":
+        other_centres = set(centres_of_batches(list(depths))) - {producer.centre_id}
+        if other_centres:
+            # Lots downstream in other provinces: once their centres' chains are held too, nothing
+            # more can be made from them until this commits, so the walk is taken again.
+            lock_audit_chain(*other_centres)
+            depths = {batch.id: 0, **related_batch_ids(batch.id, "downstream")}
     affected = db.session.scalars(
         select(Batch).where(Batch.id.in_(list(depths))).execution_options(populate_existing=True)
     ).all()
@@ -104,7 +117,7 @@ def close_recall(recall: Recall, note: str, outcome: str, *, actor: User) -> Rec
         raise InvalidInput(
             _l("Say why the lots can return to sale."), {"note": _l("This field is required.")}
         )
-    lock_audit_chain()  # as recall_batch: one recall decision at a time
+    lock_batch_chains(recall.batch_id)  # as recall_batch: one recall decision at a time
     before = snapshot(recall)
     recall.status = "closed"
     recall.outcome = outcome

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from traceability.accounts.scope import writable_producer
-from traceability.audit.service import lock_audit_chain, record_audit
+from traceability.audit.service import lock_batch_chains, record_audit
 from traceability.batches.lineage import add_inputs
 from traceability.batches.lot_codes import lot_code_error
 from traceability.core.dates import VIETNAM_OFFSET
@@ -370,11 +370,12 @@ def check_event_quantity(batch: Batch, quantity: Decimal | None, moment: datetim
 def _check_open_lot(batch: Batch) -> None:
     """Refuse an event meant for an open lot if the lot was recalled or used up since.
 
-    The batch is read again as it is now, after the audit chain's lock (the
-    lock every recall and lineage write takes first), so a recall or a use
-    committed a moment ago shows and none can slip in before this commits.
+    The batch is read again as it is now, after its centre's audit chain lock
+    (the lock every recall and lineage write of the lot takes first), so a
+    recall or a use committed a moment ago shows and none can slip in before
+    this commits.
     """
-    lock_audit_chain()
+    lock_batch_chains(batch.id)
     db.session.refresh(batch)
     if batch.status == "recalled":
         raise Conflict(

@@ -2,7 +2,7 @@
 
 from traceability.http.rate_limits import RateLimitCounter
 from traceability.models.accounts import ApiToken, User, UserSession
-from traceability.models.audit import AuditEntry, AuditHead
+from traceability.models.audit import AuditCheckpoint, AuditEntry, AuditHead
 from traceability.models.batches import Batch, BatchInput, Item, LabelJob, Recall, RecallBatch, TraceEvent
 from traceability.models.epcis import EpcisCaptureJob, EpcisQueryEvent, EpcisQueryValue
 from traceability.models.idempotency import IdempotentRequest
@@ -22,6 +22,7 @@ from traceability.models.reports import CentreContract, ScienceTask, TechnologyP
 
 __all__ = [
     "ApiToken",
+    "AuditCheckpoint",
     "AuditEntry",
     "AuditHead",
     "Batch",

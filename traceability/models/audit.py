@@ -1,11 +1,11 @@
-"""The append-only, hash-chained audit log."""
+"""The append-only, hash-chained audit log: one chain per centre and one national chain."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceability.core.database import UTCDateTime
@@ -16,11 +16,19 @@ from traceability.core.extensions import Model
 class AuditEntry(Model):
     """One change: who, role, tenant, when, the object, before and after.
 
-    ``entry_hash`` is the SHA-256 of the entry's canonical content including
-    ``prev_hash``, so altering, removing or reordering entries breaks the chain.
+    Entries form one hash chain per centre (``chain`` is ``centre:<centre id>``)
+    and one for the ministry's and other national entries (``national``), so
+    writes in different provinces never wait for each other. ``position``
+    numbers the entries of a chain from 1; ``entry_hash`` is the SHA-256 of
+    the entry's canonical content including ``prev_hash`` (the hash of the
+    entry before it in its chain), so altering, removing or reordering
+    entries breaks the chain. ``hash_version`` 1 marks the entries written
+    before the log had one chain per centre: their hash covers neither chain
+    nor position, and they stay, unchanged, the start of the national chain.
     """
 
     __tablename__ = "audit_entry"
+    __table_args__ = (UniqueConstraint("chain", "position"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -34,12 +42,15 @@ class AuditEntry(Model):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     request_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    chain: Mapped[str] = mapped_column(String(24))
+    position: Mapped[int]
+    hash_version: Mapped[int] = mapped_column(SmallInteger, default=2)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class AuditHead(Model):
-    """The chain's newest entry, moved forward with every append (one row, id 1).
+    """A chain's newest entry, moved forward with every append (one row per chain).
 
     Nothing points at the last entry of a hash chain, so deleting the newest
     entries would leave a shorter chain that still verifies; the head remembers
@@ -48,9 +59,25 @@ class AuditHead(Model):
     """
 
     __tablename__ = "audit_head"
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(24), primary_key=True)
+    last_position: Mapped[int]
     last_entry_id: Mapped[int]
     last_entry_hash: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditCheckpoint(Model):
+    """The last head ``audit verify`` found intact in a chain: the next run starts after it.
+
+    The next incremental run checks this entry first (still there, same hash,
+    content unchanged) and then reads only the entries written after it.
+    """
+
+    __tablename__ = "audit_checkpoint"
+
+    chain: Mapped[str] = mapped_column(String(24), primary_key=True)
+    last_position: Mapped[int]
+    last_entry_id: Mapped[int]
+    last_entry_hash: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
