@@ -174,8 +174,8 @@ def test_swapped_positions_are_caught_as_reordered(runner, chain, db, first, sec
     code, output = _verify(runner)
     assert code == 1
     assert f"BROKEN chain={chain} position={first}" in output and "problem=reordered" in output
-    # The entry now in the first place says where it was written.
-    assert f"position {second}" in output
+    # The entry now in the first place says where it was written (in Vietnamese, the command line's language).
+    assert f"đã được ghi ở vị trí {second}" in output
 
 
 def test_an_entry_moved_to_the_end_is_caught_as_reordered(chain, db):
