@@ -1,0 +1,241 @@
+"""The running tally of each serialised item's scans (``ItemScan``): one atomic UPDATE per scan.
+
+An item's page shows its earlier scans (how many, the first) and the
+copied-code warning (``copied_codes``). Counting the ``scan`` rows for that
+cost a page two queries over a growing history; instead each scan folds
+into the item's one row, by one UPDATE ... RETURNING that the database
+serialises on the row: N parallel scans of one code end at N, each page
+showing the scans before its own. The fold is ``ScanTally.add`` written in
+SQL, held to the rule by the tests.
+
+An item scanned before the tally existed (or never) gets its row at its
+next scan, from its ``scan`` rows (the latest ``SCAN_MARKS_READ``). The
+``scan`` rows themselves are still written, one per page served
+(``scans.record_scan``). Statements run on a connection of their own, never
+the request's session, so the page cache does not hear of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from traceability.models.batches import Batch, Item
+from traceability.models.public import ItemScan, Scan
+from traceability.models.registry import Product
+from traceability.public.copied_codes import (
+    KNOWN_DEVICES,
+    ScanMark,
+    ScanTally,
+    epoch_ms,
+    tally_of,
+    vietnam_day,
+)
+
+# The latest scans read when an item's tally starts from its history; a longer one is past the scan threshold.
+SCAN_MARKS_READ = 500
+
+_scan = ItemScan.__table__.c
+
+
+@dataclass(frozen=True)
+class CountedItem:
+    """A scanned item and the tally its page shows: its earlier scans, or all of them when not a scan."""
+
+    item_id: int
+    batch_id: int
+    serial: str
+    public_code: str
+    tally: ScanTally
+
+
+def item_at_digital_link(gtin14: str, lot: str, serial: str) -> ColumnElement[Any]:
+    """The id of the item at ``/01/{gtin14}/10/{lot}/21/{serial}``, as a subquery."""
+    return (
+        select(Item.id)
+        .join(Batch, Batch.id == Item.batch_id)
+        .join(Product, Product.id == Batch.product_id)
+        .where(Product.gtin == gtin14, Batch.lot_code == lot, Item.serial == serial)
+        .scalar_subquery()
+    )
+
+
+def item_of_code(code: str) -> ColumnElement[Any]:
+    """The id of the item whose ``/t/`` code is ``code``, as a subquery."""
+    return select(Item.id).where(Item.public_code == code.upper()).scalar_subquery()
+
+
+def count_item_scan(
+    connection: Connection, item_id: int | ColumnElement[Any], mark: ScanMark, window: timedelta
+) -> CountedItem | None:
+    """Fold one scan into the item's tally; its earlier scans, or None when there is no such item.
+
+    Runs in the caller's transaction on ``connection``: committing it counts the scan.
+    """
+    row = connection.execute(_fold(item_id, mark, window)).first()
+    if row is None:
+        return _start_tally(connection, item_id, mark, window)
+    return _counted(row)
+
+
+def read_item_tally(
+    connection: Connection, item_id: int | ColumnElement[Any], window: timedelta
+) -> CountedItem | None:
+    """Every scan of the item so far, counting none (a crawler, a HEAD); None when there is no such item."""
+    row = connection.execute(select(*_returned()).where(_scan.item_id == item_id)).first()
+    if row is not None:
+        counted = _counted(row)
+        return CountedItem(**{**counted.__dict__, "tally": counted.tally.folded(window)})
+    item = _item(connection, item_id)
+    if item is None:
+        return None
+    return CountedItem(
+        item.id,
+        item.batch_id,
+        item.serial,
+        item.public_code,
+        _history(connection, item.id, window).folded(window),
+    )
+
+
+def _fold(item_id: int | ColumnElement[Any], mark: ScanMark, window: timedelta):
+    """``ScanTally.add`` as one UPDATE: the latest scan folds into the tally, ``mark`` becomes the latest.
+
+    Every right-hand side reads the row as it was (SQL), so the order of the assignments is free.
+    """
+    window_ms = int(window / timedelta(milliseconds=1))
+
+    def near(column: Any) -> ColumnElement[bool]:
+        return and_(column.is_not(None), func.abs(_scan.latest_ms - column) < window_ms)
+
+    seen = {"mobile": _scan.mobile_ms, "tablet": _scan.tablet_ms, "desktop": _scan.desktop_ms}
+    at_once = or_(
+        *(
+            and_(
+                _scan.latest_device == device,
+                or_(*(near(column) for other, column in seen.items() if other != device)),
+            )
+            for device in KNOWN_DEVICES
+        )
+    )
+    new_day = or_(_scan.last_day.is_(None), _scan.latest_day > _scan.last_day)
+    return (
+        update(ItemScan)
+        .where(_scan.item_id == item_id)
+        .values(
+            scan_count=_scan.scan_count + 1,
+            first_ms=case(
+                (or_(_scan.first_ms.is_(None), _scan.latest_ms < _scan.first_ms), _scan.latest_ms),
+                else_=_scan.first_ms,
+            ),
+            days=_scan.days + case((new_day, 1), else_=0),
+            last_day=case((new_day, _scan.latest_day), else_=_scan.last_day),
+            devices_at_once=or_(_scan.devices_at_once, at_once),
+            **{
+                f"{device}_ms": case((_scan.latest_device == device, _scan.latest_ms), else_=column)
+                for device, column in seen.items()
+            },
+            latest_ms=epoch_ms(mark.scanned_at),
+            latest_day=vietnam_day(mark.scanned_at),
+            latest_device=mark.device_class,
+        )
+        .returning(*_returned())
+    )
+
+
+def _returned() -> list[Any]:
+    """The row's columns and the item's serial and code (subqueries: SQLite's RETURNING names one table)."""
+    return [
+        *_scan,
+        select(Item.serial).where(Item.id == _scan.item_id).scalar_subquery().label("serial"),
+        select(Item.public_code).where(Item.id == _scan.item_id).scalar_subquery().label("public_code"),
+    ]
+
+
+def _counted(row: Any) -> CountedItem:
+    latest = ScanMark(_datetime(row.latest_ms), row.latest_device)
+    tally = ScanTally(
+        count=row.scan_count,
+        first_ms=row.first_ms,
+        days=row.days,
+        last_day=row.last_day,
+        mobile_ms=row.mobile_ms,
+        tablet_ms=row.tablet_ms,
+        desktop_ms=row.desktop_ms,
+        devices_at_once=bool(row.devices_at_once),
+        latest=latest,
+    )
+    return CountedItem(row.item_id, row.batch_id, row.serial, row.public_code, tally)
+
+
+def _datetime(milliseconds: int) -> datetime:
+    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
+
+
+def _item(connection: Connection, item_id: int | ColumnElement[Any]) -> Any:
+    return connection.execute(
+        select(Item.id, Item.batch_id, Item.serial, Item.public_code).where(Item.id == item_id)
+    ).first()
+
+
+def _history(connection: Connection, item_id: int, window: timedelta) -> ScanTally:
+    """The tally of the item's stored scans (its latest ``SCAN_MARKS_READ``, and the count and first of all)."""
+    total, first = connection.execute(
+        select(func.count(Scan.id), func.min(Scan.scanned_at)).where(Scan.item_id == item_id)
+    ).one()
+    if not total:
+        return ScanTally()
+    rows = connection.execute(
+        select(Scan.scanned_at, Scan.device_class)
+        .where(Scan.item_id == item_id)
+        .order_by(Scan.scanned_at.desc())
+        .limit(SCAN_MARKS_READ)
+    ).all()
+    tally = tally_of((ScanMark(_aware(row.scanned_at), row.device_class) for row in rows), window)
+    # The latest is kept apart: the tally holds the others, of which the first is the first of all.
+    return ScanTally(
+        **{**tally.__dict__, "count": total - 1, "first_ms": epoch_ms(_aware(first)) if total > 1 else None}
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _start_tally(
+    connection: Connection, item_id: int | ColumnElement[Any], mark: ScanMark, window: timedelta
+) -> CountedItem | None:
+    """The item's first counted scan: its row from its stored scans and ``mark``; None when no such item."""
+    item = _item(connection, item_id)
+    if item is None:
+        return None
+    history = _history(connection, item.id, window)
+    tally = history.add(mark, window)
+    values = {
+        "item_id": item.id,
+        "batch_id": item.batch_id,
+        "scan_count": tally.count,
+        "first_ms": tally.first_ms,
+        "days": tally.days,
+        "last_day": tally.last_day,
+        "mobile_ms": tally.mobile_ms,
+        "tablet_ms": tally.tablet_ms,
+        "desktop_ms": tally.desktop_ms,
+        "devices_at_once": tally.devices_at_once,
+        "latest_ms": epoch_ms(mark.scanned_at),
+        "latest_day": vietnam_day(mark.scanned_at),
+        "latest_device": mark.device_class,
+    }
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    inserted = connection.execute(
+        dialect.insert(ItemScan).values(values).on_conflict_do_nothing(index_elements=["item_id"])
+    )
+    if inserted.rowcount == 0:  # another scan of the same code started it meanwhile: fold into that
+        row = connection.execute(_fold(item.id, mark, window)).first()
+        return _counted(row) if row is not None else None
+    return CountedItem(item.id, item.batch_id, item.serial, item.public_code, tally)
