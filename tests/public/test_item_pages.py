@@ -19,7 +19,7 @@ from traceability.batches.recalls import recall_batch
 from traceability.core.extensions import db as _db
 from traceability.models.public import ItemScan, Scan
 from traceability.public.copied_codes import CopiedCodeRule, ScanMark, copied_code_signal
-from traceability.public.item_scans import count_item_scan, read_item_tally
+from traceability.public.item_scans import count_item_scan, item_by_id, read_item_tally
 from traceability.public.page_cache import PageCache
 
 TABLET = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
@@ -177,13 +177,13 @@ def test_the_tally_in_sql_keeps_the_copied_code_rule(app, db, honey):
         moment += timedelta(minutes=generator.choice([1, 4, 9, 11, 60, 400, 1500]))
         mark = ScanMark(moment, generator.choice(["mobile", "mobile", "tablet", "desktop", "other"]))
         with db.engine.begin() as connection:
-            counted = count_item_scan(connection, item_id, mark, rule.window)
+            counted = count_item_scan(connection, item_by_id(item_id), mark, rule.window)
         assert counted.tally.count == len(earlier)
         assert counted.tally.first_at == (earlier[0].scanned_at if earlier else None)
         assert counted.tally.signal(rule) == copied_code_signal(earlier, rule)
         earlier.append(mark)
     with db.engine.connect() as connection:
-        everything = read_item_tally(connection, item_id, rule.window)
+        everything = read_item_tally(connection, item_by_id(item_id), rule.window)
     assert everything.tally.count == 40 and everything.tally.signal(rule) == copied_code_signal(earlier, rule)
 
 

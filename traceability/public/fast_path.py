@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import force_locale
-from sqlalchemy import ColumnElement, Engine
+from sqlalchemy import Engine
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_etags, remove_entity_headers
 
@@ -37,10 +37,13 @@ from traceability.public.consumer import copied_code_rule
 from traceability.public.copied_codes import ScanMark
 from traceability.public.item_pages import fill, fills_exactly, item_facts
 from traceability.public.item_scans import (
+    ItemRef,
+    begin_tally,
     count_item_scan,
     item_at_digital_link,
     item_of_code,
     read_item_tally,
+    tally_connection,
 )
 from traceability.public.page_cache import item_page_key, page_etag, page_key
 from traceability.public.resolver import ITEM_PAGE
@@ -138,7 +141,7 @@ class FastPath:
         environ: dict[str, Any],
         start_response: StartResponse,
         language: str,
-        item_id: ColumnElement[Any],
+        item_id: ItemRef,
     ) -> Iterable[bytes] | None:
         """A serialised item's page from its lot's shared item page (``item_pages``), its scan counted; None to pass on.
 
@@ -151,8 +154,8 @@ class FastPath:
         counting = environ["REQUEST_METHOD"] == "GET" and mark.device_class != "bot"
         rule = copied_code_rule(self.app.config)
         cache = self.app.extensions["page_cache"]
-        with self.engine.connect() as connection:
-            transaction = connection.begin()
+        with tally_connection(self.engine) as connection:
+            transaction = begin_tally(connection)
             counted = (
                 count_item_scan(connection, item_id, mark, rule.window)
                 if counting
@@ -232,8 +235,8 @@ class FastPath:
         return self.wsgi_app(environ, remember_headers)
 
 
-def _item_at(path: str) -> ColumnElement[Any] | None:
-    """The item a canonical page path may name, as a subquery of its id; None when it names no item.
+def _item_at(path: str) -> ItemRef | None:
+    """The item a canonical page path may name; None when it names no item.
 
     A GS1 Digital Link with a serial names one; a ``/t/`` code may be a lot's or an item's.
     """

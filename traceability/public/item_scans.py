@@ -17,11 +17,14 @@ the request's session, so the page cache does not hear of them.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -54,44 +57,123 @@ class CountedItem:
     tally: ScanTally
 
 
-def item_at_digital_link(gtin14: str, lot: str, serial: str) -> ColumnElement[Any]:
-    """The id of the item at ``/01/{gtin14}/10/{lot}/21/{serial}``, as a subquery."""
+@contextmanager
+def tally_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection whose commits don't wait for the disk: a tally, like the queued scans, is analytics.
+
+    A crash may lose the last fraction of a second of increments (PostgreSQL's
+    ``synchronous_commit = off``; SQLite's WAL with ``synchronous = NORMAL``),
+    never corrupt the row; the registry's own writes keep their durability.
+    Waiting for the disk cost each item page several milliseconds.
+    """
+    with engine.connect() as connection:
+        # On the driver's connection: SQLAlchemy's would begin a transaction, where SQLite refuses it.
+        driver = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
+        if driver is not None:
+            driver.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield connection
+        finally:
+            if driver is not None:
+                if connection.in_transaction():
+                    connection.rollback()
+                driver.execute("PRAGMA synchronous = FULL")
+
+
+def begin_tally(connection: Connection) -> Any:
+    """Begin the tally's transaction on a ``tally_connection``."""
+    transaction = connection.begin()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    return transaction
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """An item named by its id, its Digital Link or its ``/t/`` code: a kind of lookup and its values.
+
+    The statements of each kind are built once and reused (``_statements``):
+    building them cost more than running them.
+    """
+
+    kind: str
+    values: tuple[tuple[str, Any], ...]
+
+
+def item_by_id(item_id: int) -> ItemRef:
+    return ItemRef("id", (("ref_item_id", item_id),))
+
+
+def item_at_digital_link(gtin14: str, lot: str, serial: str) -> ItemRef:
+    """The item at ``/01/{gtin14}/10/{lot}/21/{serial}``."""
+    return ItemRef("link", (("gtin", gtin14), ("lot", lot), ("serial", serial)))
+
+
+def item_of_code(code: str) -> ItemRef:
+    """The item whose ``/t/`` code is ``code``."""
+    return ItemRef("code", (("code", code.upper()),))
+
+
+def _item_id(kind: str) -> Any:
+    """The id of the item a reference of ``kind`` names, from bound parameters."""
+    if kind == "id":
+        return bindparam("ref_item_id")
+    if kind == "code":
+        return select(Item.id).where(Item.public_code == bindparam("code")).scalar_subquery()
     return (
         select(Item.id)
         .join(Batch, Batch.id == Item.batch_id)
         .join(Product, Product.id == Batch.product_id)
-        .where(Product.gtin == gtin14, Batch.lot_code == lot, Item.serial == serial)
+        .where(
+            Product.gtin == bindparam("gtin"),
+            Batch.lot_code == bindparam("lot"),
+            Item.serial == bindparam("serial"),
+        )
         .scalar_subquery()
     )
 
 
-def item_of_code(code: str) -> ColumnElement[Any]:
-    """The id of the item whose ``/t/`` code is ``code``, as a subquery."""
-    return select(Item.id).where(Item.public_code == code.upper()).scalar_subquery()
+@functools.cache
+def _statements(kind: str) -> tuple[Any, Any, Any]:
+    """The fold, the tally's read and the item's read for references of ``kind``, built once."""
+    item_id = _item_id(kind)
+    return (
+        _fold(item_id),
+        select(*_returned()).where(_scan.item_id == item_id),
+        select(Item.id, Item.batch_id, Item.serial, Item.public_code).where(Item.id == item_id),
+    )
+
+
+def _fold_values(ref: ItemRef, mark: ScanMark, window: timedelta) -> dict[str, Any]:
+    return {
+        **dict(ref.values),
+        "at": epoch_ms(mark.scanned_at),
+        "day": vietnam_day(mark.scanned_at),
+        "device": mark.device_class,
+        "window_ms": int(window / timedelta(milliseconds=1)),
+    }
 
 
 def count_item_scan(
-    connection: Connection, item_id: int | ColumnElement[Any], mark: ScanMark, window: timedelta
+    connection: Connection, ref: ItemRef, mark: ScanMark, window: timedelta
 ) -> CountedItem | None:
     """Fold one scan into the item's tally; its earlier scans, or None when there is no such item.
 
     Runs in the caller's transaction on ``connection``: committing it counts the scan.
     """
-    row = connection.execute(_fold(item_id, mark, window)).first()
+    row = connection.execute(_statements(ref.kind)[0], _fold_values(ref, mark, window)).first()
     if row is None:
-        return _start_tally(connection, item_id, mark, window)
+        return _start_tally(connection, ref, mark, window)
     return _counted(row)
 
 
-def read_item_tally(
-    connection: Connection, item_id: int | ColumnElement[Any], window: timedelta
-) -> CountedItem | None:
+def read_item_tally(connection: Connection, ref: ItemRef, window: timedelta) -> CountedItem | None:
     """Every scan of the item so far, counting none (a crawler, a HEAD); None when there is no such item."""
-    row = connection.execute(select(*_returned()).where(_scan.item_id == item_id)).first()
+    row = connection.execute(_statements(ref.kind)[1], dict(ref.values)).first()
     if row is not None:
         counted = _counted(row)
         return CountedItem(**{**counted.__dict__, "tally": counted.tally.folded(window)})
-    item = _item(connection, item_id)
+    item = connection.execute(_statements(ref.kind)[2], dict(ref.values)).first()
     if item is None:
         return None
     return CountedItem(
@@ -103,12 +185,13 @@ def read_item_tally(
     )
 
 
-def _fold(item_id: int | ColumnElement[Any], mark: ScanMark, window: timedelta):
-    """``ScanTally.add`` as one UPDATE: the latest scan folds into the tally, ``mark`` becomes the latest.
+def _fold(item_id: Any) -> Any:
+    """``ScanTally.add`` as one UPDATE: the latest scan folds into the tally, the new one becomes the latest.
 
     Every right-hand side reads the row as it was (SQL), so the order of the assignments is free.
+    Parameters: the item's, ``at``, ``day``, ``device`` and ``window_ms``.
     """
-    window_ms = int(window / timedelta(milliseconds=1))
+    window_ms: Any = bindparam("window_ms")
 
     def near(column: Any) -> ColumnElement[bool]:
         return and_(column.is_not(None), func.abs(_scan.latest_ms - column) < window_ms)
@@ -140,9 +223,9 @@ def _fold(item_id: int | ColumnElement[Any], mark: ScanMark, window: timedelta):
                 f"{device}_ms": case((_scan.latest_device == device, _scan.latest_ms), else_=column)
                 for device, column in seen.items()
             },
-            latest_ms=epoch_ms(mark.scanned_at),
-            latest_day=vietnam_day(mark.scanned_at),
-            latest_device=mark.device_class,
+            latest_ms=bindparam("at"),
+            latest_day=bindparam("day"),
+            latest_device=bindparam("device"),
         )
         .returning(*_returned())
     )
@@ -177,12 +260,6 @@ def _datetime(milliseconds: int) -> datetime:
     return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
 
 
-def _item(connection: Connection, item_id: int | ColumnElement[Any]) -> Any:
-    return connection.execute(
-        select(Item.id, Item.batch_id, Item.serial, Item.public_code).where(Item.id == item_id)
-    ).first()
-
-
 def _history(connection: Connection, item_id: int, window: timedelta) -> ScanTally:
     """The tally of the item's stored scans (its latest ``SCAN_MARKS_READ``, and the count and first of all)."""
     total, first = connection.execute(
@@ -208,10 +285,10 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _start_tally(
-    connection: Connection, item_id: int | ColumnElement[Any], mark: ScanMark, window: timedelta
+    connection: Connection, ref: ItemRef, mark: ScanMark, window: timedelta
 ) -> CountedItem | None:
     """The item's first counted scan: its row from its stored scans and ``mark``; None when no such item."""
-    item = _item(connection, item_id)
+    item = connection.execute(_statements(ref.kind)[2], dict(ref.values)).first()
     if item is None:
         return None
     history = _history(connection, item.id, window)
@@ -236,6 +313,8 @@ def _start_tally(
         dialect.insert(ItemScan).values(values).on_conflict_do_nothing(index_elements=["item_id"])
     )
     if inserted.rowcount == 0:  # another scan of the same code started it meanwhile: fold into that
-        row = connection.execute(_fold(item.id, mark, window)).first()
+        row = connection.execute(
+            _statements("id")[0], _fold_values(item_by_id(item.id), mark, window)
+        ).first()
         return _counted(row) if row is not None else None
     return CountedItem(item.id, item.batch_id, item.serial, item.public_code, tally)

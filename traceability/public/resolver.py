@@ -70,7 +70,13 @@ from traceability.public.item_pages import (
     new_nonce,
     stand_in,
 )
-from traceability.public.item_scans import count_item_scan, read_item_tally
+from traceability.public.item_scans import (
+    begin_tally,
+    count_item_scan,
+    item_by_id,
+    read_item_tally,
+    tally_connection,
+)
 from traceability.public.page_cache import end_of_day, item_page_key, page_etag, page_key, page_scopes
 from traceability.public.scans import device_class, record_scan
 
@@ -269,11 +275,12 @@ def item_page_response(batch: Batch, item: Item, entity_url: str, render: Render
     mark = ScanMark(utcnow(), device_class(user_agent))
     counting = request.method == "GET" and mark.device_class != "bot"
     rule = copied_code_rule()
-    with db.engine.begin() as connection:  # the primary's, committed now: the tally is not the request's
+    # On the primary, committed now: the tally is not the request's.
+    with tally_connection(db.engine) as connection, begin_tally(connection):
         counted = (
-            count_item_scan(connection, item_id, mark, rule.window)
+            count_item_scan(connection, item_by_id(item_id), mark, rule.window)
             if counting
-            else read_item_tally(connection, item_id, rule.window)
+            else read_item_tally(connection, item_by_id(item_id), rule.window)
         )
     assert counted is not None  # the item was just read
     cache = current_app.extensions["page_cache"]
