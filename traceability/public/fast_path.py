@@ -42,7 +42,6 @@ from traceability.public.item_scans import (
     count_item_scan,
     item_at_digital_link,
     item_of_code,
-    read_item_tally,
     tally_connection,
 )
 from traceability.public.page_cache import item_page_key, page_etag, page_key
@@ -154,13 +153,12 @@ class FastPath:
         counting = environ["REQUEST_METHOD"] == "GET" and mark.device_class != "bot"
         rule = copied_code_rule(self.app.config)
         cache = self.app.extensions["page_cache"]
+        if not counting:  # a crawler or a HEAD: the app reads the tally, from a replica when there is one
+            return None
         with tally_connection(self.engine) as connection:
             transaction = begin_tally(connection)
-            counted = (
-                count_item_scan(connection, item_id, mark, rule.window)
-                if counting
-                else read_item_tally(connection, item_id, rule.window)
-            )
+            # Only the UPDATE on the primary: an item without a tally yet (and a lot's /t/ code) goes on to the app.
+            counted = count_item_scan(connection, item_id, mark, rule.window, start=False)
             page = cache.get(item_page_key(environ, language, counted.batch_id)) if counted else None
             if (
                 counted is None
@@ -180,15 +178,14 @@ class FastPath:
             (name, fill(value, page.nonce, counted.serial, counted.public_code, facts))
             for name, value in page.headers
         ]
-        if counting:
-            record_scan(
-                counted.batch_id,
-                counted.item_id,
-                language,
-                user_agent,
-                buffer=self.app.extensions["scan_buffer"],
-                scanned_at=mark.scanned_at,
-            )
+        record_scan(
+            counted.batch_id,
+            counted.item_id,
+            language,
+            user_agent,
+            buffer=self.app.extensions["scan_buffer"],
+            scanned_at=mark.scanned_at,
+        )
         return self._answer(environ, start_response, headers, etag, html.encode())
 
     def _shared_page_language(self, environ: dict[str, Any]) -> str | None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.elements import ColumnElement
 
 from traceability.models.batches import Batch, Item
@@ -44,6 +45,7 @@ from traceability.public.copied_codes import (
 SCAN_MARKS_READ = 500
 
 _scan = ItemScan.__table__.c
+Reader = Connection | Session | scoped_session[Any]  # where an item and its stored scans are read
 
 
 @dataclass(frozen=True)
@@ -155,19 +157,27 @@ def _fold_values(ref: ItemRef, mark: ScanMark, window: timedelta) -> dict[str, A
 
 
 def count_item_scan(
-    connection: Connection, ref: ItemRef, mark: ScanMark, window: timedelta
+    connection: Connection,
+    ref: ItemRef,
+    mark: ScanMark,
+    window: timedelta,
+    *,
+    reader: Reader | None = None,
+    start: bool = True,
 ) -> CountedItem | None:
     """Fold one scan into the item's tally; its earlier scans, or None when there is no such item.
 
-    Runs in the caller's transaction on ``connection``: committing it counts the scan.
+    Runs in the caller's transaction on ``connection``: committing it counts the scan. An item
+    without a tally row gets one from its stored scans, read through ``reader`` (the request's
+    session, a replica's when there is one; ``connection`` by default); with ``start=False``, None.
     """
     row = connection.execute(_statements(ref.kind)[0], _fold_values(ref, mark, window)).first()
     if row is None:
-        return _start_tally(connection, ref, mark, window)
+        return _start_tally(connection, reader or connection, ref, mark, window) if start else None
     return _counted(row)
 
 
-def read_item_tally(connection: Connection, ref: ItemRef, window: timedelta) -> CountedItem | None:
+def read_item_tally(connection: Reader, ref: ItemRef, window: timedelta) -> CountedItem | None:
     """Every scan of the item so far, counting none (a crawler, a HEAD); None when there is no such item."""
     row = connection.execute(_statements(ref.kind)[1], dict(ref.values)).first()
     if row is not None:
@@ -260,7 +270,7 @@ def _datetime(milliseconds: int) -> datetime:
     return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
 
 
-def _history(connection: Connection, item_id: int, window: timedelta) -> ScanTally:
+def _history(connection: Reader, item_id: int, window: timedelta) -> ScanTally:
     """The tally of the item's stored scans (its latest ``SCAN_MARKS_READ``, and the count and first of all)."""
     total, first = connection.execute(
         select(func.count(Scan.id), func.min(Scan.scanned_at)).where(Scan.item_id == item_id)
@@ -285,13 +295,13 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _start_tally(
-    connection: Connection, ref: ItemRef, mark: ScanMark, window: timedelta
+    connection: Connection, reader: Reader, ref: ItemRef, mark: ScanMark, window: timedelta
 ) -> CountedItem | None:
     """The item's first counted scan: its row from its stored scans and ``mark``; None when no such item."""
-    item = connection.execute(_statements(ref.kind)[2], dict(ref.values)).first()
+    item = reader.execute(_statements(ref.kind)[2], dict(ref.values)).first()
     if item is None:
         return None
-    history = _history(connection, item.id, window)
+    history = _history(reader, item.id, window)
     tally = history.add(mark, window)
     values = {
         "item_id": item.id,

@@ -275,13 +275,11 @@ def item_page_response(batch: Batch, item: Item, entity_url: str, render: Render
     mark = ScanMark(utcnow(), device_class(user_agent))
     counting = request.method == "GET" and mark.device_class != "bot"
     rule = copied_code_rule()
-    # On the primary, committed now: the tally is not the request's.
-    with tally_connection(db.engine) as connection, begin_tally(connection):
-        counted = (
-            count_item_scan(connection, item_by_id(item_id), mark, rule.window)
-            if counting
-            else read_item_tally(connection, item_by_id(item_id), rule.window)
-        )
+    if counting:  # on the primary, committed now: the tally is not the request's
+        with tally_connection(db.engine) as connection, begin_tally(connection):
+            counted = count_item_scan(connection, item_by_id(item_id), mark, rule.window, reader=db.session)
+    else:
+        counted = read_item_tally(db.session, item_by_id(item_id), rule.window)
     assert counted is not None  # the item was just read
     cache = current_app.extensions["page_cache"]
     if _shareable() and cache.enabled and fills_exactly(item.serial, item.public_code):
