@@ -91,6 +91,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--items", type=int, default=20, help="serialised items of each driven lot (0: lot pages only)"
+    )
     parser.add_argument("--seed", type=int, default=20261206)
     return parser.parse_args(argv)
 
@@ -124,6 +127,71 @@ def load_registry(url: str, args: argparse.Namespace) -> list[str]:
         db.engine.dispose()
     # Lots of products with a GTIN answer at their GS1 Digital Link, the others at /t/{code}.
     return [f"/01/{gtin}/10/{lot}" if gtin else f"/t/{code}" for gtin, lot, code in rows]
+
+
+def add_items(url: str, lot_paths: list[str], per_lot: int, seed: int) -> list[str]:
+    """``per_lot`` serialised items (13-character serials, as ``create_serials`` makes) of each lot; their paths."""
+    from traceability.batches.service import new_public_code
+
+    generator = random.Random(seed)
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    engine = create_engine(url)
+    paths: list[str] = []
+    try:
+        with engine.begin() as connection:
+            rows = []
+            for path in lot_paths:
+                if path.startswith("/t/"):
+                    batch_id = connection.execute(
+                        text("SELECT id FROM batch WHERE public_code = :code"), {"code": path[3:]}
+                    ).scalar_one()
+                else:
+                    _, _, gtin, _, lot = path.split("/", 4)
+                    batch_id = connection.execute(
+                        text(
+                            "SELECT batch.id FROM batch JOIN product ON product.id = batch.product_id "
+                            "WHERE product.gtin = :gtin AND batch.lot_code = :lot"
+                        ),
+                        {"gtin": gtin, "lot": lot},
+                    ).scalar_one()
+                for _ in range(per_lot):
+                    serial = "".join(generator.choice(alphabet) for _ in range(13))
+                    code = new_public_code()
+                    rows.append(
+                        {
+                            "batch_id": batch_id,
+                            "serial": serial,
+                            "public_code": code,
+                            "created_at": "2026-12-01",
+                        }
+                    )
+                    paths.append(f"/t/{code}" if path.startswith("/t/") else f"{path}/21/{serial}")
+            connection.execute(
+                text(
+                    "INSERT INTO item (batch_id, serial, public_code, created_at) "
+                    "VALUES (:batch_id, :serial, :public_code, :created_at)"
+                ),
+                rows,
+            )
+    finally:
+        engine.dispose()
+    return paths
+
+
+def count_item_scans(url: str) -> tuple[int, int]:
+    """Item scans stored, and scans the items' tallies counted (each row: its earlier scans and its latest)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(
+                text("SELECT count(*) FROM scan WHERE item_id IS NOT NULL")
+            ).scalar_one()
+            tallied = connection.execute(
+                text("SELECT coalesce(sum(scan_count + 1), 0) FROM item_scan")
+            ).scalar_one()
+            return stored, tallied
+    finally:
+        engine.dispose()
 
 
 def count_scans(url: str) -> int:
@@ -298,6 +366,10 @@ def run(database_url: str, label: str, folder: Path, args: argparse.Namespace) -
     random.Random(args.seed).shuffle(paths)
     paths = paths[: args.lots]
     (folder / "paths.txt").write_text("\n".join(paths) + "\n")
+    item_paths = add_items(database_url, paths, args.items, args.seed) if args.items else []
+    (folder / "item-paths.txt").write_text("\n".join(item_paths) + "\n")
+    # One item of each lot: its first page draws the lot's shared item page.
+    (folder / "first-items.txt").write_text("\n".join(item_paths[:: args.items or 1]) + "\n")
     common = WRK_COMMON % {"agent": PHONE}
     with_paths = common + PATHS % {"paths": folder / "paths.txt"}
     bare_script, random_script, every_script = (
@@ -308,6 +380,13 @@ def run(database_url: str, label: str, folder: Path, args: argparse.Namespace) -
     bare_script.write_text(common)
     random_script.write_text(with_paths + WRK_RANDOM % {"seed": args.seed})
     every_script.write_text(with_paths + WRK_EVERY % {"threads": args.threads})
+    items_script, first_items_script = folder / "items.lua", folder / "first-items.lua"
+    items_script.write_text(
+        common + PATHS % {"paths": folder / "item-paths.txt"} + WRK_RANDOM % {"seed": args.seed}
+    )
+    first_items_script.write_text(
+        common + PATHS % {"paths": folder / "first-items.txt"} + WRK_EVERY % {"threads": args.threads}
+    )
 
     env = {
         "DATABASE_URL": database_url,
@@ -318,7 +397,7 @@ def run(database_url: str, label: str, folder: Path, args: argparse.Namespace) -
     }
     app_server = Server("wsgi:app", folder, env, args.workers)
     bare_server = Server("bench.public:bare", folder, {}, args.workers)
-    results: dict[str, list[dict[str, Any]]] = {"bare": [], "warm": []}
+    results: dict[str, list[dict[str, Any]]] = {"bare": [], "warm": [], "items": []}
     try:
         app_server.wait_ready("/healthz")
         bare_server.wait_ready("/")
@@ -333,11 +412,24 @@ def run(database_url: str, label: str, folder: Path, args: argparse.Namespace) -
         app_server.lots = len(paths)
         cold = wrk(app_server.url, args, every_script, 24 * 3600, until=app_server)
         print(line(f"cold: each of {len(paths):,} lots once", cold), flush=True)
+        if item_paths:
+            cold_items = wrk(app_server.url, args, first_items_script, 24 * 3600, until=app_server)
+            print(line(f"cold: one item of each of {len(paths):,} lots", cold_items), flush=True)
         for _round in range(args.rounds):
             results["bare"].append(wrk(bare_server.url, args, bare_script, args.duration))
             print(line("bare Flask route", results["bare"][-1]), flush=True)
             results["warm"].append(wrk(app_server.url, args, random_script, args.duration))
             print(line("warm: random lots", results["warm"][-1], results["bare"][-1]["rps"]), flush=True)
+            if item_paths:
+                results["items"].append(wrk(app_server.url, args, items_script, args.duration))
+                print(
+                    line(
+                        f"warm: random items ({len(item_paths):,})",
+                        results["items"][-1],
+                        results["bare"][-1]["rps"],
+                    ),
+                    flush=True,
+                )
     finally:
         bare_server.stop()
         app_server.stop()  # SIGTERM: the workers write the scans they still hold
@@ -350,19 +442,42 @@ def run(database_url: str, label: str, folder: Path, args: argparse.Namespace) -
         r["duration_us"] / 1e6 for r in results["warm"]
     )
     warm_p99 = max(r["p99_us"] for r in results["warm"]) / 1000
-    errors = cold["errors"] + sum(r["errors"] for r in results["warm"] + results["bare"])
-    completed = cold["requests"] + sum(r["requests"] for r in results["warm"])
+    pages = results["warm"] + results["items"]
+    errors = cold["errors"] + sum(r["errors"] for r in pages + results["bare"])
+    completed = cold["requests"] + sum(r["requests"] for r in pages)
     print(
         f"warm page / bare route: {warm_rps:,.0f} / {bare_rps:,.0f} req/s = {warm_rps / bare_rps:.0%}; "
         f"cold page / bare route: {cold['rps'] / bare_rps:.0%}"
     )
+    items_met = True
+    if item_paths:
+        items_rps = sum(r["requests"] for r in results["items"]) / sum(
+            r["duration_us"] / 1e6 for r in results["items"]
+        )
+        items_p99 = max(r["p99_us"] for r in results["items"]) / 1000
+        errors += cold_items["errors"]
+        completed += cold_items["requests"]
+        item_scans, tallied = count_item_scans(database_url)
+        print(
+            f"item page / bare route: {items_rps:,.0f} / {bare_rps:,.0f} req/s = {items_rps / bare_rps:.0%}, "
+            f"p99 {items_p99:.1f} ms; item scans stored: {item_scans:,}, counted in the items' tallies: {tallied:,}"
+        )
+        items_met = (
+            items_rps >= TARGET_SHARE * bare_rps and items_p99 < TARGET_P99_MS and item_scans == tallied
+        )
     print(
         f"page requests served (gunicorn's access log): {served:,} (page cache: {by_cache['hit']:,} hits, "
         f"{by_cache['miss']:,} misses); completed as wrk counts: {completed:,}; scans stored: {scans:,}"
     )
-    met = warm_rps >= TARGET_SHARE * bare_rps and warm_p99 < TARGET_P99_MS and errors == 0 and scans == served
+    met = (
+        warm_rps >= TARGET_SHARE * bare_rps
+        and warm_p99 < TARGET_P99_MS
+        and errors == 0
+        and scans == served
+        and items_met
+    )
     print(
-        f"targets (warm page ≥ {TARGET_SHARE:.0%} of the bare route's req/s, p99 < {TARGET_P99_MS:.0f} ms, "
+        f"targets (warm lot and item pages ≥ {TARGET_SHARE:.0%} of the bare route's req/s, p99 < {TARGET_P99_MS:.0f} ms, "
         f"no errors, scans stored = requests served): {'met' if met else 'NOT MET'}",
         flush=True,
     )

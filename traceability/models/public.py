@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceability.core.database import UTCDateTime
@@ -114,3 +114,36 @@ class ProblemReportReply(Model):
 
     report: Mapped[ProblemReport] = relationship(back_populates="replies")
     author: Mapped[User | None] = relationship()
+
+
+class ItemScan(Model):
+    """The running tally of one serialised item's scans: what its page shows and the copied-code rule reads.
+
+    One row per scanned item, changed by one atomic UPDATE per scan
+    (``public.item_scans``), so a page never counts the ``scan`` rows. Times
+    are epoch milliseconds and days Vietnam day numbers: the UPDATE compares
+    them with plain arithmetic on both databases. The row keeps the tally of
+    every scan *but the latest* and the latest apart: each new scan folds the
+    latest into the tally and takes its place, so the UPDATE returns exactly
+    the earlier scans the page of this scan shows (``copied_codes``).
+    """
+
+    __tablename__ = "item_scan"
+    __owner__ = batch_owned(public=False)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    # The earlier scans: how many, the first, on how many days (and the last of them), each
+    # kind of device's latest, and whether two kinds were ever scanned within the window.
+    scan_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_ms: Mapped[int | None] = mapped_column(BigInteger)
+    days: Mapped[int] = mapped_column(Integer, default=0)
+    last_day: Mapped[int | None] = mapped_column(Integer)
+    mobile_ms: Mapped[int | None] = mapped_column(BigInteger)
+    tablet_ms: Mapped[int | None] = mapped_column(BigInteger)
+    desktop_ms: Mapped[int | None] = mapped_column(BigInteger)
+    devices_at_once: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The latest scan, not in the tally yet.
+    latest_ms: Mapped[int] = mapped_column(BigInteger)
+    latest_day: Mapped[int] = mapped_column(Integer)
+    latest_device: Mapped[str] = mapped_column(String(10))

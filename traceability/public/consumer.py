@@ -8,6 +8,7 @@ server's: a batch expires, and a certificate lapses, at midnight in Vietnam.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -16,23 +17,18 @@ from urllib.parse import urlsplit
 from flask import current_app, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from traceability.batches.recalls import RecallState, recall_state
 from traceability.batches.service import current_events
-from traceability.core.extensions import db
 from traceability.models.batches import Batch, Item, Recall
-from traceability.models.public import Scan
 from traceability.models.registry import Product
-from traceability.public.copied_codes import CopiedCodeRule, CopiedCodeSignal, ScanMark, copied_code_signal
+from traceability.public.copied_codes import CopiedCodeRule
+from traceability.public.item_pages import ItemFacts
 from traceability.public.journey import batch_journey
 from traceability.public.jsonld import product_jsonld, shop_offers
 from traceability.public.linkset import valid_certifications
-from traceability.public.scans import ScanHistory, item_scan_history
 from traceability.registry.certifications import type_label
 
-# The latest scans the copied-code rule reads; a longer history is past the scan threshold anyway.
-SCAN_MARKS_READ = 500
 DESCRIPTION_LENGTH = 200
 
 
@@ -58,26 +54,14 @@ def recall_notices(batch: Batch, state: RecallState) -> tuple[list[RecallNotice]
     return in_force, ended
 
 
-def copied_code_rule() -> CopiedCodeRule:
-    """The copied-code thresholds from the configuration (COPIED_CODE_*)."""
-    config = current_app.config
+def copied_code_rule(config: Mapping[str, Any] | None = None) -> CopiedCodeRule:
+    """The copied-code thresholds from the configuration (COPIED_CODE_*), the current app's by default."""
+    config = current_app.config if config is None else config
     return CopiedCodeRule(
         max_scans=int(config["COPIED_CODE_SCANS"]),
         max_days=int(config["COPIED_CODE_DAYS"]),
         window=timedelta(minutes=int(config["COPIED_CODE_WINDOW_MINUTES"])),
     )
-
-
-def item_copied_code_signal(item: Item, history: ScanHistory) -> CopiedCodeSignal:
-    """The copied-code rule applied to an item's earlier scans (the latest ``SCAN_MARKS_READ`` of them)."""
-    rows = db.session.execute(
-        select(Scan.scanned_at, Scan.device_class)
-        .where(Scan.item_id == item.id)
-        .order_by(Scan.scanned_at.desc())
-        .limit(SCAN_MARKS_READ)
-    ).all()
-    marks = [ScanMark(row.scanned_at, row.device_class) for row in rows]
-    return copied_code_signal(marks, copied_code_rule(), total=history.count)
 
 
 def localized_name(product: Product) -> str:
@@ -110,16 +94,22 @@ def _absolute(path: str) -> str:
 
 
 def _summary(batch: Batch, item: Item | None) -> str:
-    """A line or two for shared links (Zalo, Facebook): lot, producer and province, then the description."""
+    """A line or two for shared links (Zalo, Facebook): lot, producer and province, then the description.
+
+    An item's serial is added after the lot's line is cut to length, so where
+    the line is cut does not depend on the serial (``item_pages`` fills it in).
+    """
     product, producer = batch.product, batch.product.producer
-    identity = _("Lot %(code)s", code=batch.lot_code)
-    if item is not None:
-        identity += f" · {_('Serial number')} {item.serial}"
-    text = f"{identity} · {producer.name}, {producer.province_name}."
+    lot = _("Lot %(code)s", code=batch.lot_code)
+    text = f"{lot} · {producer.name}, {producer.province_name}."
     description = " ".join(product.description.split())
     if description:
         text += f" {description}"
-    return text if len(text) <= DESCRIPTION_LENGTH else text[: DESCRIPTION_LENGTH - 1].rsplit(" ", 1)[0] + "…"
+    if len(text) > DESCRIPTION_LENGTH:
+        text = text[: DESCRIPTION_LENGTH - 1].rsplit(" ", 1)[0] + "…"
+    if item is None:
+        return text
+    return f"{lot} · {_('Serial number')} {item.serial}{text[len(lot) :]}"
 
 
 def batch_jsonld(
@@ -151,13 +141,14 @@ def batch_jsonld(
     return document
 
 
-def consumer_page_context(batch: Batch, item: Item | None, *, entity_url: str, today: date) -> dict[str, Any]:
-    """Everything the consumer page shows, for ``public/batch.html``."""
+def consumer_page_context(
+    batch: Batch, item: Item | None, *, entity_url: str, today: date, item_facts: ItemFacts | None = None
+) -> dict[str, Any]:
+    """Everything the consumer page shows, for ``public/batch.html``; an item's own facts come built (``item_pages``)."""
     product = batch.product
     producer = product.producer
     recalls = recall_state(batch)
     in_force, ended = recall_notices(batch, recalls)
-    history = item_scan_history(item) if item is not None else None
     certifications = valid_certifications(batch)
     image_urls = [_absolute(url_for("public.media", name=image.filename)) for image in product.images]
     name = localized_name(product)
@@ -185,8 +176,7 @@ def consumer_page_context(batch: Batch, item: Item | None, *, entity_url: str, t
         "localized_name": localized_name,
         # While recalled, no shop: the page says stop using it, not where to buy it.
         "shop_links": [] if recalls.recalled else web_shop_links(product),
-        "scan_history": history,
-        "copied_code": item_copied_code_signal(item, history) if item is not None and history else None,
+        "item_facts": item_facts,
         "report_url": url_for("public.report_problem.new", code=code),
         "public_url": entity_url,
         "page_path": urlsplit(entity_url).path,

@@ -23,13 +23,30 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
+from flask_babel import force_locale
+from sqlalchemy import Engine
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_etags, remove_entity_headers
 
+from traceability.core.dates import utcnow
+from traceability.core.extensions import db
+from traceability.gs1 import DigitalLinkError, parse_path
 from traceability.http.observability import new_request_id
 from traceability.public.canonical_paths import canonical_page_path, raw_path
-from traceability.public.page_cache import page_key
-from traceability.public.scans import record_scan
+from traceability.public.consumer import copied_code_rule
+from traceability.public.copied_codes import ScanMark
+from traceability.public.item_pages import fill, fills_exactly, item_facts
+from traceability.public.item_scans import (
+    ItemRef,
+    begin_tally,
+    count_item_scan,
+    item_at_digital_link,
+    item_of_code,
+    tally_connection,
+)
+from traceability.public.page_cache import item_page_key, page_etag, page_key
+from traceability.public.resolver import ITEM_PAGE
+from traceability.public.scans import device_class, record_scan
 
 PAGE_PATHS = ("/01/", "/t/")  # the lots' GS1 Digital Links and short codes (public.routes)
 # Headers of one answer only: never replayed from the cache.
@@ -55,6 +72,7 @@ class FastPath:
     ) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
+        self._engine: Engine | None = None
         self.session_cookies = (
             app.config.get("SESSION_COOKIE_NAME", "session"),
             app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
@@ -66,22 +84,14 @@ class FastPath:
             return self.wsgi_app(environ, start_response)
         cache = self.app.extensions["page_cache"]
         key = page_key(environ, language)
-        page = cache.get(key)
+        item_id = _item_at(raw_path(environ))
+        page = cache.get(key) if item_id is None or raw_path(environ).startswith("/t/") else None
         if page is None or not page.headers:
+            if item_id is not None:
+                answer = self._item_page(environ, start_response, language, item_id)
+                if answer is not None:
+                    return answer
             return self._learn_headers(environ, start_response, key)
-        not_modified = parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains_weak(page.etag)
-        headers = [
-            *page.headers,
-            ("ETag", f'W/"{page.etag}"'),
-            ("X-Page-Cache", "hit"),
-            ("X-Request-ID", new_request_id(environ.get("HTTP_X_REQUEST_ID"))),
-        ]
-        if not_modified:
-            status, body = "304 Not Modified", b""
-            remove_entity_headers(headers)
-        else:
-            status, body = "200 OK", page.content
-            headers.append(("Content-Length", str(len(body))))
         if environ["REQUEST_METHOD"] == "GET":
             record_scan(
                 page.batch_id,
@@ -90,8 +100,93 @@ class FastPath:
                 environ.get("HTTP_USER_AGENT"),
                 buffer=self.app.extensions["scan_buffer"],
             )
+        return self._answer(environ, start_response, list(page.headers), page.etag, page.content)
+
+    def _answer(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        headers: list[tuple[str, str]],
+        etag: str,
+        content: bytes,
+    ) -> Iterable[bytes]:
+        """The page with its kept headers and ETag, or 304 when ``If-None-Match`` names it."""
+        not_modified = parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains_weak(etag)
+        headers = [
+            *headers,
+            ("ETag", f'W/"{etag}"'),
+            ("X-Page-Cache", "hit"),
+            ("X-Request-ID", new_request_id(environ.get("HTTP_X_REQUEST_ID"))),
+        ]
+        if not_modified:
+            status, body = "304 Not Modified", b""
+            remove_entity_headers(headers)
+        else:
+            status, body = "200 OK", content
+            headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
         return [body] if environ["REQUEST_METHOD"] == "GET" else []
+
+    @property
+    def engine(self) -> Engine:
+        """The primary's engine, as the scan buffer's: an item's tally is written there."""
+        if self._engine is None:
+            with self.app.app_context():
+                self._engine = db.engine
+        return self._engine
+
+    def _item_page(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        language: str,
+        item_id: ItemRef,
+    ) -> Iterable[bytes] | None:
+        """A serialised item's page from its lot's shared item page (``item_pages``), its scan counted; None to pass on.
+
+        The scan is counted in the transaction that finds the page, and rolled
+        back when the page is not there (the app counts it then), so a page
+        served is one scan counted, whichever answers it.
+        """
+        user_agent = environ.get("HTTP_USER_AGENT")
+        mark = ScanMark(utcnow(), device_class(user_agent))
+        counting = environ["REQUEST_METHOD"] == "GET" and mark.device_class != "bot"
+        rule = copied_code_rule(self.app.config)
+        cache = self.app.extensions["page_cache"]
+        if not counting:  # a crawler or a HEAD: the app reads the tally, from a replica when there is one
+            return None
+        with tally_connection(self.engine) as connection:
+            transaction = begin_tally(connection)
+            # Only the UPDATE on the primary: an item without a tally yet (and a lot's /t/ code) goes on to the app.
+            counted = count_item_scan(connection, item_id, mark, rule.window, start=False)
+            page = cache.get(item_page_key(environ, language, counted.batch_id)) if counted else None
+            if (
+                counted is None
+                or page is None
+                or not page.headers
+                or not page.nonce
+                or not fills_exactly(counted.serial, counted.public_code)
+            ):
+                transaction.rollback()
+                return None
+            transaction.commit()
+        with self.app.app_context(), force_locale(language):
+            facts = item_facts(counted.tally, rule, page.report_url)
+        html = fill(page.html, page.nonce, counted.serial, counted.public_code, facts)
+        etag = page_etag(html)
+        headers = [
+            (name, fill(value, page.nonce, counted.serial, counted.public_code, facts))
+            for name, value in page.headers
+        ]
+        record_scan(
+            counted.batch_id,
+            counted.item_id,
+            language,
+            user_agent,
+            buffer=self.app.extensions["scan_buffer"],
+            scanned_at=mark.scanned_at,
+        )
+        return self._answer(environ, start_response, headers, etag, html.encode())
 
     def _shared_page_language(self, environ: dict[str, Any]) -> str | None:
         """The language of the shared page this request asks for; None when the app must answer."""
@@ -128,7 +223,26 @@ class FastPath:
                 and "set-cookie" not in names
             ):
                 kept = [(name, value) for name, value in headers if name.lower() not in NOT_KEPT]
-                self.app.extensions["page_cache"].add_headers(key, kept)
+                page_key, real_url, marker_url = environ.get(ITEM_PAGE) or (key, "", "")
+                if real_url:  # an item's answer: kept for its lot's shared item page, with the markers
+                    kept = [(name, value.replace(real_url, marker_url)) for name, value in kept]
+                self.app.extensions["page_cache"].add_headers(page_key, kept)
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         return self.wsgi_app(environ, remember_headers)
+
+
+def _item_at(path: str) -> ItemRef | None:
+    """The item a canonical page path may name; None when it names no item.
+
+    A GS1 Digital Link with a serial names one; a ``/t/`` code may be a lot's or an item's.
+    """
+    if path.startswith("/t/"):
+        return item_of_code(path[3:])
+    try:
+        link = parse_path(path)
+    except DigitalLinkError:
+        return None
+    if link.serial is None or link.lot is None or link.variant is not None:
+        return None
+    return item_at_digital_link(link.gtin14, link.lot, link.serial)

@@ -171,6 +171,9 @@ class CachedPage:
     expires_at: float  # time.time() when the page's day is over
     # The headers the app answered the page with, learnt from its first answer (fast_path).
     headers: tuple[tuple[str, str], ...] = ()
+    # A lot's shared item page (``item_pages``): the nonce of its markers and its report link, in markers.
+    nonce: str = ""
+    report_url: str = ""
 
     @property
     def content(self) -> bytes:
@@ -288,6 +291,8 @@ class PageCache:
         batch_id: int,
         entity_url: str,
         timeout: int,
+        nonce: str = "",
+        report_url: str = "",
     ) -> CachedPage:
         """Store a page rendered while ``generations`` (read *before* rendering) were current."""
         page = CachedPage(
@@ -298,6 +303,8 @@ class PageCache:
             batch_id,
             entity_url,
             time.time() + timeout,
+            nonce=nonce,
+            report_url=report_url,
         )
         self._set(key, page)
         return page
@@ -358,6 +365,20 @@ def page_key(environ: dict[str, Any], language: str) -> str:
         environ.get("wsgi.url_scheme", ""),
         environ.get("SCRIPT_NAME", ""),
         path,
+    )
+    return page_etag("|".join(parts))
+
+
+def item_page_key(environ: dict[str, Any], language: str, batch_id: int) -> str:
+    """The cache key of the shared item page of a lot (``item_pages``) in ``language``: one for all its items."""
+    day = datetime.now(VIETNAM_OFFSET).date()
+    parts = (
+        "item",
+        language,
+        str(day),
+        environ.get("wsgi.url_scheme", ""),
+        environ.get("SCRIPT_NAME", ""),
+        str(batch_id),
     )
     return page_etag("|".join(parts))
 

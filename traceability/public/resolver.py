@@ -29,9 +29,9 @@ Only a page answer to a GET from a browser counts as a scan (``scans.record_scan
 304 answers included: the consumer opened the code again.
 
 The page of a lot is served from the page cache (``page_cache``) to anyone
-signed out, most often before Flask (``fast_path``); an item's page is always
-rendered, since it shows how often that one code was scanned, and each code
-is on one package, so a cached copy would hardly ever be read again. Every
+signed out, most often before Flask (``fast_path``); an item's page shows how often that one code was scanned: the lot's shared item page
+is cached and filled in with the item's own facts (``item_pages``,
+``item_scans``). Every
 page answer has an ETag and answers ``If-None-Match`` with 304;
 ``Cache-Control: private, no-cache`` makes the browser ask every time, so a
 recall shows at once.
@@ -42,24 +42,49 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote
 
-from flask import Response, current_app, redirect, render_template, request, session
+from flask import Response, current_app, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from traceability.batches.epcis import export_batch_chain
+from traceability.batches.service import page_url
+from traceability.core.dates import utcnow
 from traceability.core.extensions import db
 from traceability.http.i18n import select_locale
 from traceability.models.batches import Batch, Item
 from traceability.models.registry import Product
 from traceability.public import linkset as links
 from traceability.public.compressed_links import UNCOMPRESSED
-from traceability.public.page_cache import end_of_day, page_etag, page_key, page_scopes
-from traceability.public.scans import record_scan
+from traceability.public.consumer import copied_code_rule
+from traceability.public.copied_codes import CopiedCodeRule, ScanMark, ScanTally
+from traceability.public.item_pages import (
+    ItemFacts,
+    fill,
+    fills_exactly,
+    item_facts,
+    marker_facts,
+    new_nonce,
+    stand_in,
+)
+from traceability.public.item_scans import (
+    begin_tally,
+    count_item_scan,
+    item_by_id,
+    read_item_tally,
+    tally_connection,
+)
+from traceability.public.page_cache import end_of_day, item_page_key, page_etag, page_key, page_scopes
+from traceability.public.scans import device_class, record_scan
 
 log = logging.getLogger(__name__)
+
+# An item page's answer names its shared page's key, its URL and the markers' URL (fast_path learns its headers).
+ITEM_PAGE = "traceability.item_page"
+RenderItem = Callable[[Batch, Any, ItemFacts | None], str]
 
 LINKSET = "linkset"
 PAGE_LINK_TYPES = (None, links.PIP, links.DEFAULT_LINK)
@@ -153,8 +178,18 @@ def link_not_available(entity_url: str) -> Response:
     return Response(html, status=404, mimetype="text/html")
 
 
-def resolve(batch: Batch, item: Item | None, entity_url: str, render_page: Callable[[], str]) -> BaseResponse:
-    """The resolver's answer for the batch or item at ``entity_url`` (see the module docstring)."""
+def resolve(
+    batch: Batch,
+    item: Item | None,
+    entity_url: str,
+    render_page: Callable[[], str],
+    render_item: RenderItem | None = None,
+) -> BaseResponse:
+    """The resolver's answer for the batch or item at ``entity_url`` (see the module docstring).
+
+    ``render_page`` draws the page of the lot or item; ``render_item(batch, item, facts)`` an item's page
+    for any item, a lot's stand-in included (``item_pages``).
+    """
     link_type = requested_link_type()
     response: BaseResponse
     if link_type == LINKSET:
@@ -172,10 +207,13 @@ def resolve(batch: Batch, item: Item | None, entity_url: str, render_page: Calla
         response = redirect(passed_on(targets[0]["href"]), 307) if targets else link_not_available(entity_url)
     else:
         # The page: the default link and the pip.
-        batch_id, item_id = batch.id, item.id if item is not None else None
-        response = page_response(batch, item, entity_url, render_page)
-        if request.method == "GET":
-            record_scan(batch_id, item_id, str(get_locale()), request.user_agent.string)
+        if item is not None and render_item is not None:
+            response = item_page_response(batch, item, entity_url, render_item)
+        else:
+            batch_id, item_id = batch.id, item.id if item is not None else None
+            response = page_response(batch, item, entity_url, render_page)
+            if request.method == "GET":
+                record_scan(batch_id, item_id, str(get_locale()), request.user_agent.string)
     return with_resolver_headers(response, entity_url)
 
 
@@ -223,6 +261,77 @@ def page_response(
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Page-Cache"] = status
     return response.make_conditional(request)
+
+
+def item_page_response(batch: Batch, item: Item, entity_url: str, render: RenderItem) -> BaseResponse:
+    """An item's page: its scan counted in its tally, then its lot's shared item page filled in, else rendered.
+
+    ``fast_path`` serves most of them before Flask the same way; here come the
+    first of each lot and language, a reader with a session, an item whose
+    serial can't fill the markers (``item_pages.fills_exactly``).
+    """
+    batch_id, item_id = batch.id, item.id
+    user_agent = request.user_agent.string
+    mark = ScanMark(utcnow(), device_class(user_agent))
+    counting = request.method == "GET" and mark.device_class != "bot"
+    rule = copied_code_rule()
+    if counting:  # on the primary, committed now: the tally is not the request's
+        with tally_connection(db.engine) as connection, begin_tally(connection):
+            counted = count_item_scan(connection, item_by_id(item_id), mark, rule.window, reader=db.session)
+    else:
+        counted = read_item_tally(db.session, item_by_id(item_id), rule.window)
+    assert counted is not None  # the item was just read
+    cache = current_app.extensions["page_cache"]
+    if _shareable() and cache.enabled and fills_exactly(item.serial, item.public_code):
+        html, status = _through_item_cache(batch, item, counted.tally, rule, render)
+    else:
+        report_url = url_for("public.report_problem.new", code=item.public_code)
+        html, status = render(batch, item, item_facts(counted.tally, rule, report_url)), "off"
+    if counting:
+        record_scan(batch_id, item_id, str(get_locale()), user_agent, scanned_at=mark.scanned_at)
+    response = Response(html, mimetype="text/html")
+    response.set_etag(page_etag(html), weak=True)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["X-Page-Cache"] = status
+    return response.make_conditional(request)
+
+
+def _through_item_cache(
+    batch: Batch, item: Item, tally: ScanTally, rule: CopiedCodeRule, render: RenderItem
+) -> tuple[str, str]:
+    """The lot's shared item page from the cache (``hit``), else rendered and stored (``miss``), filled in."""
+    cache = current_app.extensions["page_cache"]
+    key = item_page_key(request.environ, select_locale(), batch.id)
+    serial, public_code = item.serial, item.public_code
+    real_url = page_url(current_app.config["PUBLIC_BASE_URL"], batch, item)
+    page, status = cache.get(key), "hit"
+    if page is None or not page.nonce:
+        nonce = new_nonce()
+        shown = stand_in(batch, nonce)
+        marker_url = page_url(current_app.config["PUBLIC_BASE_URL"], batch, shown)  # type: ignore[arg-type]
+        report_url = url_for("public.report_problem.new", code=shown.public_code)
+        batch_id, scopes = batch.id, page_scopes(batch)
+        generations = cache.generations(scopes)
+        db.session.commit()  # a snapshot after the generations, as for a lot's page (_through_cache)
+        html = render(batch, shown, marker_facts(nonce))
+        if generations is None:  # the backend is away
+            return fill(html, nonce, serial, public_code, item_facts(tally, rule, report_url)), "off"
+        page = cache.put(
+            key,
+            html,
+            scopes,
+            generations,
+            batch_id=batch_id,
+            entity_url=marker_url,
+            timeout=end_of_day(),
+            nonce=nonce,
+            report_url=report_url,
+        )
+        status = "miss"
+    # fast_path learns this answer's headers for the shared page, the markers in place of this item's URL.
+    request.environ[ITEM_PAGE] = (key, real_url, page.entity_url)
+    facts = item_facts(tally, rule, page.report_url)
+    return fill(page.html, page.nonce, serial, public_code, facts), status
 
 
 def _shareable() -> bool:

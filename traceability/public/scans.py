@@ -12,16 +12,11 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
 
 from traceability.core.dates import utcnow
-from traceability.core.extensions import db
-from traceability.models.batches import Item
-from traceability.models.public import Scan
 from traceability.public.scan_buffer import ScanBuffer
 
 # Crawlers, link previews (chat apps fetch a link to show its card) and HTTP libraries.
@@ -57,6 +52,7 @@ def record_scan(
     user_agent: str | None,
     *,
     buffer: ScanBuffer | None = None,
+    scanned_at: datetime | None = None,
 ) -> bool:
     """Count one open of a public page, timed now and written shortly; False for crawlers and previews."""
     kind = device_class(user_agent)
@@ -66,25 +62,9 @@ def record_scan(
         {
             "batch_id": batch_id,
             "item_id": item_id,
-            "scanned_at": utcnow(),
+            "scanned_at": scanned_at or utcnow(),
             "language": language[:5],
             "device_class": kind,
         }
     )
     return True
-
-
-@dataclass(frozen=True)
-class ScanHistory:
-    """How often a code was scanned, and when first."""
-
-    count: int
-    first_at: datetime | None
-
-
-def item_scan_history(item: Item) -> ScanHistory:
-    """The scans of one serialised item's code: a copied code shows many scans, or an early first one."""
-    count, first_at = db.session.execute(
-        select(func.count(Scan.id), func.min(Scan.scanned_at)).where(Scan.item_id == item.id)
-    ).one()
-    return ScanHistory(count or 0, first_at)

@@ -8,6 +8,8 @@ producer's sign-up (``sign_up``).
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -24,7 +26,6 @@ from flask import (
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -45,6 +46,7 @@ from traceability.models.batches import Batch, Item
 from traceability.models.registry import Product
 from traceability.public.canonical_paths import raw_path, short_code_path
 from traceability.public.consumer import consumer_page_context, localized_name
+from traceability.public.item_pages import ItemFacts
 from traceability.public.journey import JOURNEY_MAX_EVENTS, batch_journey
 from traceability.public.linkset import build_product_linkset, resolver_description
 from traceability.public.product_pages import product_page_context
@@ -173,25 +175,24 @@ def _entity_url(batch: Batch, item: Item | None) -> str:
     return page_url(current_app.config["PUBLIC_BASE_URL"], batch, item)
 
 
-def _render_batch_page(batch: Batch, item: Item | None = None) -> str:
-    """The consumer page of a batch or serialised item: the same for every reader of one language (cached)."""
-    context = consumer_page_context(batch, item, entity_url=_entity_url(batch, item), today=vietnam_today())
-    history = context["scan_history"]
-    return render_template(
-        "public/batch.html",
-        **context,
-        # Shown in Vietnam's time (BABEL_DEFAULT_TIMEZONE), as every time on the page.
-        first_scan=format_datetime(history.first_at, "dd/MM/yyyy HH:mm")
-        if history and history.first_at
-        else "",
+def _render_batch_page(batch: Batch, item: Any = None, item_facts: ItemFacts | None = None) -> str:
+    """The consumer page of a batch or serialised item (or a lot's stand-in item, ``item_pages``).
+
+    The same for every reader of one language (cached); an item's own facts come built.
+    """
+    context = consumer_page_context(
+        batch, item, entity_url=_entity_url(batch, item), today=vietnam_today(), item_facts=item_facts
     )
+    return render_template("public/batch.html", **context)
 
 
 def _answer(batch: Batch, item: Item | None = None) -> BaseResponse:
     """The resolver's answer at a batch's or item's public URL: page, linkset, EPCIS... or its whole journey."""
     if request.args.get("view") == "journey":
         return _journey_answer(batch, item)
-    return resolve(batch, item, _entity_url(batch, item), lambda: _render_batch_page(batch, item))
+    return resolve(
+        batch, item, _entity_url(batch, item), partial(_render_batch_page, batch, item), _render_batch_page
+    )
 
 
 def _journey_answer(batch: Batch, item: Item | None) -> BaseResponse:

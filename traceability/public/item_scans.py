@@ -1,0 +1,330 @@
+"""The running tally of each serialised item's scans (``ItemScan``): one atomic UPDATE per scan.
+
+An item's page shows its earlier scans (how many, the first) and the
+copied-code warning (``copied_codes``). Counting the ``scan`` rows for that
+cost a page two queries over a growing history; instead each scan folds
+into the item's one row, by one UPDATE ... RETURNING that the database
+serialises on the row: N parallel scans of one code end at N, each page
+showing the scans before its own. The fold is ``ScanTally.add`` written in
+SQL, held to the rule by the tests.
+
+An item scanned before the tally existed (or never) gets its row at its
+next scan, from its ``scan`` rows (the latest ``SCAN_MARKS_READ``). The
+``scan`` rows themselves are still written, one per page served
+(``scans.record_scan``). Statements run on a connection of their own, never
+the request's session, so the page cache does not hear of them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.sql.elements import ColumnElement
+
+from traceability.models.batches import Batch, Item
+from traceability.models.public import ItemScan, Scan
+from traceability.models.registry import Product
+from traceability.public.copied_codes import (
+    KNOWN_DEVICES,
+    ScanMark,
+    ScanTally,
+    epoch_ms,
+    tally_of,
+    vietnam_day,
+)
+
+# The latest scans read when an item's tally starts from its history; a longer one is past the scan threshold.
+SCAN_MARKS_READ = 500
+
+_scan = ItemScan.__table__.c
+Reader = Connection | Session | scoped_session[Any]  # where an item and its stored scans are read
+
+
+@dataclass(frozen=True)
+class CountedItem:
+    """A scanned item and the tally its page shows: its earlier scans, or all of them when not a scan."""
+
+    item_id: int
+    batch_id: int
+    serial: str
+    public_code: str
+    tally: ScanTally
+
+
+@contextmanager
+def tally_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection whose commits don't wait for the disk: a tally, like the queued scans, is analytics.
+
+    A crash may lose the last fraction of a second of increments (PostgreSQL's
+    ``synchronous_commit = off``; SQLite's WAL with ``synchronous = NORMAL``),
+    never corrupt the row; the registry's own writes keep their durability.
+    Waiting for the disk cost each item page several milliseconds.
+    """
+    with engine.connect() as connection:
+        # On the driver's connection: SQLAlchemy's would begin a transaction, where SQLite refuses it.
+        driver = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
+        if driver is not None:
+            driver.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield connection
+        finally:
+            if driver is not None:
+                if connection.in_transaction():
+                    connection.rollback()
+                driver.execute("PRAGMA synchronous = FULL")
+
+
+def begin_tally(connection: Connection) -> Any:
+    """Begin the tally's transaction on a ``tally_connection``."""
+    transaction = connection.begin()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    return transaction
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """An item named by its id, its Digital Link or its ``/t/`` code: a kind of lookup and its values.
+
+    The statements of each kind are built once and reused (``_statements``):
+    building them cost more than running them.
+    """
+
+    kind: str
+    values: tuple[tuple[str, Any], ...]
+
+
+def item_by_id(item_id: int) -> ItemRef:
+    return ItemRef("id", (("ref_item_id", item_id),))
+
+
+def item_at_digital_link(gtin14: str, lot: str, serial: str) -> ItemRef:
+    """The item at ``/01/{gtin14}/10/{lot}/21/{serial}``."""
+    return ItemRef("link", (("gtin", gtin14), ("lot", lot), ("serial", serial)))
+
+
+def item_of_code(code: str) -> ItemRef:
+    """The item whose ``/t/`` code is ``code``."""
+    return ItemRef("code", (("code", code.upper()),))
+
+
+def _item_id(kind: str) -> Any:
+    """The id of the item a reference of ``kind`` names, from bound parameters."""
+    if kind == "id":
+        return bindparam("ref_item_id")
+    if kind == "code":
+        return select(Item.id).where(Item.public_code == bindparam("code")).scalar_subquery()
+    return (
+        select(Item.id)
+        .join(Batch, Batch.id == Item.batch_id)
+        .join(Product, Product.id == Batch.product_id)
+        .where(
+            Product.gtin == bindparam("gtin"),
+            Batch.lot_code == bindparam("lot"),
+            Item.serial == bindparam("serial"),
+        )
+        .scalar_subquery()
+    )
+
+
+@functools.cache
+def _statements(kind: str) -> tuple[Any, Any, Any]:
+    """The fold, the tally's read and the item's read for references of ``kind``, built once."""
+    item_id = _item_id(kind)
+    return (
+        _fold(item_id),
+        select(*_returned()).where(_scan.item_id == item_id),
+        select(Item.id, Item.batch_id, Item.serial, Item.public_code).where(Item.id == item_id),
+    )
+
+
+def _fold_values(ref: ItemRef, mark: ScanMark, window: timedelta) -> dict[str, Any]:
+    return {
+        **dict(ref.values),
+        "at": epoch_ms(mark.scanned_at),
+        "day": vietnam_day(mark.scanned_at),
+        "device": mark.device_class,
+        "window_ms": int(window / timedelta(milliseconds=1)),
+    }
+
+
+def count_item_scan(
+    connection: Connection,
+    ref: ItemRef,
+    mark: ScanMark,
+    window: timedelta,
+    *,
+    reader: Reader | None = None,
+    start: bool = True,
+) -> CountedItem | None:
+    """Fold one scan into the item's tally; its earlier scans, or None when there is no such item.
+
+    Runs in the caller's transaction on ``connection``: committing it counts the scan. An item
+    without a tally row gets one from its stored scans, read through ``reader`` (the request's
+    session, a replica's when there is one; ``connection`` by default); with ``start=False``, None.
+    """
+    row = connection.execute(_statements(ref.kind)[0], _fold_values(ref, mark, window)).first()
+    if row is None:
+        return _start_tally(connection, reader or connection, ref, mark, window) if start else None
+    return _counted(row)
+
+
+def read_item_tally(connection: Reader, ref: ItemRef, window: timedelta) -> CountedItem | None:
+    """Every scan of the item so far, counting none (a crawler, a HEAD); None when there is no such item."""
+    row = connection.execute(_statements(ref.kind)[1], dict(ref.values)).first()
+    if row is not None:
+        counted = _counted(row)
+        return CountedItem(**{**counted.__dict__, "tally": counted.tally.folded(window)})
+    item = connection.execute(_statements(ref.kind)[2], dict(ref.values)).first()
+    if item is None:
+        return None
+    return CountedItem(
+        item.id,
+        item.batch_id,
+        item.serial,
+        item.public_code,
+        _history(connection, item.id, window).folded(window),
+    )
+
+
+def _fold(item_id: Any) -> Any:
+    """``ScanTally.add`` as one UPDATE: the latest scan folds into the tally, the new one becomes the latest.
+
+    Every right-hand side reads the row as it was (SQL), so the order of the assignments is free.
+    Parameters: the item's, ``at``, ``day``, ``device`` and ``window_ms``.
+    """
+    window_ms: Any = bindparam("window_ms")
+
+    def near(column: Any) -> ColumnElement[bool]:
+        return and_(column.is_not(None), func.abs(_scan.latest_ms - column) < window_ms)
+
+    seen = {"mobile": _scan.mobile_ms, "tablet": _scan.tablet_ms, "desktop": _scan.desktop_ms}
+    at_once = or_(
+        *(
+            and_(
+                _scan.latest_device == device,
+                or_(*(near(column) for other, column in seen.items() if other != device)),
+            )
+            for device in KNOWN_DEVICES
+        )
+    )
+    new_day = or_(_scan.last_day.is_(None), _scan.latest_day > _scan.last_day)
+    return (
+        update(ItemScan)
+        .where(_scan.item_id == item_id)
+        .values(
+            scan_count=_scan.scan_count + 1,
+            first_ms=case(
+                (or_(_scan.first_ms.is_(None), _scan.latest_ms < _scan.first_ms), _scan.latest_ms),
+                else_=_scan.first_ms,
+            ),
+            days=_scan.days + case((new_day, 1), else_=0),
+            last_day=case((new_day, _scan.latest_day), else_=_scan.last_day),
+            devices_at_once=or_(_scan.devices_at_once, at_once),
+            **{
+                f"{device}_ms": case((_scan.latest_device == device, _scan.latest_ms), else_=column)
+                for device, column in seen.items()
+            },
+            latest_ms=bindparam("at"),
+            latest_day=bindparam("day"),
+            latest_device=bindparam("device"),
+        )
+        .returning(*_returned())
+    )
+
+
+def _returned() -> list[Any]:
+    """The row's columns and the item's serial and code (subqueries: SQLite's RETURNING names one table)."""
+    return [
+        *_scan,
+        select(Item.serial).where(Item.id == _scan.item_id).scalar_subquery().label("serial"),
+        select(Item.public_code).where(Item.id == _scan.item_id).scalar_subquery().label("public_code"),
+    ]
+
+
+def _counted(row: Any) -> CountedItem:
+    latest = ScanMark(_datetime(row.latest_ms), row.latest_device)
+    tally = ScanTally(
+        count=row.scan_count,
+        first_ms=row.first_ms,
+        days=row.days,
+        last_day=row.last_day,
+        mobile_ms=row.mobile_ms,
+        tablet_ms=row.tablet_ms,
+        desktop_ms=row.desktop_ms,
+        devices_at_once=bool(row.devices_at_once),
+        latest=latest,
+    )
+    return CountedItem(row.item_id, row.batch_id, row.serial, row.public_code, tally)
+
+
+def _datetime(milliseconds: int) -> datetime:
+    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
+
+
+def _history(connection: Reader, item_id: int, window: timedelta) -> ScanTally:
+    """The tally of the item's stored scans (its latest ``SCAN_MARKS_READ``, and the count and first of all)."""
+    total, first = connection.execute(
+        select(func.count(Scan.id), func.min(Scan.scanned_at)).where(Scan.item_id == item_id)
+    ).one()
+    if not total:
+        return ScanTally()
+    rows = connection.execute(
+        select(Scan.scanned_at, Scan.device_class)
+        .where(Scan.item_id == item_id)
+        .order_by(Scan.scanned_at.desc())
+        .limit(SCAN_MARKS_READ)
+    ).all()
+    tally = tally_of((ScanMark(_aware(row.scanned_at), row.device_class) for row in rows), window)
+    # The latest is kept apart: the tally holds the others, of which the first is the first of all.
+    return ScanTally(
+        **{**tally.__dict__, "count": total - 1, "first_ms": epoch_ms(_aware(first)) if total > 1 else None}
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _start_tally(
+    connection: Connection, reader: Reader, ref: ItemRef, mark: ScanMark, window: timedelta
+) -> CountedItem | None:
+    """The item's first counted scan: its row from its stored scans and ``mark``; None when no such item."""
+    item = reader.execute(_statements(ref.kind)[2], dict(ref.values)).first()
+    if item is None:
+        return None
+    history = _history(reader, item.id, window)
+    tally = history.add(mark, window)
+    values = {
+        "item_id": item.id,
+        "batch_id": item.batch_id,
+        "scan_count": tally.count,
+        "first_ms": tally.first_ms,
+        "days": tally.days,
+        "last_day": tally.last_day,
+        "mobile_ms": tally.mobile_ms,
+        "tablet_ms": tally.tablet_ms,
+        "desktop_ms": tally.desktop_ms,
+        "devices_at_once": tally.devices_at_once,
+        "latest_ms": epoch_ms(mark.scanned_at),
+        "latest_day": vietnam_day(mark.scanned_at),
+        "latest_device": mark.device_class,
+    }
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    inserted = connection.execute(
+        dialect.insert(ItemScan).values(values).on_conflict_do_nothing(index_elements=["item_id"])
+    )
+    if inserted.rowcount == 0:  # another scan of the same code started it meanwhile: fold into that
+        row = connection.execute(
+            _statements("id")[0], _fold_values(item_by_id(item.id), mark, window)
+        ).first()
+        return _counted(row) if row is not None else None
+    return CountedItem(item.id, item.batch_id, item.serial, item.public_code, tally)
