@@ -17,11 +17,12 @@ the dialect. ``add_months`` and the dates come from ``core.dates``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, PrimaryKeyConstraint, Table, text
+from sqlalchemy import Connection, MetaData, PrimaryKeyConstraint, Table, text
 from sqlalchemy.ext.compiler import compiles
 
 from traceability.core.dates import add_months, month_start, vietnam_midnight
@@ -162,3 +163,13 @@ def drop_partition(connection: Connection, table: str, partition: Partition) -> 
     """Detach and drop one month's partition: its rows go at once, without a row-by-row DELETE."""
     connection.execute(text(f'ALTER TABLE "{table}" DETACH PARTITION "{partition.name}"'))
     connection.execute(text(f'DROP TABLE "{partition.name}"'))
+
+
+def alembic_include_name(metadata: MetaData) -> Callable[..., bool]:
+    """Alembic's ``include_name``: the month and DEFAULT partitions are the database's, not the models'."""
+    partitioned = {table.name for table in metadata.tables.values() if partitioned_column(table)}
+
+    def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
+        return not (type_ == "table" and name is not None and is_partition(name, partitioned))
+
+    return include_name
