@@ -79,6 +79,8 @@ def _rebuild_scan_table(partitioned: bool) -> None:
         ensure_partitions(connection, "scan", "scanned_at", [*months, today, add_months(today, 1)])
     op.execute(f"INSERT INTO scan ({COLUMNS}) SELECT {COLUMNS} FROM scan_old")  # noqa: S608
     op.execute("ALTER SEQUENCE scan_id_seq OWNED BY scan.id")
+    # The primary key (id, scanned_at) no longer keeps ids unique by itself: new ids follow the highest.
+    op.execute("SELECT setval('scan_id_seq', (SELECT COALESCE(max(id), 0) + 1 FROM scan), false)")
     op.execute("DROP TABLE scan_old")
     for name, column in SCAN_INDEXES:
         op.execute(f"CREATE INDEX {name} ON scan ({column})")
