@@ -59,13 +59,18 @@ def _vietnam_date(element: vietnam_date, compiler: Any, **kw: Any) -> str:
 
 
 def _upsert(connection: Connection, values: list[dict[str, Any]]) -> None:
-    """Add ``values`` to the counts of their keys, creating the missing rows (one statement)."""
+    """Add ``values`` to the counts of their keys, creating the missing rows.
+
+    One cached statement run over the rows (SQLAlchemy batches them into
+    multi-row VALUES itself), rather than a statement compiled afresh per call.
+    """
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(ScanDaily).values(values)
+    statement = dialect.insert(ScanDaily)
     connection.execute(
         statement.on_conflict_do_update(
             index_elements=list(KEY), set_={"count": ScanDaily.count + statement.excluded["count"]}
-        )
+        ),
+        values,
     )
 
 
@@ -183,10 +188,18 @@ def rebuild_daily_counts(since: date | None = None) -> Rebuilt:
             Scan.device_class,
         )
     )
-    columns = ["day", "batch_id", "product_id", "producer_id", "centre_id", "language", "device_class", "count"]
+    columns = [
+        "day",
+        "batch_id",
+        "product_id",
+        "producer_id",
+        "centre_id",
+        "language",
+        "device_class",
+        "count",
+    ]
     db.session.execute(insert(ScanDaily).from_select(columns, source))
     rows, scans = db.session.execute(
         select(func.count(), func.coalesce(func.sum(ScanDaily.count), 0)).where(ScanDaily.day >= since)
     ).one()
     return Rebuilt(since, int(rows), int(scans))
-
