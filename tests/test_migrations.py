@@ -15,6 +15,7 @@ from tests.databases import scratch_database
 from traceability import create_app
 from traceability.core.config import TestConfig
 from traceability.core.extensions import db
+from traceability.core.partitions import alembic_include_name
 
 
 @pytest.fixture
@@ -39,13 +40,18 @@ def test_upgrade_from_empty_matches_the_models(empty_database_url):
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            # The scans' month partitions (PostgreSQL) are the database's, not the models'.
+            include_name = alembic_include_name(db.metadata)
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_name": include_name}
+            )
             differences = compare_metadata(context, db.metadata)
             inspector = inspect(connection)
             # Alembic does not compare check constraints: compare their names here.
             checks_in_database = {
                 (table, check["name"])
                 for table in inspector.get_table_names()
+                if include_name(table, "table", {})
                 for check in inspector.get_check_constraints(table)
             }
         db.engine.dispose()
@@ -122,3 +128,83 @@ def test_upgrade_keeps_existing_rows_and_fills_new_columns(empty_database_url):
     assert product.search_text == "ca phe rang dak lak"
     assert producer_search == "htx ca phe ea tu"
     assert batches == 1
+
+
+def test_upgrade_keeps_every_scan_and_counts_them_by_vietnamese_day(empty_database_url):
+    app = _fresh_app(empty_database_url)
+    with app.app_context():
+        upgrade(revision="7a1c0b13d011")  # before scan_daily and the partitions
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO centre (id, province_code, name, address, phone, email, created_at) "
+                    "VALUES (1, '66', 'Trung tâm Đắk Lắk', '', '', '', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO producer (id, centre_id, name, kind, province_code, ward, street, phone, email, "
+                    "website, status, created_at, updated_at, search_text) VALUES (1, 1, "
+                    "'HTX Ea Tu', 'cooperative', '66', '', '', '', '', '', 'approved', CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP, '')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO product (id, producer_id, name, description, category, brand, standards, "
+                    "is_flagship, shop_links, created_at, updated_at, search_text) VALUES (1, 1, 'Cà phê', '', "
+                    "'', '', '', false, '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, '')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO batch (id, product_id, lot_code, public_code, production_date, quantity, unit, "
+                    "status, created_at) VALUES (1, 1, 'L1', 'ABCDEFGHIJKLMNOP', '2026-01-01', 5, 'KGM', "
+                    "'active', CURRENT_TIMESTAMP)"
+                )
+            )
+            # 16:30 UTC is 23:30 in Vietnam, 17:30 UTC 00:30 the next day; one scan years back.
+            for scan_id, moment in enumerate(
+                ("2026-03-01 16:30:00", "2026-03-01 17:30:00", "2026-03-01 17:45:00", "2021-07-09 03:00:00"),
+                start=1,
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO scan (id, batch_id, scanned_at, language, device_class) "
+                        "VALUES (:id, 1, :moment, 'vi', 'mobile')"
+                    ),
+                    {"id": scan_id, "moment": moment if "sqlite" in empty_database_url else moment + "+00"},
+                )
+        upgrade()
+        with db.engine.begin() as connection:
+            scans = connection.execute(text("SELECT id FROM scan ORDER BY id")).scalars().all()
+            daily = connection.execute(text("SELECT day, count FROM scan_daily ORDER BY day")).all()
+            partitioned = None
+            if connection.dialect.name == "postgresql":
+                partitioned = (
+                    connection.execute(
+                        text(
+                            "SELECT child.relname FROM pg_inherits JOIN pg_class child ON child.oid = inhrelid "
+                            "WHERE inhparent = 'scan'::regclass"
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                # New scans take ids after the kept ones (the sequence went with the table).
+                connection.execute(
+                    text(
+                        "INSERT INTO scan (batch_id, scanned_at, language, device_class) "
+                        "VALUES (1, now(), 'vi', 'mobile')"
+                    )
+                )
+                assert connection.execute(text("SELECT max(id) FROM scan")).scalar_one() == 5
+        db.engine.dispose()
+    assert scans == [1, 2, 3, 4]
+    assert [(str(day), count) for day, count in daily] == [
+        ("2021-07-09", 1),
+        ("2026-03-01", 1),
+        ("2026-03-02", 2),
+    ]
+    if partitioned is not None:
+        assert {"scan_default", "scan_y2021m07", "scan_y2026m03"} <= set(partitioned)

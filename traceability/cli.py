@@ -27,12 +27,14 @@ def register(app: Flask) -> None:
     from traceability.batches.epcis_commands import epcis_cli
     from traceability.batches.label_commands import labels_cli
     from traceability.jobs.commands import worker_command
+    from traceability.public.scan_commands import scans_cli
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(retention_cli)
     app.cli.add_command(labels_cli)
     app.cli.add_command(epcis_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(scans_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
 

@@ -32,7 +32,7 @@ from traceability.core.vocabulary import UNIT_SYMBOLS, label
 from traceability.gs1 import batch_uri, item_uri
 from traceability.models.accounts import User
 from traceability.models.batches import ASSOCIATION, EVENT_BIZ_STEPS, Batch, BatchInput, Item, TraceEvent
-from traceability.models.public import Scan
+from traceability.models.public import ScanDaily
 from traceability.models.registry import Location, Producer, Product
 
 UNIT_PATTERN = re.compile(r"^[A-Z0-9]{2,3}$")
@@ -101,7 +101,7 @@ def quantities_remaining(batches: Sequence[Batch]) -> dict[int, Decimal]:
 
 def scan_count(batch: Batch) -> int:
     """How many times the batch's public page (or one of its items') was opened."""
-    return db.session.scalar(select(func.count(Scan.id)).where(Scan.batch_id == batch.id)) or 0
+    return db.session.scalar(select(func.sum(ScanDaily.count)).where(ScanDaily.batch_id == batch.id)) or 0
 
 
 def local_time(event: TraceEvent) -> datetime:

@@ -136,6 +136,9 @@ class Config:
     # When the worker removes the batches past their retention period (cron, Vietnam time,
     # e.g. "30 2 * * *"); empty: never by itself, only with `flask retention purge --apply`.
     RETENTION_PURGE_SCHEDULE = os.environ.get("RETENTION_PURGE_SCHEDULE", "")
+    # How many months of raw scans are kept (traceability.public.scan_retention): older months are
+    # dropped whole by the worker each night; empty or 0 keeps every scan. Their daily counts stay.
+    SCAN_RETENTION_MONTHS = int(os.environ.get("SCAN_RETENTION_MONTHS") or "0")
     # How long the first answer of a write sent with an Idempotency-Key is kept to answer its repeats
     # (traceability.idempotency): a week, so a phone that comes back online days later still repeats safely.
     IDEMPOTENCY_KEEP_HOURS = float(os.environ.get("IDEMPOTENCY_KEEP_HOURS", "168"))

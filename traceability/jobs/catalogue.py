@@ -90,6 +90,19 @@ JOBS: tuple[Job, ...] = (
         schedule_setting="RETENTION_PURGE_SCHEDULE",
     ),
     Job(
+        "scans.partitions",
+        "traceability.public.scan_retention:make_partitions",
+        "Make this month's and the next two months' partitions of the scans (PostgreSQL).",
+        schedule="11 1 * * *",
+        at_worker_start=(),
+    ),
+    Job(
+        "scans.purge",
+        "traceability.public.scan_retention:scheduled_scan_purge",
+        "Drop the months of scans older than SCAN_RETENTION_MONTHS (audited); nothing while it is 0.",
+        schedule="23 2 * * *",
+    ),
+    Job(
         "notifications.deliver",
         "traceability.notifications.delivery:deliver_notifications",
         "Email the notifications a committed change queued (each row keeps its own retries).",

@@ -8,7 +8,7 @@ from traceability.models.epcis import EpcisCaptureJob, EpcisQueryEvent, EpcisQue
 from traceability.models.idempotency import IdempotentRequest
 from traceability.models.inspections import Inspection, InspectionCheck, InspectionFollowUp, InspectionPhoto
 from traceability.models.notifications import Notification, NotificationPreference
-from traceability.models.public import ProblemReport, ProblemReportReply, Scan
+from traceability.models.public import ProblemReport, ProblemReportReply, Scan, ScanDaily
 from traceability.models.registry import (
     Centre,
     Certification,
@@ -53,6 +53,7 @@ __all__ = [
     "Recall",
     "RecallBatch",
     "Scan",
+    "ScanDaily",
     "ScienceTask",
     "TechnologyProcess",
     "TraceEvent",

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Connection,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from traceability.core.database import UTCDateTime
-from traceability.core.dates import VIETNAM_OFFSET, utcnow
+from traceability.core.dates import VIETNAM_OFFSET, add_months, utcnow, vietnam_today
 from traceability.core.extensions import Model
 from traceability.core.ownership import batch_owned
+from traceability.core.partitions import ensure_partitions
 
 if TYPE_CHECKING:
     from traceability.models.accounts import User
@@ -36,7 +51,13 @@ def new_status_token() -> str:
 
 
 class Scan(Model):
-    """One open of a public QR URL; no IP address is stored."""
+    """One open of a public QR URL; no IP address is stored.
+
+    On PostgreSQL the table is partitioned by Vietnamese month of ``scanned_at``
+    (``core.partitions``; its primary key there is ``(id, scanned_at)``), so
+    retention drops whole months; the counts the dashboards read are in
+    ``ScanDaily``, kept as scans are written.
+    """
 
     __tablename__ = "scan"
     __owner__ = batch_owned(public=False)
@@ -44,6 +65,7 @@ class Scan(Model):
         CheckConstraint(
             f"device_class IN ({', '.join(repr(d) for d in DEVICE_CLASSES)})", name="device_class"
         ),
+        {"info": {"monthly_partitions": "scanned_at"}, "postgresql_partition_by": "RANGE (scanned_at)"},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +74,43 @@ class Scan(Model):
     scanned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     language: Mapped[str] = mapped_column(String(5), default="vi")
     device_class: Mapped[str] = mapped_column(String(10), default="other")
+
+
+@event.listens_for(Scan.__table__, "after_create")
+def _first_partitions(target: Table, connection: Connection, **_kw: Any) -> None:
+    """A new partitioned ``scan`` table gets its DEFAULT partition and this and next month's (PostgreSQL)."""
+    today = vietnam_today()
+    ensure_partitions(connection, target.name, "scanned_at", [today, add_months(today, 1)])
+
+
+class ScanDaily(Model):
+    """How many scans one lot had on one Vietnamese day, in one language, from one kind of device.
+
+    Kept in the transaction that writes the scans (``public.scan_rollups``),
+    so every dashboard and scan report counts these rows, a few per lot and
+    day, instead of the raw scans. The lot's product, producer and centre are
+    copied on the row (a lot never changes product, nor a product producer):
+    each reader's scope and grouping is then one indexed column.
+    """
+
+    __tablename__ = "scan_daily"
+    __owner__ = batch_owned(public=False)
+    __table_args__ = (
+        UniqueConstraint("day", "batch_id", "language", "device_class"),
+        Index("ix_scan_daily_batch_day", "batch_id", "day"),
+        Index("ix_scan_daily_producer_day", "producer_id", "day"),
+        Index("ix_scan_daily_centre_day", "centre_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)  # in Vietnam time
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"))
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"))
+    language: Mapped[str] = mapped_column(String(5))
+    device_class: Mapped[str] = mapped_column(String(10))
+    count: Mapped[int] = mapped_column(default=0)
 
 
 class ProblemReport(Model):

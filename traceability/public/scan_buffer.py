@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from traceability.core.dates import utcnow
 from traceability.models.public import Scan
+from traceability.public.scan_rollups import add_to_daily_counts
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class ScanBuffer:
     def insert_rows(self, rows: list[dict[str, Any]]) -> None:
         """Insert the rows in one transaction; IntegrityError when one names a batch or item gone."""
         with self.engine.begin() as connection:
+            add_to_daily_counts(connection, rows)  # the dashboards' daily counts, in the same transaction
             if connection.dialect.name != "postgresql":
                 connection.execute(insert(Scan), rows)
                 return

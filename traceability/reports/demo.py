@@ -31,6 +31,7 @@ from traceability.models.batches import Batch
 from traceability.models.public import Scan
 from traceability.models.registry import Centre, Location, Product
 from traceability.models.reports import CentreContract
+from traceability.public.scan_rollups import add_to_daily_counts
 from traceability.reports.centre_work import save_contract, save_process, save_task
 
 # The product whose monthly batches fill "batches per month", and where they are made.
@@ -277,6 +278,7 @@ def _load_scans(monthly: dict[int, Batch]) -> None:
                 )
     if rows:
         db.session.execute(insert(Scan), rows)
+        add_to_daily_counts(db.session.connection(), rows)
 
 
 def _linked(names: tuple[str, ...], products: dict[str, Product]) -> list[int]:

@@ -3,7 +3,8 @@
 A producer sees the scans of its own products, a centre's staff and auditors
 those of their province's producers, the ministry every scan. Each figure is
 one SQL ``GROUP BY`` through the tenant scope over a range of Vietnamese
-calendar days, and each returns a ``Chart`` (``chart_data``): the SVG, the
+calendar days, read from the daily counts (``ScanDaily``, kept as the scans
+are written by ``public.scan_rollups``), never the raw scans, and each returns a ``Chart`` (``chart_data``): the SVG, the
 table under it and its CSV download are drawn from the same numbers.
 
 The "where" chart depends on the reader: the ministry sees provinces, a
@@ -21,15 +22,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
 from traceability.accounts.scope import tenant_clause
-from traceability.core.dates import vietnam_midnight
 from traceability.core.extensions import db
 from traceability.models.batches import Batch
-from traceability.models.public import DEVICE_CLASSES, Scan
+from traceability.models.public import DEVICE_CLASSES, ScanDaily
 from traceability.models.registry import Centre, Producer, Product
 from traceability.reports import charts
 from traceability.reports.chart_data import Chart
 from traceability.reports.chart_shapes import daily_chart, province_chart
-from traceability.reports.periods import vietnam_day
+from traceability.reports.periods import day_key
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366  # a year, leap day included: the per-day chart stays readable
@@ -67,12 +67,15 @@ class Period:
 
 
 def _scans(user: Any, period: Period) -> Select:
-    """The condition shared by every figure: the user's scans within the period."""
+    """The condition shared by every figure: the daily counts of the user's scans within the period."""
     return select().where(
-        tenant_clause(Scan, user),
-        Scan.scanned_at >= vietnam_midnight(period.start),
-        Scan.scanned_at < vietnam_midnight(period.end + timedelta(days=1)),
+        tenant_clause(ScanDaily, user),
+        ScanDaily.day >= period.start,
+        ScanDaily.day <= period.end,
     )
+
+
+SCANS = func.sum(ScanDaily.count)
 
 
 def _grouped(query: Select) -> list[tuple[Any, int]]:
@@ -109,8 +112,8 @@ def _ranked(
 
 def daily_counts(user: Any, period: Period) -> dict[str, int]:
     """The user's scans per Vietnamese day of the period, keyed by ``periods.day_key`` (no key: none)."""
-    day = vietnam_day(Scan.scanned_at)
-    return dict(_grouped(_scans(user, period).add_columns(day, func.count(Scan.id)).group_by(day)))
+    query = _scans(user, period).add_columns(ScanDaily.day, SCANS).group_by(ScanDaily.day)
+    return {day_key(day): count for day, count in _grouped(query)}
 
 
 def per_day(user: Any, period: Period) -> Chart:
@@ -131,18 +134,17 @@ def _with_producer(user: Any) -> bool:
     return user.role != "producer"
 
 
-def _counted_by(user: Any, period: Period, *columns: Any) -> Select:
+def _counted_by(user: Any, period: Period, *columns: Any, lots: bool = False) -> Select:
     """The user's scans within the period counted by ``columns`` of their batch, product or producer.
 
-    Every scan has a batch, a product and a producer (required keys): the joins leave none out.
+    Every count names its batch, product and producer (required keys): the joins leave none out.
     """
+    query = _scans(user, period).add_columns(*columns, SCANS).select_from(ScanDaily)
+    if lots:
+        query = query.join(Batch, Batch.id == ScanDaily.batch_id)
     return (
-        _scans(user, period)
-        .add_columns(*columns, func.count(Scan.id))
-        .select_from(Scan)
-        .join(Batch, Batch.id == Scan.batch_id)
-        .join(Product, Product.id == Batch.product_id)
-        .join(Producer, Producer.id == Product.producer_id)
+        query.join(Product, Product.id == ScanDaily.product_id)
+        .join(Producer, Producer.id == ScanDaily.producer_id)
         .group_by(*columns)
     )
 
@@ -167,7 +169,13 @@ def per_product(user: Any, period: Period) -> Chart:
 
 def per_province(user: Any, period: Period) -> Chart:
     """Scans by the province of the producer's centre (the ministry's view)."""
-    query = _counted_by(user, period, Centre.province_code).join(Centre, Centre.id == Producer.centre_id)
+    query = (
+        _scans(user, period)
+        .add_columns(Centre.province_code, SCANS)
+        .select_from(ScanDaily)
+        .join(Centre, Centre.id == ScanDaily.centre_id)
+        .group_by(Centre.province_code)
+    )
     return province_chart(
         dict(_grouped(query)),
         key="per-province",
@@ -194,7 +202,7 @@ def per_producer(user: Any, period: Period) -> Chart:
 
 def per_batch(user: Any, period: Period) -> Chart:
     """Scans by batch (a producer's view of its own lots)."""
-    query = _counted_by(user, period, Batch.id, Batch.lot_code, Product.name)
+    query = _counted_by(user, period, Batch.id, Batch.lot_code, Product.name, lots=True)
     pairs = [(f"{lot} · {product}", int(count)) for _, lot, product, count in db.session.execute(query)]
     return _ranked(
         pairs,
@@ -219,7 +227,7 @@ def _by_scan_column(
     header: Any,
 ) -> Chart:
     """Scans counted by one of their own columns: the codes ``always`` shown first, then any other found."""
-    counts = dict(_grouped(_scans(user, period).add_columns(column, func.count(Scan.id)).group_by(column)))
+    counts = dict(_grouped(_scans(user, period).add_columns(column, SCANS).group_by(column)))
     codes = [*always, *sorted(code for code in counts if code not in always)]
     return Chart(
         key=key,
@@ -237,7 +245,7 @@ def per_language(user: Any, period: Period) -> Chart:
     return _by_scan_column(
         user,
         period,
-        Scan.language,
+        ScanDaily.language,
         LANGUAGE_LABELS,
         ("vi", "en"),
         key="per-language",
@@ -252,7 +260,7 @@ def per_device(user: Any, period: Period) -> Chart:
     return _by_scan_column(
         user,
         period,
-        Scan.device_class,
+        ScanDaily.device_class,
         DEVICE_LABELS,
         tuple(kind for kind in DEVICE_CLASSES if kind != "bot"),  # crawlers are never counted
         key="per-device",
