@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.engine import make_url
 
 from tests.databases import scratch_database
@@ -145,6 +145,15 @@ def test_restore_refuses_a_database_with_data_unless_forced(app, db, runner, dem
     assert result.exit_code == 0, result.output
     assert table_rows(db.engine, db.metadata) == demo_data["rows"]
     assert folder_files(uploads) == demo_data["files"]
+    if db.engine.dialect.name == "postgresql":  # the scans restored into their monthly partitions
+        with db.engine.connect() as connection:
+            partitioned = connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+                    "WHERE c.relname = 'scan'"
+                )
+            )
+        assert partitioned == 1
 
 
 def test_backup_never_overwrites_a_file(app, runner, tmp_path):

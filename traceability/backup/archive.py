@@ -325,25 +325,71 @@ def _backup_postgresql(engine: Engine, target: Path) -> dict[str, Any]:
     return counts
 
 
+def _partitioned_tables(engine: Engine) -> list[str]:
+    """The partitioned tables (``scan``) of the database's current schema."""
+    with engine.connect() as connection:
+        return list(
+            connection.scalars(
+                text(
+                    "SELECT c.relname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+                    "ORDER BY c.relname"
+                )
+            )
+        )
+
+
 def _restore_postgresql(engine: Engine, dump: Path) -> None:
+    """Replace the database's tables with the dump's, in one transaction, or change nothing.
+
+    pg_restore writes the script (its ``--clean`` drops first, then the
+    tables, rows and indexes) and psql runs it in one transaction with the
+    database's partitioned tables dropped whole first: pg_restore's own drops
+    would take a partition's key apart from its table, which PostgreSQL
+    refuses (an inherited constraint).
+    """
     if not dump.is_file():
         raise BackupError(f"The backup has no {PG_MEMBER}.")
-    pg_restore = _pg_tool("pg_restore")
+    pg_restore, psql = _pg_tool("pg_restore"), _pg_tool("psql")
     conninfo, env = _pg_connection(engine.url)
+    drops = [
+        '--command=DROP TABLE IF EXISTS "{}" CASCADE'.format(name.replace('"', '""'))
+        for name in _partitioned_tables(engine)
+    ]
     engine.dispose()
-    # One transaction: the tables are dropped and recreated, or nothing changes.
-    _run(
-        [
-            pg_restore,
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--no-privileges",
-            "--single-transaction",
-            "--exit-on-error",
-            f"--dbname={conninfo}",
-            str(dump),
-        ],
-        env,
-        "pg_restore",
+    script = subprocess.Popen(  # noqa: S603 - our own arguments, no shell
+        [pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--file=-", str(dump)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
+    assert script.stdout is not None and script.stderr is not None
+    try:
+        restore = subprocess.run(  # noqa: S603 - our own arguments, no shell
+            [
+                psql,
+                "--no-psqlrc",
+                "--quiet",
+                "--single-transaction",
+                "--set=ON_ERROR_STOP=1",
+                *drops,
+                "--file=-",
+                f"--dbname={conninfo}",
+            ],
+            stdin=script.stdout,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+    finally:
+        script.stdout.close()
+        script_errors = script.stderr.read().decode(errors="replace").strip()
+        script.stderr.close()
+        script.wait()
+    if script.returncode != 0:
+        raise BackupError(f"pg_restore failed (exit {script.returncode}): {script_errors}")
+    if restore.returncode != 0:
+        raise BackupError(
+            f"psql failed restoring the dump (exit {restore.returncode}): {restore.stderr.strip()}"
+        )
