@@ -1,8 +1,26 @@
-"""Benchmark: a 10,000-label sheet of serial codes against the naive one-image-per-code loop.
+"""Benchmark: label sheets of serial codes against the naive one-image-per-code loop.
 
+    .venv/bin/python bench/labels.py --producer [--sizes N N ...] [--database-url URL] [--repeat R]
+                                     [--naive-samples K] [--template T] [--no-verify]
     .venv/bin/python bench/labels.py [--labels N] [--baseline B] [--naive-samples K]
                                      [--template T] [--workers W] [--no-verify]
     .venv/bin/python bench/labels.py --measure-memory [--memory-labels N N ...] [--template T] [--workers W]
+
+With ``--producer`` it measures sheets the way a producer gets them: lots of
+N serialised items (default 100, 1,000 and 10,000) in a fresh SQLite file (or
+the empty PostgreSQL database of ``--database-url``, whose tables it creates
+and drops), each sheet asked for through the API, ``GET
+/api/v1/batches/{id}/labels.pdf`` (the Flask test client in this process, so
+the request, the lot's audit entry, the database reads of the items and the
+drawing are all in the figure), and the naive loop on the same URLs before
+and after. For each size it prints the first sheet of a fresh process (a
+subprocess that signs in, then asks for that one sheet: it pays the fonts'
+loading and the start of the process's encoder pool) and the warm sheets of
+this process (the median of ``--repeat`` after one untimed sheet), each as
+labels per second and as a ratio to the naive loop. Then it reads every code
+of the biggest sheet back (unless --no-verify).
+
+Without ``--producer``:
 
 In one run, on the same URLs (GS1 Digital Links with a lot and a 13-character
 serial, as ``create_serials`` makes them), it times
@@ -132,12 +150,191 @@ def measure_memory(counts: list[int], template: str, workers: int | None) -> Non
             )
 
 
+# --- through the producer's path --------------------------------------------------------------
+
+PRODUCER_BASE_URL = "https://truyxuat.daklak.gov.vn"
+GTIN = "08930000000019"
+
+
+def producer_app(database_url: str, folder: str):
+    """The application on ``database_url``, configured as in production but for the benchmark's folder."""
+    from traceability import create_app
+    from traceability.core.config import Config
+
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+
+    class BenchConfig(Config):
+        DATABASE_URL = database_url
+        SECRET_KEY = "bench-only"
+        PUBLIC_BASE_URL = PRODUCER_BASE_URL
+        UPLOAD_FOLDER = os.path.join(folder, "uploads")
+        PAGE_CACHE_URL = "null"
+        JOB_QUEUE_URL = f"sqlite:///{os.path.join(folder, 'jobs.sqlite3')}"
+        API_RATE_LIMIT = "1000000 per minute"
+        PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # the sign-in is not what is measured
+        LOG_REQUESTS = False
+
+    return create_app(BenchConfig)
+
+
+def load_lots(app, sizes: list[int]) -> tuple[str, dict[int, int]]:
+    """A producer with a product and one lot per size with that many serialised items: (email, lot ids)."""
+    from tests import factories
+    from traceability.batches.serials import MAX_SERIALS_PER_REQUEST, create_serials
+    from traceability.core.extensions import db
+
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        centre = factories.make_centre("66")
+        producer = factories.make_producer(centre)
+        user = factories.make_user("producer", producer=producer)
+        product = factories.make_product(producer, name=TEXT.product_name, gtin=GTIN, ocop_stars=4)
+        lots = {}
+        for size in sizes:
+            batch = factories.make_batch(product)
+            for start in range(0, size, MAX_SERIALS_PER_REQUEST):
+                create_serials(batch, min(MAX_SERIALS_PER_REQUEST, size - start), actor=None)
+            lots[size] = batch.id
+        db.session.commit()
+        email = user.email
+        db.session.remove()
+    return email, lots
+
+
+def item_urls(app, batch_id: int) -> list[str]:
+    """The URLs a lot's labels encode, in print order."""
+    from sqlalchemy import select
+
+    from traceability.batches.service import item_public_url
+    from traceability.core.extensions import db
+    from traceability.models.batches import Item
+
+    with app.app_context():
+        items = db.session.scalars(select(Item).where(Item.batch_id == batch_id).order_by(Item.id)).all()
+        urls = [item_public_url(PRODUCER_BASE_URL, item) for item in items]
+        db.session.remove()
+    return urls
+
+
+class Producer:
+    """A signed-in producer asking for label sheets through the API, in this process."""
+
+    def __init__(self, app, email: str, template: str) -> None:
+        from tests import factories
+
+        self.client = app.test_client()
+        self.template = template
+        response = self.client.post("/api/v1/tokens", json={"email": email, "password": factories.PASSWORD})
+        self.headers = {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    def sheet(self, batch_id: int) -> tuple[float, bytes]:
+        """Seconds to get the lot's label sheet, and the PDF."""
+        start = time.perf_counter()
+        response = self.client.get(
+            f"/api/v1/batches/{batch_id}/labels.pdf?template={self.template}", headers=self.headers
+        )
+        pdf = response.get_data()
+        seconds = time.perf_counter() - start
+        if response.status_code != 200:
+            raise SystemExit(f"labels.pdf answered {response.status_code}: {pdf[:300]!r}")
+        return seconds, pdf
+
+
+def first_sheet_child(database_url: str, folder: str, email: str, batch_id: int, template: str) -> None:
+    """The subprocess of --producer: the first sheet of a fresh process; prints its seconds."""
+    app = producer_app(database_url, folder)
+    producer = Producer(app, email, template)
+    seconds, _pdf = producer.sheet(batch_id)
+    print(f"{seconds:.6f}")
+
+
+def measure_producer_path(args: argparse.Namespace) -> None:
+    """Naive loop, first and warm sheets of each size through the API, and the codes read back."""
+    from statistics import median
+
+    from traceability.labels.encoders import pool_size
+    from traceability.labels.sheets import PARALLEL_FROM
+
+    sizes = sorted(args.sizes)
+    with tempfile.TemporaryDirectory() as folder:
+        database_url = args.database_url or f"sqlite:///{os.path.join(folder, 'bench.sqlite3')}"
+        app = producer_app(database_url, folder)
+        started = time.perf_counter()
+        email, lots = load_lots(app, sizes)
+        print(
+            f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; {app.config['DATABASE_URL'].split(':')[0]}; "
+            f"lots of {', '.join(f'{size:,}' for size in sizes)} serialised items loaded in "
+            f"{time.perf_counter() - started:.1f} s; {args.template}; sheets of {PARALLEL_FROM:,} labels "
+            f"or more encode in the process's pool of {pool_size()}",
+            flush=True,
+        )
+        urls = item_urls(app, lots[sizes[-1]])
+        naive_before = naive_rate(urls[: args.naive_samples])
+        print(
+            f"naive qrcode.make(url).save(png): {naive_before:6.0f} codes/s ({args.naive_samples} codes)",
+            flush=True,
+        )
+
+        first: dict[int, float] = {}
+        for size in sizes:  # each in a fresh process: what the first sheet of a web or job worker costs
+            command = [sys.executable, __file__, "--producer-child", database_url, folder, email]
+            output = subprocess.run(
+                [*command, str(lots[size]), args.template], check=True, capture_output=True, text=True
+            ).stdout.split()
+            first[size] = size / float(output[-1])
+
+        producer = Producer(app, email, args.template)
+        warm: dict[int, float] = {}
+        biggest_pdf = b""
+        for size in sizes:
+            producer.sheet(lots[size])  # the process's first sheet of this size, untimed
+            timings = []
+            for _ in range(args.repeat if size < 10_000 else max(1, args.repeat // 3)):
+                seconds, pdf = producer.sheet(lots[size])
+                timings.append(seconds)
+            warm[size] = size / median(timings)
+            biggest_pdf = pdf
+        naive_after = naive_rate(urls[: args.naive_samples])
+        naive = (naive_before + naive_after) / 2
+        print(f"naive qrcode.make(url).save(png): {naive_after:6.0f} codes/s again; mean {naive:.0f} codes/s")
+        print("labels  first sheet of a process       warm sheets (median)")
+        for size in sizes:
+            print(
+                f"{size:>6,}  {first[size]:7.0f} labels/s {first[size] / naive:5.1f}x   "
+                f"{warm[size]:7.0f} labels/s {warm[size] / naive:5.1f}x"
+            )
+        print(
+            "(the first sheet of a process loads the fonts and, from "
+            f"{PARALLEL_FROM:,} labels, starts the process's encoder pool; later sheets reuse both)"
+        )
+        if not args.no_verify:
+            pdf_path = Path(folder) / "biggest.pdf"
+            pdf_path.write_bytes(biggest_pdf)
+            matched, expected = verify(pdf_path, urls, TEMPLATES[args.template].per_page)
+            print(
+                f"codes read back: {matched:,} of {expected:,}"
+                + ("" if matched == expected else "  <-- MISSING")
+            )
+        if args.database_url:
+            from traceability.core.extensions import db
+
+            with app.app_context():
+                db.drop_all()
+        app.extensions["scan_buffer"].close()
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--render-child"]:
         count, rest = int(sys.argv[2]), sys.argv[3:]
         template = rest[rest.index("--template") + 1]
         workers = int(rest[rest.index("--workers") + 1]) if "--workers" in rest else None
         render_child(count, template, workers, rest[-1])
+        return
+    if sys.argv[1:2] == ["--producer-child"]:
+        database_url, folder, email, batch_id, template = sys.argv[2:7]
+        first_sheet_child(database_url, folder, email, int(batch_id), template)
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--labels", type=int, default=10_000)
@@ -158,7 +355,16 @@ def main() -> None:
         default=[1_000, 10_000, 100_000],
         help="label counts to measure",
     )
+    parser.add_argument(
+        "--producer", action="store_true", help="sheets through the API, first and warm, per size"
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1_000, 10_000])
+    parser.add_argument("--database-url", help="an empty PostgreSQL database (default: a SQLite file)")
+    parser.add_argument("--repeat", type=int, default=5, help="warm sheets per size (a third for 10,000)")
     args = parser.parse_args()
+    if args.producer:
+        measure_producer_path(args)
+        return
     if args.measure_memory:
         measure_memory(args.memory_labels, args.template, args.workers)
         return

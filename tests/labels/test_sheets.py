@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
+import signal
 import threading
 import unicodedata
 from datetime import date
+from multiprocessing.connection import Connection
 
 import pytest
 from PIL import ImageDraw
 
 from tests.labels.pdf_reading import MM_PX, fonts, page_count, pdf_text, rasterise, read_codes
+from traceability.labels.encoders import encoder_pool, shutdown_encoder_pools
 from traceability.labels.sheets import (
     MIN_MODULE_MM,
     TEMPLATES,
@@ -182,12 +187,69 @@ def test_worker_processes_give_the_same_codes():
 
 def test_worker_processes_from_a_threaded_process():
     """A web process's background job: the workers come from the fork server, not a plain fork."""
+    shutdown_encoder_pools()  # the pool is started from the thread below, as in a job worker
     urls = serial_urls(70)
     result: dict[str, bytes] = {}
     thread = threading.Thread(target=lambda: result.setdefault("pdf", render(urls, "a4-5x13", workers=2)))
     thread.start()
     thread.join(timeout=120)
     assert [code.text for code in read_codes(rasterise(result["pdf"], 1))] == urls[65:]
+
+
+def _sheet_in_forked_child(urls: list[str], parent_pool: object, answer: Connection) -> None:
+    """In a forked child: draw a sheet and say whether the pool it used was the parent's, and its workers."""
+    pdf = render(urls, "a4-5x13", workers=2)
+    pool = encoder_pool(2)
+    answer.send((pdf, pool is parent_pool, sorted(pool._processes)))
+
+
+def test_a_sheet_drawn_after_a_fork_starts_its_own_pool_and_scans():
+    """A gunicorn or job worker forked after its parent drew a sheet: the inherited pool would hang."""
+    render(serial_urls(70), "a4-5x13", workers=2)
+    parent_pool = encoder_pool(2)
+    parent_workers = set(parent_pool._processes)  # the pids of its worker processes
+    urls = [GTIN_ITEM.format(serial=f"CHILD{n:04d}") for n in range(70)]
+    ours, theirs = multiprocessing.get_context("fork").Pipe(duplex=False)
+    child = multiprocessing.get_context("fork").Process(
+        target=_sheet_in_forked_child, args=(urls, parent_pool, theirs)
+    )
+    child.start()
+    assert ours.poll(120), "the child's sheet did not finish"
+    pdf, used_parents_pool, child_workers = ours.recv()
+    child.join(30)
+    assert child.exitcode == 0
+    assert not used_parents_pool
+    assert child_workers and not parent_workers & set(child_workers)
+    assert [code.text for code in read_codes(rasterise(pdf, 1))] == urls[65:]
+    # The parent's pool still serves the parent.
+    again = serial_urls(70)[::-1]
+    assert [code.text for code in read_codes(rasterise(render(again, "a4-5x13", workers=2), 1))] == again[65:]
+    assert encoder_pool(2) is parent_pool
+
+
+def test_two_sheets_in_a_row_share_the_pool_and_both_scan():
+    first = [GTIN_ITEM.format(serial=f"FIRST{n:04d}") for n in range(130)]
+    second = [GTIN_ITEM.format(serial=f"AGAIN{n:04d}") for n in range(70)]
+    first_pdf = render(first, "a4-5x13", workers=2)
+    pool = encoder_pool(2)
+    second_pdf = render(second, "a4-5x13", workers=2)
+    assert encoder_pool(2) is pool
+    assert [code.text for code in read_codes(rasterise(first_pdf, 1))] == first[65:]
+    assert [code.text for code in read_codes(rasterise(second_pdf, 0))] == second[:65]
+    assert [code.text for code in read_codes(rasterise(second_pdf, 1))] == second[65:]
+
+
+def test_a_sheet_finishes_when_an_encoder_worker_dies():
+    """A worker killed (out of memory, an operator): this sheet still completes, the next gets a new pool."""
+    render(serial_urls(70), "a4-5x13", workers=2)
+    pool = encoder_pool(2)
+    for pid in list(pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    urls = [GTIN_ITEM.format(serial=f"KILL{n:04d}") for n in range(70)]
+    pdf = render(urls, "a4-5x13", workers=2)
+    assert [code.text for code in read_codes(rasterise(pdf, 1))] == urls[65:]
+    assert encoder_pool(2) is not pool
+    assert [code.text for code in read_codes(rasterise(render(urls, "a4-5x13", workers=2), 1))] == urls[65:]
 
 
 def test_only_ascii_urls_are_encoded():

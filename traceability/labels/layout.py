@@ -142,6 +142,11 @@ def _width(text: str, font: str, size: float) -> float:
     return sum([advances[char] for char in text]) * size
 
 
+def text_width(text: str, font: str, size: float) -> float:
+    """The width of ``text`` in points, from widths measured once per character (no kerning, as drawn)."""
+    return _width(text, font, size)
+
+
 def break_chars(text: str, font: str, size: float, width: float, prefer: str = "") -> list[str]:
     """``text`` cut into lines no wider than ``width``, after a character of ``prefer`` when one is near."""
     advances = _advances(font)

@@ -12,28 +12,26 @@ modules would come out smaller than ``MIN_MODULE_MM`` is refused with
 modules at arm's length and laser or thermal printers blur them.
 
 Speed: the text every label shares is drawn once, as a form placed on each
-label; codes of big sheets are encoded in worker processes while this one
-draws (``bench/labels.py``). Memory: URLs are read as an iterable and each
+label; the codes of sheets of ``PARALLEL_FROM`` labels or more are encoded
+in the process's long-lived encoder pool (``labels.encoders``, started by
+the first such sheet, reused by the next) while this one draws
+(``bench/labels.py``). Memory: URLs are read as an iterable and each
 page goes to the file as soon as it is drawn (``labels.streaming``), so a
 sheet of a million labels needs no more memory than one of a thousand.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from functools import cache
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from itertools import chain, islice, repeat, tee
-from multiprocessing import get_context
-from multiprocessing.context import BaseContext
 from typing import BinaryIO
 
 from reportlab.pdfgen.canvas import Canvas
 
+from traceability.labels.encoders import encoder_pool, pool_size
 from traceability.labels.layout import (
     LEADING,
     MM,
@@ -45,6 +43,7 @@ from traceability.labels.layout import (
     break_chars,
     plan_layout,
     register_fonts,
+    text_width,
     url_parts,
 )
 from traceability.labels.streaming import StreamingCanvas
@@ -54,9 +53,10 @@ __all__ = ["TEMPLATES", "LabelSizeError", "LabelTemplate", "LabelText", "check_f
 
 MIN_MODULE_MM = 0.3
 QUIET_ZONE_MODULES = 4  # ISO/IEC 18004's minimum, on every side
-# Sheets with at least this many labels encode their codes in worker processes.
-PARALLEL_FROM = 1000
-CHUNK = 250
+# Sheets with at least this many labels encode their codes in the process's encoder pool.
+PARALLEL_FROM = 100
+CHUNK = 250  # URLs per task on big sheets; small sheets split into at least four tasks per worker
+MIN_CHUNK = 8
 # The layout is planned from this many URLs at the start of a sheet (they are held, not the rest).
 PLAN_SAMPLE = 500
 
@@ -155,7 +155,7 @@ def _draw_serial(canvas: Canvas, layout: Layout, caption: str, serial: str) -> N
     """The serial number's line under the fixed text, shrunk to the text box's width when long."""
     text = f"{caption}: {serial}"
     size = layout.serial_size
-    while size > 2.5 and canvas.stringWidth(text, REGULAR, size) > layout.text_width:
+    while size > 2.5 and text_width(text, REGULAR, size) > layout.text_width:
         size -= 0.25
     top = layout.text_bottom + layout.text_height - sum(line.size * LEADING for line in layout.lines)
     canvas.saveState()
@@ -173,8 +173,13 @@ def _draw_symbol(canvas: Canvas, layout: Layout, symbol: Symbol) -> None:
     canvas.addLiteral(f"q 0 g {module:.5f} 0 0 {-module:.5f} {left:.3f} {top:.3f} cm\n{symbol.path}\nf Q")
 
 
-def _symbols(urls: Iterable[str], error_correction: str, workers: int) -> Iterator[Symbol]:
-    """The symbols of ``urls`` in order: in this process, or in ``workers`` processes for big sheets."""
+def _symbols(urls: Iterable[str], error_correction: str, workers: int, count: int) -> Iterator[Symbol]:
+    """The symbols of ``urls`` in order: in this process, or in the process's encoder pool.
+
+    The pool (``labels.encoders``) is started once per process and shared by
+    every sheet, so a sheet pays no start-up; chunks are smaller on small
+    sheets so that every worker gets some while this process draws.
+    """
     if workers <= 1:
         last_url, last_symbol = None, None
         for url in urls:
@@ -182,45 +187,38 @@ def _symbols(urls: Iterable[str], error_correction: str, workers: int) -> Iterat
                 last_url, last_symbol = url, encode(url, error_correction)
             yield last_symbol  # type: ignore[misc]
         return
+    pool = encoder_pool(workers)
+    size = max(MIN_CHUNK, min(CHUNK, -(-count // (4 * workers))))
     source = iter(urls)
-    chunks = iter(lambda: list(islice(source, CHUNK)), [])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context()) as pool:
-        # A few chunks ahead of the drawing, not all: the symbols of a huge sheet never pile up in memory.
-        pending = deque(
-            pool.submit(encode_many, chunk, error_correction) for chunk in islice(chunks, 2 * workers)
-        )
+    chunks = iter(lambda: list(islice(source, size)), [])
+
+    def submit(chunk: list[str]) -> tuple[list[str], Future[list[Symbol]] | None]:
+        try:
+            return chunk, pool.submit(encode_many, chunk, error_correction)
+        except BrokenProcessPool:  # a worker died: this sheet's chunks are encoded here
+            return chunk, None
+
+    # A few chunks ahead of the drawing, not all: the symbols of a huge sheet never pile up in memory.
+    pending = deque(submit(chunk) for chunk in islice(chunks, 2 * workers))
+    try:
         while pending:
-            done = pending.popleft().result()
+            chunk, future = pending.popleft()
+            try:
+                done = future.result() if future is not None else encode_many(chunk, error_correction)
+            except BrokenProcessPool:  # a worker died (killed, out of memory); the next sheet gets a new pool
+                done = encode_many(chunk, error_correction)
             for chunk in islice(chunks, 1):
-                pending.append(pool.submit(encode_many, chunk, error_correction))
+                pending.append(submit(chunk))
             yield from done
-
-
-def _worker_context() -> BaseContext:
-    """How worker processes start: forked when safe, else from a fork server.
-
-    A plain fork copies the whole process in a millisecond, but in a process
-    with other threads (a web worker running a background job) it may copy a
-    lock another thread holds. So it is used only on Linux when this is the
-    process's only thread (the command line, the benchmark); otherwise the
-    workers fork from a fork server, which imports the encoder once per
-    process (under a second) and has no other threads.
-    """
-    if sys.platform == "linux" and threading.active_count() == 1:
-        return get_context("fork")
-    return _forkserver_context()
-
-
-@cache
-def _forkserver_context() -> BaseContext:
-    context = get_context("forkserver")
-    context.set_forkserver_preload(["traceability.labels.symbols"])
-    return context
+    finally:  # a sheet refused half-way: its chunks not started yet are dropped, not encoded for nothing
+        for _chunk, future in pending:
+            if future is not None:
+                future.cancel()
 
 
 def default_workers(count: int) -> int:
-    """Worker processes for a sheet of ``count`` labels: one per core for big sheets, else none."""
-    return min(os.cpu_count() or 1, 8) if count >= PARALLEL_FROM else 1
+    """Encoder processes for a sheet of ``count`` labels: the process's pool for all but tiny sheets."""
+    return pool_size() if count >= PARALLEL_FROM else 1
 
 
 def render_labels(
@@ -297,7 +295,7 @@ def render_labels(
     else:
         # Two passes over one stream: the URLs are teed only as far as the encoder runs ahead.
         for_symbols, for_text = tee(all_urls)
-        symbols = _symbols(for_symbols, error_correction, workers or default_workers(count))
+        symbols = _symbols(for_symbols, error_correction, workers or default_workers(count), count)
         labels = zip(for_text, symbols, strict=True)
     drawn = 0
     for url, symbol in labels:
