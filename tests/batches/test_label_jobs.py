@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from tests.labels.pdf_reading import page_count, pdf_text, rasterise, read_codes
 from traceability.batches import label_jobs
@@ -443,3 +443,46 @@ def test_switching_back_to_vietnamese_while_signed_in_is_saved_too(web, tenants,
         assert db.session.get(type(own.producer_user), own.producer_user.id).locale == code
     job = queue_label_job(own.batch, LabelPlan("a4-4x10", "M", 40), actor=own.producer_user)  # no request
     assert job.locale == "vi"
+
+
+def test_a_progress_report_kept_waiting_by_another_writer_does_not_fail_the_sheet(
+    app, tenants, db, monkeypatch
+):
+    """A busy database (SQLite's busy timeout, PostgreSQL's lock timeout) costs a progress line, not the job."""
+    own = tenants["daklak"]
+    monkeypatch.setattr(label_jobs, "HEARTBEAT_SECONDS", 0)  # report after every page
+    job = queue_label_job(own.batch, LabelPlan("roll-50x30", "M", 5), actor=own.producer_user)
+    db.session.commit()
+    job_id = job.id
+    sqlite = db.engine.dialect.name == "sqlite"
+    other = db.engine.connect()  # another writer, in its own connection
+    other_dbapi = other.connection.dbapi_connection
+
+    def short_waits(connection) -> None:
+        if connection.connection.dbapi_connection is other_dbapi:
+            return
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA busy_timeout=100")
+        else:
+            connection.exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
+
+    def hold_the_job_row(done: int) -> None:
+        if done == 2:  # the other writer takes the lock the progress line needs, until page 4
+            other.begin()
+            other.execute(select(LabelJob.id).where(LabelJob.id == job_id).with_for_update())
+            if sqlite:  # SQLite locks the whole file for a write transaction, which a write makes sure of
+                other.execute(update(LabelJob).where(LabelJob.id == -1).values(progress=0))
+        elif done == 4:
+            other.rollback()
+
+    event.listen(db.engine, "begin", short_waits)
+    try:
+        assert run_label_job(job_id, progress=hold_the_job_row) is True
+    finally:
+        event.remove(db.engine, "begin", short_waits)
+        other.close()
+        db.engine.dispose()  # no connection keeps the short wait
+    db.session.expire_all()
+    job = db.session.get(LabelJob, job_id)
+    assert (job.status, job.progress, job.error) == ("done", 5, None)
+    assert page_count(job_file(job).read_bytes()) == 5

@@ -50,7 +50,7 @@ from flask_babel import force_locale, format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, Result, and_, func, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from traceability.accounts.scope import writable_producer
 from traceability.batches.label_sheets import (
@@ -297,7 +297,13 @@ def run_label_job(job_id: int, *, progress: Callable[[int], None] | None = None)
             raise JobTimedOut(time_limit_message())
         if time.monotonic() - last_report >= HEARTBEAT_SECONDS:
             last_report = time.monotonic()
-            _report(job_id, token, progress=done)
+            try:
+                _report(job_id, token, progress=done)
+            except OperationalError as error:  # SQLite busy past its timeout: the sheet goes on
+                db.session.rollback()
+                log.warning(
+                    "label job %s: progress not recorded, will retry with the next page: %s", job_id, error
+                )
 
     try:
         job = db.session.get_one(LabelJob, job_id)
