@@ -242,9 +242,11 @@ def test_a_repeat_sent_while_the_first_runs_waits_for_it_then_replays(app, api, 
     holder = create_engine(database_url)
     try:
         with holder.connect() as connection:
-            # Every write that audits takes this lock first: holding it stops the first request
-            # after it claimed its key, so the second certainly arrives while the first runs.
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+            # Every write that audits takes its chain's lock first (here the lot's centre's): holding
+            # it stops the first request after it claimed its key, so the second certainly arrives
+            # while the first runs.
+            chain = {"key": _ADVISORY_LOCK_KEY, "chain": farm.producer.centre_id}
+            connection.execute(text("SELECT pg_advisory_lock(:key, :chain)"), chain)
             answers: list[Any] = []
             sender = threading.Thread(
                 target=lambda: answers.extend(_send_together(app, token, batch_id, "held", clients=2))
@@ -268,7 +270,7 @@ def test_a_repeat_sent_while_the_first_runs_waits_for_it_then_replays(app, api, 
                 if waiting.get("audit lock") == 1 and waiting.get("key") == 1:
                     break
                 time.sleep(0.05)
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+            connection.execute(text("SELECT pg_advisory_unlock(:key, :chain)"), chain)
             connection.commit()
             sender.join(timeout=60)
     finally:
