@@ -239,6 +239,8 @@ def _item_at(path: str) -> ItemRef | None:
     """
     if path.startswith("/t/"):
         return item_of_code(path[3:])
+    if "/21/" not in path:  # a lot's page, the hot path: no second parse of its Digital Link
+        return None
     try:
         link = parse_path(path)
     except DigitalLinkError:

@@ -25,15 +25,13 @@ from traceability.models.accounts import User
 from traceability.models.registry import Certification, Location, Product
 from traceability.registry.certifications import create_certification
 from traceability.registry.locations import create_location
-from traceability.registry.product_images import add_product_image
-from traceability.registry.products import create_product
+from traceability.registry.product_images import create_product_with_photo
 
 #: What a first certificate may cover: the place it is made at (a VietGAP farm) or the product itself.
 FIRST_CERTIFICATE_SUBJECTS = ("location", "product")
 
 #: A service's field name in a part that the start form names differently.
 _RENAMED = {
-    ("product", "file"): "photo",
     ("place", "subject_id"): "place_id",
     ("certificate", "subject_id"): "covers",
 }
@@ -75,7 +73,7 @@ def register_first_product(
     """Store a producer's product, its photo, its place (a new one, or ``location_id``) and its certificate.
 
     ``product``, ``place`` and ``certificate`` are the inputs of
-    ``create_product``, ``create_location`` and ``create_certification``
+    ``create_product_with_photo``, ``create_location`` and ``create_certification``
     (without the certificate's subject: ``covers`` says whether it is the
     place or the product). All or nothing: the caller commits.
     """
@@ -90,7 +88,9 @@ def register_first_product(
             {"covers": _l("Choose what the certificate covers: the place or the product.")},
         )
     with _part("product"):
-        stored_product = create_product({**product, "producer_id": actor.producer_id}, actor=actor)
+        stored_product = create_product_with_photo(
+            {**product, "producer_id": actor.producer_id}, actor=actor, photo=photo
+        )
     with _part("place"):
         if place is not None:
             location = create_location({**place, "producer_id": stored_product.producer_id}, actor=actor)
@@ -101,9 +101,6 @@ def register_first_product(
                     _l("The product could not be saved."), {"subject_id": _l("Unknown location.")}
                 )
             location = db.session.get_one(Location, location_id)
-    if photo is not None:
-        with _part("product"):
-            add_product_image(stored_product, photo, actor=actor)
     certification = None
     if certificate is not None:
         subject_id = location.id if covers == "location" else stored_product.id
