@@ -28,9 +28,7 @@ or ``TEST_DATABASE_URL``. Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -40,8 +38,9 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
+
+from bench.scratch import postgresql_url, scratch_app
 
 PROVINCES = ("66", "40", "01", "79", "48", "92", "46", "38", "68", "75", "82", "91", "22", "24", "31", "37")
 
@@ -57,19 +56,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chain-entries", type=int, default=100_000, help="entries of the verified chain")
     parser.add_argument("--new-entries", type=int, default=1_000, help="entries written after the checkpoint")
     return parser.parse_args(argv)
-
-
-def make_app(url: str, uploads: str):
-    from traceability import create_app
-    from traceability.core.config import Config
-
-    class BenchConfig(Config):
-        DATABASE_URL = url
-        SECRET_KEY = "bench-only"
-        PAGE_CACHE_URL = "null"
-        UPLOAD_FOLDER = uploads
-
-    return create_app(BenchConfig)
 
 
 def make_centres(count: int) -> list[int]:
@@ -182,73 +168,49 @@ def timed_verify(chain: str, *, full: bool):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    url = args.database_url or os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if not url or not url.startswith(("postgres://", "postgresql")):
+    url = postgresql_url(args.database_url)
+    if url is None:
         print("bench/audit.py needs a PostgreSQL database: --database-url postgresql://user:pass@host/db")
         return 2
     if not 1 <= args.writers <= 12:  # the pool holds 15 connections
         print("bench/audit.py: --writers is 1 to 12")
         return 2
-    url = url.replace("postgres://", "postgresql://", 1).replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"bench_audit_{os.getpid()}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        version = connection.scalar(text("SHOW server_version"))
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = make_url(url).update_query_dict({"options": f"-c search_path={schema}"})
-    try:
-        from flask_migrate import upgrade
-
+    with scratch_app(url, "audit") as app:
         from traceability.audit.service import chain_of, record_audit
         from traceability.core.extensions import db
 
-        with tempfile.TemporaryDirectory(prefix="bench-audit-") as uploads:
-            app = make_app(scoped.render_as_string(hide_password=False), uploads)
-            with app.app_context():
-                print(f"bench/audit.py: PostgreSQL {version}, scratch schema {schema}")
-                upgrade()
-                *centre_ids, verified = make_centres(args.writers + 1)  # the last one's chain is verified
-                # Each case once untimed first, so both meet warm connections.
-                writers(app, centre_ids, 5, args.work_ms)
-                apart = writers(app, centre_ids, args.entries, args.work_ms)
-                together = writers(app, [centre_ids[0]] * args.writers, args.entries, args.work_ms)
-                print(
-                    f"   {args.writers} writers × {args.entries} entries, each transaction open {args.work_ms:g} ms "
-                    f"after its entry:"
-                )
-                print(f"     different centres: {apart:,.0f} entries/s")
-                print(f"     the same centre:   {together:,.0f} entries/s")
-                print(f"     ratio: {apart / together:.1f}× (different centres against one chain for all)")
+        *centre_ids, verified = make_centres(args.writers + 1)  # the last one's chain is verified
+        # Each case once untimed first, so both meet warm connections.
+        writers(app, centre_ids, 5, args.work_ms)
+        apart = writers(app, centre_ids, args.entries, args.work_ms)
+        together = writers(app, [centre_ids[0]] * args.writers, args.entries, args.work_ms)
+        print(
+            f"   {args.writers} writers × {args.entries} entries, each transaction open {args.work_ms:g} ms "
+            f"after its entry:"
+        )
+        print(f"     different centres: {apart:,.0f} entries/s")
+        print(f"     the same centre:   {together:,.0f} entries/s")
+        print(f"     ratio: {apart / together:.1f}× (different centres against one chain for all)")
 
-                chain = chain_of(verified)
-                began = time.perf_counter()
-                bulk_chain(verified, args.chain_entries)
-                print(
-                    f"   {args.chain_entries:,} entries of {chain} inserted in {time.perf_counter() - began:.1f} s"
-                )
-                full_seconds, full_rows = timed_verify(chain, full=True)
-                for n in range(args.new_entries):
-                    record_audit("update", None, object_type="Bench", object_id=n, centre_id=verified)
-                    if n % 100 == 99:
-                        db.session.commit()
+        chain = chain_of(verified)
+        began = time.perf_counter()
+        bulk_chain(verified, args.chain_entries)
+        print(f"   {args.chain_entries:,} entries of {chain} inserted in {time.perf_counter() - began:.1f} s")
+        full_seconds, full_rows = timed_verify(chain, full=True)
+        for n in range(args.new_entries):
+            record_audit("update", None, object_type="Bench", object_id=n, centre_id=verified)
+            if n % 100 == 99:
                 db.session.commit()
-                incremental_seconds, incremental_rows = timed_verify(chain, full=False)
-                full_again, _rows = timed_verify(chain, full=True)
-                print(f"     verify --full:      {full_seconds * 1000:,.0f} ms, {full_rows:,} rows read")
-                print(
-                    f"     verify (from the checkpoint, {args.new_entries:,} new): {incremental_seconds * 1000:,.0f} ms, "
-                    f"{incremental_rows:,} rows read"
-                )
-                print(f"     verify --full again: {full_again * 1000:,.0f} ms")
-                print(
-                    f"     ratio: incremental takes {incremental_seconds / full_again:.3f} of the full walk"
-                )
-                db.session.remove()
-                db.engine.dispose()
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+        db.session.commit()
+        incremental_seconds, incremental_rows = timed_verify(chain, full=False)
+        full_again, _rows = timed_verify(chain, full=True)
+        print(f"     verify --full:      {full_seconds * 1000:,.0f} ms, {full_rows:,} rows read")
+        print(
+            f"     verify (from the checkpoint, {args.new_entries:,} new): {incremental_seconds * 1000:,.0f} ms, "
+            f"{incremental_rows:,} rows read"
+        )
+        print(f"     verify --full again: {full_again * 1000:,.0f} ms")
+        print(f"     ratio: incremental takes {incremental_seconds / full_again:.3f} of the full walk")
     return 0
 
 

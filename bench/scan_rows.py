@@ -27,10 +27,8 @@ or ``TEST_DATABASE_URL``. Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -39,8 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
+
+from bench.scratch import postgresql_url, scratch_app
 
 TABLES = ("scan", "batch", "trace_event", "audit_entry")
 WRITER_ROWS = 500  # scan_buffer.ScanBuffer's batch_size: one INSERT per queue
@@ -56,19 +55,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=5, help="key events per lot")
     parser.add_argument("--seed", type=int, default=20261206)
     return parser.parse_args(argv)
-
-
-def make_app(url: str, uploads: str):
-    from traceability import create_app
-    from traceability.core.config import Config
-
-    class BenchConfig(Config):
-        DATABASE_URL = url
-        SECRET_KEY = "bench-only"
-        PAGE_CACHE_URL = "null"
-        UPLOAD_FOLDER = uploads
-
-    return create_app(BenchConfig)
 
 
 def seed(batches: int, events: int) -> list[int]:
@@ -194,46 +180,24 @@ def _mib(size: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    url = args.database_url or os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if not url or not url.startswith(("postgres://", "postgresql")):
+    url = postgresql_url(args.database_url)
+    if url is None:
         print("bench/scan_rows.py needs a PostgreSQL database: --database-url postgresql://user:pass@host/db")
         return 2
-    url = url.replace("postgres://", "postgresql://", 1).replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"bench_scan_rows_{os.getpid()}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        version = connection.scalar(text("SHOW server_version"))
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = make_url(url).update_query_dict({"options": f"-c search_path={schema}"})
-    try:
-        from flask_migrate import upgrade
-
-        from traceability.core.extensions import db
-
-        with tempfile.TemporaryDirectory(prefix="bench-rows-") as uploads:
-            app = make_app(scoped.render_as_string(hide_password=False), uploads)
-            with app.app_context():
-                print(f"bench/scan_rows.py: PostgreSQL {version}, scratch schema {schema}")
-                upgrade()  # the schema as `flask db upgrade` makes it
-                started = time.perf_counter()
-                batch_ids = seed(args.batches, args.events)
-                print(
-                    f"   {args.batches:,} lots and {args.batches * args.events:,} events through the services "
-                    f"in {time.perf_counter() - started:.1f} s"
-                )
-                rates = insert_scans(args.scans, batch_ids, random.Random(args.seed))
-                print(
-                    f"   {args.scans:,} scans in 500-row batches: multi-row INSERT {rates['INSERT']:,.0f} rows/s, "
-                    f"the scan writer's COPY {rates['writer']:,.0f} rows/s "
-                    f"({rates['writer'] / rates['INSERT']:.1f}× the INSERT)"
-                )
-                sizes = measure()
-                db.session.remove()
-                db.engine.dispose()
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_app(url, "scan_rows"):
+        started = time.perf_counter()
+        batch_ids = seed(args.batches, args.events)
+        print(
+            f"   {args.batches:,} lots and {args.batches * args.events:,} events through the services "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        rates = insert_scans(args.scans, batch_ids, random.Random(args.seed))
+        print(
+            f"   {args.scans:,} scans in 500-row batches: multi-row INSERT {rates['INSERT']:,.0f} rows/s, "
+            f"the scan writer's COPY {rates['writer']:,.0f} rows/s "
+            f"({rates['writer'] / rates['INSERT']:.1f}× the INSERT)"
+        )
+        sizes = measure()
 
     print()
     print(f"{'table':<12} {'rows':>9} {'heap MiB':>9} {'index MiB':>10} {'total MiB':>10} {'bytes/row':>10}")

@@ -29,11 +29,9 @@ or ``TEST_DATABASE_URL``. Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -43,8 +41,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
+
+from bench.scratch import postgresql_url, scratch_app
 
 WRITER_ROWS = 500
 DEVICES = ("mobile",) * 17 + ("tablet", "desktop", "desktop")
@@ -58,19 +57,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=5, help="runs of each dashboard reading")
     parser.add_argument("--seed", type=int, default=20261212)
     return parser.parse_args(argv)
-
-
-def make_app(url: str, uploads: str) -> Any:
-    from traceability import create_app
-    from traceability.core.config import Config
-
-    class BenchConfig(Config):
-        DATABASE_URL = url
-        SECRET_KEY = "bench-only"
-        PAGE_CACHE_URL = "null"
-        UPLOAD_FOLDER = uploads
-
-    return create_app(BenchConfig)
 
 
 def seed() -> tuple[list[int], int]:
@@ -308,59 +294,35 @@ def dashboards(samples: int, centre_id: int) -> list[tuple[str, float, float, in
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    url = args.database_url or os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if not url or not url.startswith(("postgres://", "postgresql")):
+    url = postgresql_url(args.database_url)
+    if url is None:
         print("bench/scans.py needs a PostgreSQL database: --database-url postgresql://user:pass@host/db")
         return 2
-    url = url.replace("postgres://", "postgresql://", 1).replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"bench_scans_{os.getpid()}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        version = connection.scalar(text("SHOW server_version"))
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = make_url(url).update_query_dict({"options": f"-c search_path={schema}"})
     rng = random.Random(args.seed)
-    try:
-        from flask_migrate import upgrade
-
-        from traceability.core.extensions import db
-
-        with tempfile.TemporaryDirectory(prefix="bench-scans-") as uploads:
-            app = make_app(scoped.render_as_string(hide_password=False), uploads)
-            with app.app_context():
-                print(f"bench/scans.py: PostgreSQL {version}, scratch schema {schema}")
-                upgrade()
-                batch_ids, centre_id = seed()
-                print(f"   34 centres, 340 producers, 1,020 products, {len(batch_ids):,} lots")
-                without, with_counts = write_throughput(args.rounds, batch_ids, rng)
-                print(
-                    f"1. scan writer, {args.rounds * WRITER_ROWS:,} scans each way in 500-row batches: "
-                    f"COPY alone {without:,.0f} rows/s, COPY with the daily counts {with_counts:,.0f} rows/s "
-                    f"(ratio {with_counts / without:.2f})"
-                )
-                loaded, counted, rollup_rows = load_year(args.year_scans, batch_ids, rng)
-                print(
-                    f"2. a year of {args.year_scans:,} scans: COPY into 13 month partitions {loaded:.1f} s; "
-                    f"rebuild-daily {counted:.1f} s -> {rollup_rows:,} daily count rows "
-                    f"({args.year_scans / max(rollup_rows, 1):.1f} scans per row)"
-                )
-                print(f"   the scan analytics' five charts over 366 days, median of {args.samples} runs:")
-                for name, rollup_ms, raw_ms, rollup_total, raw_total in dashboards(args.samples, centre_id):
-                    agree = (
-                        "same totals"
-                        if rollup_total == raw_total
-                        else f"TOTALS DIFFER {rollup_total} {raw_total}"
-                    )
-                    print(
-                        f"   {name:<20} daily counts {rollup_ms:8.1f} ms   raw scans {raw_ms:8.1f} ms   "
-                        f"raw / counts {raw_ms / rollup_ms:6.1f}x   ({rollup_total:,} scans, {agree})"
-                    )
-                db.session.remove()
-                db.engine.dispose()
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_app(url, "scans"):
+        batch_ids, centre_id = seed()
+        print(f"   34 centres, 340 producers, 1,020 products, {len(batch_ids):,} lots")
+        without, with_counts = write_throughput(args.rounds, batch_ids, rng)
+        print(
+            f"1. scan writer, {args.rounds * WRITER_ROWS:,} scans each way in 500-row batches: "
+            f"COPY alone {without:,.0f} rows/s, COPY with the daily counts {with_counts:,.0f} rows/s "
+            f"(ratio {with_counts / without:.2f})"
+        )
+        loaded, counted, rollup_rows = load_year(args.year_scans, batch_ids, rng)
+        print(
+            f"2. a year of {args.year_scans:,} scans: COPY into 13 month partitions {loaded:.1f} s; "
+            f"rebuild-daily {counted:.1f} s -> {rollup_rows:,} daily count rows "
+            f"({args.year_scans / max(rollup_rows, 1):.1f} scans per row)"
+        )
+        print(f"   the scan analytics' five charts over 366 days, median of {args.samples} runs:")
+        for name, rollup_ms, raw_ms, rollup_total, raw_total in dashboards(args.samples, centre_id):
+            agree = (
+                "same totals" if rollup_total == raw_total else f"TOTALS DIFFER {rollup_total} {raw_total}"
+            )
+            print(
+                f"   {name:<20} daily counts {rollup_ms:8.1f} ms   raw scans {raw_ms:8.1f} ms   "
+                f"raw / counts {raw_ms / rollup_ms:6.1f}x   ({rollup_total:,} scans, {agree})"
+            )
     return 0
 
 
