@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from traceability.accounts.policy import is_centre_staff_of
 from traceability.accounts.scope import writable_producer
@@ -186,13 +186,15 @@ def recall_state(batch: Batch) -> RecallState:
     )
 
 
+# Built once (every uncached consumer page runs it): building and keying it cost more than running it.
+_RECALLS_AFFECTING = (
+    select(Recall)
+    .join(RecallBatch, RecallBatch.recall_id == Recall.id)
+    .where(RecallBatch.batch_id == bindparam("batch_id"))
+    .order_by(Recall.opened_at.desc())
+)
+
+
 def recalls_affecting(batch: Batch) -> list[Recall]:
     """The recalls that reach ``batch``, itself or through its inputs, newest first."""
-    return list(
-        db.session.scalars(
-            select(Recall)
-            .join(RecallBatch, RecallBatch.recall_id == Recall.id)
-            .where(RecallBatch.batch_id == batch.id)
-            .order_by(Recall.opened_at.desc())
-        )
-    )
+    return list(db.session.scalars(_RECALLS_AFFECTING, {"batch_id": batch.id}))

@@ -17,7 +17,7 @@ from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from traceability.accounts.scope import writable_producer
 from traceability.audit.service import lock_batch_chains, record_audit
@@ -66,7 +66,9 @@ def page_url(base_url: str, batch: Batch, item: Item | None = None) -> str:
 def by_public_code(code: str) -> tuple[Batch, Item | None] | None:
     """The batch, or the serialised item with its batch, whose ``/t/`` code is ``code``; None if none."""
     code = code.upper()
-    batch = db.session.scalar(select(Batch).where(Batch.public_code == code))
+    batch = db.session.scalar(
+        select(Batch).where(Batch.public_code == code).options(joinedload(Batch.product))
+    )
     if batch is not None:
         return batch, None
     item = db.session.scalar(select(Item).where(Item.public_code == code))

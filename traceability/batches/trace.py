@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import selectinload
 
 from traceability.core.extensions import db
@@ -37,7 +37,7 @@ def _link_ends(direction: Direction):
     return BatchInput.input_batch_id, BatchInput.output_batch_id
 
 
-def _chain(batch_id: int, direction: Direction):
+def _chain(batch_id: int | BindParameter[int], direction: Direction):
     """The recursive CTE of the ids of a batch and of every batch upstream or downstream of it.
 
     UNION, not UNION ALL, over the id alone: a lot reached by several paths
@@ -52,12 +52,29 @@ def _chain(batch_id: int, direction: Direction):
     return chain.union(select(step_to).join(chain, step_from == chain.c.batch_id))
 
 
+def _walk_statement(direction: Direction):
+    """The links of a walk (id, start, end, kind), for the bound ``root``; built once per direction.
+
+    Built once, the statement's cache key is computed once too: building and
+    keying it cost more than running it on a short chain (the consumer page walks on every miss).
+    """
+    step_from, step_to = _link_ends(direction)
+    chain = _chain(bindparam("root"), direction)
+    return select(BatchInput.id, step_from, step_to, BatchInput.kind).where(
+        step_from.in_(select(chain.c.batch_id))
+    )
+
+
+_WALKS = {direction: _walk_statement(direction) for direction in ("upstream", "downstream")}
+
+
 @dataclass(frozen=True)
 class Walk:
     """A chain's lots by their shortest distance from its root (root included, at 0), nearest first, and its links."""
 
     depths: dict[int, int]
     links: list[tuple[int, int, int]]  # (link id, the lot it starts from, the lot it leads to)
+    kinds: dict[int, str] = field(default_factory=dict)  # link id: how it made its lot (transformation...)
 
 
 def walk(batch_id: int, direction: Direction) -> Walk:
@@ -67,14 +84,9 @@ def walk(batch_id: int, direction: Direction) -> Walk:
     walk over them in memory, so each lot is met once at its shortest
     distance, ordered by (distance, id).
     """
-    step_from, step_to = _link_ends(direction)
-    chain = _chain(batch_id, direction)
-    links = [
-        (row[0], row[1], row[2])
-        for row in db.session.execute(
-            select(BatchInput.id, step_from, step_to).where(step_from.in_(select(chain.c.batch_id)))
-        )
-    ]
+    rows = db.session.execute(_WALKS[direction], {"root": batch_id}).all()
+    links = [(row[0], row[1], row[2]) for row in rows]
+    link_kinds = {row[0]: row[3] for row in rows}
     leads_to: dict[int, list[int]] = defaultdict(list)
     for _link_id, start, end in links:
         leads_to[start].append(end)
@@ -84,7 +96,7 @@ def walk(batch_id: int, direction: Direction) -> Walk:
         depth += 1
         frontier = sorted({end for start in frontier for end in leads_to[start] if end not in depths})
         depths.update(dict.fromkeys(frontier, depth))
-    return Walk(depths, links)
+    return Walk(depths, links, link_kinds)
 
 
 def related_batch_ids(batch_id: int, direction: Direction) -> dict[int, int]:

@@ -17,11 +17,14 @@ from urllib.parse import urlsplit
 from flask import current_app, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy import bindparam, inspect, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from traceability.batches.recalls import RecallState, recall_state
 from traceability.batches.service import current_events
-from traceability.models.batches import Batch, Item, Recall
-from traceability.models.registry import Product
+from traceability.core.extensions import db
+from traceability.models.batches import Batch, Item, Recall, TraceEvent
+from traceability.models.registry import Location, Producer, Product
 from traceability.public.copied_codes import CopiedCodeRule
 from traceability.public.item_pages import ItemFacts
 from traceability.public.journey import batch_journey
@@ -139,6 +142,33 @@ def batch_jsonld(
     if offers:
         document["offers"] = offers
     return document
+
+
+# Built once: building and keying a statement with these options costs more than running it.
+_PAGE_BATCH = (
+    select(Batch)
+    .where(Batch.id == bindparam("batch_id"))
+    .options(
+        joinedload(Batch.product).joinedload(Product.producer).joinedload(Producer.centre),
+        joinedload(Batch.product).joinedload(Product.images),
+        joinedload(Batch.origin_location),
+        selectinload(Batch.events).joinedload(TraceEvent.location).joinedload(Location.producer),
+    )
+)
+
+
+def load_page_batch(batch: Batch) -> Batch:
+    """``batch`` read again with what its page shows of it: two queries, none while the page is drawn.
+
+    Its product with the producer, the centre and the pictures, its origin and
+    its events with their places and their operators (``event_party``). The
+    page is drawn after a commit (``resolver._through_cache``), which expired
+    every object: without this, each would be read by a query of its own.
+    """
+    identity = inspect(batch).identity
+    assert identity is not None  # a batch read from the database
+    (batch_id,) = identity
+    return db.session.scalars(_PAGE_BATCH, {"batch_id": batch_id}).unique().one()
 
 
 def consumer_page_context(

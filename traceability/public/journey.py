@@ -2,7 +2,7 @@
 
 A roasted coffee lot is made from a green-coffee lot, itself harvested on a
 farm; the consumer page tells that chain (Decree 37/2026 Art. 23.5 đ and e).
-The lots upstream are found by one recursive query (``trace``), each once at
+The lots upstream and their links are found by one recursive query (``trace.walk``), each once at
 its shortest distance, and everything is read in a few batched queries,
 whatever the chain's length:
 
@@ -23,13 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import BindParameter, and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
-from traceability.batches.trace import origin_batch_ids, related_batch_ids
+from traceability.batches.trace import walk
 from traceability.core.extensions import db
-from traceability.models.accounts import User
-from traceability.models.batches import Batch, BatchInput, TraceEvent
+from traceability.models.batches import Batch, TraceEvent
 from traceability.models.registry import Certification, Location, Product
 
 JOURNEY_MAX_LOTS = 100  # upstream lots read, nearest first (the origins come on top)
@@ -110,17 +109,34 @@ class UpstreamLots:
     depths: dict[int, int]  # lot id: distance from the page's lot, for the lots read
     origin_ids: list[int]
     total: int
+    # How each lot read went into the next one: the kind of its link nearest the page's lot.
+    kinds: dict[int, str] = field(default_factory=dict)
 
 
 def upstream_lots(batch_id: int) -> UpstreamLots:
-    """The upstream lots a page reads: the nearest ``JOURNEY_MAX_LOTS`` and the origins (two queries)."""
-    depths = related_batch_ids(batch_id, "upstream")
+    """The upstream lots a page reads: the nearest ``JOURNEY_MAX_LOTS`` and the origins (one query).
+
+    The origins are the lots of the chain made from no other lot (``origin_batch_ids``): every
+    link that makes a lot of the chain is in the walk, so they are found in its links.
+    """
+    chain = walk(batch_id, "upstream")
+    depths = {lot_id: depth for lot_id, depth in chain.depths.items() if lot_id != batch_id}
     if not depths:
         return UpstreamLots({}, [], 0)
     nearest = sorted(depths, key=lambda lot_id: (depths[lot_id], lot_id))[:JOURNEY_MAX_LOTS]
-    origins = origin_batch_ids(batch_id, limit=MAX_ORIGIN_LOTS)
-    read = {lot_id: depths[lot_id] for lot_id in (*nearest, *origins) if lot_id in depths}
-    return UpstreamLots(read, [lot_id for lot_id in origins if lot_id in depths], len(depths))
+    made_from_something = {start for _link_id, start, _end in chain.links}
+    origins = sorted(lot_id for lot_id in depths if lot_id not in made_from_something)[:MAX_ORIGIN_LOTS]
+    read = {lot_id: depths[lot_id] for lot_id in (*nearest, *origins)}
+    kinds: dict[int, tuple[int, str]] = {}
+    for link_id, output_id, input_id in chain.links:
+        distance = 0 if output_id == batch_id else read.get(output_id)
+        if (
+            input_id in read
+            and distance is not None
+            and (input_id not in kinds or distance < kinds[input_id][0])
+        ):
+            kinds[input_id] = (distance, chain.kinds[link_id])
+    return UpstreamLots(read, origins, len(depths), {lot_id: kind for lot_id, (_d, kind) in kinds.items()})
 
 
 def upstream_lot_ids(batch_id: int) -> list[int]:
@@ -128,7 +144,7 @@ def upstream_lot_ids(batch_id: int) -> list[int]:
     return sorted(upstream_lots(batch_id).depths)
 
 
-def _standing(lot_ids: list[int]):
+def _standing(lot_ids: list[int] | BindParameter[list[int]]):
     """SQL: events of these lots that stand (not voided by a correction, not a retraction)."""
     voiding = aliased(TraceEvent)
     return and_(
@@ -138,17 +154,23 @@ def _standing(lot_ids: list[int]):
     )
 
 
-_EVENT_OPTIONS = (
-    joinedload(TraceEvent.location).joinedload(Location.producer),
-    joinedload(TraceEvent.actor).joinedload(User.producer),
-    joinedload(TraceEvent.actor).joinedload(User.centre),
+# The public pages name the place of an event and who operated it (``event_party``), never the account.
+_EVENT_OPTIONS = (joinedload(TraceEvent.location).joinedload(Location.producer),)
+
+# The statements of a page's journey, built once with bound lists of ids: building a statement and
+# computing its cache key cost more than running it, on every uncached page (bench/render.py).
+_LOT_IDS: BindParameter[list[int]] = bindparam("lot_ids", expanding=True)
+_LOTS = (
+    select(Batch)
+    .where(Batch.id.in_(_LOT_IDS))
+    .options(
+        joinedload(Batch.product).joinedload(Product.producer),
+        joinedload(Batch.origin_location).joinedload(Location.producer),
+    )
 )
 
 
-def _summary_events(
-    lot_ids: list[int], origin_ids: list[int]
-) -> tuple[dict[int, list[TraceEvent]], dict[int, int]]:
-    """The first events of each lot (and every harvest of an origin lot), with each lot's count: one query."""
+def _summary_events_statement():
     ranked = (
         select(
             TraceEvent.id.label("event_id"),
@@ -157,19 +179,45 @@ def _summary_events(
             .label("position"),
             func.count().over(partition_by=TraceEvent.batch_id).label("total"),
         )
-        .where(_standing(lot_ids))
+        .where(_standing(_LOT_IDS))
         .subquery()
     )
-    wanted = ranked.c.position <= SUMMARY_EVENTS_PER_STAGE
-    if origin_ids:
-        wanted = or_(wanted, and_(TraceEvent.type == "harvesting", TraceEvent.batch_id.in_(origin_ids)))
-    rows = db.session.execute(
+    origin_harvest = and_(
+        TraceEvent.type == "harvesting", TraceEvent.batch_id.in_(bindparam("origin_ids", expanding=True))
+    )
+    return (
         select(TraceEvent, ranked.c.position, ranked.c.total)
         .join(ranked, ranked.c.event_id == TraceEvent.id)
-        .where(wanted)
+        .where(or_(ranked.c.position <= SUMMARY_EVENTS_PER_STAGE, origin_harvest))
         .options(*_EVENT_OPTIONS)
         .order_by(TraceEvent.event_time, TraceEvent.id)
-    ).all()
+    )
+
+
+_SUMMARY_EVENTS = _summary_events_statement()
+_ALL_EVENTS = (
+    select(TraceEvent)
+    .where(_standing(_LOT_IDS))
+    .options(*_EVENT_OPTIONS)
+    .order_by(TraceEvent.event_time, TraceEvent.id)
+    .limit(JOURNEY_MAX_EVENTS + 1)
+)
+_PLACE_CERTIFICATIONS = (
+    select(Certification)
+    .where(
+        Certification.status == "verified",
+        Certification.scope == "location",
+        Certification.location_id.in_(bindparam("location_ids", expanding=True)),
+    )
+    .order_by(Certification.type, Certification.id)
+)
+
+
+def _summary_events(
+    lot_ids: list[int], origin_ids: list[int]
+) -> tuple[dict[int, list[TraceEvent]], dict[int, int]]:
+    """The first events of each lot (and every harvest of an origin lot), with each lot's count: one query."""
+    rows = db.session.execute(_SUMMARY_EVENTS, {"lot_ids": lot_ids, "origin_ids": origin_ids}).all()
     events: dict[int, list[TraceEvent]] = {}
     counts: dict[int, int] = {}
     for event, _position, total in rows:
@@ -180,17 +228,7 @@ def _summary_events(
 
 def _all_events(lot_ids: list[int]) -> tuple[dict[int, list[TraceEvent]], bool]:
     """Every standing event of the lots, up to ``JOURNEY_MAX_EVENTS``; True when there were more."""
-    found = (
-        db.session.scalars(
-            select(TraceEvent)
-            .where(_standing(lot_ids))
-            .options(*_EVENT_OPTIONS)
-            .order_by(TraceEvent.event_time, TraceEvent.id)
-            .limit(JOURNEY_MAX_EVENTS + 1)
-        )
-        .unique()
-        .all()
-    )
+    found = db.session.scalars(_ALL_EVENTS, {"lot_ids": lot_ids}).unique().all()
     events: dict[int, list[TraceEvent]] = {}
     for event in found[:JOURNEY_MAX_EVENTS]:
         events.setdefault(event.batch_id, []).append(event)
@@ -201,17 +239,8 @@ def _origin_certifications(location_ids: list[int], today: date) -> dict[int, li
     """The verified certificates in force of these places, by place."""
     if not location_ids:
         return {}
-    found = db.session.scalars(
-        select(Certification)
-        .where(
-            Certification.status == "verified",
-            Certification.scope == "location",
-            Certification.location_id.in_(location_ids),
-        )
-        .order_by(Certification.type, Certification.id)
-    )
     certifications: dict[int, list[Certification]] = {}
-    for certification in found:
+    for certification in db.session.scalars(_PLACE_CERTIFICATIONS, {"location_ids": location_ids}):
         if certification.location_id is not None and certification.is_valid_on(today):
             certifications.setdefault(certification.location_id, []).append(certification)
     return certifications
@@ -253,28 +282,7 @@ def batch_journey(batch: Batch, *, today: date, whole: bool = False) -> Journey 
     if not upstream.depths:
         return None
     lot_ids = sorted(upstream.depths)
-    lots = {
-        lot.id: lot
-        for lot in db.session.scalars(
-            select(Batch)
-            .where(Batch.id.in_(lot_ids))
-            .options(
-                joinedload(Batch.product).joinedload(Product.producer),
-                joinedload(Batch.origin_location).joinedload(Location.producer),
-            )
-        ).unique()
-    }
-    # How each lot went into the next one: the kind of its link nearest the page's lot.
-    links = db.session.execute(
-        select(BatchInput.input_batch_id, BatchInput.output_batch_id, BatchInput.kind).where(
-            BatchInput.input_batch_id.in_(lot_ids)
-        )
-    ).all()
-    kinds: dict[int, tuple[int, str]] = {}
-    for input_id, output_id, kind in links:
-        distance = 0 if output_id == batch.id else upstream.depths.get(output_id)
-        if distance is not None and (input_id not in kinds or distance < kinds[input_id][0]):
-            kinds[input_id] = (distance, kind)
+    lots = {lot.id: lot for lot in db.session.scalars(_LOTS, {"lot_ids": lot_ids}).unique()}
     if whole:
         events, truncated = _all_events(lot_ids)
         counts = {lot_id: len(found) for lot_id, found in events.items()}
@@ -286,7 +294,7 @@ def batch_journey(batch: Batch, *, today: date, whole: bool = False) -> Journey 
         Stage(
             batch=lot,
             depth=upstream.depths[lot.id],
-            kind=kinds.get(lot.id, (0, "transformation"))[1],
+            kind=upstream.kinds.get(lot.id, "transformation"),
             events=[
                 event
                 for position, event in enumerate(events.get(lot.id, []))

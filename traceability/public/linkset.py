@@ -13,7 +13,7 @@ from typing import Any
 
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from traceability.batches.recalls import recall_state
 from traceability.core.dates import vietnam_today
@@ -36,27 +36,35 @@ LINKSET_CONTEXT = "https://ref.gs1.org/standards/resolver/linkset-context"
 PAGE_LANGUAGES = ["vi", "en"]
 
 
+# Built once (every uncached consumer page runs it): building and keying it cost more than running it.
+# A batch without an origin binds ``location_id`` to NULL, which matches no certificate.
+_BATCH_CERTIFICATIONS = (
+    select(Certification)
+    # An OCOP rating or flagship designation has its own section, not a line among the certificates.
+    .where(
+        Certification.status == "verified",
+        or_(
+            (Certification.scope == "product") & (Certification.product_id == bindparam("product_id")),
+            (Certification.scope == "producer") & (Certification.producer_id == bindparam("producer_id")),
+            (Certification.scope == "location") & (Certification.location_id == bindparam("location_id")),
+        ),
+        Certification.claim_ocop_stars.is_(None),
+        Certification.type != "flagship",
+    )
+    .order_by(Certification.type, Certification.id)
+)
+
+
 def valid_certifications(batch: Batch) -> list[Certification]:
     """The verified, unexpired certificates behind a batch: its product's, its producer's, its origin's."""
     product = batch.product
-    covers = [
-        (Certification.scope == "product") & (Certification.product_id == product.id),
-        (Certification.scope == "producer") & (Certification.producer_id == product.producer_id),
-    ]
-    if batch.origin_location_id is not None:
-        covers.append(
-            (Certification.scope == "location") & (Certification.location_id == batch.origin_location_id)
-        )
     candidates = db.session.scalars(
-        select(Certification)
-        # An OCOP rating or flagship designation has its own section, not a line among the certificates.
-        .where(
-            Certification.status == "verified",
-            or_(*covers),
-            Certification.claim_ocop_stars.is_(None),
-            Certification.type != "flagship",
-        )
-        .order_by(Certification.type, Certification.id)
+        _BATCH_CERTIFICATIONS,
+        {
+            "product_id": product.id,
+            "producer_id": product.producer_id,
+            "location_id": batch.origin_location_id,
+        },
     )
     today = vietnam_today()
     return [certification for certification in candidates if certification.is_valid_on(today)]

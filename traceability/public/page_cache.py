@@ -56,7 +56,7 @@ from typing import Any
 
 from cachelib import BaseCache, FileSystemCache, NullCache
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import ColumnElement, event, select
+from sqlalchemy import BindParameter, ColumnElement, Integer, bindparam, cast, event, null, select, union_all
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from traceability.core import replica
@@ -398,8 +398,36 @@ def batch_scope(batch_id: int) -> str:
     return f"batch:{batch_id}"
 
 
+def _shown_producers_statement():
+    """One statement: (None, producer) for the shown lots' products and places, (lot, producer) for the recalls.
+
+    The shown lots are bound as ``shown``, the page's lot as ``batch_id``. Built
+    once: building and keying it cost more than running it.
+    """
+    shown: BindParameter[list[int]] = bindparam("shown", expanding=True)
+    shown_locations: ColumnElement[bool] = Location.id.in_(
+        select(TraceEvent.location_id).where(TraceEvent.batch_id.in_(shown))
+    )
+    shown_locations |= Location.id.in_(select(Batch.origin_location_id).where(Batch.id.in_(shown)))
+    no_batch = cast(null(), Integer)
+    return union_all(
+        select(no_batch.label("batch_id"), Product.producer_id.label("producer_id"))
+        .join(Batch, Batch.product_id == Product.id)
+        .where(Batch.id.in_(shown)),
+        select(no_batch, Location.producer_id).where(shown_locations),
+        select(Recall.batch_id, Product.producer_id)
+        .join(RecallBatch, RecallBatch.recall_id == Recall.id)
+        .join(Batch, Batch.id == Recall.batch_id)
+        .join(Product, Product.id == Batch.product_id)
+        .where(RecallBatch.batch_id == bindparam("batch_id")),
+    )
+
+
+_SHOWN_PRODUCERS = _shown_producers_statement()
+
+
 def page_scopes(batch: Batch) -> tuple[str, ...]:
-    """The scopes the lot page of ``batch`` shows (a few queries, on a miss only).
+    """The scopes the lot page of ``batch`` shows (two queries, on a miss only).
 
     Besides its own: the upstream lots its journey shows (``journey``: their
     events, links and origin farms) with their products' producers; the
@@ -410,30 +438,12 @@ def page_scopes(batch: Batch) -> tuple[str, ...]:
     certificate, the input's product) bumps one of the scopes.
     """
     upstream = upstream_lot_ids(batch.id)
-    batches, producers = {batch.id, *upstream}, {batch.product.producer_id}
-    shown = sorted(batches)
-    shown_locations: ColumnElement[bool] = Location.id.in_(
-        select(TraceEvent.location_id).where(TraceEvent.batch_id.in_(shown))
-    )
-    shown_locations |= Location.id.in_(select(Batch.origin_location_id).where(Batch.id.in_(shown)))
-    producers.update(db.session.scalars(select(Location.producer_id).where(shown_locations).distinct()))
-    if upstream:
-        producers.update(
-            db.session.scalars(
-                select(Product.producer_id)
-                .join(Batch, Batch.product_id == Product.id)
-                .where(Batch.id.in_(upstream))
-            )
-        )
-    recalled = db.session.execute(
-        select(Recall.batch_id, Product.producer_id)
-        .join(RecallBatch, RecallBatch.recall_id == Recall.id)
-        .join(Batch, Batch.id == Recall.batch_id)
-        .join(Product, Product.id == Batch.product_id)
-        .where(RecallBatch.batch_id == batch.id)
-    ).all()
-    for recalled_batch, producer in recalled:
-        batches.add(recalled_batch)
+    batches, producers = {batch.id, *upstream}, set()
+    for recalled_batch, producer in db.session.execute(
+        _SHOWN_PRODUCERS, {"shown": sorted(batches), "batch_id": batch.id}
+    ):
+        if recalled_batch is not None:
+            batches.add(recalled_batch)
         producers.add(producer)
     return (
         EVERYTHING,

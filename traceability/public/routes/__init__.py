@@ -29,7 +29,8 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import contains_eager
 from werkzeug.routing import PathConverter
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -45,7 +46,7 @@ from traceability.http.web import local_path, perform
 from traceability.models.batches import Batch, Item
 from traceability.models.registry import Product
 from traceability.public.canonical_paths import raw_path, short_code_path
-from traceability.public.consumer import consumer_page_context, localized_name
+from traceability.public.consumer import consumer_page_context, load_page_batch, localized_name
 from traceability.public.item_pages import ItemFacts
 from traceability.public.journey import JOURNEY_MAX_EVENTS, batch_journey
 from traceability.public.linkset import build_product_linkset, resolver_description
@@ -180,6 +181,7 @@ def _render_batch_page(batch: Batch, item: Any = None, item_facts: ItemFacts | N
 
     The same for every reader of one language (cached); an item's own facts come built.
     """
+    batch = load_page_batch(batch)
     context = consumer_page_context(
         batch, item, entity_url=_entity_url(batch, item), today=vietnam_today(), item_facts=item_facts
     )
@@ -267,6 +269,15 @@ def _raw_path() -> str:
     return raw_path(request.environ)
 
 
+# The lot at a Digital Link, with its product (its URL needs the GTIN); built once, as the hottest query.
+_BATCH_AT_LINK = (
+    select(Batch)
+    .join(Product)
+    .where(Product.gtin == bindparam("gtin"), Batch.lot_code == bindparam("lot"))
+    .options(contains_eager(Batch.product))
+)
+
+
 @bp.route(
     "/01/<dlpath:_identifiers>",
     methods=["GET", "HEAD", "OPTIONS"],
@@ -286,9 +297,7 @@ def digital_link(_identifiers: str):
         abort(404)  # variants are not registered
     batch = None
     if link.lot is not None:
-        batch = db.session.scalar(
-            select(Batch).join(Product).where(Product.gtin == link.gtin14, Batch.lot_code == link.lot)
-        )
+        batch = db.session.scalar(_BATCH_AT_LINK, {"gtin": link.gtin14, "lot": link.lot})
     item = None
     if batch is not None and link.serial is not None:
         item = db.session.scalar(select(Item).where(Item.batch_id == batch.id, Item.serial == link.serial))
