@@ -1,7 +1,7 @@
 """Benchmark: the first render of a lot's consumer page (a page cache miss), CPU and SQL per page.
 
     .venv/bin/python bench/render.py [--database sqlite|postgresql|both] [--database-url URL]
-                                     [--rounds R] [--profile]
+                                     [--rounds R] [--profile FILE]
 
 Loads the demo registry (``flask seed-demo``: lots made from other lots,
 events at several places, verified certificates, a recall that reaches a lot
