@@ -8,7 +8,14 @@ from traceability.models.epcis import EpcisCaptureJob, EpcisQueryEvent, EpcisQue
 from traceability.models.idempotency import IdempotentRequest
 from traceability.models.inspections import Inspection, InspectionCheck, InspectionFollowUp, InspectionPhoto
 from traceability.models.notifications import Notification, NotificationPreference
-from traceability.models.public import ProblemReport, ProblemReportReply, Scan, ScanDaily
+from traceability.models.public import (
+    ProblemReport,
+    ProblemReportReply,
+    Scan,
+    ScanDaily,
+    ScanDailyCentre,
+    ScanDailyProduct,
+)
 from traceability.models.registry import (
     Centre,
     Certification,
@@ -54,6 +61,8 @@ __all__ = [
     "RecallBatch",
     "Scan",
     "ScanDaily",
+    "ScanDailyCentre",
+    "ScanDailyProduct",
     "ScienceTask",
     "TechnologyProcess",
     "TraceEvent",
