@@ -22,7 +22,14 @@ from traceability.batches.service import new_public_code
 from traceability.core.dates import add_months
 from traceability.models.audit import AuditEntry
 from traceability.models.batches import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
-from traceability.models.public import ProblemReport, Scan, ScanDaily, ScanDailyCentre, ScanDailyProduct
+from traceability.models.public import (
+    ProblemReport,
+    Scan,
+    ScanDaily,
+    ScanDailyCentre,
+    ScanDailyProduct,
+    ScanMonthlyProduct,
+)
 
 TODAY = vietnam_today()
 TABLES = (Batch, TraceEvent, Item, Scan, ProblemReport, BatchInput, Recall, RecallBatch)
@@ -126,7 +133,7 @@ def test_apply_removes_batches_past_their_period_with_their_rows(runner, db, bat
     assert db.session.scalar(gone_counts) == 2  # its daily scan counts go with it too
     coarser = {
         model: db.session.scalar(select(func.coalesce(func.sum(model.count), 0)))
-        for model in (ScanDailyProduct, ScanDailyCentre)
+        for model in (ScanDailyProduct, ScanDailyCentre, ScanMonthlyProduct)
     }
     result = runner.invoke(args=["retention", "purge", "--apply"])
     assert result.exit_code == 0, result.output

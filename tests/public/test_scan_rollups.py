@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from traceability.core.dates import VIETNAM_OFFSET, vietnam_midnight, vietnam_today
 from traceability.models.batches import Batch
-from traceability.models.public import Scan, ScanDaily, ScanDailyCentre, ScanDailyProduct
+from traceability.models.public import Scan, ScanDaily, ScanDailyCentre, ScanDailyProduct, ScanMonthlyProduct
 from traceability.models.registry import Producer, Product
 from traceability.public.scan_buffer import ScanBuffer
 from traceability.public.scan_rollups import rebuild_daily_counts
@@ -40,10 +40,11 @@ def _raw_counts(db) -> dict[tuple, int]:
     return counts
 
 
-def _coarser_raw(db) -> tuple[dict[tuple, int], dict[tuple, int]]:
-    """The product and centre counts the coarser tables should hold, from the raw rows."""
+def _coarser_raw(db) -> tuple[dict[tuple, int], dict[tuple, int], dict[tuple, int]]:
+    """The product, centre and monthly product counts the coarser tables should hold, from the raw rows."""
     products: dict[tuple, int] = {}
     centres: dict[tuple, int] = {}
+    months: dict[tuple, int] = {}
     rows = db.session.execute(
         select(Scan.scanned_at, Scan.language, Scan.device_class, Product.id, Producer.centre_id)
         .join(Batch, Batch.id == Scan.batch_id)
@@ -54,16 +55,20 @@ def _coarser_raw(db) -> tuple[dict[tuple, int], dict[tuple, int]]:
         day = moment.astimezone(VIETNAM_OFFSET).date()
         products[(day, product_id)] = products.get((day, product_id), 0) + 1
         centres[(day, centre_id, language, device)] = centres.get((day, centre_id, language, device), 0) + 1
-    return products, centres
+        months[(day.replace(day=1), product_id)] = months.get((day.replace(day=1), product_id), 0) + 1
+    return products, centres, months
 
 
-def _coarser(db) -> tuple[dict[tuple, int], dict[tuple, int]]:
+def _coarser(db) -> tuple[dict[tuple, int], dict[tuple, int], dict[tuple, int]]:
     products = {(row.day, row.product_id): row.count for row in db.session.scalars(select(ScanDailyProduct))}
     centres = {
         (row.day, row.centre_id, row.language, row.device_class): row.count
         for row in db.session.scalars(select(ScanDailyCentre))
     }
-    return products, centres
+    months = {
+        (row.month, row.product_id): row.count for row in db.session.scalars(select(ScanMonthlyProduct))
+    }
+    return products, centres, months
 
 
 def _rollups(db) -> dict[tuple, int]:
@@ -208,6 +213,7 @@ def test_rebuild_gives_the_same_counts_and_keeps_days_before_the_oldest_scan(app
     db.session.execute(ScanDaily.__table__.update().values(count=999))  # damaged counts
     db.session.execute(ScanDailyProduct.__table__.update().values(count=999))
     db.session.execute(ScanDailyCentre.__table__.delete())
+    db.session.execute(ScanMonthlyProduct.__table__.update().values(count=5))
     db.session.commit()
 
     rebuilt = rebuild_daily_counts()
@@ -264,3 +270,38 @@ def test_the_api_scan_count_of_a_lot_reads_the_counts(app, db, tenants):
     db.session.commit()
     assert scan_count(tenants["daklak"].batch) == 12
     assert scan_count(tenants["nghean"].batch) == 8
+
+
+def test_rankings_over_months_read_whole_months_and_the_days_around_them(app, db, tenants):
+    """A period of partial and whole months counts each scan of its days once, and none outside it."""
+    daklak, nghean = tenants["daklak"], tenants["nghean"]
+    start = date(TODAY.year, TODAY.month, 1) - timedelta(days=75)  # some day of the month before last, or so
+    moments = [start + timedelta(days=offset) for offset in (0, 10, 20, 31, 45, 60, 74, 76)]
+    for number, day in enumerate(moments):
+        batch = daklak.batch if number % 3 else nghean.batch
+        db.session.add(
+            Scan(
+                batch_id=batch.id,
+                scanned_at=vietnam_midnight(day) + timedelta(hours=12),
+                language="vi",
+                device_class="mobile",
+            )
+        )
+    db.session.commit()
+    assert _coarser(db) == _coarser_raw(db)
+    ministry = tenants["ministry"]
+    for first, last in (
+        (start, moments[-1]),  # from a month's middle to another's
+        (start + timedelta(days=5), moments[-2]),  # leaves out the first and the last scan
+        (date(start.year, start.month, 1), moments[-1]),  # from a month's first day
+    ):
+        period = Period(first, last)
+        expected: dict[str, int] = {}
+        for number, day in enumerate(moments):
+            if first <= day <= last:
+                tenant = daklak if number % 3 else nghean
+                name = f"{tenant.product.name} ({tenant.producer.name})"
+                expected[name] = expected.get(name, 0) + 1
+        chart = per_product(ministry, period)
+        assert dict(zip(chart.categories, chart.series[0].values, strict=True)) == expected, period
+        assert sum(daily_counts(ministry, period).values()) == sum(expected.values())

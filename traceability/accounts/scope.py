@@ -26,7 +26,7 @@ from traceability.models.accounts import User
 from traceability.models.audit import AuditEntry
 from traceability.models.batches import Batch
 from traceability.models.epcis import EpcisCaptureJob, EpcisQueryEvent
-from traceability.models.public import ScanDaily, ScanDailyCentre, ScanDailyProduct
+from traceability.models.public import ScanDaily, ScanDailyCentre, ScanDailyProduct, ScanMonthlyProduct
 from traceability.models.registry import (
     Centre,
     GtinDispute,
@@ -87,7 +87,7 @@ def tenant_clause(model: type, user: Any = None) -> ColumnElement[bool]:
         if user.role == "producer":
             return EpcisQueryEvent.producer_id == user.producer_id
         return EpcisQueryEvent.centre_id == user.centre_id
-    if model is ScanDaily or model is ScanDailyProduct:
+    if model in (ScanDaily, ScanDailyProduct, ScanMonthlyProduct):
         # The daily scan counts carry their producer and centre too: the same rows, without the joins.
         if user.role == "producer":
             return model.producer_id == user.producer_id

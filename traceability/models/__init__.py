@@ -15,6 +15,7 @@ from traceability.models.public import (
     ScanDaily,
     ScanDailyCentre,
     ScanDailyProduct,
+    ScanMonthlyProduct,
 )
 from traceability.models.registry import (
     Centre,
@@ -63,6 +64,7 @@ __all__ = [
     "ScanDaily",
     "ScanDailyCentre",
     "ScanDailyProduct",
+    "ScanMonthlyProduct",
     "ScienceTask",
     "TechnologyProcess",
     "TraceEvent",

@@ -138,6 +138,29 @@ class ScanDailyProduct(Model):
     count: Mapped[int] = mapped_column(default=0)
 
 
+class ScanMonthlyProduct(Model):
+    """How many scans one product had in one Vietnamese month (``month`` is its first day).
+
+    Kept with the daily counts (``public.scan_rollups``): a year's ranking of
+    products and producers reads twelve rows per product here and only the
+    period's partial months from ``ScanDailyProduct``.
+    """
+
+    __tablename__ = "scan_monthly_product"
+    __owner__ = product_owned(public=False)
+    __table_args__ = (
+        UniqueConstraint("month", "product_id"),
+        Index("ix_scan_monthly_product_centre_month", "centre_id", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date)  # the first day of the Vietnamese month
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"))
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"))
+    count: Mapped[int] = mapped_column(default=0)
+
+
 class ScanDailyCentre(Model):
     """How many scans one centre's producers had on one Vietnamese day, per language and kind of device.
 

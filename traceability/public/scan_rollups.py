@@ -15,7 +15,8 @@ Two coarser tables are kept beside it by the same upserts, so each chart
 reads the coarsest rows that answer it: ``ScanDailyProduct`` (a product's
 day, whatever the lot, language or device: the rankings of products and
 producers) and ``ScanDailyCentre`` (a centre's day per language and device:
-scans per day, province, language and device). A DELETE of lot counts (a
+scans per day, province, language and device), and ``ScanMonthlyProduct`` (a
+product's month: the whole months of a long period's rankings). A DELETE of lot counts (a
 batch's retention purge) takes its scans off the coarser counts too
 (``_forget_deleted_counts``), so every table keeps telling the same totals.
 
@@ -42,17 +43,19 @@ from sqlalchemy.sql.functions import FunctionElement
 from traceability.core.dates import VIETNAM_OFFSET, utcnow, vietnam_midnight
 from traceability.core.extensions import db
 from traceability.models.batches import Batch
-from traceability.models.public import Scan, ScanDaily, ScanDailyCentre, ScanDailyProduct
+from traceability.models.public import Scan, ScanDaily, ScanDailyCentre, ScanDailyProduct, ScanMonthlyProduct
 from traceability.models.registry import Producer, Product
 
 KEY = ("day", "batch_id", "language", "device_class")
 PRODUCT_KEY = ("day", "product_id")
 CENTRE_KEY = ("day", "centre_id", "language", "device_class")
+MONTH_PRODUCT_KEY = ("month", "product_id")
 # Each table with the columns that make its key; every other column but ``count`` is copied on the row.
 ROLLUPS: tuple[tuple[type[Any], tuple[str, ...], tuple[str, ...]], ...] = (
     (ScanDaily, KEY, ("product_id", "producer_id", "centre_id")),
     (ScanDailyProduct, PRODUCT_KEY, ("producer_id", "centre_id")),
     (ScanDailyCentre, CENTRE_KEY, ()),
+    (ScanMonthlyProduct, MONTH_PRODUCT_KEY, ("producer_id", "centre_id")),
 )
 
 
@@ -72,6 +75,28 @@ def _vietnam_date_sqlite(element: vietnam_date, compiler: Any, **kw: Any) -> str
 @compiles(vietnam_date)
 def _vietnam_date(element: vietnam_date, compiler: Any, **kw: Any) -> str:
     return f"CAST(({compiler.process(next(iter(element.clauses)), **kw)}) AT TIME ZONE 'Asia/Ho_Chi_Minh' AS DATE)"
+
+
+class first_of_month(FunctionElement[date]):
+    """The first day of a ``date``'s month, as a ``date``."""
+
+    inherit_cache = True
+    name = "first_of_month"
+
+
+@compiles(first_of_month, "sqlite")
+def _first_of_month_sqlite(element: first_of_month, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(next(iter(element.clauses)), **kw)}, 'start of month')"
+
+
+@compiles(first_of_month)
+def _first_of_month(element: first_of_month, compiler: Any, **kw: Any) -> str:
+    return f"CAST(date_trunc('month', {compiler.process(next(iter(element.clauses)), **kw)}) AS DATE)"
+
+
+def _lot_column(name: str) -> Any:
+    """The column (or expression) of the lot counts that gives a coarser table's ``name``."""
+    return first_of_month(ScanDaily.day) if name == "month" else getattr(ScanDaily, name)
 
 
 def _upsert(
@@ -139,7 +164,7 @@ def add_to_daily_counts(connection: Connection, rows: Iterable[dict[str, Any]]) 
         )
     }
     # Sorted, so two writers adding to the same days take their row locks in one order (no deadlock).
-    values = [
+    values: list[dict[str, Any]] = [
         {
             "day": day,
             "batch_id": batch_id,
@@ -156,6 +181,8 @@ def add_to_daily_counts(connection: Connection, rows: Iterable[dict[str, Any]]) 
     if values:
         # The lot's counts first, then the coarser ones: every writer takes its row locks in one order.
         _upsert(connection, ScanDaily, KEY, values)
+        for value in values:
+            value["month"] = value["day"].replace(day=1)
         for model, key, copied in ROLLUPS[1:]:
             _upsert(connection, model, key, _coarser(values, key, copied))
 
@@ -205,7 +232,7 @@ def _forget_deleted_counts(state: ORMExecuteState) -> None:
     session = state.session
     for model, key, _copied in ROLLUPS[1:]:
         # One correlated UPDATE per table: each coarser row loses the deleted lot counts of its key.
-        same_key = [getattr(ScanDaily, name) == getattr(model, name) for name in key]
+        same_key = [_lot_column(name) == getattr(model, name) for name in key]
         deleted = [statement.whereclause] if statement.whereclause is not None else []
         gone = select(func.sum(ScanDaily.count)).where(*same_key, *deleted).scalar_subquery()
         touched = select(ScanDaily.id).where(*same_key, *deleted).exists()
@@ -271,12 +298,15 @@ def rebuild_daily_counts(since: date | None = None) -> Rebuilt:
     ]
     db.session.execute(insert(ScanDaily).from_select(columns, source))
     for model, key, copied in ROLLUPS[1:]:
-        db.session.execute(delete(model).where(model.day >= since))
-        grouped = [getattr(ScanDaily, name) for name in (*key, *copied)]
+        # A month's row sums its days: rebuilt from the first day of ``since``'s month (kept lot counts).
+        start = since.replace(day=1) if "month" in key else since
+        first = model.month if "month" in key else model.day
+        db.session.execute(delete(model).where(first >= start))
+        grouped = [_lot_column(name) for name in (*key, *copied)]
         db.session.execute(
             insert(model).from_select(
                 [*key, *copied, "count"],
-                select(*grouped, func.sum(ScanDaily.count)).where(ScanDaily.day >= since).group_by(*grouped),
+                select(*grouped, func.sum(ScanDaily.count)).where(ScanDaily.day >= start).group_by(*grouped),
             )
         )
     rows, scans = db.session.execute(

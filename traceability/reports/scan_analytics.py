@@ -23,12 +23,19 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import CompoundSelect, Select, func, or_, select, union_all
 
 from traceability.accounts.scope import tenant_clause
+from traceability.core.dates import month_start
 from traceability.core.extensions import db
 from traceability.models.batches import Batch
-from traceability.models.public import DEVICE_CLASSES, ScanDaily, ScanDailyCentre, ScanDailyProduct
+from traceability.models.public import (
+    DEVICE_CLASSES,
+    ScanDaily,
+    ScanDailyCentre,
+    ScanDailyProduct,
+    ScanMonthlyProduct,
+)
 from traceability.models.registry import Centre, Producer, Product
 from traceability.reports import charts
 from traceability.reports.chart_data import Chart
@@ -147,6 +154,44 @@ def _with_producer(user: Any) -> bool:
     return user.role != "producer"
 
 
+def _whole_months(period: Period) -> tuple[date, date] | None:
+    """The first day of the period's first whole month and of the month after its last; None without one."""
+    first = period.start if period.start.day == 1 else month_start(period.start, 1)
+    after = month_start(period.end + timedelta(days=1), 0)
+    return (first, after) if first < after else None
+
+
+def _per_product(user: Any, period: Period) -> Select | CompoundSelect:
+    """The user's scans per product (``owner_id``, ``scans``): whole months from the monthly counts, the rest by day."""
+    whole = _whole_months(period)
+    if whole is None:
+        days = _scans(user, period, ScanDailyProduct)
+    else:
+        first, after = whole
+        days = _scans(user, period, ScanDailyProduct).where(
+            or_(ScanDailyProduct.day < first, ScanDailyProduct.day >= after)
+        )
+    parts = [
+        days.add_columns(
+            ScanDailyProduct.product_id.label("owner_id"), func.sum(ScanDailyProduct.count).label("scans")
+        ).group_by(ScanDailyProduct.product_id)
+    ]
+    if whole is not None:
+        parts.append(
+            select(
+                ScanMonthlyProduct.product_id.label("owner_id"),
+                func.sum(ScanMonthlyProduct.count).label("scans"),
+            )
+            .where(
+                tenant_clause(ScanMonthlyProduct, user),
+                ScanMonthlyProduct.month >= whole[0],
+                ScanMonthlyProduct.month < whole[1],
+            )
+            .group_by(ScanMonthlyProduct.product_id)
+        )
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
 def _counted_by(user: Any, period: Period, *columns: Any, lots: bool = False) -> Select:
     """The user's scans within the period counted by ``columns`` of their batch, product or producer.
 
@@ -154,13 +199,16 @@ def _counted_by(user: Any, period: Period, *columns: Any, lots: bool = False) ->
     the join touches one row per lot or product, not one per day.
     """
     model = ScanDaily if lots else _counts(user, "product")
-    owner = model.batch_id if lots else model.product_id
-    summed = (
-        _scans(user, period, model)
-        .add_columns(owner.label("owner_id"), func.sum(model.count).label("scans"))
-        .group_by(owner)
-        .subquery()
-    )
+    if model is ScanDailyProduct:
+        summed = _per_product(user, period).subquery()
+    else:
+        owner = model.batch_id if lots else model.product_id
+        summed = (
+            _scans(user, period, model)
+            .add_columns(owner.label("owner_id"), func.sum(model.count).label("scans"))
+            .group_by(owner)
+            .subquery()
+        )
     query = select(*columns, func.sum(summed.c.scans)).select_from(summed)
     if lots:
         query = query.join(Batch, Batch.id == summed.c.owner_id).join(Product, Product.id == Batch.product_id)
