@@ -489,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{rows['scan_daily_centre']:,} rows",
             ),
         ]
+        # Before the writes: their COPY-alone half stores scans without counts, on purpose.
+        print(f"   totals: {totals_agree(centres['66'])}", flush=True)
         print("1. scan writes", flush=True)
         alone, counted = write_throughput(args.write_rounds, lots, rng)
         print(
@@ -501,7 +503,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"{counted:,.0f} / {alone:,.0f} rows/s ({counted / alone:.2f})",
             )
         )
-        print(f"   totals: {totals_agree(centres['66'])}", flush=True)
 
         print(f"2. dashboards, {args.samples} runs each (median / p95 ms)", flush=True)
         timed = dashboards(args.samples, centres["66"])
