@@ -22,7 +22,14 @@ from traceability.batches.service import new_public_code
 from traceability.core.dates import add_months
 from traceability.models.audit import AuditEntry
 from traceability.models.batches import Batch, BatchInput, Item, Recall, RecallBatch, TraceEvent
-from traceability.models.public import ProblemReport, Scan, ScanDaily
+from traceability.models.public import (
+    ProblemReport,
+    Scan,
+    ScanDaily,
+    ScanDailyCentre,
+    ScanDailyProduct,
+    ScanMonthlyProduct,
+)
 
 TODAY = vietnam_today()
 TABLES = (Batch, TraceEvent, Item, Scan, ProblemReport, BatchInput, Recall, RecallBatch)
@@ -124,12 +131,20 @@ def test_apply_removes_batches_past_their_period_with_their_rows(runner, db, bat
     )
     gone_counts = select(func.sum(ScanDaily.count)).where(ScanDaily.batch_id == gone.id)
     assert db.session.scalar(gone_counts) == 2  # its daily scan counts go with it too
+    coarser = {
+        model: db.session.scalar(select(func.coalesce(func.sum(model.count), 0)))
+        for model in (ScanDailyProduct, ScanDailyCentre, ScanMonthlyProduct)
+    }
     result = runner.invoke(args=["retention", "purge", "--apply"])
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert not _exists(db, ids[0]) and not _exists(db, ids[1])
     for model in (TraceEvent, Item, Scan, ScanDaily, ProblemReport):
         assert db.session.scalar(select(func.count()).select_from(model).where(model.batch_id.in_(ids))) == 0
+    # The product's and the centre's counts lose the same scans: every table tells the kept scans' total.
+    kept_scans = db.session.scalar(select(func.count()).select_from(Scan))
+    for model, before in coarser.items():
+        assert db.session.scalar(select(func.coalesce(func.sum(model.count), 0))) == before - 2 == kept_scans
     assert all(_exists(db, batch_id) for batch_id in kept.values())
     remaining = db.session.scalar(
         select(func.count(TraceEvent.id)).where(TraceEvent.batch_id.in_(kept.values()))

@@ -1,4 +1,4 @@
-"""The daily scan counts equal the raw scans, whoever writes them, across the Vietnamese midnight."""
+"""The daily scan counts (per lot, per product, per centre) equal the raw scans, whoever writes them, across the Vietnamese midnight."""
 
 from __future__ import annotations
 
@@ -8,11 +8,19 @@ from sqlalchemy import func, select
 
 from traceability.core.dates import VIETNAM_OFFSET, vietnam_midnight, vietnam_today
 from traceability.models.batches import Batch
-from traceability.models.public import Scan, ScanDaily
+from traceability.models.public import Scan, ScanDaily, ScanDailyCentre, ScanDailyProduct, ScanMonthlyProduct
 from traceability.models.registry import Producer, Product
 from traceability.public.scan_buffer import ScanBuffer
 from traceability.public.scan_rollups import rebuild_daily_counts
-from traceability.reports.scan_analytics import Period, daily_counts, per_device, per_language, per_province
+from traceability.reports.scan_analytics import (
+    Period,
+    daily_counts,
+    per_device,
+    per_language,
+    per_producer,
+    per_product,
+    per_province,
+)
 
 TODAY = vietnam_today()
 
@@ -30,6 +38,37 @@ def _raw_counts(db) -> dict[tuple, int]:
         key = (moment.astimezone(VIETNAM_OFFSET).date(), batch_id, product_id, producer_id, language, device)
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def _coarser_raw(db) -> tuple[dict[tuple, int], dict[tuple, int], dict[tuple, int]]:
+    """The product, centre and monthly product counts the coarser tables should hold, from the raw rows."""
+    products: dict[tuple, int] = {}
+    centres: dict[tuple, int] = {}
+    months: dict[tuple, int] = {}
+    rows = db.session.execute(
+        select(Scan.scanned_at, Scan.language, Scan.device_class, Product.id, Producer.centre_id)
+        .join(Batch, Batch.id == Scan.batch_id)
+        .join(Product, Product.id == Batch.product_id)
+        .join(Producer, Producer.id == Product.producer_id)
+    )
+    for moment, language, device, product_id, centre_id in rows:
+        day = moment.astimezone(VIETNAM_OFFSET).date()
+        products[(day, product_id)] = products.get((day, product_id), 0) + 1
+        centres[(day, centre_id, language, device)] = centres.get((day, centre_id, language, device), 0) + 1
+        months[(day.replace(day=1), product_id)] = months.get((day.replace(day=1), product_id), 0) + 1
+    return products, centres, months
+
+
+def _coarser(db) -> tuple[dict[tuple, int], dict[tuple, int], dict[tuple, int]]:
+    products = {(row.day, row.product_id): row.count for row in db.session.scalars(select(ScanDailyProduct))}
+    centres = {
+        (row.day, row.centre_id, row.language, row.device_class): row.count
+        for row in db.session.scalars(select(ScanDailyCentre))
+    }
+    months = {
+        (row.month, row.product_id): row.count for row in db.session.scalars(select(ScanMonthlyProduct))
+    }
+    return products, centres, months
 
 
 def _rollups(db) -> dict[tuple, int]:
@@ -79,6 +118,7 @@ def test_counts_written_with_the_scans_equal_the_raw_rows(app, db, tenants):
 
     assert db.session.scalar(select(func.count()).select_from(Scan)) == len(rows) == 20
     assert _rollups(db) == _raw_counts(db)
+    assert _coarser(db) == _coarser_raw(db)
     # 23:30 and 00:30 Vietnam time are two days: today has its 00:30 only, yesterday its own
     # 00:30 and the 23:30 before today's midnight.
     daklak = tenants["daklak"].batch
@@ -121,6 +161,48 @@ def test_the_figures_of_the_reports_are_the_raw_counts(app, db, tenants):
     # A centre reads its own province only, from the same rows.
     centre = daily_counts(tenants["nghean"].staff, period)
     assert sum(centre.values()) == 8
+    # The rankings read the product counts: the same totals as the raw scans, named.
+    daklak = tenants["daklak"]
+    products = per_product(ministry, period)
+    assert dict(zip(products.categories, products.series[0].values, strict=True)) == {
+        f"{daklak.product.name} ({daklak.producer.name})": 12,
+        f"{tenants['nghean'].product.name} ({tenants['nghean'].producer.name})": 8,
+    }
+    producers = per_producer(daklak.staff, period)
+    assert dict(zip(producers.categories, producers.series[0].values, strict=True)) == {
+        daklak.producer.name: 12
+    }
+    # A producer reads its own lots' counts, never the centre's sums.
+    own = daily_counts(daklak.producer_user, period)
+    assert sum(own.values()) == 12
+    assert per_language(daklak.producer_user, period).series[0].values == (8, 4)
+
+
+def test_a_product_with_several_lots_and_producers_with_several_products_sum_in_the_rankings(
+    app, db, tenants, make
+):
+    daklak = tenants["daklak"]
+    second_lot = make.batch(daklak.product)
+    other_product = make.product(daklak.producer)
+    third_lot = make.batch(other_product)
+    db.session.commit()
+    moment = vietnam_midnight(TODAY) + timedelta(hours=8)
+    for batch, count in ((daklak.batch, 3), (second_lot, 4), (third_lot, 5)):
+        for _ in range(count):
+            db.session.add(Scan(batch_id=batch.id, scanned_at=moment, language="vi", device_class="mobile"))
+    db.session.commit()
+    period = Period.ending(TODAY, 7)
+    products = per_product(daklak.staff, period)
+    assert sorted(products.series[0].values) == [5, 7]  # one product's two lots count together
+    producers = per_producer(daklak.staff, period)
+    assert producers.series[0].values == (12,)
+    assert (
+        db.session.scalar(
+            select(ScanDailyProduct.count).where(ScanDailyProduct.product_id == daklak.product.id)
+        )
+        == 7
+    )
+    assert _coarser(db) == _coarser_raw(db)
 
 
 def test_rebuild_gives_the_same_counts_and_keeps_days_before_the_oldest_scan(app, db, tenants):
@@ -129,11 +211,15 @@ def test_rebuild_gives_the_same_counts_and_keeps_days_before_the_oldest_scan(app
     db.session.commit()
     expected = _rollups(db)
     db.session.execute(ScanDaily.__table__.update().values(count=999))  # damaged counts
+    db.session.execute(ScanDailyProduct.__table__.update().values(count=999))
+    db.session.execute(ScanDailyCentre.__table__.delete())
+    db.session.execute(ScanMonthlyProduct.__table__.update().values(count=5))
     db.session.commit()
 
     rebuilt = rebuild_daily_counts()
     db.session.commit()
     assert _rollups(db) == expected == _raw_counts(db)
+    assert _coarser(db) == _coarser_raw(db)
     assert rebuilt.scans == 20
 
     # Counts of a day whose raw scans are gone (retention) are kept by a rebuild from any day.
@@ -184,3 +270,38 @@ def test_the_api_scan_count_of_a_lot_reads_the_counts(app, db, tenants):
     db.session.commit()
     assert scan_count(tenants["daklak"].batch) == 12
     assert scan_count(tenants["nghean"].batch) == 8
+
+
+def test_rankings_over_months_read_whole_months_and_the_days_around_them(app, db, tenants):
+    """A period of partial and whole months counts each scan of its days once, and none outside it."""
+    daklak, nghean = tenants["daklak"], tenants["nghean"]
+    start = date(TODAY.year, TODAY.month, 1) - timedelta(days=75)  # some day of the month before last, or so
+    moments = [start + timedelta(days=offset) for offset in (0, 10, 20, 31, 45, 60, 74, 76)]
+    for number, day in enumerate(moments):
+        batch = daklak.batch if number % 3 else nghean.batch
+        db.session.add(
+            Scan(
+                batch_id=batch.id,
+                scanned_at=vietnam_midnight(day) + timedelta(hours=12),
+                language="vi",
+                device_class="mobile",
+            )
+        )
+    db.session.commit()
+    assert _coarser(db) == _coarser_raw(db)
+    ministry = tenants["ministry"]
+    for first, last in (
+        (start, moments[-1]),  # from a month's middle to another's
+        (start + timedelta(days=5), moments[-2]),  # leaves out the first and the last scan
+        (date(start.year, start.month, 1), moments[-1]),  # from a month's first day
+    ):
+        period = Period(first, last)
+        expected: dict[str, int] = {}
+        for number, day in enumerate(moments):
+            if first <= day <= last:
+                tenant = daklak if number % 3 else nghean
+                name = f"{tenant.product.name} ({tenant.producer.name})"
+                expected[name] = expected.get(name, 0) + 1
+        chart = per_product(ministry, period)
+        assert dict(zip(chart.categories, chart.series[0].values, strict=True)) == expected, period
+        assert sum(daily_counts(ministry, period).values()) == sum(expected.values())

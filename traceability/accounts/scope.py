@@ -26,7 +26,7 @@ from traceability.models.accounts import User
 from traceability.models.audit import AuditEntry
 from traceability.models.batches import Batch
 from traceability.models.epcis import EpcisCaptureJob, EpcisQueryEvent
-from traceability.models.public import ScanDaily
+from traceability.models.public import ScanDaily, ScanDailyCentre, ScanDailyProduct, ScanMonthlyProduct
 from traceability.models.registry import (
     Centre,
     GtinDispute,
@@ -87,11 +87,16 @@ def tenant_clause(model: type, user: Any = None) -> ColumnElement[bool]:
         if user.role == "producer":
             return EpcisQueryEvent.producer_id == user.producer_id
         return EpcisQueryEvent.centre_id == user.centre_id
-    if model is ScanDaily:
+    if model in (ScanDaily, ScanDailyProduct, ScanMonthlyProduct):
         # The daily scan counts carry their producer and centre too: the same rows, without the joins.
         if user.role == "producer":
-            return ScanDaily.producer_id == user.producer_id
-        return ScanDaily.centre_id == user.centre_id
+            return model.producer_id == user.producer_id
+        return model.centre_id == user.centre_id
+    if model is ScanDailyCentre:
+        # A centre's sums mix all its producers: its staff's and the ministry's, not a producer's.
+        if user.role == "producer":
+            return false()
+        return ScanDailyCentre.centre_id == user.centre_id
     owner = owner_of(model)
     if owner is not None:  # declared on the model (traceability.core.ownership)
         column = getattr(model, owner.column)

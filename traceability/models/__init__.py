@@ -8,7 +8,15 @@ from traceability.models.epcis import EpcisCaptureJob, EpcisQueryEvent, EpcisQue
 from traceability.models.idempotency import IdempotentRequest
 from traceability.models.inspections import Inspection, InspectionCheck, InspectionFollowUp, InspectionPhoto
 from traceability.models.notifications import Notification, NotificationPreference
-from traceability.models.public import ProblemReport, ProblemReportReply, Scan, ScanDaily
+from traceability.models.public import (
+    ProblemReport,
+    ProblemReportReply,
+    Scan,
+    ScanDaily,
+    ScanDailyCentre,
+    ScanDailyProduct,
+    ScanMonthlyProduct,
+)
 from traceability.models.registry import (
     Centre,
     Certification,
@@ -54,6 +62,9 @@ __all__ = [
     "RecallBatch",
     "Scan",
     "ScanDaily",
+    "ScanDailyCentre",
+    "ScanDailyProduct",
+    "ScanMonthlyProduct",
     "ScienceTask",
     "TechnologyProcess",
     "TraceEvent",

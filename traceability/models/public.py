@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from traceability.core.database import UTCDateTime
 from traceability.core.dates import VIETNAM_OFFSET, add_months, utcnow, vietnam_today
 from traceability.core.extensions import Model
-from traceability.core.ownership import batch_owned
+from traceability.core.ownership import batch_owned, product_owned
 from traceability.core.partitions import ensure_partitions
 
 if TYPE_CHECKING:
@@ -107,6 +107,77 @@ class ScanDaily(Model):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
     producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"))
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"))
+    language: Mapped[str] = mapped_column(String(5))
+    device_class: Mapped[str] = mapped_column(String(10))
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class ScanDailyProduct(Model):
+    """How many scans one product had on one Vietnamese day, whatever the lot, language or device.
+
+    The coarser sibling of ``ScanDaily``, kept in the same transaction
+    (``public.scan_rollups``): the ministry's and the centres' rankings of
+    products and producers read it, one row per product and day instead of
+    a few per lot.
+    """
+
+    __tablename__ = "scan_daily_product"
+    __owner__ = product_owned(public=False)
+    __table_args__ = (
+        UniqueConstraint("day", "product_id"),
+        Index("ix_scan_daily_product_product_day", "product_id", "day"),
+        Index("ix_scan_daily_product_centre_day", "centre_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)  # in Vietnam time
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"))
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"))
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class ScanMonthlyProduct(Model):
+    """How many scans one product had in one Vietnamese month (``month`` is its first day).
+
+    Kept with the daily counts (``public.scan_rollups``): a year's ranking of
+    products and producers reads twelve rows per product here and only the
+    period's partial months from ``ScanDailyProduct``.
+    """
+
+    __tablename__ = "scan_monthly_product"
+    __owner__ = product_owned(public=False)
+    __table_args__ = (
+        UniqueConstraint("month", "product_id"),
+        Index("ix_scan_monthly_product_centre_month", "centre_id", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date)  # the first day of the Vietnamese month
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"))
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"))
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class ScanDailyCentre(Model):
+    """How many scans one centre's producers had on one Vietnamese day, per language and kind of device.
+
+    The coarsest of the daily counts (at most 34 centres × languages × devices
+    rows a day), kept in the same transaction as ``ScanDaily``: the ministry's
+    and the centres' scans per day, per province, per language and per device
+    read it.
+    """
+
+    __tablename__ = "scan_daily_centre"
+    __table_args__ = (
+        UniqueConstraint("day", "centre_id", "language", "device_class"),
+        Index("ix_scan_daily_centre_centre_day", "centre_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)  # in Vietnam time
     centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"))
     language: Mapped[str] = mapped_column(String(5))
     device_class: Mapped[str] = mapped_column(String(10))

@@ -1,4 +1,4 @@
-"""The daily counts of scans (``ScanDaily``), kept in the transaction that writes the scans.
+"""The daily counts of scans (``ScanDaily`` and its coarser siblings), kept in the transaction that writes the scans.
 
 Every dashboard and scan report counts these rows instead of the raw scans:
 a year of a lot's scans is at most a few rows a day (one per language and
@@ -10,6 +10,15 @@ on SQLite as on PostgreSQL) in the same transaction as the scans:
   connection before its COPY or INSERT, so both commit or neither does;
 - scans added through the ORM session (the demo data, tests, a restore's
   objects) are counted when the session flushes them (``_count_flushed_scans``).
+
+Two coarser tables are kept beside it by the same upserts, so each chart
+reads the coarsest rows that answer it: ``ScanDailyProduct`` (a product's
+day, whatever the lot, language or device: the rankings of products and
+producers) and ``ScanDailyCentre`` (a centre's day per language and device:
+scans per day, province, language and device), and ``ScanMonthlyProduct`` (a
+product's month: the whole months of a long period's rankings). A DELETE of lot counts (a
+batch's retention purge) takes its scans off the coarser counts too
+(``_forget_deleted_counts``), so every table keeps telling the same totals.
 
 ``rebuild_daily_counts`` (``flask scans rebuild-daily``) computes them again
 from the raw rows, for the migration's backfill and for repair. What only the
@@ -25,19 +34,29 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, delete, event, func, insert, select
+from sqlalchemy import Connection, Delete, delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from traceability.core.dates import VIETNAM_OFFSET, utcnow, vietnam_midnight
 from traceability.core.extensions import db
 from traceability.models.batches import Batch
-from traceability.models.public import Scan, ScanDaily
+from traceability.models.public import Scan, ScanDaily, ScanDailyCentre, ScanDailyProduct, ScanMonthlyProduct
 from traceability.models.registry import Producer, Product
 
 KEY = ("day", "batch_id", "language", "device_class")
+PRODUCT_KEY = ("day", "product_id")
+CENTRE_KEY = ("day", "centre_id", "language", "device_class")
+MONTH_PRODUCT_KEY = ("month", "product_id")
+# Each table with the columns that make its key; every other column but ``count`` is copied on the row.
+ROLLUPS: tuple[tuple[type[Any], tuple[str, ...], tuple[str, ...]], ...] = (
+    (ScanDaily, KEY, ("product_id", "producer_id", "centre_id")),
+    (ScanDailyProduct, PRODUCT_KEY, ("producer_id", "centre_id")),
+    (ScanDailyCentre, CENTRE_KEY, ()),
+    (ScanMonthlyProduct, MONTH_PRODUCT_KEY, ("producer_id", "centre_id")),
+)
 
 
 class vietnam_date(FunctionElement[date]):
@@ -58,20 +77,60 @@ def _vietnam_date(element: vietnam_date, compiler: Any, **kw: Any) -> str:
     return f"CAST(({compiler.process(next(iter(element.clauses)), **kw)}) AT TIME ZONE 'Asia/Ho_Chi_Minh' AS DATE)"
 
 
-def _upsert(connection: Connection, values: list[dict[str, Any]]) -> None:
-    """Add ``values`` to the counts of their keys, creating the missing rows.
+class first_of_month(FunctionElement[date]):
+    """The first day of a ``date``'s month, as a ``date``."""
+
+    inherit_cache = True
+    name = "first_of_month"
+
+
+@compiles(first_of_month, "sqlite")
+def _first_of_month_sqlite(element: first_of_month, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(next(iter(element.clauses)), **kw)}, 'start of month')"
+
+
+@compiles(first_of_month)
+def _first_of_month(element: first_of_month, compiler: Any, **kw: Any) -> str:
+    return f"CAST(date_trunc('month', {compiler.process(next(iter(element.clauses)), **kw)}) AS DATE)"
+
+
+def _lot_column(name: str) -> Any:
+    """The column (or expression) of the lot counts that gives a coarser table's ``name``."""
+    return first_of_month(ScanDaily.day) if name == "month" else getattr(ScanDaily, name)
+
+
+def _upsert(
+    connection: Connection, model: type[Any], key: tuple[str, ...], values: list[dict[str, Any]]
+) -> None:
+    """Add ``values`` to the counts of their keys in ``model``'s table, creating the missing rows.
 
     One cached statement run over the rows (SQLAlchemy batches them into
     multi-row VALUES itself), rather than a statement compiled afresh per call.
     """
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(ScanDaily)
+    statement = dialect.insert(model)
     connection.execute(
         statement.on_conflict_do_update(
-            index_elements=list(KEY), set_={"count": ScanDaily.count + statement.excluded["count"]}
+            index_elements=list(key), set_={"count": model.count + statement.excluded["count"]}
         ),
         values,
     )
+
+
+def _coarser(
+    values: list[dict[str, Any]], key: tuple[str, ...], copied: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """The lot counts ``values`` summed by ``key`` (the ``copied`` columns follow the key), in key order."""
+    sums: Counter[tuple[Any, ...]] = Counter()
+    extra: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for value in values:
+        group = tuple(value[name] for name in key)
+        sums[group] += value["count"]
+        extra[group] = tuple(value[name] for name in copied)
+    return [
+        {**dict(zip(key, group, strict=True)), **dict(zip(copied, extra[group], strict=True)), "count": count}
+        for group, count in sorted(sums.items())
+    ]
 
 
 def add_to_daily_counts(connection: Connection, rows: Iterable[dict[str, Any]]) -> None:
@@ -105,7 +164,7 @@ def add_to_daily_counts(connection: Connection, rows: Iterable[dict[str, Any]]) 
         )
     }
     # Sorted, so two writers adding to the same days take their row locks in one order (no deadlock).
-    values = [
+    values: list[dict[str, Any]] = [
         {
             "day": day,
             "batch_id": batch_id,
@@ -120,7 +179,12 @@ def add_to_daily_counts(connection: Connection, rows: Iterable[dict[str, Any]]) 
         if batch_id in owners
     ]
     if values:
-        _upsert(connection, values)
+        # The lot's counts first, then the coarser ones: every writer takes its row locks in one order.
+        _upsert(connection, ScanDaily, KEY, values)
+        for value in values:
+            value["month"] = value["day"].replace(day=1)
+        for model, key, copied in ROLLUPS[1:]:
+            _upsert(connection, model, key, _coarser(values, key, copied))
 
 
 def _scan_row(scan: Scan) -> dict[str, Any]:
@@ -149,6 +213,38 @@ class Rebuilt:
     scans: int
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _forget_deleted_counts(state: ORMExecuteState) -> None:
+    """A DELETE of lot counts through the session takes the same scans off the coarser counts first.
+
+    The batch retention purge deletes a lot's ``ScanDaily`` rows with its scans:
+    the product's and the centre's counts of those days lose them too, and rows
+    left at zero go. ``rebuild_daily_counts`` rebuilds the coarser counts
+    itself (``coarser_counts_rebuilt``).
+    """
+    statement = state.statement
+    if not (
+        isinstance(statement, Delete)
+        and getattr(statement.table, "name", None) == ScanDaily.__tablename__
+        and not state.execution_options.get("coarser_counts_rebuilt")
+    ):
+        return
+    session = state.session
+    for model, key, _copied in ROLLUPS[1:]:
+        # One correlated UPDATE per table: each coarser row loses the deleted lot counts of its key.
+        same_key = [_lot_column(name) == getattr(model, name) for name in key]
+        deleted = [statement.whereclause] if statement.whereclause is not None else []
+        gone = select(func.sum(ScanDaily.count)).where(*same_key, *deleted).scalar_subquery()
+        touched = select(ScanDaily.id).where(*same_key, *deleted).exists()
+        session.execute(
+            update(model)
+            .where(touched)
+            .values(count=model.count - gone)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(delete(model).where(model.count <= 0).execution_options(synchronize_session=False))
+
+
 def rebuild_daily_counts(since: date | None = None) -> Rebuilt:
     """Compute the daily counts again from the raw scans, from ``since`` (Vietnam day) on.
 
@@ -161,7 +257,9 @@ def rebuild_daily_counts(since: date | None = None) -> Rebuilt:
         return Rebuilt(since, 0, 0)
     first_day = oldest.astimezone(VIETNAM_OFFSET).date()
     since = first_day if since is None or since < first_day else since
-    db.session.execute(delete(ScanDaily).where(ScanDaily.day >= since))
+    db.session.execute(
+        delete(ScanDaily).where(ScanDaily.day >= since).execution_options(coarser_counts_rebuilt=True)
+    )
     day = vietnam_date(Scan.scanned_at)
     source = (
         select(
@@ -199,6 +297,18 @@ def rebuild_daily_counts(since: date | None = None) -> Rebuilt:
         "count",
     ]
     db.session.execute(insert(ScanDaily).from_select(columns, source))
+    for model, key, copied in ROLLUPS[1:]:
+        # A month's row sums its days: rebuilt from the first day of ``since``'s month (kept lot counts).
+        start = since.replace(day=1) if "month" in key else since
+        first = model.month if "month" in key else model.day
+        db.session.execute(delete(model).where(first >= start))
+        grouped = [_lot_column(name) for name in (*key, *copied)]
+        db.session.execute(
+            insert(model).from_select(
+                [*key, *copied, "count"],
+                select(*grouped, func.sum(ScanDaily.count)).where(ScanDaily.day >= start).group_by(*grouped),
+            )
+        )
     rows, scans = db.session.execute(
         select(func.count(), func.coalesce(func.sum(ScanDaily.count), 0)).where(ScanDaily.day >= since)
     ).one()

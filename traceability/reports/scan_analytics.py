@@ -3,9 +3,13 @@
 A producer sees the scans of its own products, a centre's staff and auditors
 those of their province's producers, the ministry every scan. Each figure is
 one SQL ``GROUP BY`` through the tenant scope over a range of Vietnamese
-calendar days, read from the daily counts (``ScanDaily``, kept as the scans
-are written by ``public.scan_rollups``), never the raw scans, and each returns a ``Chart`` (``chart_data``): the SVG, the
-table under it and its CSV download are drawn from the same numbers.
+calendar days, read from the daily counts (kept as the scans are written by
+``public.scan_rollups``), never the raw scans: the coarsest table that answers
+the figure (``_counts``): a centre's days for the scans per day, province,
+language and device, a product's days for the rankings of products and
+producers, a lot's only for a producer (its own few lots) and the ranking of
+lots. Each returns a ``Chart`` (``chart_data``): the SVG, the table under it
+and its CSV download are drawn from the same numbers.
 
 The "where" chart depends on the reader: the ministry sees provinces, a
 centre its producers, a producer its batches (lot codes).
@@ -19,12 +23,19 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import CompoundSelect, Select, func, or_, select, union_all
 
 from traceability.accounts.scope import tenant_clause
+from traceability.core.dates import month_start
 from traceability.core.extensions import db
 from traceability.models.batches import Batch
-from traceability.models.public import DEVICE_CLASSES, ScanDaily
+from traceability.models.public import (
+    DEVICE_CLASSES,
+    ScanDaily,
+    ScanDailyCentre,
+    ScanDailyProduct,
+    ScanMonthlyProduct,
+)
 from traceability.models.registry import Centre, Producer, Product
 from traceability.reports import charts
 from traceability.reports.chart_data import Chart
@@ -66,16 +77,24 @@ class Period:
         return [self.start + timedelta(days=offset) for offset in range(self.length)]
 
 
-def _scans(user: Any, period: Period) -> Select:
+def _counts(user: Any, by: str) -> Any:
+    """The daily counts table that answers a figure grouped ``by`` "centre" or "product" for ``user``.
+
+    A producer reads its own lots' counts (few rows, and the centre's sums mix
+    other producers); the centres and the ministry read the coarser tables.
+    """
+    if user.role == "producer":
+        return ScanDaily
+    return ScanDailyCentre if by == "centre" else ScanDailyProduct
+
+
+def _scans(user: Any, period: Period, model: Any = ScanDaily) -> Select:
     """The condition shared by every figure: the daily counts of the user's scans within the period."""
     return select().where(
-        tenant_clause(ScanDaily, user),
-        ScanDaily.day >= period.start,
-        ScanDaily.day <= period.end,
+        tenant_clause(model, user),
+        model.day >= period.start,
+        model.day <= period.end,
     )
-
-
-SCANS = func.sum(ScanDaily.count)
 
 
 def _grouped(query: Select) -> list[tuple[Any, int]]:
@@ -112,7 +131,8 @@ def _ranked(
 
 def daily_counts(user: Any, period: Period) -> dict[str, int]:
     """The user's scans per Vietnamese day of the period, keyed by ``periods.day_key`` (no key: none)."""
-    query = _scans(user, period).add_columns(ScanDaily.day, SCANS).group_by(ScanDaily.day)
+    model = _counts(user, "centre")
+    query = _scans(user, period, model).add_columns(model.day, func.sum(model.count)).group_by(model.day)
     return {day_key(day): count for day, count in _grouped(query)}
 
 
@@ -134,19 +154,67 @@ def _with_producer(user: Any) -> bool:
     return user.role != "producer"
 
 
+def _whole_months(period: Period) -> tuple[date, date] | None:
+    """The first day of the period's first whole month and of the month after its last; None without one."""
+    first = period.start if period.start.day == 1 else month_start(period.start, 1)
+    after = month_start(period.end + timedelta(days=1), 0)
+    return (first, after) if first < after else None
+
+
+def _per_product(user: Any, period: Period) -> Select | CompoundSelect:
+    """The user's scans per product (``owner_id``, ``scans``): whole months from the monthly counts, the rest by day."""
+    whole = _whole_months(period)
+    if whole is None:
+        days = _scans(user, period, ScanDailyProduct)
+    else:
+        first, after = whole
+        days = _scans(user, period, ScanDailyProduct).where(
+            or_(ScanDailyProduct.day < first, ScanDailyProduct.day >= after)
+        )
+    parts = [
+        days.add_columns(
+            ScanDailyProduct.product_id.label("owner_id"), func.sum(ScanDailyProduct.count).label("scans")
+        ).group_by(ScanDailyProduct.product_id)
+    ]
+    if whole is not None:
+        parts.append(
+            select(
+                ScanMonthlyProduct.product_id.label("owner_id"),
+                func.sum(ScanMonthlyProduct.count).label("scans"),
+            )
+            .where(
+                tenant_clause(ScanMonthlyProduct, user),
+                ScanMonthlyProduct.month >= whole[0],
+                ScanMonthlyProduct.month < whole[1],
+            )
+            .group_by(ScanMonthlyProduct.product_id)
+        )
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
 def _counted_by(user: Any, period: Period, *columns: Any, lots: bool = False) -> Select:
     """The user's scans within the period counted by ``columns`` of their batch, product or producer.
 
-    Every count names its batch, product and producer (required keys): the joins leave none out.
+    The counts are summed per lot (``lots``) or per product first, then named:
+    the join touches one row per lot or product, not one per day.
     """
-    query = _scans(user, period).add_columns(*columns, SCANS).select_from(ScanDaily)
+    model = ScanDaily if lots else _counts(user, "product")
+    if model is ScanDailyProduct:
+        summed = _per_product(user, period).subquery()
+    else:
+        owner = model.batch_id if lots else model.product_id
+        summed = (
+            _scans(user, period, model)
+            .add_columns(owner.label("owner_id"), func.sum(model.count).label("scans"))
+            .group_by(owner)
+            .subquery()
+        )
+    query = select(*columns, func.sum(summed.c.scans)).select_from(summed)
     if lots:
-        query = query.join(Batch, Batch.id == ScanDaily.batch_id)
-    return (
-        query.join(Product, Product.id == ScanDaily.product_id)
-        .join(Producer, Producer.id == ScanDaily.producer_id)
-        .group_by(*columns)
-    )
+        query = query.join(Batch, Batch.id == summed.c.owner_id).join(Product, Product.id == Batch.product_id)
+    else:
+        query = query.join(Product, Product.id == summed.c.owner_id)
+    return query.join(Producer, Producer.id == Product.producer_id).group_by(*columns)
 
 
 def per_product(user: Any, period: Period) -> Chart:
@@ -169,11 +237,17 @@ def per_product(user: Any, period: Period) -> Chart:
 
 def per_province(user: Any, period: Period) -> Chart:
     """Scans by the province of the producer's centre (the ministry's view)."""
+    model = _counts(user, "centre")
+    summed = (
+        _scans(user, period, model)
+        .add_columns(model.centre_id.label("centre_id"), func.sum(model.count).label("scans"))
+        .group_by(model.centre_id)
+        .subquery()
+    )
     query = (
-        _scans(user, period)
-        .add_columns(Centre.province_code, SCANS)
-        .select_from(ScanDaily)
-        .join(Centre, Centre.id == ScanDaily.centre_id)
+        select(Centre.province_code, func.sum(summed.c.scans))
+        .select_from(summed)
+        .join(Centre, Centre.id == summed.c.centre_id)
         .group_by(Centre.province_code)
     )
     return province_chart(
@@ -217,7 +291,7 @@ def per_batch(user: Any, period: Period) -> Chart:
 def _by_scan_column(
     user: Any,
     period: Period,
-    column: Any,
+    column: str,
     labels: dict[str, Any],
     always: tuple[str, ...],
     *,
@@ -227,7 +301,11 @@ def _by_scan_column(
     header: Any,
 ) -> Chart:
     """Scans counted by one of their own columns: the codes ``always`` shown first, then any other found."""
-    counts = dict(_grouped(_scans(user, period).add_columns(column, SCANS).group_by(column)))
+    model = _counts(user, "centre")
+    grouped = getattr(model, column)
+    counts = dict(
+        _grouped(_scans(user, period, model).add_columns(grouped, func.sum(model.count)).group_by(grouped))
+    )
     codes = [*always, *sorted(code for code in counts if code not in always)]
     return Chart(
         key=key,
@@ -245,7 +323,7 @@ def per_language(user: Any, period: Period) -> Chart:
     return _by_scan_column(
         user,
         period,
-        ScanDaily.language,
+        "language",
         LANGUAGE_LABELS,
         ("vi", "en"),
         key="per-language",
@@ -260,7 +338,7 @@ def per_device(user: Any, period: Period) -> Chart:
     return _by_scan_column(
         user,
         period,
-        ScanDaily.device_class,
+        "device_class",
         DEVICE_LABELS,
         tuple(kind for kind in DEVICE_CLASSES if kind != "bot"),  # crawlers are never counted
         key="per-device",
