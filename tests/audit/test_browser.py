@@ -6,7 +6,8 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from markupsafe import escape
+from sqlalchemy import delete, update
 
 from tests.conftest import WebHelper
 from traceability.audit.service import record_audit
@@ -146,3 +147,105 @@ def test_the_log_is_paginated(app, tenants, db):
     # The sign-in of this very test is on the first page; page two holds the rest.
     assert _ids(first).isdisjoint(_ids(second))
     assert len(_ids(first) | _ids(second)) == 56
+
+
+# The chains: one per centre and a national one, shown and filtered on the pages.
+
+
+def test_the_list_names_each_entrys_chain_and_position(app, tenants, logged, db):
+    own = tenants["daklak"]
+    entry = db.session.query(AuditEntry).filter_by(action="update", producer_id=own.producer.id).one()
+    assert entry.chain == f"centre:{own.centre.id}"
+    page = _page(_signed_in(app, tenants["ministry"]).client, action="update", producer_id=own.producer.id)[1]
+    cell = re.search(r'data-label="Audit chain">(.*?)</td>', page, re.S).group(1)
+    assert escape(own.centre.name) in cell and f"position {entry.position}" in cell
+    national = db.session.query(AuditEntry).filter_by(user_id=tenants["ministry"].id).first()
+    page = _page(_signed_in(app, tenants["ministry"]).client, chain="national")[1]
+    assert national is not None and national.id in _ids(page)
+    assert re.search(r'data-label="Audit chain">National<br>', page)
+
+
+def test_the_ministry_filters_by_chain(app, tenants, logged, db):
+    client = _signed_in(app, tenants["ministry"]).client
+    entries = db.session.query(AuditEntry).all()
+    for key in ("daklak", "nghean"):
+        chain = f"centre:{tenants[key].centre.id}"
+        expected = {e.id for e in entries if e.chain == chain}
+        assert expected and _ids(_page(client, chain=chain)[1]) == expected
+    # The ministry's own sign-in, written after the query above, is on the national chain too.
+    national = _ids(_page(client, chain="national")[1])
+    assert {e.id for e in entries if e.chain == "national"} <= national
+    assert all(db.session.get(AuditEntry, n).chain == "national" for n in national)
+
+
+def test_a_chain_outside_the_readers_scope_is_refused_and_ignored(app, tenants, logged, db):
+    own, other = tenants["daklak"], tenants["nghean"]
+    client = _signed_in(app, own.auditor).client
+    unfiltered = _ids(_page(client)[1])
+    page = _page(client, chain=f"centre:{other.centre.id}")[1]
+    options = re.search(r'<select[^>]*name="chain".*?</select>', page, re.S).group(0)
+    assert escape(own.centre.name) in options and escape(other.centre.name) not in options
+    assert "Not a valid choice" in page
+    assert _ids(page) == unfiltered  # ignored: the reader's own log, nothing of the other province
+    for bad in ("centre:abc", "x" * 500, "centre:999999"):
+        status, page = _page(client, chain=bad)
+        assert status == 200 and "Not a valid choice" in page
+
+
+def test_an_entry_links_to_the_previous_entry_of_its_chain(app, tenants, logged, db):
+    own = tenants["daklak"]
+    chain = f"centre:{own.centre.id}"
+    first, second = (
+        db.session.query(AuditEntry).filter_by(chain=chain).order_by(AuditEntry.position).limit(2).all()
+    )
+    client = _signed_in(app, own.auditor).client
+    page = _page(client, f"/manage/audit/{second.id}")[1]
+    assert f"{escape(own.centre.name)}</a> · position {second.position}" in page
+    assert f'<a href="/manage/audit/{first.id}" rel="prev">entry #{first.id}</a> · position 1' in page
+    assert "the chain is broken here" not in page
+    page = _page(client, f"/manage/audit/{first.id}")[1]
+    assert "the start of the chain" in page and 'rel="prev"' not in page
+
+
+def test_the_previous_entry_outside_the_province_is_named_not_linked(app, tenants, logged, db):
+    own, ministry = tenants["daklak"], tenants["ministry"]
+    hidden = record_audit("update", ministry, actor=ministry, after={"n": 1})
+    shared = record_audit("update", ministry, actor=ministry, after={"n": 2})
+    db.session.commit()
+    assert hidden.chain == shared.chain == "national" and shared.position == hidden.position + 1
+    # Like the older entries of the national chain: one the province reads, after one it does not.
+    db.session.execute(
+        update(AuditEntry).where(AuditEntry.id == shared.id).values(producer_id=own.producer.id)
+    )
+    db.session.commit()
+    page = _page(_signed_in(app, own.auditor).client, f"/manage/audit/{shared.id}")[1]
+    assert f"National</a> · position {shared.position}" in page
+    assert f"position {hidden.position} · outside your province" in page
+    assert 'rel="prev"' not in page and f"#{hidden.id}" not in page
+    page = _page(_signed_in(app, ministry).client, f"/manage/audit/{shared.id}")[1]
+    assert f'<a href="/manage/audit/{hidden.id}" rel="prev">' in page
+
+
+def test_a_removed_or_replaced_previous_entry_shows_on_the_page(app, tenants, logged, db):
+    own = tenants["daklak"]
+    record_audit("update", own.product, actor=own.staff, after={"n": 1})
+    db.session.commit()
+    first, second, third = (
+        db.session.query(AuditEntry)
+        .filter_by(chain=f"centre:{own.centre.id}")
+        .order_by(AuditEntry.position)
+        .limit(3)
+        .all()
+    )
+    db.session.execute(update(AuditEntry).where(AuditEntry.id == first.id).values(entry_hash="f" * 64))
+    db.session.execute(delete(AuditEntry).where(AuditEntry.id == second.id))
+    db.session.commit()
+    client = _signed_in(app, own.auditor).client
+    page = _page(client, f"/manage/audit/{third.id}")[1]
+    assert f"position {second.position} · <strong>no entry holds it: entries were removed" in page
+    assert 'rel="prev"' not in page
+    db.session.execute(update(AuditEntry).where(AuditEntry.id == third.id).values(position=second.position))
+    db.session.commit()
+    page = _page(client, f"/manage/audit/{third.id}")[1]
+    assert f'rel="prev">entry #{first.id}</a>' in page
+    assert "not the hash of the entry before it: the chain is broken here" in page

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
@@ -29,11 +30,13 @@ from traceability import create_app
 from traceability.audit.chain import verify_chain
 from traceability.audit.retention import RetentionPolicy, apply_purge, plan_purge
 from traceability.audit.service import NATIONAL_CHAIN, chain_of, entry_hash, record_audit
+from traceability.batches.recalls import recall_batch
 from traceability.core.config import TestConfig
 from traceability.core.database import UTCDateTime
 from traceability.core.extensions import db as _db
 from traceability.models.accounts import User
 from traceability.models.audit import AuditCheckpoint, AuditEntry
+from traceability.models.batches import Batch, BatchInput
 from traceability.registry.products import create_product
 
 ENTRIES = AuditEntry.__table__
@@ -200,6 +203,83 @@ def test_writes_of_two_centres_do_not_wait_for_each_other(app, db, tenants):
     assert report.intact, report.problem
     assert report.chain(chain_of(nghean.centre.id)).entries == 1
     assert report.chain(chain_of(daklak.centre.id)).entries == 1
+
+
+def _recalling(app, staff_id, batch_id, failures):
+    """Recall lot ``batch_id`` as ``staff_id`` in a transaction of its own."""
+    with app.app_context():
+        try:
+            recall_batch(
+                _db.session.get(Batch, batch_id), "Nhiễm khuẩn", actor=_db.session.get(User, staff_id)
+            )
+            _db.session.commit()
+        except Exception as error:  # noqa: BLE001 -- reported to the test, not lost in the thread
+            failures.append(error)
+        finally:
+            _db.session.rollback()
+            _db.session.remove()
+
+
+def _made_from(make, source, tenant):
+    """A lot of ``tenant``'s producer made from ``source``: lineage across provinces when they differ."""
+    lot = make.batch(tenant.product)
+    _db.session.add(
+        BatchInput(output_batch_id=lot.id, input_batch_id=source.id, quantity=1, kind="transformation")
+    )
+    return lot
+
+
+def _advisory_waiters():
+    with _db.engine.connect() as connection:
+        return connection.scalar(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        )
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_recalls_across_two_provinces_in_opposite_orders_both_commit(app, db, make, tenants, round_, caplog):
+    """Each recall writes both provinces' chains, one starting from each: neither is cancelled as a deadlock.
+
+    On PostgreSQL both wait behind a transaction holding the two chains, so
+    they start together; each then takes its chains in one order (the lowest
+    centre first), whichever lot it recalls. SQLite runs them one at a time.
+    """
+    daklak, nghean = tenants["daklak"], tenants["nghean"]
+    from_daklak, from_nghean = make.batch(daklak.product), make.batch(nghean.product)
+    reaches_nghean = _made_from(make, from_daklak, nghean)
+    reaches_daklak = _made_from(make, from_nghean, daklak)
+    db.session.commit()
+    failures: list[Exception] = []
+    threads = [
+        threading.Thread(target=_recalling, args=(app, daklak.staff.id, from_daklak.id, failures)),
+        threading.Thread(target=_recalling, args=(app, nghean.staff.id, from_nghean.id, failures)),
+    ]
+    db.session.rollback()  # reading the ids began a transaction: on SQLite it would hold the write lock
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as holder, holder.begin():
+            for centre in (daklak.centre, nghean.centre):
+                holder.execute(text("SELECT pg_advisory_xact_lock(720372026, :c)"), {"c": centre.id})
+            for thread in threads:
+                thread.start()
+            for _ in range(500):  # both recalls wait for a chain's lock
+                if _advisory_waiters() == 2:
+                    break
+                time.sleep(0.02)
+        # Released together: each recall now takes its two chains.
+    else:
+        for thread in threads:
+            thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not failures, failures
+    assert "out of order" not in caplog.text
+    db.session.expire_all()
+    for lot in (from_daklak, from_nghean, reaches_nghean, reaches_daklak):
+        assert db.session.get(Batch, lot.id).status == "recalled"
+    report = verify_chain()
+    assert report.intact, report.problem
+    for tenant in (daklak, nghean):
+        assert report.chain(chain_of(tenant.centre.id)).entries >= 3  # its recall and both lots' entries
 
 
 # Retention

@@ -11,6 +11,18 @@ reordering entries breaks the chain; ``traceability.audit.chain`` finds
 where. ``AuditHead`` keeps each chain's newest entry so that a removed tail
 is noticed too.
 
+Lock order: a transaction that writes several chains (a recall reaching
+lots of other provinces, a lot made from lots of producers of two centres,
+a purge, an EPCIS capture) takes all their locks up front, in ascending
+order (the national chain first, then by centre id), before its first
+entry: ``lock_audit_chain(*centre_ids)`` or ``lock_batch_chains(*batch_ids)``.
+Two such transactions then wait for each other instead of each holding a
+chain the other needs (a deadlock: PostgreSQL cancels one, and a user sees
+an error). A chain's lock is taken once per transaction; a lock taken
+after a higher chain's is logged as a warning (where the chains could not
+be known up front: a recall whose walk found a lot made in another province
+after it locked). A write of one chain takes one lock, as before.
+
 The entries written before there was a chain per centre (``hash_version``
 1) are the national chain's first entries, unchanged: their hashes cover
 neither chain nor position, and their positions are their ids.
@@ -27,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -34,7 +47,8 @@ from typing import Any
 import click
 from flask import current_app, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import func, inspect, select, text, update
+from sqlalchemy import event, func, inspect, select, text, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from traceability.core.dates import utcnow
 from traceability.core.extensions import db
@@ -43,10 +57,13 @@ from traceability.models.audit import AuditEntry, AuditHead
 from traceability.models.batches import Batch
 from traceability.models.registry import Producer, Product
 
+log = logging.getLogger(__name__)
+
 GENESIS_HASH = "0" * 64
 NATIONAL_CHAIN = "national"
 # The first key of every chain's advisory lock (the second is the centre id, 0 for the national chain).
 _ADVISORY_LOCK_KEY = 720_372_026
+_HELD_LOCKS = "audit_chain_locks"  # Session.info: the chains' lock keys the transaction holds
 LEGACY_HASH_VERSION, HASH_VERSION = 1, 2
 # A request id from a proxy or client is kept only when it is a plain token.
 # "after" is the object's snapshot unless the caller says otherwise (None for a removal).
@@ -195,23 +212,44 @@ def _next_entry_id() -> int:
 def lock_audit_chain(*centre_ids: int | None) -> None:
     """Hold the right to append to the chains of ``centre_ids`` until the transaction ends.
 
-    None is the national chain. PostgreSQL only; SQLite needs nothing: its
-    write transactions begin IMMEDIATE, one at a time. Every write that
-    audits takes its chain's lock, so it is the first lock a write
-    transaction should take: a service that locks or updates rows and audits
-    afterwards calls this before touching them, else it can hold a row that
-    an auditing transaction waits for while it waits for this lock (a
-    deadlock). Several chains are locked in one order (national first, then
-    by centre id), so two transactions taking the same chains cannot
-    deadlock on them.
+    None is the national chain. Every write that audits takes its chain's
+    lock, so it is the first lock a write transaction should take: a service
+    that locks or updates rows and audits afterwards calls this before
+    touching them, else it can hold a row that an auditing transaction waits
+    for while it waits for this lock (a deadlock). The chains are locked in
+    one order (national first, then by centre id), and a transaction that
+    will write several chains locks them all in one call, up front (see the
+    module's docstring). PostgreSQL only; SQLite needs nothing: its write
+    transactions begin IMMEDIATE, one at a time.
     """
-    if db.session.get_bind().dialect.name != "postgresql":
+    session = db.session()
+    if session.get_bind().dialect.name != "postgresql":
         return
-    for centre_id in sorted({centre_id or 0 for centre_id in centre_ids}):
-        db.session.execute(
-            text("SELECT pg_advisory_xact_lock(:key, :chain)"),
-            {"key": _ADVISORY_LOCK_KEY, "chain": centre_id},
+    if not session.in_transaction():  # so the keys below are forgotten when it ends
+        session.begin()
+    held: set[int] = session.info.setdefault(_HELD_LOCKS, set())
+    wanted = sorted({centre_id or 0 for centre_id in centre_ids} - held)
+    if not wanted:
+        return
+    if held and wanted[0] < max(held):
+        log.warning(
+            "audit chain locks out of order: chain key %s taken after %s; a transaction taking them the "
+            "other way round can deadlock with this one",
+            wanted,
+            sorted(held),
         )
+    for key in wanted:
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key, :chain)"), {"key": _ADVISORY_LOCK_KEY, "chain": key}
+        )
+    held.update(wanted)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _locks_released(session: Session, transaction: SessionTransaction) -> None:
+    # Transaction-level advisory locks end with the outermost transaction (not with a savepoint).
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(_HELD_LOCKS, None)
 
 
 def centres_of_batches(batch_ids: list[int]) -> list[int]:
@@ -229,11 +267,12 @@ def centres_of_batches(batch_ids: list[int]) -> list[int]:
     )
 
 
-def lock_batch_chains(*batch_ids: int) -> None:
-    """Lock the audit chains of the lots' centres (see ``lock_audit_chain``): writes about the same
-    lots take the same locks, so a recall, a use as an input and an event on a lot come one at a time."""
+def lock_batch_chains(*batch_ids: int, centre_ids: tuple[int | None, ...] = ()) -> None:
+    """Lock the audit chains of the lots' centres and of ``centre_ids``, all up front (see
+    ``lock_audit_chain``): writes about the same lots take the same locks, so a recall, a use as an
+    input and an event on a lot come one at a time."""
     if db.session.get_bind().dialect.name == "postgresql":
-        lock_audit_chain(*centres_of_batches(list(batch_ids)))
+        lock_audit_chain(*centres_of_batches(list(batch_ids)), *centre_ids)
 
 
 def audit_type(model: type) -> str:

@@ -46,6 +46,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from traceability.accounts.scope import tenant_clause, writable_producer
+from traceability.audit.service import lock_batch_chains
 from traceability.batches.epcis import ANCHOR_TYPES, TRANSACTION_TYPES, Uris, batch_events, project_uris
 from traceability.batches.epcis_index import pending_batches
 from traceability.batches.lineage import add_inputs
@@ -298,6 +299,9 @@ def capture_document(document: dict[str, Any], *, actor: User, base_url: str | N
                 errors[index] = error.messages
     _refuse_if(errors)
     known = _known_event_ids(plans, uris)
+    # The chains of every lot the document writes about, all locked before the first entry and in order,
+    # so two captures about lots of the same two provinces cannot deadlock (traceability.audit.service).
+    lock_batch_chains(*{batch.id for plan in plans if not plan.erroneous for batch in plan.batches})
     for plan in plans:
         if plan.event_id in known:
             result.duplicates += 1

@@ -25,13 +25,15 @@ def _consumed(batch_id: int) -> Decimal:
     return Decimal(total or 0)
 
 
-def _lock_inputs(batch_ids: list[int], actor: User) -> dict[int, Batch]:
+def _lock_inputs(batch_ids: list[int], output: Batch, actor: User) -> dict[int, Batch]:
     """The input batches the actor may use, locked on PostgreSQL so two requests can't both take the rest.
 
-    The audit chain locks of the inputs' centres come first (see ``lock_audit_chain``), and the
-    rows are read again as they are now: a recall committed a moment ago must show.
+    The audit chain locks of the inputs' centres and the output's come first, together (see
+    ``lock_audit_chain``: a caller that audited the output already took them all up front, as
+    ``create_batch`` does), and the rows are read again as they are now: a recall committed a
+    moment ago must show.
     """
-    lock_batch_chains(*batch_ids)
+    lock_batch_chains(*batch_ids, centre_ids=(output.product.producer.centre_id,))
     query = (
         select(Batch)
         .where(Batch.id.in_(batch_ids), tenant_clause(Batch, actor))
@@ -58,7 +60,7 @@ def add_inputs(output: Batch, inputs: list[dict[str, Any]], *, kind: str, actor:
         errors["inputs"] = _l("Each input batch may be listed once.")
     if errors:
         raise InvalidInput(_l("The inputs could not be recorded."), errors)
-    batches = _lock_inputs([i for i in ids if isinstance(i, int)], actor)
+    batches = _lock_inputs([i for i in ids if isinstance(i, int)], output, actor)
     downstream = related_batch_ids(output.id, "downstream") if output.id else {}
     links = []
     for index, entry in enumerate(inputs):

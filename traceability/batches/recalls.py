@@ -40,9 +40,7 @@ def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_l("Say why the batch is recalled."), {"reason": _l("This field is required.")})
-    # Before reading what was made from the batch: a lot being made from it right now
-    # either commits first and is reached, or comes after and sees the recall.
-    lock_batch_chains(batch.id)
+    depths = _lock_downstream_chains(batch, producer.centre_id)
     open_recall = db.session.scalar(
         select(Recall.id).where(Recall.batch_id == batch.id, Recall.status == "open")
     )
@@ -50,15 +48,6 @@ def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
         raise Conflict(_l("This batch already has an open recall."))
     recall = Recall(batch_id=batch.id, reason=reason, opened_by_id=actor.id)
     db.session.add(recall)
-    # Every lot downstream, each once whatever the paths to it, and never bounded: a recall reaches them all.
-    depths = {batch.id: 0, **related_batch_ids(batch.id, "downstream")}
-    if db.session.get_bind().dialect.name == "postgresql":
-        other_centres = set(centres_of_batches(list(depths))) - {producer.centre_id}
-        if other_centres:
-            # Lots downstream in other provinces: once their centres' chains are held too, nothing
-            # more can be made from them until this commits, so the walk is taken again.
-            lock_audit_chain(*other_centres)
-            depths = {batch.id: 0, **related_batch_ids(batch.id, "downstream")}
     affected = db.session.scalars(
         select(Batch).where(Batch.id.in_(list(depths))).execution_options(populate_existing=True)
     ).all()
@@ -90,6 +79,33 @@ def recall_batch(batch: Batch, reason: str, *, actor: User) -> Recall:
     return recall
 
 
+def _lock_downstream_chains(batch: Batch, centre_id: int) -> dict[int, int]:
+    """Lock the audit chains of every lot downstream of ``batch`` (and of ``centre_id``), lowest first,
+    and give those lots with their depths, read once the locks are held.
+
+    Every lot made from a lot takes its input's chain lock first, so once the
+    chains are held nothing more can be made from the lots found, and a lot
+    being made right now either committed before and is found, or comes after
+    and sees the recall. Every lot downstream, each once whatever the paths
+    to it, and never bounded: a recall reaches them all. On PostgreSQL the
+    walk runs once before the locks, to know them all and take them in
+    order (see ``traceability.audit.service``), and again under them; a lot
+    made in yet another province in between has its chain locked after the
+    others (logged) and the walk runs again.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return {batch.id: 0, **related_batch_ids(batch.id, "downstream")}
+    locked: set[int] = set()
+    depths = {batch.id: 0, **related_batch_ids(batch.id, "downstream")}
+    while True:
+        centres = set(centres_of_batches(list(depths))) | {centre_id}
+        if centres <= locked:
+            return depths
+        lock_audit_chain(*centres)
+        locked |= centres
+        depths = {batch.id: 0, **related_batch_ids(batch.id, "downstream")}
+
+
 def _in_force():
     """The recalls that hold their lots: open, or closed with the lots withdrawn."""
     return or_(Recall.status == "open", Recall.outcome == "withdrawn")
@@ -117,7 +133,9 @@ def close_recall(recall: Recall, note: str, outcome: str, *, actor: User) -> Rec
         raise InvalidInput(
             _l("Say why the lots can return to sale."), {"note": _l("This field is required.")}
         )
-    lock_batch_chains(recall.batch_id)  # as recall_batch: one recall decision at a time
+    # As recall_batch: one recall decision at a time. The lots returned to sale are audited in their own
+    # centres' chains: all of them locked up front, in order.
+    lock_batch_chains(recall.batch_id, *(entry.batch_id for entry in recall.affected))
     before = snapshot(recall)
     recall.status = "closed"
     recall.outcome = outcome

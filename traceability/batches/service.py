@@ -190,6 +190,11 @@ def create_batch(data: dict[str, Any], *, actor: User) -> Batch:
         _l("This product already has a batch with lot code %(lot)s.", lot=lot_code),
         {"lot_code": _l("Already used for this product.")},
     )
+    if data.get("inputs"):
+        # Its entries and its inputs' go to the chains of its centre and of the inputs' centres: all locked
+        # now, in order (traceability.audit.service), before the first entry takes its own centre's.
+        input_ids = [entry.get("batch_id") for entry in data["inputs"] if isinstance(entry, dict)]
+        lock_batch_chains(*(i for i in input_ids if isinstance(i, int)), centre_ids=(producer.centre_id,))
     if db.session.scalar(select(Batch.id).where(Batch.product_id == product.id, Batch.lot_code == lot_code)):
         raise duplicate
     try:

@@ -1,20 +1,23 @@
 """A form's attached file, kept across a refusal: the web side of ``core.kept_uploads``.
 
-A view wraps the form's file field and its hidden ``kept`` field::
+A view wraps the form's file field and its hidden ``kept`` field, and
+settles its attachments once, whatever happened to the submit::
 
     attachment = Attachment(form.document, form.kept_document, max_bytes=limit)
+    outcome = None
     if form.validate_on_submit():
         document, name = attachment.read()
-        if perform(save, ..., document=document, document_name=name).ok:
-            attachment.done()
-    attachment.keep_if_refused()
+        outcome = perform(save, ..., document=document, document_name=name, show_on=form)
+    if saved(outcome, attachment):
+        return redirect(...)
+    return render_template(..., kept_name=attachment.kept_name)
 
 and the page shows ``attachment.kept_name`` ("attached: file.pdf (kept)").
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard, TypeVar
 
 from flask import request
 from flask_login import current_user
@@ -22,6 +25,9 @@ from werkzeug.datastructures import FileStorage
 
 from traceability.core import kept_uploads
 from traceability.core.kept_uploads import KeptUpload
+from traceability.http.web import Done, Outcome
+
+T = TypeVar("T")
 
 
 class Attachment:
@@ -70,3 +76,19 @@ class Attachment:
         if self.kept is None:
             self.kept = kept_uploads.keep(data, name, owner_id=current_user.id)
         self.token_field.data = self.kept.token
+
+
+def saved(outcome: Outcome[T] | None, *attachments: Attachment) -> TypeGuard[Done[T]]:
+    """Whether the submit saved (``outcome`` committed); settles the form's ``attachments`` either way.
+
+    Saved: the copies kept from an earlier refusal are no longer needed and go.
+    Not saved (refused, a form error, or no submit, ``outcome`` None): each
+    file sent is kept for the next submit, unless the file itself was refused.
+    """
+    done = outcome is not None and outcome.ok
+    for attachment in attachments:
+        if done:
+            attachment.done()
+        else:
+            attachment.keep_if_refused()
+    return done

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
+from wtforms import SelectChoice
 
 from traceability.accounts.scope import scoped_select
-from traceability.audit.service import entry_hash
+from traceability.audit.service import NATIONAL_CHAIN, centre_of_chain, chain_of, entry_hash
 from traceability.core.dates import VIETNAM_OFFSET
 from traceability.core.extensions import db
 from traceability.core.text import like_pattern
@@ -81,8 +83,8 @@ def audit_entries(filters: dict[str, Any], user: Any = None) -> Select:
     """The entries ``user`` may read matching ``filters``, newest first.
 
     Filters: ``date_from`` and ``date_to`` (days in Vietnam, both included),
-    ``user`` (part of an email), ``object_type``, ``object_id``, ``action``
-    and ``producer_id``.
+    ``user`` (part of an email), ``object_type``, ``object_id``, ``action``,
+    ``producer_id`` and ``chain`` (a chain key, ``national`` or ``centre:ID``).
     """
     query = scoped_select(AuditEntry, user)
     # The first and last days of the calendar bound nothing, and their midnights
@@ -102,6 +104,8 @@ def audit_entries(filters: dict[str, Any], user: Any = None) -> Select:
         query = query.where(AuditEntry.action == filters["action"])
     if filters.get("producer_id"):
         query = query.where(AuditEntry.producer_id == int(filters["producer_id"]))
+    if filters.get("chain"):
+        query = query.where(AuditEntry.chain == filters["chain"])
     return query.order_by(AuditEntry.id.desc())
 
 
@@ -113,23 +117,62 @@ class Names:
     centres: dict[int, str]
     producers: dict[int, str]
 
+    def chain(self, key: str) -> str:
+        """A chain as a reader names it: its centre's name, or "National"."""
+        return chain_label(key, self.centres)
+
+
+def chain_label(key: str, centres: dict[int, str]) -> str:
+    """``key``'s centre name from ``centres`` (by id), "National" for the national chain."""
+    try:
+        centre_id = centre_of_chain(key)
+    except ValueError:
+        return key
+    if centre_id is None:
+        return _("National")
+    return centres.get(centre_id, f"#{centre_id}")
+
+
+def chain_choices(user: Any = None) -> list[SelectChoice]:
+    """The chain filter: "All", "National", then the chain of each centre ``user`` may see, by name.
+
+    At most one per centre (34): the ministry's list; a centre's users get their own.
+    """
+    centres = db.session.execute(
+        scoped_select(Centre, user).with_only_columns(Centre.id, Centre.name).order_by(Centre.name)
+    ).all()
+    return [
+        SelectChoice("", _("All")),
+        SelectChoice(NATIONAL_CHAIN, _("National")),
+        *(SelectChoice(chain_of(centre_id), name) for centre_id, name in centres),
+    ]
+
 
 def names_for(entries: list[AuditEntry]) -> Names:
-    """The users, centres and producers the entries refer to, in three queries."""
+    """The users, centres (of the entries and of their chains) and producers the entries refer to, in three
+    queries."""
 
     def ids(attribute: str) -> set[int]:
         return {value for entry in entries if (value := getattr(entry, attribute)) is not None}
 
     users = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids("user_id"))))}
-    centres = dict(
-        db.session.execute(select(Centre.id, Centre.name).where(Centre.id.in_(ids("centre_id")))).all()
-    )
+    centre_ids = ids("centre_id") | {
+        centre_id for entry in entries if (centre_id := _chain_centre(entry.chain)) is not None
+    }
+    centres = dict(db.session.execute(select(Centre.id, Centre.name).where(Centre.id.in_(centre_ids))).all())
     producers = dict(
         db.session.execute(
             select(Producer.id, Producer.name).where(Producer.id.in_(ids("producer_id")))
         ).all()
     )
     return Names(users, centres, producers)
+
+
+def _chain_centre(key: str) -> int | None:
+    try:
+        return centre_of_chain(key)
+    except ValueError:
+        return None
 
 
 def _shown(value: Any) -> str:
@@ -168,6 +211,32 @@ def hash_matches(entry: AuditEntry) -> bool:
     return entry_hash(entry) == entry.entry_hash
 
 
-def previous_entry(entry: AuditEntry) -> AuditEntry | None:
-    """The entry this one links to, found by its hash (wherever it now is)."""
-    return db.session.scalar(select(AuditEntry).where(AuditEntry.entry_hash == entry.prev_hash))
+@dataclass(frozen=True)
+class PreviousEntry:
+    """The entry before one in its chain: None when that position holds none (it was removed), and
+    whether the reader may open it."""
+
+    entry: AuditEntry | None
+    readable: bool
+
+    @property
+    def links(self) -> bool:
+        """Whether the reader may follow the link to it."""
+        return self.entry is not None and self.readable
+
+
+def previous_in_chain(entry: AuditEntry, user: Any = None) -> PreviousEntry:
+    """The entry at the position before ``entry``'s in its chain, and whether ``user`` may read it.
+
+    The national chain holds every province's older entries, so a centre's
+    reader may not be allowed to open the entry before one of its own there.
+    """
+    previous = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.chain == entry.chain, AuditEntry.position == entry.position - 1)
+    )
+    if previous is None:
+        return PreviousEntry(None, False)
+    readable = db.session.scalar(
+        scoped_select(AuditEntry, user).with_only_columns(AuditEntry.id).where(AuditEntry.id == previous.id)
+    )
+    return PreviousEntry(previous, readable is not None)

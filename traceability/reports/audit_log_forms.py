@@ -15,7 +15,7 @@ from traceability.reports.audit_log import ACTION_LABELS, OBJECT_TYPE_LABELS
 
 
 class AuditFilterForm(Form):
-    """Date range, user, object type, action and producer; read from the query string."""
+    """Date range, user, object type, action, producer and chain; read from the query string."""
 
     class Meta:
         csrf = False  # a GET search form changes nothing
@@ -41,6 +41,8 @@ class AuditFilterForm(Form):
         validators=[Optional()],
     )
     producer_id = SelectField(_l("Producer"), validators=[Optional()])
+    # Its choices are the chains the reader's scope holds: a key outside them is ignored, with its error.
+    chain = SelectField(_l("Audit chain"), validators=[Optional()])
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

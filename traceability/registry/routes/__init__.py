@@ -7,6 +7,8 @@ producer signs up on a public page (``traceability.public.routes.sign_up``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -25,8 +27,8 @@ from traceability.core.dates import vietnam_today
 from traceability.core.extensions import db
 from traceability.core.vocabulary import label
 from traceability.http.converters import query_int
-from traceability.http.kept_uploads import Attachment
-from traceability.http.web import perform, writer_required
+from traceability.http.kept_uploads import Attachment, saved
+from traceability.http.web import Outcome, perform, writer_required
 from traceability.models.batches import Batch
 from traceability.models.registry import Location, Producer, Product, ProductImage
 from traceability.registry.claims import claim_state, current_claim
@@ -137,11 +139,11 @@ def product_new():
     if (refused := refuse_unapproved_producer(url_for("registry.dashboard"))) is not None:
         return refused
     form = NewProductForm()
-    dispute_gtin = None
     form.producer_id.choices = producer_choices(approved_only=True)
     if current_user.role == "producer":
         form.producer_id.data = current_user.producer_id
     photo, ocop_document = _attachments(form)
+    outcome = None
     if form.validate_on_submit():
         outcome = perform(
             create_product_with_photo,
@@ -150,15 +152,11 @@ def product_new():
             photo=photo.read()[0],
             show_on=form,
         )
-        if outcome.ok:
-            photo.done()
-            ocop_document.done()
-            product = outcome.value
-            flash(_("Product %(name)s saved.", name=product.name), "success")
-            return redirect(url_for("registry.product_detail", product_id=product.id))
-        dispute_gtin = outcome.error.gtin if isinstance(outcome.error, GtinHeld) else None
-    photo.keep_if_refused()
-    ocop_document.keep_if_refused()
+    if saved(outcome, photo, ocop_document):
+        product = outcome.value
+        flash(_("Product %(name)s saved.", name=product.name), "success")
+        return redirect(url_for("registry.product_detail", product_id=product.id))
+    dispute_gtin = _disputable_gtin(outcome)
     return render_template(
         "registry/product_form.html",
         form=form,
@@ -166,6 +164,13 @@ def product_new():
         kept_photo=photo.kept_name,
         kept_ocop_document=ocop_document.kept_name,
     ), 422 if form.errors else 200
+
+
+def _disputable_gtin(outcome: Outcome[Any] | None) -> str | None:
+    """The GTIN another producer's product holds, when that refused the save: the form offers a dispute."""
+    if outcome is None or outcome.ok or not isinstance(outcome.error, GtinHeld):
+        return None
+    return outcome.error.gtin
 
 
 def _attachments(form: ProductForm) -> tuple[Attachment, Attachment]:
@@ -207,10 +212,10 @@ def product_edit(product_id: int):
     """Change a product's data, OCOP certificate included."""
     product = get_scoped_or_404(Product, product_id)
     form = ProductForm()
-    dispute_gtin = None
     if not form.is_submitted():
         form.fill_from(product)
     photo, ocop_document = _attachments(form)
+    outcome = None
     if form.validate_on_submit():
         outcome = perform(
             update_product_with_photo,
@@ -220,14 +225,10 @@ def product_edit(product_id: int):
             photo=photo.read()[0],
             show_on=form,
         )
-        if outcome.ok:
-            photo.done()
-            ocop_document.done()
-            flash(_("Product %(name)s saved.", name=product.name), "success")
-            return redirect(url_for("registry.product_detail", product_id=product.id))
-        dispute_gtin = outcome.error.gtin if isinstance(outcome.error, GtinHeld) else None
-    photo.keep_if_refused()
-    ocop_document.keep_if_refused()
+    if saved(outcome, photo, ocop_document):
+        flash(_("Product %(name)s saved.", name=product.name), "success")
+        return redirect(url_for("registry.product_detail", product_id=product.id))
+    dispute_gtin = _disputable_gtin(outcome)
     return render_template(
         "registry/product_form.html",
         form=form,

@@ -14,7 +14,7 @@ from traceability.accounts.scope import get_scoped_or_404, producer_filter_choic
 from traceability.core.extensions import db
 from traceability.core.vocabulary import label
 from traceability.http.converters import query_int
-from traceability.http.kept_uploads import Attachment
+from traceability.http.kept_uploads import Attachment, saved
 from traceability.http.web import perform, roles_required, send_private_document, writer_required
 from traceability.models.registry import Certification, Location, Producer, Product
 from traceability.registry import certifications as service
@@ -129,6 +129,7 @@ def new():
                 form.subject.data = f"{scope}:{request.args.get(f'{scope}_id', type=query_int)}"
                 break
     attachment = Attachment(form.document, form.kept_document, max_bytes=_document_limit())
+    outcome = None
     if form.validate_on_submit():
         document, document_name = attachment.read()
         outcome = perform(
@@ -139,15 +140,13 @@ def new():
             document_name=document_name,
             show_on=form,
         )
-        if outcome.ok:
-            attachment.done()
-            certification = outcome.value
-            flash(
-                _("Certificate %(number)s saved. The centre will verify it.", number=certification.number),
-                "success",
-            )
-            return redirect(url_for("registry.certifications.detail", certification_id=certification.id))
-    attachment.keep_if_refused()
+    if saved(outcome, attachment):
+        certification = outcome.value
+        flash(
+            _("Certificate %(number)s saved. The centre will verify it.", number=certification.number),
+            "success",
+        )
+        return redirect(url_for("registry.certifications.detail", certification_id=certification.id))
     return render_template(
         "registry/certifications/form.html", form=form, certification=None, kept_name=attachment.kept_name
     ), (422 if form.errors else 200)
@@ -173,6 +172,7 @@ def edit(certification_id: int):
     certification = _load(certification_id)
     form = CertificationDataForm(obj=certification)
     attachment = Attachment(form.document, form.kept_document, max_bytes=_document_limit())
+    outcome = None
     if form.validate_on_submit():
         document, document_name = attachment.read()
         outcome = perform(
@@ -184,11 +184,9 @@ def edit(certification_id: int):
             document_name=document_name,
             show_on=form,
         )
-        if outcome.ok:
-            attachment.done()
-            flash(_("Certificate %(number)s saved.", number=certification.number), "success")
-            return redirect(url_for("registry.certifications.detail", certification_id=certification.id))
-    attachment.keep_if_refused()
+    if saved(outcome, attachment):
+        flash(_("Certificate %(number)s saved.", number=certification.number), "success")
+        return redirect(url_for("registry.certifications.detail", certification_id=certification.id))
     return render_template(
         "registry/certifications/form.html",
         form=form,

@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 from traceability.accounts.scope import get_scoped_or_404, refuse_unapproved_producer, scoped_select
 from traceability.core.extensions import db
 from traceability.http.converters import query_int
-from traceability.http.kept_uploads import Attachment
+from traceability.http.kept_uploads import Attachment, saved
 from traceability.http.web import (
     perform,
     roles_required,
@@ -71,6 +71,7 @@ def new():
     attachment = Attachment(
         form.document, form.kept_document, max_bytes=current_app.config["MAX_DOCUMENT_BYTES"]
     )
+    outcome = None
     if form.validate_on_submit():
         document, document_name = attachment.read()
         outcome = perform(
@@ -81,12 +82,10 @@ def new():
             document_name=document_name,
             show_on=form,
         )
-        if outcome.ok:
-            attachment.done()
-            dispute = outcome.value
-            flash(_("Your claim to GTIN %(gtin)s was sent to the centre.", gtin=dispute.gtin), "success")
-            return redirect(url_for("registry.gtin_disputes.detail", dispute_id=dispute.id))
-    attachment.keep_if_refused()
+    if saved(outcome, attachment):
+        dispute = outcome.value
+        flash(_("Your claim to GTIN %(gtin)s was sent to the centre.", gtin=dispute.gtin), "success")
+        return redirect(url_for("registry.gtin_disputes.detail", dispute_id=dispute.id))
     return render_template(
         "registry/gtin_disputes/form.html", form=form, kept_name=attachment.kept_name
     ), 422 if form.errors else 200

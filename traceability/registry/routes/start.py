@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from traceability.accounts.scope import refuse_unapproved_producer, scoped_select
 from traceability.core.extensions import db
-from traceability.http.kept_uploads import Attachment
+from traceability.http.kept_uploads import Attachment, saved
 from traceability.http.web import perform, roles_required
 from traceability.models.registry import Location
 from traceability.registry.first_steps import register_first_product
@@ -39,6 +39,7 @@ def index():
         form.certificate.kept_document,
         max_bytes=current_app.config["MAX_DOCUMENT_BYTES"],
     )
+    outcome = None
     if form.validate_parts():
         new_place = form.place_id.data == NEW_PLACE
         certificate = form.wants_certificate()
@@ -56,22 +57,18 @@ def index():
             document_name=document_name,
             show_on=form,
         )
-        if outcome.ok:
-            photo.done()
-            document.done()
-            first = outcome.value
-            flash(
-                _(
-                    "Product %(name)s saved. Now record its first lot: its labels carry the QR code.",
-                    name=first.product.name,
-                ),
-                "success",
-            )
-            return redirect(
-                url_for("batches.batch_new", product_id=first.product.id, location_id=first.location.id)
-            )
-    photo.keep_if_refused()
-    document.keep_if_refused()
+    if saved(outcome, photo, document):
+        first = outcome.value
+        flash(
+            _(
+                "Product %(name)s saved. Now record its first lot: its labels carry the QR code.",
+                name=first.product.name,
+            ),
+            "success",
+        )
+        return redirect(
+            url_for("batches.batch_new", product_id=first.product.id, location_id=first.location.id)
+        )
     return render_template(
         "registry/start.html", form=form, kept_photo=photo.kept_name, kept_document=document.kept_name
     ), (422 if form.has_errors else 200)

@@ -47,6 +47,7 @@ def index():
     """The audit log of the user's province (all of it for the ministry), filtered and paginated."""
     form = AuditFilterForm(formdata=request.args)
     form.producer_id.choices = producer_filter_choices()
+    form.chain.choices = browse.chain_choices()
     filters = form.filters()
     page = db.paginate(
         browse.audit_entries(filters),
@@ -66,14 +67,13 @@ def index():
 @bp.route("/<int:entry_id>")
 @roles_required(*READERS)
 def detail(entry_id: int):
-    """One entry: who, tenant, when, the object, the request, the before/after diff and its hash."""
+    """One entry: who, tenant, when, the object, the request, the before/after diff, its chain and hash."""
     entry = get_scoped_or_404(AuditEntry, entry_id)
-    previous = browse.previous_entry(entry)
     return render_template(
         "audit/log_entry.html",
         entry=entry,
         names=browse.names_for([entry]),
         changes=browse.diff(entry),
         hash_matches=browse.hash_matches(entry),
-        previous_id=previous.id if previous is not None else None,
+        previous=browse.previous_in_chain(entry),
     )
