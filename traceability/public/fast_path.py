@@ -79,13 +79,14 @@ class FastPath:
         )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        language = self._shared_page_language(environ)
+        path = raw_path(environ)
+        language = self._shared_page_language(environ, path)
         if language is None:
             return self.wsgi_app(environ, start_response)
         cache = self.app.extensions["page_cache"]
-        key = page_key(environ, language)
-        item_id = _item_at(raw_path(environ))
-        page = cache.get(key) if item_id is None or raw_path(environ).startswith("/t/") else None
+        key = page_key(environ, language, canonical=path)  # the canonical spelling: checked above
+        item_id = _item_at(path)
+        page = cache.get(key) if item_id is None or path.startswith("/t/") else None
         if page is None or not page.headers:
             if item_id is not None:
                 answer = self._item_page(environ, start_response, language, item_id)
@@ -157,8 +158,8 @@ class FastPath:
             return None
         with tally_connection(self.engine) as connection:
             transaction = begin_tally(connection)
-            # Only the UPDATE on the primary: an item without a tally yet (and a lot's /t/ code) goes on to the app.
-            counted = count_item_scan(connection, item_id, mark, rule.window, start=False)
+            # An item's first scan starts its tally here too, from its stored scans (read on the primary).
+            counted = count_item_scan(connection, item_id, mark, rule.window)
             page = cache.get(item_page_key(environ, language, counted.batch_id)) if counted else None
             if (
                 counted is None
@@ -188,13 +189,12 @@ class FastPath:
         )
         return self._answer(environ, start_response, headers, etag, html.encode())
 
-    def _shared_page_language(self, environ: dict[str, Any]) -> str | None:
-        """The language of the shared page this request asks for; None when the app must answer."""
+    def _shared_page_language(self, environ: dict[str, Any], path: str) -> str | None:
+        """The language of the shared page at ``path`` (the raw path); None when the app must answer."""
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
             return None
         if not environ.get("PATH_INFO", "").startswith(PAGE_PATHS):
             return None
-        path = raw_path(environ)
         if canonical_page_path(path) != path:
             return None  # another spelling: the app answers 301 to the canonical one (or 400, 404)
         if "json" in environ.get("HTTP_ACCEPT", ""):

@@ -270,19 +270,26 @@ def _datetime(milliseconds: int) -> datetime:
     return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
 
 
-def _history(connection: Reader, item_id: int, window: timedelta) -> ScanTally:
-    """The tally of the item's stored scans (its latest ``SCAN_MARKS_READ``, and the count and first of all)."""
-    total, first = connection.execute(
-        select(func.count(Scan.id), func.min(Scan.scanned_at)).where(Scan.item_id == item_id)
-    ).one()
-    if not total:
-        return ScanTally()
-    rows = connection.execute(
+@functools.cache
+def _history_statements() -> tuple[Any, Any]:
+    """The count and first of an item's stored scans, and its latest ``SCAN_MARKS_READ``: built once."""
+    item_id = bindparam("history_item_id")
+    return (
+        select(func.count(Scan.id), func.min(Scan.scanned_at)).where(Scan.item_id == item_id),
         select(Scan.scanned_at, Scan.device_class)
         .where(Scan.item_id == item_id)
         .order_by(Scan.scanned_at.desc())
-        .limit(SCAN_MARKS_READ)
-    ).all()
+        .limit(SCAN_MARKS_READ),
+    )
+
+
+def _history(connection: Reader, item_id: int, window: timedelta) -> ScanTally:
+    """The tally of the item's stored scans (its latest ``SCAN_MARKS_READ``, and the count and first of all)."""
+    totals, latest = _history_statements()
+    total, first = connection.execute(totals, {"history_item_id": item_id}).one()
+    if not total:
+        return ScanTally()
+    rows = connection.execute(latest, {"history_item_id": item_id}).all()
     tally = tally_of((ScanMark(_aware(row.scanned_at), row.device_class) for row in rows), window)
     # The latest is kept apart: the tally holds the others, of which the first is the first of all.
     return ScanTally(
@@ -292,6 +299,13 @@ def _history(connection: Reader, item_id: int, window: timedelta) -> ScanTally:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@functools.cache
+def _start_statement(dialect_name: str) -> Any:
+    """The tally's first row, unless another scan's came first: built once per dialect (building cost more than running)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(ItemScan).on_conflict_do_nothing(index_elements=["item_id"])
 
 
 def _start_tally(
@@ -318,10 +332,7 @@ def _start_tally(
         "latest_day": vietnam_day(mark.scanned_at),
         "latest_device": mark.device_class,
     }
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    inserted = connection.execute(
-        dialect.insert(ItemScan).values(values).on_conflict_do_nothing(index_elements=["item_id"])
-    )
+    inserted = connection.execute(_start_statement(connection.dialect.name), values)
     if inserted.rowcount == 0:  # another scan of the same code started it meanwhile: fold into that
         row = connection.execute(
             _statements("id")[0], _fold_values(item_by_id(item.id), mark, window)
