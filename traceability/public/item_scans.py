@@ -273,7 +273,7 @@ def _datetime(milliseconds: int) -> datetime:
 @functools.cache
 def _history_statements() -> tuple[Any, Any]:
     """The count and first of an item's stored scans, and its latest ``SCAN_MARKS_READ``: built once."""
-    item_id = bindparam("history_item_id")
+    item_id: Any = bindparam("history_item_id")
     return (
         select(func.count(Scan.id), func.min(Scan.scanned_at)).where(Scan.item_id == item_id),
         select(Scan.scanned_at, Scan.device_class)
