@@ -20,7 +20,7 @@ from traceability.batches.recalls import recall_batch
 from traceability.core.extensions import db as _db
 from traceability.models.public import ItemScan, Scan
 from traceability.public.copied_codes import CopiedCodeRule, ScanMark, copied_code_signal
-from traceability.public.item_scans import count_item_scan, item_by_id, read_item_tally
+from traceability.public.item_scans import count_item_scan, item_by_id, read_item_tally, tally_engine
 from traceability.public.page_cache import PageCache
 
 TABLET = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
@@ -74,9 +74,12 @@ def statements(app):
     def record(_conn, _cursor, statement, *_args):
         seen.append(statement)
 
-    event.listen(_db.engine, "before_cursor_execute", record)
+    engines = (_db.engine, tally_engine(_db.engine))  # the request's and the tallies'
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     yield seen
-    event.remove(_db.engine, "before_cursor_execute", record)
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])

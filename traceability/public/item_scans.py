@@ -18,13 +18,26 @@ the request's session, so the page cache does not hear of them.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    case,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.elements import ColumnElement
@@ -48,6 +61,10 @@ _scan = ItemScan.__table__.c
 Reader = Connection | Session | scoped_session[Any]  # where an item and its stored scans are read
 
 
+# The WSGI environ's key for a scan ``fast_path`` counted before handing the request to the app.
+COUNTED_SCAN = "traceability.counted_scan"
+
+
 @dataclass(frozen=True)
 class CountedItem:
     """A scanned item and the tally its page shows: its earlier scans, or all of them when not a scan."""
@@ -59,35 +76,52 @@ class CountedItem:
     tally: ScanTally
 
 
-@contextmanager
-def tally_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection whose commits don't wait for the disk: a tally, like the queued scans, is analytics.
+@dataclass(frozen=True)
+class CountedScan:
+    """A scan counted in its item's tally before the app answers: the app shows it and counts it no more."""
 
-    A crash may lose the last fraction of a second of increments (PostgreSQL's
-    ``synchronous_commit = off``; SQLite's WAL with ``synchronous = NORMAL``),
-    never corrupt the row; the registry's own writes keep their durability.
-    Waiting for the disk cost each item page several milliseconds.
+    mark: ScanMark
+    counted: CountedItem
+
+
+_tally_engines: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+_tally_engines_lock = threading.Lock()
+
+
+def tally_engine(engine: Engine) -> Engine:
+    """The engine the tallies are written with: ``engine``'s database, its own small pool, made once.
+
+    Its connections don't wait for the disk at commit: a tally, like the queued
+    scans, is analytics (PostgreSQL's ``synchronous_commit = off``; SQLite's
+    WAL with ``synchronous = NORMAL``); a crash may lose the last fraction of a
+    second of increments, never corrupt a row, and the registry's own writes
+    keep their durability. On PostgreSQL each statement commits by itself
+    (autocommit): a scan is one round trip, its UPDATE ... RETURNING. Nor does
+    the pool ping a connection at each checkout: a connection the server
+    dropped fails one scan, which the app then counts (``fast_path``), and is
+    replaced.
     """
-    with engine.connect() as connection:
-        # On the driver's connection: SQLAlchemy's would begin a transaction, where SQLite refuses it.
-        driver = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
-        if driver is not None:
-            driver.execute("PRAGMA synchronous = NORMAL")
-        try:
-            yield connection
-        finally:
-            if driver is not None:
-                if connection.in_transaction():
-                    connection.rollback()
-                driver.execute("PRAGMA synchronous = FULL")
+    with _tally_engines_lock:
+        tally = _tally_engines.get(engine)
+        if tally is None:
+            options: dict[str, Any] = {"pool_pre_ping": False}
+            if engine.dialect.name == "postgresql":
+                options["isolation_level"] = "AUTOCOMMIT"
+            tally = create_engine(engine.url, **options)
+            event.listen(tally, "connect", _without_waiting_for_the_disk)
+            event.listen(engine, "engine_disposed", lambda _engine: tally.dispose())
+            _tally_engines[engine] = tally
+        return tally
 
 
-def begin_tally(connection: Connection) -> Any:
-    """Begin the tally's transaction on a ``tally_connection``."""
-    transaction = connection.begin()
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
-    return transaction
+def _without_waiting_for_the_disk(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        if cursor.execute("PRAGMA synchronous").fetchone()[0] > 1:  # FULL or EXTRA; OFF stays OFF
+            cursor.execute("PRAGMA synchronous = NORMAL")
+    else:
+        cursor.execute("SET synchronous_commit = off")
+    cursor.close()
 
 
 @dataclass(frozen=True)
