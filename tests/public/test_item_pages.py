@@ -20,7 +20,7 @@ from traceability.batches.recalls import recall_batch
 from traceability.core.extensions import db as _db
 from traceability.models.public import ItemScan, Scan
 from traceability.public.copied_codes import CopiedCodeRule, ScanMark, copied_code_signal
-from traceability.public.item_scans import count_item_scan, item_by_id, read_item_tally
+from traceability.public.item_scans import count_item_scan, item_by_id, read_item_tally, tally_engine
 from traceability.public.page_cache import PageCache
 
 TABLET = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
@@ -74,9 +74,12 @@ def statements(app):
     def record(_conn, _cursor, statement, *_args):
         seen.append(statement)
 
-    event.listen(_db.engine, "before_cursor_execute", record)
+    engines = (_db.engine, tally_engine(_db.engine))  # the request's and the tallies'
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     yield seen
-    event.remove(_db.engine, "before_cursor_execute", record)
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
@@ -142,6 +145,39 @@ def test_another_item_of_the_lot_shows_its_own_serial_and_code(app, db, honey, m
     page = get(app, f"/t/{other.public_code}").get_data(as_text=True)
     assert '<dd class="serial">ZZ99</dd>' in page and honey.item.serial not in page
     assert f'href="/report/{other.public_code}"' in page
+
+
+def test_an_items_first_scan_is_served_from_its_lots_shared_page(app, db, honey, renders, statements):
+    """Once one item drew the lot's shared page, another item's very first scan needs no render and no app."""
+    from traceability.batches.service import new_public_code
+    from traceability.models.batches import Item
+
+    other = Item(batch_id=honey.batch.id, serial="FIRST01", public_code=new_public_code())
+    db.session.add(other)
+    db.session.commit()
+    path, first_serial = f"/t/{other.public_code}", honey.item.serial
+    get(app, honey.item_path, "en")  # draws the shared page
+    get(app, honey.item_path, "en")  # its headers are learnt
+    renders.clear()
+    statements.clear()
+    response = get(app, path, "en")
+    # The item's tally started there, from its stored scans (none): the UPDATE, the item, its history, the INSERT.
+    assert [
+        statement.split()[0] for statement in statements if statement.split()[0] not in ("BEGIN", "SET")
+    ] == [
+        "UPDATE",
+        "SELECT",
+        "SELECT",
+        "INSERT",
+    ]
+    page = response.get_data(as_text=True)
+    assert response.headers["X-Page-Cache"] == "hit" and renders == []
+    assert '<dd class="serial">FIRST01</dd>' in page and first_serial not in page
+    assert scans_shown(page) == "This is the first scan of this code."
+    again = get(app, path, "en").get_data(as_text=True)
+    assert scans_shown(again).startswith("This code was scanned 1 time before")
+    app.extensions["scan_buffer"].flush()
+    assert stored_scans(db, other) == 2
 
 
 def test_a_serial_with_other_gs1_characters_is_rendered_whole_and_escaped(app, db, make):

@@ -319,6 +319,7 @@ def two_apps(app, database_url) -> Iterator[Callable[[str], tuple[Flask, Flask]]
 def _shared_cache_case(first: Flask, second: Flask, lot, db) -> None:
     assert get(first, lot.path).headers["X-Page-Cache"] == "miss"
     assert get(second, lot.path).headers["X-Page-Cache"] == "hit"  # rendered by the other worker
+    assert get(second, lot.path).headers["X-Page-Cache"] == "hit"  # ...and now kept in the second's memory
     with first.app_context():  # the change is made on the first worker...
         from traceability.models.batches import Batch
 
@@ -339,6 +340,50 @@ def test_two_machines_share_a_redis_cache(two_apps, db, lot, redis_url):
     first, second = two_apps(redis_url)
     first.extensions["page_cache"].clear()
     _shared_cache_case(first, second, lot, db)
+
+
+def test_a_page_kept_in_a_workers_memory_is_checked_again_after_any_change(tmp_path):
+    """Each worker keeps pages it checked; a change made on another worker makes it check them again."""
+    from cachelib import FileSystemCache
+
+    from traceability.public.page_cache import PageCache
+
+    first = PageCache(FileSystemCache(str(tmp_path)))
+    second = PageCache(FileSystemCache(str(tmp_path)))  # another worker, the same folder
+    scopes = ("all", "batch:7", "producer:3")
+    first.put(
+        "k", "<p>Lô 7</p>", scopes, first.generations(scopes), batch_id=7, entity_url="/t/A", timeout=600
+    )
+    first.add_headers("k", [("Content-Type", "text/html; charset=utf-8")])
+    assert first.get("k").html == "<p>Lô 7</p>" and second.get("k") is not None
+    second.bump(["batch:8"])  # another lot changed: the page is checked again, and still good
+    assert first.get("k") is not None
+    second.bump(["producer:3"])  # its producer changed
+    assert first.get("k") is None and second.get("k") is None
+
+
+def test_a_workers_memory_of_pages_is_bounded(tmp_path):
+    from cachelib import FileSystemCache
+
+    from traceability.public.page_cache import PageCache
+
+    cache = PageCache(FileSystemCache(str(tmp_path)), memo_entries=2)
+    for lot in range(5):
+        scopes = ("all", f"batch:{lot}")
+        cache.put(
+            str(lot),
+            f"<p>{lot}</p>",
+            scopes,
+            cache.generations(scopes),
+            batch_id=lot,
+            entity_url="",
+            timeout=600,
+        )
+        cache.add_headers(str(lot), [("Content-Type", "text/html")])
+        assert cache.get(str(lot)).html == f"<p>{lot}</p>"
+    assert len(cache._memo) == 2
+    assert [cache.get(str(lot)).html for lot in range(5)] == [f"<p>{lot}</p>" for lot in range(5)]
+    assert len(cache._memo) == 2
 
 
 def test_null_turns_the_cache_off(two_apps, lot):

@@ -109,6 +109,8 @@ class Config:
     PAGE_CACHE_URL = os.environ.get("PAGE_CACHE_URL")
     # At most this many files in a page cache folder (pages of about 4 KB, and their generations).
     PAGE_CACHE_MAX_ENTRIES = int(os.environ.get("PAGE_CACHE_MAX_ENTRIES", "20000"))
+    # Pages each worker keeps in memory once checked, served while nothing changed (0: none).
+    PAGE_CACHE_MEMO_ENTRIES = int(os.environ.get("PAGE_CACHE_MEMO_ENTRIES", "2000"))
     # Scans are written behind the response: each worker inserts its queue this often (seconds).
     SCAN_WRITE_INTERVAL = float(os.environ.get("SCAN_WRITE_INTERVAL", "0.5"))
     # Consumers' problem reports sent from one client address (public report form).

@@ -19,12 +19,14 @@ middleware its headers.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
 from flask_babel import force_locale
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_etags, remove_entity_headers
 
@@ -37,16 +39,19 @@ from traceability.public.consumer import copied_code_rule
 from traceability.public.copied_codes import ScanMark
 from traceability.public.item_pages import fill, fills_exactly, item_facts
 from traceability.public.item_scans import (
+    COUNTED_SCAN,
+    CountedScan,
     ItemRef,
-    begin_tally,
     count_item_scan,
     item_at_digital_link,
     item_of_code,
-    tally_connection,
+    tally_engine,
 )
 from traceability.public.page_cache import item_page_key, page_etag, page_key
 from traceability.public.resolver import ITEM_PAGE
 from traceability.public.scans import device_class, record_scan
+
+log = logging.getLogger(__name__)
 
 PAGE_PATHS = ("/01/", "/t/")  # the lots' GS1 Digital Links and short codes (public.routes)
 # Headers of one answer only: never replayed from the cache.
@@ -79,13 +84,14 @@ class FastPath:
         )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        language = self._shared_page_language(environ)
+        path = raw_path(environ)
+        language = self._shared_page_language(environ, path)
         if language is None:
             return self.wsgi_app(environ, start_response)
         cache = self.app.extensions["page_cache"]
-        key = page_key(environ, language)
-        item_id = _item_at(raw_path(environ))
-        page = cache.get(key) if item_id is None or raw_path(environ).startswith("/t/") else None
+        key = page_key(environ, language, canonical=path)  # the canonical spelling: checked above
+        item_id = _item_at(path)
+        page = cache.get(key) if item_id is None or path.startswith("/t/") else None
         if page is None or not page.headers:
             if item_id is not None:
                 answer = self._item_page(environ, start_response, language, item_id)
@@ -128,11 +134,11 @@ class FastPath:
         return [body] if environ["REQUEST_METHOD"] == "GET" else []
 
     @property
-    def engine(self) -> Engine:
-        """The primary's engine, as the scan buffer's: an item's tally is written there."""
+    def tally_engine(self) -> Engine:
+        """The engine of the items' tallies, on the primary (``item_scans.tally_engine``)."""
         if self._engine is None:
             with self.app.app_context():
-                self._engine = db.engine
+                self._engine = tally_engine(db.engine)
         return self._engine
 
     def _item_page(
@@ -144,9 +150,11 @@ class FastPath:
     ) -> Iterable[bytes] | None:
         """A serialised item's page from its lot's shared item page (``item_pages``), its scan counted; None to pass on.
 
-        The scan is counted in the transaction that finds the page, and rolled
-        back when the page is not there (the app counts it then), so a page
-        served is one scan counted, whichever answers it.
+        The scan is counted first (one UPDATE ... RETURNING on PostgreSQL,
+        committed by itself), which names the item's lot and so its shared
+        page. When that page is not cached the app answers, with the scan
+        already counted (``COUNTED_SCAN``): a page served is one scan counted,
+        whichever answers it.
         """
         user_agent = environ.get("HTTP_USER_AGENT")
         mark = ScanMark(utcnow(), device_class(user_agent))
@@ -155,21 +163,24 @@ class FastPath:
         cache = self.app.extensions["page_cache"]
         if not counting:  # a crawler or a HEAD: the app reads the tally, from a replica when there is one
             return None
-        with tally_connection(self.engine) as connection:
-            transaction = begin_tally(connection)
-            # Only the UPDATE on the primary: an item without a tally yet (and a lot's /t/ code) goes on to the app.
-            counted = count_item_scan(connection, item_id, mark, rule.window, start=False)
-            page = cache.get(item_page_key(environ, language, counted.batch_id)) if counted else None
-            if (
-                counted is None
-                or page is None
-                or not page.headers
-                or not page.nonce
-                or not fills_exactly(counted.serial, counted.public_code)
-            ):
-                transaction.rollback()
-                return None
-            transaction.commit()
+        try:
+            with self.tally_engine.begin() as connection:
+                # An item's first scan starts its tally here too, from its stored scans (read on the primary).
+                counted = count_item_scan(connection, item_id, mark, rule.window)
+        except SQLAlchemyError:  # the database is away, or dropped this connection: the app counts it
+            log.warning("item scan not counted before the app", exc_info=True)
+            return None
+        if counted is None:  # no such item (a lot's /t/ code not cached, a mistyped serial): the app answers
+            return None
+        page = cache.get(item_page_key(environ, language, counted.batch_id))
+        if (
+            page is None
+            or not page.headers
+            or not page.nonce
+            or not fills_exactly(counted.serial, counted.public_code)
+        ):
+            environ[COUNTED_SCAN] = CountedScan(mark, counted)
+            return None
         with self.app.app_context(), force_locale(language):
             facts = item_facts(counted.tally, rule, page.report_url)
         html = fill(page.html, page.nonce, counted.serial, counted.public_code, facts)
@@ -188,13 +199,12 @@ class FastPath:
         )
         return self._answer(environ, start_response, headers, etag, html.encode())
 
-    def _shared_page_language(self, environ: dict[str, Any]) -> str | None:
-        """The language of the shared page this request asks for; None when the app must answer."""
+    def _shared_page_language(self, environ: dict[str, Any], path: str) -> str | None:
+        """The language of the shared page at ``path`` (the raw path); None when the app must answer."""
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
             return None
         if not environ.get("PATH_INFO", "").startswith(PAGE_PATHS):
             return None
-        path = raw_path(environ)
         if canonical_page_path(path) != path:
             return None  # another spelling: the app answers 301 to the canonical one (or 400, 404)
         if "json" in environ.get("HTTP_ACCEPT", ""):

@@ -20,6 +20,7 @@ exactly; an item whose serial holds other GS1 characters (``&``, ``<``,
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ def code_marker(nonce: str) -> str:
     return f"ZC{nonce.upper()}"
 
 
+@functools.lru_cache(maxsize=4096)  # one per shared page in use; bounded
 def marker_facts(nonce: str) -> ItemFacts:
     return ItemFacts(
         Markup("<!--item-warning-{}-->").format(nonce), Markup("<!--item-scans-{}-->").format(nonce)
@@ -82,6 +84,8 @@ def fills_exactly(serial: str, public_code: str) -> bool:
 
 def fill(html: str, nonce: str, serial: str, public_code: str, facts: ItemFacts) -> str:
     """The shared item page of ``nonce`` as the item's own: its facts first (they hold the code's marker)."""
+    if nonce not in html and nonce.upper() not in html:  # a header without markers
+        return html
     markers = marker_facts(nonce)
     return (
         html.replace(markers.warning, facts.warning)

@@ -18,13 +18,26 @@ the request's session, so the page cache does not hear of them.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    case,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.elements import ColumnElement
@@ -48,6 +61,10 @@ _scan = ItemScan.__table__.c
 Reader = Connection | Session | scoped_session[Any]  # where an item and its stored scans are read
 
 
+# The WSGI environ's key for a scan ``fast_path`` counted before handing the request to the app.
+COUNTED_SCAN = "traceability.counted_scan"
+
+
 @dataclass(frozen=True)
 class CountedItem:
     """A scanned item and the tally its page shows: its earlier scans, or all of them when not a scan."""
@@ -59,35 +76,52 @@ class CountedItem:
     tally: ScanTally
 
 
-@contextmanager
-def tally_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection whose commits don't wait for the disk: a tally, like the queued scans, is analytics.
+@dataclass(frozen=True)
+class CountedScan:
+    """A scan counted in its item's tally before the app answers: the app shows it and counts it no more."""
 
-    A crash may lose the last fraction of a second of increments (PostgreSQL's
-    ``synchronous_commit = off``; SQLite's WAL with ``synchronous = NORMAL``),
-    never corrupt the row; the registry's own writes keep their durability.
-    Waiting for the disk cost each item page several milliseconds.
+    mark: ScanMark
+    counted: CountedItem
+
+
+_tally_engines: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+_tally_engines_lock = threading.Lock()
+
+
+def tally_engine(engine: Engine) -> Engine:
+    """The engine the tallies are written with: ``engine``'s database, its own small pool, made once.
+
+    Its connections don't wait for the disk at commit: a tally, like the queued
+    scans, is analytics (PostgreSQL's ``synchronous_commit = off``; SQLite's
+    WAL with ``synchronous = NORMAL``); a crash may lose the last fraction of a
+    second of increments, never corrupt a row, and the registry's own writes
+    keep their durability. On PostgreSQL each statement commits by itself
+    (autocommit): a scan is one round trip, its UPDATE ... RETURNING. Nor does
+    the pool ping a connection at each checkout: a connection the server
+    dropped fails one scan, which the app then counts (``fast_path``), and is
+    replaced.
     """
-    with engine.connect() as connection:
-        # On the driver's connection: SQLAlchemy's would begin a transaction, where SQLite refuses it.
-        driver = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
-        if driver is not None:
-            driver.execute("PRAGMA synchronous = NORMAL")
-        try:
-            yield connection
-        finally:
-            if driver is not None:
-                if connection.in_transaction():
-                    connection.rollback()
-                driver.execute("PRAGMA synchronous = FULL")
+    with _tally_engines_lock:
+        tally = _tally_engines.get(engine)
+        if tally is None:
+            options: dict[str, Any] = {"pool_pre_ping": False}
+            if engine.dialect.name == "postgresql":
+                options["isolation_level"] = "AUTOCOMMIT"
+            tally = create_engine(engine.url, **options)
+            event.listen(tally, "connect", _without_waiting_for_the_disk)
+            event.listen(engine, "engine_disposed", lambda _engine: tally.dispose())
+            _tally_engines[engine] = tally
+        return tally
 
 
-def begin_tally(connection: Connection) -> Any:
-    """Begin the tally's transaction on a ``tally_connection``."""
-    transaction = connection.begin()
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
-    return transaction
+def _without_waiting_for_the_disk(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        if cursor.execute("PRAGMA synchronous").fetchone()[0] > 1:  # FULL or EXTRA; OFF stays OFF
+            cursor.execute("PRAGMA synchronous = NORMAL")
+    else:
+        cursor.execute("SET synchronous_commit = off")
+    cursor.close()
 
 
 @dataclass(frozen=True)
@@ -270,19 +304,26 @@ def _datetime(milliseconds: int) -> datetime:
     return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
 
 
-def _history(connection: Reader, item_id: int, window: timedelta) -> ScanTally:
-    """The tally of the item's stored scans (its latest ``SCAN_MARKS_READ``, and the count and first of all)."""
-    total, first = connection.execute(
-        select(func.count(Scan.id), func.min(Scan.scanned_at)).where(Scan.item_id == item_id)
-    ).one()
-    if not total:
-        return ScanTally()
-    rows = connection.execute(
+@functools.cache
+def _history_statements() -> tuple[Any, Any]:
+    """The count and first of an item's stored scans, and its latest ``SCAN_MARKS_READ``: built once."""
+    item_id: Any = bindparam("history_item_id")
+    return (
+        select(func.count(Scan.id), func.min(Scan.scanned_at)).where(Scan.item_id == item_id),
         select(Scan.scanned_at, Scan.device_class)
         .where(Scan.item_id == item_id)
         .order_by(Scan.scanned_at.desc())
-        .limit(SCAN_MARKS_READ)
-    ).all()
+        .limit(SCAN_MARKS_READ),
+    )
+
+
+def _history(connection: Reader, item_id: int, window: timedelta) -> ScanTally:
+    """The tally of the item's stored scans (its latest ``SCAN_MARKS_READ``, and the count and first of all)."""
+    totals, latest = _history_statements()
+    total, first = connection.execute(totals, {"history_item_id": item_id}).one()
+    if not total:
+        return ScanTally()
+    rows = connection.execute(latest, {"history_item_id": item_id}).all()
     tally = tally_of((ScanMark(_aware(row.scanned_at), row.device_class) for row in rows), window)
     # The latest is kept apart: the tally holds the others, of which the first is the first of all.
     return ScanTally(
@@ -292,6 +333,13 @@ def _history(connection: Reader, item_id: int, window: timedelta) -> ScanTally:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@functools.cache
+def _start_statement(dialect_name: str) -> Any:
+    """The tally's first row, unless another scan's came first: built once per dialect (building cost more than running)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(ItemScan).on_conflict_do_nothing(index_elements=["item_id"])
 
 
 def _start_tally(
@@ -318,10 +366,7 @@ def _start_tally(
         "latest_day": vietnam_day(mark.scanned_at),
         "latest_device": mark.device_class,
     }
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    inserted = connection.execute(
-        dialect.insert(ItemScan).values(values).on_conflict_do_nothing(index_elements=["item_id"])
-    )
+    inserted = connection.execute(_start_statement(connection.dialect.name), values)
     if inserted.rowcount == 0:  # another scan of the same code started it meanwhile: fold into that
         row = connection.execute(
             _statements("id")[0], _fold_values(item_by_id(item.id), mark, window)

@@ -30,6 +30,16 @@ Backends (``PAGE_CACHE_URL``): ``redis://...`` shares the cache between
 machines; a directory (the default ``instance/page-cache``) between the worker
 processes of one machine; ``null`` turns caching off.
 
+Checking a page's generations costs one read per scope, and a page of a
+long chain shows dozens of scopes (every upstream lot). So every bump also
+gives the cache a new *epoch* (one key), and each process remembers the
+pages it has checked, with the epoch read *before* checking them, in a
+bounded memo (``PAGE_CACHE_MEMO_ENTRIES``, least recently served out first):
+while the epoch is unchanged, nothing any page shows has changed, and a hit
+costs one read of the epoch and no read of the page. A bump writes its
+generations before the epoch, so a request that starts after the bump
+returned reads the new epoch and checks the page again.
+
 A page is keyed by the canonical spelling of its path (``canonical_paths``),
 so the number of pages is bounded by the lots, languages and days, whatever
 spellings readers send. A directory also holds at most
@@ -46,8 +56,10 @@ import logging
 import os
 import secrets
 import struct
+import threading
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,6 +85,8 @@ log = logging.getLogger(__name__)
 EVERYTHING = "all"
 GENERATION_SECONDS = 2 * 24 * 3600  # longer than a page lives; a lost generation only costs a miss
 DEFAULT_MAX_ENTRIES = 20_000  # pages of about 4 KB: some 80 MB of disk
+DEFAULT_MEMO_ENTRIES = 2_000  # pages checked and kept in each process: some 10 MB
+EPOCH_KEY = "epoch"
 
 
 def init_app(app: Flask) -> None:
@@ -88,7 +102,10 @@ def init_app(app: Flask) -> None:
         default_folder,
         max_entries=int(app.config.get("PAGE_CACHE_MAX_ENTRIES") or DEFAULT_MAX_ENTRIES),
     )
-    app.extensions["page_cache"] = PageCache(backend)
+    memo_entries = app.config.get("PAGE_CACHE_MEMO_ENTRIES")
+    app.extensions["page_cache"] = PageCache(
+        backend, memo_entries=DEFAULT_MEMO_ENTRIES if memo_entries is None else int(memo_entries)
+    )
     app.wsgi_app = FastPath(app, app.wsgi_app)  # type: ignore[method-assign]
 
 
@@ -195,8 +212,12 @@ class PageCache:
     writes are skipped, both logged.
     """
 
-    def __init__(self, backend: BaseCache) -> None:
+    def __init__(self, backend: BaseCache, *, memo_entries: int = DEFAULT_MEMO_ENTRIES) -> None:
         self.backend = backend
+        self.memo_entries = max(0, memo_entries)
+        # page key -> (the epoch read before its generations were checked, the page); this process's only.
+        self._memo: OrderedDict[str, tuple[str, CachedPage]] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
@@ -235,6 +256,8 @@ class PageCache:
         generations = {f"gen:{scope}": secrets.token_hex(8) for scope in scopes}
         try:
             self.backend.set_many(generations, timeout=GENERATION_SECONDS)
+            # After the generations: a reader that sees the new epoch checks against them.
+            self.backend.set(EPOCH_KEY, secrets.token_hex(8), timeout=GENERATION_SECONDS)
         except Exception:  # the change is committed: a cache outage must not turn it into an error
             log.exception("page cache not invalidated for %s; those pages may be stale today", sorted(scopes))
             return
@@ -271,15 +294,47 @@ class PageCache:
         return max(positions, default=0) <= replayed
 
     def get(self, key: str) -> CachedPage | None:
-        """The cached page, if every scope it shows is still at its stored generation."""
+        """The cached page, if every scope it shows is still at its stored generation.
+
+        A page this process checked since the last change anywhere (the epoch
+        is unchanged) is served from the memo, its generations unread.
+        """
         try:
+            epoch = self._epoch()
+            if epoch is not None:
+                with self._memo_lock:
+                    remembered = self._memo.get(key)
+                    if remembered is not None and remembered[0] == epoch:
+                        if remembered[1].expires_at > time.time():
+                            self._memo.move_to_end(key)
+                            return remembered[1]
+                        del self._memo[key]
             page = self.backend.get(f"page:{key}")
         except Exception:
             log.exception("page cache unavailable")
             return None
         if not isinstance(page, CachedPage) or self._current_generations(page.scopes) != page.generations:
             return None
+        if epoch is not None and page.headers:  # a page still learning its headers is read again
+            self._remember(key, epoch, page)
         return page
+
+    def _epoch(self) -> str | None:
+        """The cache's epoch, new at every bump; started when missing (a restart, an eviction)."""
+        if not self.memo_entries:
+            return None
+        epoch = self.backend.get(EPOCH_KEY)
+        if epoch is None:
+            self.backend.add(EPOCH_KEY, secrets.token_hex(8), timeout=GENERATION_SECONDS)
+            epoch = self.backend.get(EPOCH_KEY)
+        return epoch if isinstance(epoch, str) else None
+
+    def _remember(self, key: str, epoch: str, page: CachedPage) -> None:
+        with self._memo_lock:
+            self._memo[key] = (epoch, page)
+            self._memo.move_to_end(key)
+            while len(self._memo) > self.memo_entries:
+                self._memo.popitem(last=False)
 
     def put(
         self,
@@ -330,6 +385,8 @@ class PageCache:
 
     def clear(self) -> None:
         self.backend.clear()
+        with self._memo_lock:
+            self._memo.clear()
 
     def sweep(self) -> int:
         """Remove the expired pages of a cache folder; Redis expires its keys itself. How many went."""
@@ -346,7 +403,7 @@ def sweep_expired_pages() -> int:
     return cache.sweep() if isinstance(cache, PageCache) else 0
 
 
-def page_key(environ: dict[str, Any], language: str) -> str:
+def page_key(environ: dict[str, Any], language: str, canonical: str | None = None) -> str:
     """The cache key of the page at this request's URL in ``language``.
 
     The canonical spelling of the path names the page (``canonical_paths``:
@@ -354,10 +411,10 @@ def page_key(environ: dict[str, Any], language: str) -> str:
     the query string does not (the page never reads it, so ``?utm_source=...``
     can't fill the cache), nor does the host (absolute URLs come from
     PUBLIC_BASE_URL). The scheme and the script root do (HSTS, links), and the
-    day: the page reads it (expiry, valid certificates).
+    day: the page reads it (expiry, valid certificates). ``canonical``: the
+    path's canonical spelling, when the caller has it already.
     """
-    path = raw_path(environ)
-    path = canonical_page_path(path) or path
+    path = canonical or canonical_page_path(raw_path(environ)) or raw_path(environ)
     day = datetime.now(VIETNAM_OFFSET).date()
     parts = (
         language,

@@ -71,11 +71,13 @@ from traceability.public.item_pages import (
     stand_in,
 )
 from traceability.public.item_scans import (
-    begin_tally,
+    COUNTED_SCAN,
+    CountedItem,
+    CountedScan,
     count_item_scan,
     item_by_id,
     read_item_tally,
-    tally_connection,
+    tally_engine,
 )
 from traceability.public.page_cache import end_of_day, item_page_key, page_etag, page_key, page_scopes
 from traceability.public.scans import device_class, record_scan
@@ -275,8 +277,12 @@ def item_page_response(batch: Batch, item: Item, entity_url: str, render: Render
     mark = ScanMark(utcnow(), device_class(user_agent))
     counting = request.method == "GET" and mark.device_class != "bot"
     rule = copied_code_rule()
-    if counting:  # on the primary, committed now: the tally is not the request's
-        with tally_connection(db.engine) as connection, begin_tally(connection):
+    already: CountedScan | None = request.environ.get(COUNTED_SCAN)
+    counted: CountedItem | None
+    if counting and already is not None and already.counted.item_id == item_id:
+        mark, counted = already.mark, already.counted  # counted before Flask (fast_path), not again
+    elif counting:  # on the primary, committed now: the tally is not the request's
+        with tally_engine(db.engine).begin() as connection:
             counted = count_item_scan(connection, item_by_id(item_id), mark, rule.window, reader=db.session)
     else:
         counted = read_item_tally(db.session, item_by_id(item_id), rule.window)
