@@ -17,7 +17,8 @@ and after. For each size it prints the first sheet of a fresh process (a
 subprocess that signs in, then asks for that one sheet: it pays the fonts'
 loading and the first use of the encoder and the drawing code) and the warm sheets of
 this process (the median of ``--repeat`` after one untimed sheet), each as
-labels per second and as a ratio to the naive loop. A request draws its sheet
+labels per second and as a ratio to the naive loop, run just before and
+after that size's sheets (the load of a shared machine drifts). A request draws its sheet
 in its own process and starts no encoder pool (STYLE rule 17), so these are
 one core's figures. Then it reads every code of the biggest sheet back
 (unless --no-verify).
@@ -271,39 +272,40 @@ def measure_producer_path(args: argparse.Namespace) -> None:
             flush=True,
         )
         urls = item_urls(app, lots[sizes[-1]])
-        naive_before = naive_rate(urls[: args.naive_samples])
-        print(
-            f"naive qrcode.make(url).save(png): {naive_before:6.0f} codes/s ({args.naive_samples} codes)",
-            flush=True,
-        )
-
+        producer = Producer(app, email, args.template)
+        samples = urls[: args.naive_samples]
         first: dict[int, float] = {}
-        for size in sizes:  # each in a fresh process: what the first sheet of a web or job worker costs
+        warm: dict[int, float] = {}
+        naive: dict[int, float] = {}
+        biggest_pdf = b""
+        # Each size's sheets between two runs of the naive loop, their ratios to the pair's mean:
+        # on a shared machine the load drifts over a run, and a ratio compares like with like.
+        for size in sizes:
+            naive_before = naive_rate(samples)
+            # A fresh process: what the first sheet of a web or job worker costs.
             command = [sys.executable, __file__, "--producer-child", database_url, folder, email]
             output = subprocess.run(
                 [*command, str(lots[size]), args.template], check=True, capture_output=True, text=True
             ).stdout.split()
             first[size] = size / float(output[-1])
-
-        producer = Producer(app, email, args.template)
-        warm: dict[int, float] = {}
-        biggest_pdf = b""
-        for size in sizes:
-            producer.sheet(lots[size])  # the process's first sheet of this size, untimed
+            producer.sheet(lots[size])  # this process's first sheet of this size, untimed
             timings = []
             for _ in range(args.repeat if size < 10_000 else max(1, args.repeat // 3)):
                 seconds, pdf = producer.sheet(lots[size])
                 timings.append(seconds)
             warm[size] = size / median(timings)
             biggest_pdf = pdf
-        naive_after = naive_rate(urls[: args.naive_samples])
-        naive = (naive_before + naive_after) / 2
-        print(f"naive qrcode.make(url).save(png): {naive_after:6.0f} codes/s again; mean {naive:.0f} codes/s")
-        print("labels  first sheet of a process       warm sheets (median)")
+            naive[size] = (naive_before + naive_rate(samples)) / 2
+            print(
+                f"{size:,} labels: naive qrcode.make(url).save(png) {naive_before:.0f} codes/s before, "
+                f"{2 * naive[size] - naive_before:.0f} after ({len(samples)} codes each)",
+                flush=True,
+            )
+        print("labels  first sheet of a process       warm sheets (median)    naive loop (mean)")
         for size in sizes:
             print(
-                f"{size:>6,}  {first[size]:7.0f} labels/s {first[size] / naive:5.1f}x   "
-                f"{warm[size]:7.0f} labels/s {warm[size] / naive:5.1f}x"
+                f"{size:>6,}  {first[size]:7.0f} labels/s {first[size] / naive[size]:5.1f}x   "
+                f"{warm[size]:7.0f} labels/s {warm[size] / naive[size]:5.1f}x   {naive[size]:6.0f} codes/s"
             )
         print("(the first sheet of a process loads the fonts and the encoder; later sheets reuse them)")
         if not args.no_verify:
