@@ -14,9 +14,10 @@ each one's offset, so the file is a normal PDF 1.4; it is what reportlab
 would write, with the objects in another order.
 
 Page streams (each label's code and text) are deflated at zlib level
-``PAGE_COMPRESSION_LEVEL`` and kept binary: zlib's default level took as long
-as encoding the codes and, with reportlab's ASCII85 layer on top, gave files
-no smaller. What pages share keeps reportlab's filters.
+``PAGE_COMPRESSION_LEVEL`` and kept binary: zlib's default level, with
+reportlab's ASCII85 layer on top, took about as long as encoding the codes;
+this one takes half of that, for files about 16 % larger. What pages share
+keeps reportlab's filters.
 
 Pure Python, no Flask. It relies on reportlab's document internals
 (``PDFDocument.format``); reportlab is pinned in requirements.txt and the
@@ -33,7 +34,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 __all__ = ["StreamingCanvas"]
 
-PAGE_COMPRESSION_LEVEL = 3  # zlib: 3 deflates a page of codes in half the time of the default 6
+PAGE_COMPRESSION_LEVEL = 3  # zlib: half the time of the default 6 on a page of codes
 
 
 class _PageFlate(pdfdoc.PDFStreamFilterZCompress):
