@@ -19,9 +19,10 @@ zlib level (``labels.streaming``). A sheet is drawn in the calling process
 unless the caller passes ``workers``: only a job worker does (a request never
 starts a process pool, STYLE rule 17), and then the codes of sheets of
 ``PARALLEL_FROM`` labels or more are encoded in its long-lived encoder pool
-(``labels.encoders``) while it draws (``bench/labels.py``). Memory: URLs are read as an iterable and each
-page goes to the file as soon as it is drawn (``labels.streaming``), so a
-sheet of a million labels needs no more memory than one of a thousand.
+(``labels.encoders``) while it draws (``bench/labels.py``). Memory: URLs are
+read as an iterable and each page goes to the file as soon as it is drawn
+(``labels.streaming``), so a sheet of a million labels needs no more memory
+than one of a thousand.
 """
 
 from __future__ import annotations
