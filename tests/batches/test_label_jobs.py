@@ -240,7 +240,9 @@ def test_the_job_worker_encodes_a_big_sheet_in_its_pool_and_every_code_scans(api
     create_serials(own.batch, 130, actor=own.producer_user)
     shutdown_encoder_pools()
     before = {child.pid for child in multiprocessing.active_children()}
-    response = api.post(f"/batches/{own.batch.id}/label-jobs", own.producer_user, json={"template": "a4-5x13"})
+    response = api.post(
+        f"/batches/{own.batch.id}/label-jobs", own.producer_user, json={"template": "a4-5x13"}
+    )
     assert response.status_code == 202
     assert {child.pid for child in multiprocessing.active_children()} == before  # queuing started nothing
     job = run_queued(jobs, db, response.get_json()["id"])
