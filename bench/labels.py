@@ -15,10 +15,13 @@ the request, the lot's audit entry, the database reads of the items and the
 drawing are all in the figure), and the naive loop on the same URLs before
 and after. For each size it prints the first sheet of a fresh process (a
 subprocess that signs in, then asks for that one sheet: it pays the fonts'
-loading and the start of the process's encoder pool) and the warm sheets of
+loading and the first use of the encoder and the drawing code) and the warm sheets of
 this process (the median of ``--repeat`` after one untimed sheet), each as
-labels per second and as a ratio to the naive loop. Then it reads every code
-of the biggest sheet back (unless --no-verify).
+labels per second and as a ratio to the naive loop, run just before and
+after that size's sheets (the load of a shared machine drifts). A request draws its sheet
+in its own process and starts no encoder pool (STYLE rule 17), so these are
+one core's figures. Then it reads every code of the biggest sheet back
+(unless --no-verify).
 
 Without ``--producer``:
 
@@ -28,8 +31,9 @@ serial, as ``create_serials`` makes them), it times
 - the naive loop ``qrcode.make(url).save(png)`` on K codes (default 300):
   what code without a label renderer would do, one PNG per code;
 - ``render_labels`` on a small sheet of B labels (default 100, drawn in this
-  process) and on the big sheet of N labels (default 10,000; worker
-  processes encode the codes once a sheet has 1,000 labels or more),
+  process) and on the big sheet of N labels (default 10,000; as in a job
+  worker, the process's encoder pool encodes the codes of sheets of 100
+  labels or more),
 
 and prints codes per second for each, the big sheet's speed-up over the
 naive loop and over the small sheet. Then (unless --no-verify) it rasterises
@@ -120,7 +124,7 @@ def render_child(count: int, template: str, workers: int | None, path: str) -> N
     urls = (BASE_URL + new_serial() for _ in range(count))
     start = time.perf_counter()
     with open(path, "wb") as output:
-        render_labels(output, template, TEXT, urls, count=count, workers=workers)
+        render_labels(output, template, TEXT, urls, count=count, workers=workers or default_workers(count))
     seconds = time.perf_counter() - start
     workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(f"{seconds:.1f} {os.path.getsize(path)} {workers_peak}")
@@ -254,9 +258,6 @@ def measure_producer_path(args: argparse.Namespace) -> None:
     """Naive loop, first and warm sheets of each size through the API, and the codes read back."""
     from statistics import median
 
-    from traceability.labels.encoders import pool_size
-    from traceability.labels.sheets import PARALLEL_FROM
-
     sizes = sorted(args.sizes)
     with tempfile.TemporaryDirectory() as folder:
         database_url = args.database_url or f"sqlite:///{os.path.join(folder, 'bench.sqlite3')}"
@@ -266,49 +267,47 @@ def measure_producer_path(args: argparse.Namespace) -> None:
         print(
             f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; {app.config['DATABASE_URL'].split(':')[0]}; "
             f"lots of {', '.join(f'{size:,}' for size in sizes)} serialised items loaded in "
-            f"{time.perf_counter() - started:.1f} s; {args.template}; sheets of {PARALLEL_FROM:,} labels "
-            f"or more encode in the process's pool of {pool_size()}",
+            f"{time.perf_counter() - started:.1f} s; {args.template}; each sheet drawn in the request's process, "
+            "no encoder pool",
             flush=True,
         )
         urls = item_urls(app, lots[sizes[-1]])
-        naive_before = naive_rate(urls[: args.naive_samples])
-        print(
-            f"naive qrcode.make(url).save(png): {naive_before:6.0f} codes/s ({args.naive_samples} codes)",
-            flush=True,
-        )
-
+        producer = Producer(app, email, args.template)
+        samples = urls[: args.naive_samples]
         first: dict[int, float] = {}
-        for size in sizes:  # each in a fresh process: what the first sheet of a web or job worker costs
+        warm: dict[int, float] = {}
+        naive: dict[int, float] = {}
+        biggest_pdf = b""
+        # Each size's sheets between two runs of the naive loop, their ratios to the pair's mean:
+        # on a shared machine the load drifts over a run, and a ratio compares like with like.
+        for size in sizes:
+            naive_before = naive_rate(samples)
+            # A fresh process: what the first sheet of a web or job worker costs.
             command = [sys.executable, __file__, "--producer-child", database_url, folder, email]
             output = subprocess.run(
                 [*command, str(lots[size]), args.template], check=True, capture_output=True, text=True
             ).stdout.split()
             first[size] = size / float(output[-1])
-
-        producer = Producer(app, email, args.template)
-        warm: dict[int, float] = {}
-        biggest_pdf = b""
-        for size in sizes:
-            producer.sheet(lots[size])  # the process's first sheet of this size, untimed
+            producer.sheet(lots[size])  # this process's first sheet of this size, untimed
             timings = []
             for _ in range(args.repeat if size < 10_000 else max(1, args.repeat // 3)):
                 seconds, pdf = producer.sheet(lots[size])
                 timings.append(seconds)
             warm[size] = size / median(timings)
             biggest_pdf = pdf
-        naive_after = naive_rate(urls[: args.naive_samples])
-        naive = (naive_before + naive_after) / 2
-        print(f"naive qrcode.make(url).save(png): {naive_after:6.0f} codes/s again; mean {naive:.0f} codes/s")
-        print("labels  first sheet of a process       warm sheets (median)")
+            naive[size] = (naive_before + naive_rate(samples)) / 2
+            print(
+                f"{size:,} labels: naive qrcode.make(url).save(png) {naive_before:.0f} codes/s before, "
+                f"{2 * naive[size] - naive_before:.0f} after ({len(samples)} codes each)",
+                flush=True,
+            )
+        print("labels  first sheet of a process       warm sheets (median)    naive loop (mean)")
         for size in sizes:
             print(
-                f"{size:>6,}  {first[size]:7.0f} labels/s {first[size] / naive:5.1f}x   "
-                f"{warm[size]:7.0f} labels/s {warm[size] / naive:5.1f}x"
+                f"{size:>6,}  {first[size]:7.0f} labels/s {first[size] / naive[size]:5.1f}x   "
+                f"{warm[size]:7.0f} labels/s {warm[size] / naive[size]:5.1f}x   {naive[size]:6.0f} codes/s"
             )
-        print(
-            "(the first sheet of a process loads the fonts and, from "
-            f"{PARALLEL_FROM:,} labels, starts the process's encoder pool; later sheets reuse both)"
-        )
+        print("(the first sheet of a process loads the fonts and the encoder; later sheets reuse them)")
         if not args.no_verify:
             pdf_path = Path(folder) / "biggest.pdf"
             pdf_path.write_bytes(biggest_pdf)

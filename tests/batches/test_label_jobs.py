@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import time
 from datetime import timedelta
@@ -26,6 +27,7 @@ from traceability.batches.service import item_public_url, public_url
 from traceability.core.dates import utcnow
 from traceability.core.errors import Conflict
 from traceability.jobs import job_queue
+from traceability.labels.encoders import shutdown_encoder_pools
 from traceability.models.batches import Item, LabelJob
 
 BASE = "https://trace.example.vn"
@@ -230,6 +232,29 @@ def test_api_label_job_from_request_to_download(api, tenants, db, jobs):
     assert [code.text for code in read_codes(rasterise(pdf, 1))] == _item_urls(own.batch.id, db)[40:]
     refused = api.post(f"/batches/{own.batch.id}/label-jobs", own.auditor, json={"template": "a4-4x10"})
     assert refused.status_code == 403
+
+
+def test_the_job_worker_encodes_a_big_sheet_in_its_pool_and_every_code_scans(api, tenants, db, jobs):
+    """The worker (not the request) holds the encoder processes; the sheet they encode reads back in order."""
+    own = tenants["daklak"]
+    create_serials(own.batch, 130, actor=own.producer_user)
+    shutdown_encoder_pools()
+    before = {child.pid for child in multiprocessing.active_children()}
+    response = api.post(
+        f"/batches/{own.batch.id}/label-jobs", own.producer_user, json={"template": "a4-5x13"}
+    )
+    assert response.status_code == 202
+    assert {child.pid for child in multiprocessing.active_children()} == before  # queuing started nothing
+    job = run_queued(jobs, db, response.get_json()["id"])
+    assert job.status == "done"
+    # The worker's encoder pool, kept for its next sheet.
+    assert {child.pid for child in multiprocessing.active_children()} - before
+    download = api.get(f"/label-jobs/{job.id}/labels.pdf", own.producer_user)
+    pdf = download.data
+    download.close()
+    urls = _item_urls(own.batch.id, db)
+    assert [code.text for code in read_codes(rasterise(pdf, 0)) + read_codes(rasterise(pdf, 1))] == urls
+    shutdown_encoder_pools()
 
 
 def test_cli_creates_serials_and_prints_them_with_a_progress_bar(runner, tenants, db, tmp_path):

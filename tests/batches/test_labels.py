@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -10,6 +12,7 @@ from tests.labels.pdf_reading import page_count, pdf_text, rasterise, read_codes
 from traceability.batches.serials import create_serials
 from traceability.batches.service import item_public_url, public_url
 from traceability.core.dates import vietnam_today
+from traceability.labels.encoders import shutdown_encoder_pools
 from traceability.models.batches import Item, LabelJob
 
 BASE = "https://trace.example.vn"
@@ -145,3 +148,28 @@ def test_the_batch_page_explains_a_refused_sheet(web, app, tenants, make, db, mo
     text = response.get_data(as_text=True)
     assert "a4-5x13" in text and "Choose a bigger template" in text
     assert db.session.scalar(select(func.count(Item.id))) == 1
+
+
+def test_a_request_draws_its_sheet_itself_starting_no_process_or_thread(api, web, tenants, db):
+    """STYLE rule 17: a sheet of 130 serial labels (a job worker encodes those in its pool) from the API
+    and from the lot's page is drawn in the request: no process or thread appears, and every code scans."""
+    own = tenants["daklak"]
+    items = create_serials(own.batch, 130, actor=own.producer_user)
+    urls = [item_public_url(BASE, item) for item in items]
+    web.login(own.producer_user.email)
+    shutdown_encoder_pools()  # a pool an earlier test started in this process
+    children = {child.pid for child in multiprocessing.active_children()}
+    threads = threading.active_count()
+
+    from_api = api.get(f"/batches/{own.batch.id}/labels.pdf?template=a4-5x13", own.producer_user)
+    page_url = f"/manage/batches/{own.batch.id}"
+    from_page = web.post_form(
+        f"{page_url}/labels", {"labels-template": "a4-5x13", "labels-ec": "M"}, form_url=page_url
+    )
+
+    assert {child.pid for child in multiprocessing.active_children()} == children
+    assert threading.active_count() == threads
+    for response in (from_api, from_page):
+        assert response.status_code == 200 and response.mimetype == "application/pdf"
+        assert _codes(response.data, 0) + _codes(response.data, 1) == urls
+    assert db.session.scalar(select(func.count(LabelJob.id))) == 0  # drawn at once, not queued

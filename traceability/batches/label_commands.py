@@ -69,7 +69,7 @@ def print_command(
                 done = count
 
             with partial.open("wb") as stream:
-                render_sheet(plan, text, urls, stream, progress=advance)
+                render_sheet(plan, text, urls, stream, progress=advance, parallel=True)
         partial.replace(output)
     except DomainError as error:
         partial.unlink(missing_ok=True)

@@ -320,7 +320,7 @@ def run_label_job(job_id: int, *, progress: Callable[[int], None] | None = None)
         if count and count != plan.count:  # items a concurrent request slipped into the id range
             _report(job_id, token, count=count)
         with partial.open("wb") as output:
-            drawn = render_sheet(plan, text, urls, output, count=count, progress=on_page)
+            drawn = render_sheet(plan, text, urls, output, count=count, progress=on_page, parallel=True)
         partial.replace(folder / final_name)
         _report(job_id, token, status="done", progress=drawn, file_name=final_name, finished_at=utcnow())
         return True

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from itertools import islice, tee
 from typing import Any, BinaryIO
 
-from flask import current_app
+from flask import current_app, has_request_context
 from flask_babel import force_locale, format_number, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -26,12 +26,19 @@ from traceability.core.errors import Conflict, Forbidden, InvalidInput
 from traceability.core.extensions import db
 from traceability.gs1 import item_uri
 from traceability.http.i18n import request_language
-from traceability.labels.sheets import TEMPLATES, LabelSizeError, LabelText, check_fits, render_labels
+from traceability.labels.sheets import (
+    TEMPLATES,
+    LabelSizeError,
+    LabelText,
+    check_fits,
+    default_workers,
+    render_labels,
+)
 from traceability.models.batches import Batch, Item
 
 ERROR_CORRECTION_LEVELS = ("M", "H")
 MAX_COPIES = 10_000
-# A request draws at most this many labels itself; more go to a background job (label_jobs).
+# A web request draws at most this many labels itself, in its own process; more go to a job (label_jobs).
 DIRECT_LABEL_LIMIT = 500
 # Items read per query while a sheet is drawn: the URLs of a big lot are never all in memory.
 URL_CHUNK = 1000
@@ -245,15 +252,23 @@ def render_sheet(
     *,
     count: int | None = None,
     progress: Callable[[int], None] | None = None,
+    parallel: bool = False,
 ) -> int:
     """Write the label sheet of ``urls`` (from ``label_urls``) as PDF to ``output``; the number of labels.
 
     ``count``: how many URLs ``urls`` yields (default: the plan's count). Page
     by page to ``output``, with memory flat in the number of labels.
+
+    ``parallel``: encode the codes in the process's encoder pool
+    (``labels.encoders``), for the job worker and the command line. A request
+    draws in its own process and starts nothing (STYLE rule 17): asked for
+    within one, it is refused.
     """
     count = plan.count if count is None else count
     if not count:
         raise InvalidInput(_l("The items to print no longer exist."))
+    if parallel and has_request_context():
+        raise RuntimeError("a request never starts a process pool: draw in the request, or queue a label job")
     try:
         render_labels(
             output,
@@ -264,6 +279,7 @@ def render_sheet(
             count=count,
             error_correction=plan.error_correction,
             progress=progress,
+            workers=default_workers(count) if parallel else 1,
         )
     except LabelSizeError as error:
         raise size_refusal(error) from error

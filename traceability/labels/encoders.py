@@ -1,10 +1,13 @@
 """The processes that encode the QR codes of label sheets: one long-lived pool per process.
 
-Starting worker processes costs more than encoding a few hundred codes (a
-fork of a big process, or a fork server importing the encoder), so a sheet
-no longer starts its own: the first sheet that needs them starts the pool of
-this process and every later sheet, in any thread, reuses it. It is shut down
-when the process exits.
+Only a job worker (and the command line) uses one: a web or API request
+draws its sheet in its own process and never starts a pool (STYLE rule 17;
+``batches.label_sheets.render_sheet`` refuses ``parallel`` within a
+request). Starting worker processes costs more than encoding a few hundred
+codes (a fork of a big process, or a fork server importing the encoder), so
+a sheet does not start its own: the first sheet that needs them starts the
+pool of this process and every later sheet, in any thread, reuses it. It is
+shut down when the process exits.
 
 Safe after a fork: a pool belongs to the process that started it. A child
 forked from that process (a gunicorn or job worker forked after the parent

@@ -12,12 +12,17 @@ modules would come out smaller than ``MIN_MODULE_MM`` is refused with
 modules at arm's length and laser or thermal printers blur them.
 
 Speed: the text every label shares is drawn once, as a form placed on each
-label; the codes of sheets of ``PARALLEL_FROM`` labels or more are encoded
-in the process's long-lived encoder pool (``labels.encoders``, started by
-the first such sheet, reused by the next) while this one draws
-(``bench/labels.py``). Memory: URLs are read as an iterable and each
-page goes to the file as soon as it is drawn (``labels.streaming``), so a
-sheet of a million labels needs no more memory than one of a thousand.
+label; each label's own text and code are written as PDF operators directly
+(not through the canvas's state-keeping calls), its code as one path of
+rectangles (``labels.symbols``), and page streams are compressed at a lower
+zlib level (``labels.streaming``). A sheet is drawn in the calling process
+unless the caller passes ``workers``: only a job worker does (a request never
+starts a process pool, STYLE rule 17), and then the codes of sheets of
+``PARALLEL_FROM`` labels or more are encoded in its long-lived encoder pool
+(``labels.encoders``) while it draws (``bench/labels.py``). Memory: URLs are
+read as an iterable and each page goes to the file as soon as it is drawn
+(``labels.streaming``), so a sheet of a million labels needs no more memory
+than one of a thousand.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from itertools import chain, islice, repeat, tee
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfdoc import PDFDocument
 from reportlab.pdfgen.canvas import Canvas
 
 from traceability.labels.encoders import encoder_pool, pool_size
@@ -53,7 +60,7 @@ __all__ = ["TEMPLATES", "LabelSizeError", "LabelTemplate", "LabelText", "check_f
 
 MIN_MODULE_MM = 0.3
 QUIET_ZONE_MODULES = 4  # ISO/IEC 18004's minimum, on every side
-# Sheets with at least this many labels encode their codes in the process's encoder pool.
+# In a job worker, sheets of at least this many labels encode their codes in its encoder pool.
 PARALLEL_FROM = 100
 CHUNK = 250  # URLs per task on big sheets; small sheets split into at least four tasks per worker
 MIN_CHUNK = 8
@@ -108,15 +115,28 @@ def check_fits(template_name: str, url: str, error_correction: str = "M") -> Non
 # --- drawing -------------------------------------------------------------------------------
 
 
-def _clip(canvas: Canvas, layout: Layout) -> None:
-    canvas.addLiteral(
-        f"{layout.text_left:.2f} {layout.text_bottom:.2f} {layout.text_width:.2f} {layout.text_height:.2f} re W n"
+def _clip(layout: Layout) -> str:
+    """The operators clipping what follows to the label's text box."""
+    return f"{layout.text_left:.2f} {layout.text_bottom:.2f} {layout.text_width:.2f} {layout.text_height:.2f} re W n"
+
+
+def _text(document: PDFDocument, font_name: str, size: float, x: float, y: float, text: str) -> str:
+    """The operators drawing ``text`` at (x, y) in an embedded font (what ``drawString`` writes, directly).
+
+    ``splitString`` assigns the characters their codes in the font's subsets,
+    which makes the font embed them; the codes are written as hex strings.
+    """
+    font: Any = pdfmetrics.getFont(font_name)  # a TTFont (types-reportlab knows only the base Font)
+    runs = " ".join(
+        f"{font.getSubsetInternalName(subset, document)} {size:.2f} Tf <{codes.hex()}> Tj"
+        for subset, codes in font.splitString(text, document)
     )
+    return f"BT 1 0 0 1 {x:.2f} {y:.2f} Tm {runs} ET"
 
 
 def _draw_fixed_text(canvas: Canvas, layout: Layout) -> None:
     canvas.saveState()
-    _clip(canvas, layout)
+    canvas.addLiteral(_clip(layout))
     y = layout.text_bottom + layout.text_height
     for line in layout.lines:
         y -= line.size * LEADING
@@ -125,7 +145,9 @@ def _draw_fixed_text(canvas: Canvas, layout: Layout) -> None:
     canvas.restoreState()
 
 
-def _draw_url(canvas: Canvas, layout: Layout, url: str, *, head: bool = True, tail: bool = True) -> None:
+def _url_text(
+    document: PDFDocument, layout: Layout, url: str, *, head: bool = True, tail: bool = True
+) -> list[str]:
     """The URL's lines, top-down from the top of its block: the shared head, then the code."""
     size, width = layout.url_size, layout.text_width
     head_text, tail_text = url_parts(url)
@@ -135,42 +157,41 @@ def _draw_url(canvas: Canvas, layout: Layout, url: str, *, head: bool = True, ta
     while len(tail_lines) > room and size > 2.5:  # an unusually wide code: smaller, in the same block
         size -= 0.25
         tail_lines = break_chars(tail_text, REGULAR, size, width)
-    canvas.saveState()
-    _clip(canvas, layout)
     top = layout.text_bottom + layout.url_size * 0.25 + (layout.url_lines - 1) * layout.url_size * LEADING
+    operators = []
     if head:
-        canvas.setFont(REGULAR, layout.url_size)
         for number, line in enumerate(head_lines):
-            canvas.drawString(layout.text_left, top - number * layout.url_size * LEADING, line)
-    if tail_lines:
-        canvas.setFont(REGULAR, size)
-        y = top - len(head_lines) * layout.url_size * LEADING
-        for line in tail_lines:
-            canvas.drawString(layout.text_left, y, line)
-            y -= size * LEADING
-    canvas.restoreState()
+            y = top - number * layout.url_size * LEADING
+            operators.append(_text(document, REGULAR, layout.url_size, layout.text_left, y, line))
+    y = top - len(head_lines) * layout.url_size * LEADING
+    for line in tail_lines:
+        operators.append(_text(document, REGULAR, size, layout.text_left, y, line))
+        y -= size * LEADING
+    return operators
 
 
-def _draw_serial(canvas: Canvas, layout: Layout, caption: str, serial: str) -> None:
+def _serial_text(document: PDFDocument, layout: Layout, caption: str, serial: str) -> str:
     """The serial number's line under the fixed text, shrunk to the text box's width when long."""
     text = f"{caption}: {serial}"
     size = layout.serial_size
     while size > 2.5 and text_width(text, REGULAR, size) > layout.text_width:
         size -= 0.25
     top = layout.text_bottom + layout.text_height - sum(line.size * LEADING for line in layout.lines)
-    canvas.saveState()
-    _clip(canvas, layout)
-    canvas.setFont(REGULAR, size)
-    canvas.drawString(layout.text_left, top - layout.serial_size * LEADING + size * (LEADING - 1) / 2, text)
-    canvas.restoreState()
+    y = top - layout.serial_size * LEADING + size * (LEADING - 1) / 2
+    return _text(document, REGULAR, size, layout.text_left, y, text)
 
 
-def _draw_symbol(canvas: Canvas, layout: Layout, symbol: Symbol) -> None:
+def _symbol_drawing(layout: Layout, symbol: Symbol) -> str:
     module = layout.qr_side / (symbol.size + 2 * QUIET_ZONE_MODULES)
     left = layout.qr_left + QUIET_ZONE_MODULES * module
     top = layout.qr_bottom + layout.qr_side - QUIET_ZONE_MODULES * module
-    # Module units, y downwards from the symbol's top left corner; one fill for all runs.
-    canvas.addLiteral(f"q 0 g {module:.5f} 0 0 {-module:.5f} {left:.3f} {top:.3f} cm\n{symbol.path}\nf Q")
+    # Module units, y downwards from the symbol's top left corner; one fill for all rectangles.
+    return f"q 0 g {module:.5f} 0 0 {-module:.5f} {left:.3f} {top:.3f} cm\n{symbol.path}f Q"
+
+
+def _clipped(layout: Layout, text_operators: list[str]) -> str:
+    """Text operators clipped to the text box, so a long line can never run into the code."""
+    return f"q {_clip(layout)} {' '.join(text_operators)} Q"
 
 
 def _symbols(urls: Iterable[str], error_correction: str, workers: int, count: int) -> Iterator[Symbol]:
@@ -217,7 +238,7 @@ def _symbols(urls: Iterable[str], error_correction: str, workers: int, count: in
 
 
 def default_workers(count: int) -> int:
-    """Encoder processes for a sheet of ``count`` labels: the process's pool for all but tiny sheets."""
+    """Encoder processes a job worker gives a sheet of ``count`` labels: its pool for all but tiny sheets."""
     return pool_size() if count >= PARALLEL_FROM else 1
 
 
@@ -231,7 +252,7 @@ def render_labels(
     count: int | None = None,
     error_correction: str = "M",
     progress: Callable[[int], None] | None = None,
-    workers: int | None = None,
+    workers: int = 1,
     title: str = "",
 ) -> int:
     """Write a PDF with one label per URL of ``urls`` to ``output``; the number of pages.
@@ -248,6 +269,10 @@ def render_labels(
     printed on its label as ``text.serial_caption: serial``.
 
     ``progress`` is called with the number of labels drawn after every page.
+    ``workers``: 1 (the default) draws and encodes in this process and starts
+    nothing; more encodes in this process's pool of that many processes
+    (``labels.encoders``, started on first use): for job workers and the
+    command line, never a request (``default_workers`` picks the number).
     Raises LabelSizeError when a code is too small to scan: before writing
     anything for the sample's longest URL, else when drawing a longer one.
     """
@@ -280,11 +305,12 @@ def render_labels(
     canvas.setViewerPreference("PrintScaling", "None")  # print dialogs default to actual size
     canvas.beginForm("label", 0, 0, template.label_width * MM, template.label_height * MM)
     _draw_fixed_text(canvas, layout)
+    document = canvas._doc
     if same_code:  # copies of the batch code: the whole label is drawn once and placed N times
-        _draw_symbol(canvas, layout, encode(sample[0], error_correction))
-        _draw_url(canvas, layout, sample[0])
+        canvas.addLiteral(_symbol_drawing(layout, encode(sample[0], error_correction)))
+        canvas.addLiteral(_clipped(layout, _url_text(document, layout, sample[0])))
     elif shared_head:  # serial labels: only the code's own line differs
-        _draw_url(canvas, layout, sample[0], tail=False)
+        canvas.addLiteral(_clipped(layout, _url_text(document, layout, sample[0], tail=False)))
     canvas.endForm()
     origins = template.origins()
     pages = 0
@@ -295,26 +321,33 @@ def render_labels(
     else:
         # Two passes over one stream: the URLs are teed only as far as the encoder runs ahead.
         for_symbols, for_text = tee(all_urls)
-        symbols = _symbols(for_symbols, error_correction, workers or default_workers(count), count)
+        symbols = _symbols(for_symbols, error_correction, workers, count)
         labels = zip(for_text, symbols, strict=True)
     drawn = 0
+    # Each label is a few literal operators (its place, the shared form, its own text and code),
+    # written directly rather than through the canvas's state-keeping calls: a label's fixed cost.
+    largest_fitting = max(
+        (size for size in range(21, 178, 4) if module_mm(template, size) >= MIN_MODULE_MM), default=0
+    )  # QR symbols are 21 to 177 modules a side, in steps of 4
     for url, symbol in labels:
         slot = drawn % template.per_page
         x, y = origins[slot]
-        canvas.saveState()
-        canvas.translate(x, y)
+        canvas.addLiteral(f"q 1 0 0 1 {x:.3f} {y:.3f} cm")
         canvas.doForm("label")
+        own_text = []
         serial = next(serial_numbers, None)
         if serial is not None:
-            _draw_serial(canvas, layout, text.serial_caption, serial)
+            own_text.append(_serial_text(document, layout, text.serial_caption, serial))
         if symbol is not None:
-            if module_mm(template, symbol.size) < MIN_MODULE_MM:
+            if symbol.size > largest_fitting:
                 check_fits(template_name, url, error_correction)  # raises with the suggestions
             if shared_head and url_parts(url)[0] not in heads:
                 raise ValueError(f"{url}: every URL of a sheet must share {next(iter(heads))}")
-            _draw_symbol(canvas, layout, symbol)
-            _draw_url(canvas, layout, url, head=not shared_head)
-        canvas.restoreState()
+            own_text += _url_text(document, layout, url, head=not shared_head)
+            canvas.addLiteral(_symbol_drawing(layout, symbol))
+        if own_text:
+            canvas.addLiteral(_clipped(layout, own_text))
+        canvas.addLiteral("Q")
         drawn += 1
         if slot == template.per_page - 1:
             canvas.showPage()

@@ -13,6 +13,12 @@ PDF lets objects appear in any order, with the cross-reference table giving
 each one's offset, so the file is a normal PDF 1.4; it is what reportlab
 would write, with the objects in another order.
 
+Page streams (each label's code and text) are deflated at zlib level
+``PAGE_COMPRESSION_LEVEL`` and kept binary: zlib's default level, with
+reportlab's ASCII85 layer on top, took about as long as encoding the codes;
+this one takes half of that, for files about 16 % larger. What pages share
+keeps reportlab's filters.
+
 Pure Python, no Flask. It relies on reportlab's document internals
 (``PDFDocument.format``); reportlab is pinned in requirements.txt and the
 label tests read every file back with two PDF libraries.
@@ -20,12 +26,25 @@ label tests read every file back with two PDF libraries.
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, BinaryIO, Literal
 
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
 __all__ = ["StreamingCanvas"]
+
+PAGE_COMPRESSION_LEVEL = 3  # zlib: half the time of the default 6 on a page of codes
+
+
+class _PageFlate(pdfdoc.PDFStreamFilterZCompress):
+    """FlateDecode at ``PAGE_COMPRESSION_LEVEL``."""
+
+    def encode(self, text: str | bytes) -> bytes:
+        return zlib.compress(text.encode("utf8") if isinstance(text, str) else text, PAGE_COMPRESSION_LEVEL)
+
+
+_PAGE_FILTERS = [_PageFlate()]
 
 
 class _Output:
@@ -64,6 +83,10 @@ class _StreamingDocument(pdfdoc.PDFDocument):
         """Write the page just shown and its content stream; keep only a reference to it."""
         pages = self.Pages.pages
         page = pages[-1]
+        if page.Contents is None and page.stream and page.compression:
+            stream = pdfdoc.PDFStream(content=page.stream, filters=_PAGE_FILTERS)
+            stream.__Comment__ = "page stream"  # type: ignore[attr-defined]
+            page.Contents = stream
         name = page.__InternalName__
         self._write_object(name)  # formatting registers the content stream as a new object
         del self.idToObject[name]  # its number stays registered; nothing refers to the object again
