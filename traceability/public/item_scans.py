@@ -283,7 +283,7 @@ def _fold(item_id: Any) -> Any:
     )
 
 
-_RETURNED_ITEM = literal_column("item_scan.item_id")
+_RETURNED_ITEM: Any = literal_column("item_scan.item_id")
 
 
 def _returned() -> list[Any]:
