@@ -351,7 +351,12 @@ def _aware(moment: datetime) -> datetime:
 def _start_statement(dialect_name: str) -> Any:
     """The tally's first row, unless another scan's came first: built once per dialect (building cost more than running)."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return dialect.insert(ItemScan).on_conflict_do_nothing(index_elements=["item_id"])
+    # RETURNING tells whether the row went in: psycopg's rowcount is -1 after ON CONFLICT DO NOTHING in autocommit.
+    return (
+        dialect.insert(ItemScan)
+        .on_conflict_do_nothing(index_elements=["item_id"])
+        .returning(ItemScan.item_id)
+    )
 
 
 def _items(kind: str, *columns: Any) -> Any:
@@ -439,8 +444,8 @@ def _start_tally(
         "latest_day": vietnam_day(mark.scanned_at),
         "latest_device": mark.device_class,
     }
-    inserted = connection.execute(_start_statement(connection.dialect.name), values)
-    if inserted.rowcount == 0:  # another scan of the same code started it meanwhile: fold into that
+    inserted = connection.execute(_start_statement(connection.dialect.name), values).first()
+    if inserted is None:  # another scan of the same code started it meanwhile: fold into that
         row = connection.execute(
             _statements("id")[0], _fold_values(item_by_id(item.id), mark, window)
         ).first()
