@@ -161,13 +161,11 @@ def test_an_items_first_scan_is_served_from_its_lots_shared_page(app, db, honey,
     renders.clear()
     statements.clear()
     response = get(app, path, "en")
-    # The item's tally started there, from its stored scans (none): the UPDATE, the item, its history, the INSERT.
+    # The item's tally started there, in one statement after the UPDATE found none: it was never scanned.
     assert [
         statement.split()[0] for statement in statements if statement.split()[0] not in ("BEGIN", "SET")
     ] == [
         "UPDATE",
-        "SELECT",
-        "SELECT",
         "INSERT",
     ]
     page = response.get_data(as_text=True)
@@ -286,3 +284,48 @@ def test_parallel_scans_of_one_code_each_count_once(app, db, honey, threads):
     assert tally.scan_count == threads  # the earlier scans of the latest one
     app.extensions["scan_buffer"].flush()
     assert stored_scans(db, honey.item) == threads + 1
+
+
+@pytest.mark.parametrize("threads", [12])
+def test_parallel_first_scans_of_a_new_code_each_count_once(app, db, honey, threads):
+    """The first scans of a code never scanned, all at once: one starts its tally, the others fold into it."""
+    from traceability.batches.service import new_public_code
+    from traceability.models.batches import Item
+
+    other = Item(batch_id=honey.batch.id, serial="NEW0001", public_code=new_public_code())
+    db.session.add(other)
+    db.session.commit()
+    path, other_id = f"/t/{other.public_code}", other.id
+    get(app, honey.item_path, "en")  # the lot's shared item page is drawn...
+    get(app, honey.item_path, "en")  # ...and its headers learnt: the new code's scans are all cache hits
+    shown: list[str] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(threads)
+
+    def scan() -> None:
+        try:
+            client = app.test_client()
+            barrier.wait()
+            response = client.get(path, headers={"User-Agent": PHONE, "Accept-Language": "en"})
+            assert response.status_code == 200 and response.headers["X-Page-Cache"] == "hit"
+            shown.append(scans_shown(response.get_data(as_text=True)))
+        except BaseException as error:  # noqa: BLE001 (reported below, in the test's thread)
+            errors.append(error)
+
+    workers = [threading.Thread(target=scan) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    firsts = [text for text in shown if text == "This is the first scan of this code."]
+    counts = sorted(
+        int(re.search(r"scanned (\d+) time", text).group(1)) for text in shown if text not in firsts
+    )
+    assert len(firsts) == 1 and counts == list(range(1, threads))
+    db.session.commit()
+    tally = db.session.get(ItemScan, other_id)
+    assert tally.scan_count + 1 == threads
+    app.extensions["scan_buffer"].flush()
+    db.session.commit()  # a new snapshot, after the scans were written
+    assert len(db.session.scalars(select(Scan).where(Scan.item_id == other_id)).all()) == threads

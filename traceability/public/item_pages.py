@@ -26,8 +26,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import format_datetime, ngettext
-from flask_babel import gettext as _
+from flask_babel import format_datetime, get_translations
 from markupsafe import Markup
 
 from traceability.models.batches import Batch
@@ -99,7 +98,17 @@ def item_facts(tally: ScanTally, rule: CopiedCodeRule, report_url: str) -> ItemF
     """The item's copied-code warning (empty without) and its scans section, escaped, in the current language.
 
     ``tally`` holds the scans before this one; the first scan in Vietnam's time.
+    The language's catalogue is looked up once (the fast path fills an item's
+    page per scan; each of Flask-Babel's own calls looks it up again).
     """
+    translations = get_translations()
+
+    def _(message: str) -> str:
+        return translations.ugettext(message)
+
+    def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+        return translations.ungettext(singular, plural, num) % {"num": num, **variables}
+
     signal = tally.signal(rule)
     warning = Markup("")
     if signal.suspicious:

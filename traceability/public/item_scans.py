@@ -26,14 +26,22 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Engine,
+    Integer,
+    String,
     and_,
     bindparam,
     case,
+    cast,
     create_engine,
     event,
+    exists,
+    false,
     func,
+    literal,
+    literal_column,
     or_,
     select,
     update,
@@ -275,12 +283,16 @@ def _fold(item_id: Any) -> Any:
     )
 
 
+_RETURNED_ITEM: Any = literal_column("item_scan.item_id")
+
+
 def _returned() -> list[Any]:
     """The row's columns and the item's serial and code (subqueries: SQLite's RETURNING names one table)."""
     return [
         *_scan,
-        select(Item.serial).where(Item.id == _scan.item_id).scalar_subquery().label("serial"),
-        select(Item.public_code).where(Item.id == _scan.item_id).scalar_subquery().label("public_code"),
+        # The returned row's item_id by name: SQLAlchemy correlates a subquery to an UPDATE's table, not an INSERT's.
+        select(Item.serial).where(Item.id == _RETURNED_ITEM).scalar_subquery().label("serial"),
+        select(Item.public_code).where(Item.id == _RETURNED_ITEM).scalar_subquery().label("public_code"),
     ]
 
 
@@ -339,13 +351,79 @@ def _aware(moment: datetime) -> datetime:
 def _start_statement(dialect_name: str) -> Any:
     """The tally's first row, unless another scan's came first: built once per dialect (building cost more than running)."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return dialect.insert(ItemScan).on_conflict_do_nothing(index_elements=["item_id"])
+    # RETURNING tells whether the row went in: psycopg's rowcount is -1 after ON CONFLICT DO NOTHING in autocommit.
+    return (
+        dialect.insert(ItemScan)
+        .on_conflict_do_nothing(index_elements=["item_id"])
+        .returning(ItemScan.item_id)
+    )
+
+
+def _items(kind: str, *columns: Any) -> Any:
+    """``columns`` of the item a reference of ``kind`` names (bound parameters as ``_item_id``'s)."""
+    query = select(*columns).select_from(Item)
+    if kind == "id":
+        return query.where(Item.id == bindparam("ref_item_id"))
+    if kind == "code":
+        return query.where(Item.public_code == bindparam("code"))
+    return (
+        query.join(Batch, Batch.id == Item.batch_id)
+        .join(Product, Product.id == Batch.product_id)
+        .where(
+            Product.gtin == bindparam("gtin"),
+            Batch.lot_code == bindparam("lot"),
+            Item.serial == bindparam("serial"),
+        )
+    )
+
+
+@functools.cache
+def _fresh_statement(kind: str, dialect_name: str) -> Any:
+    """The tally of an item never scanned, started by its first scan, in one statement: built once.
+
+    ``ScanTally().add(mark)``: no earlier scan, ``mark`` the latest. Nothing is
+    inserted (and nothing returned) when the item has stored scans (its tally
+    starts from them), another scan's row came first, or there is no such item.
+    """
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    source = _items(
+        kind,
+        Item.id,
+        Item.batch_id,
+        literal(0, BigInteger),
+        literal(0, Integer),
+        false(),
+        cast(bindparam("at"), BigInteger),
+        cast(bindparam("day"), Integer),
+        cast(bindparam("device"), String),
+    ).where(~exists().where(Scan.item_id == Item.id))
+    columns = [
+        "item_id",
+        "batch_id",
+        "scan_count",
+        "days",
+        "devices_at_once",
+        "latest_ms",
+        "latest_day",
+        "latest_device",
+    ]
+    return (
+        dialect.insert(ItemScan)
+        .from_select(columns, source)
+        .on_conflict_do_nothing(index_elements=["item_id"])
+        .returning(*_returned())
+    )
 
 
 def _start_tally(
     connection: Connection, reader: Reader, ref: ItemRef, mark: ScanMark, window: timedelta
 ) -> CountedItem | None:
     """The item's first counted scan: its row from its stored scans and ``mark``; None when no such item."""
+    fresh = connection.execute(
+        _fresh_statement(ref.kind, connection.dialect.name), _fold_values(ref, mark, window)
+    ).first()
+    if fresh is not None:  # never scanned before: one statement
+        return _counted(fresh)
     item = reader.execute(_statements(ref.kind)[2], dict(ref.values)).first()
     if item is None:
         return None
@@ -366,8 +444,8 @@ def _start_tally(
         "latest_day": vietnam_day(mark.scanned_at),
         "latest_device": mark.device_class,
     }
-    inserted = connection.execute(_start_statement(connection.dialect.name), values)
-    if inserted.rowcount == 0:  # another scan of the same code started it meanwhile: fold into that
+    inserted = connection.execute(_start_statement(connection.dialect.name), values).first()
+    if inserted is None:  # another scan of the same code started it meanwhile: fold into that
         row = connection.execute(
             _statements("id")[0], _fold_values(item_by_id(item.id), mark, window)
         ).first()
