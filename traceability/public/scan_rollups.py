@@ -28,6 +28,7 @@ copied-code rule (``scans.item_scan_history``, ``consumer``).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -104,16 +105,20 @@ def _upsert(
 ) -> None:
     """Add ``values`` to the counts of their keys in ``model``'s table, creating the missing rows.
 
-    One cached statement run over the rows (SQLAlchemy batches them into
-    multi-row VALUES itself), rather than a statement compiled afresh per call.
+    One statement, built once per table and dialect (building it, with its
+    ``excluded`` alias of every column, cost more than running it), run over
+    the rows: SQLAlchemy batches them into multi-row VALUES itself.
     """
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = _upsert_statement(model, key, connection.dialect.name)  # type: ignore[arg-type]  # a class hashes
+    connection.execute(statement, values)
+
+
+@functools.cache
+def _upsert_statement(model: type[Any], key: tuple[str, ...], dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(model)
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(key), set_={"count": model.count + statement.excluded["count"]}
-        ),
-        values,
+    return statement.on_conflict_do_update(
+        index_elements=list(key), set_={"count": model.count + statement.excluded["count"]}
     )
 
 
