@@ -15,6 +15,7 @@ before Flask, so they cost a few microseconds and run no query.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -43,6 +44,7 @@ def short_code_path(code: str) -> str:
     return f"/t/{code}"
 
 
+@functools.lru_cache(maxsize=1024)  # the hot lots' paths parse once per worker; 1,024 request lines at most
 def canonical_page_path(path: str) -> str | None:
     """The canonical spelling of a lot's or item's page ``path`` (percent-encoded); None when it names no page.
 

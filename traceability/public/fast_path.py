@@ -19,6 +19,7 @@ middleware its headers.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -242,6 +243,7 @@ class FastPath:
         return self.wsgi_app(environ, remember_headers)
 
 
+@functools.lru_cache(maxsize=1024)  # bounded; a code scanned again parses once
 def _item_at(path: str) -> ItemRef | None:
     """The item a canonical page path may name; None when it names no item.
 
