@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask_babel import lazy_gettext
 from sqlalchemy import func, select
 
 from traceability.core.dates import VIETNAM_OFFSET, vietnam_midnight, vietnam_today
@@ -13,6 +14,7 @@ from traceability.models.registry import Producer, Product
 from traceability.public.scan_buffer import ScanBuffer
 from traceability.public.scan_rollups import rebuild_daily_counts
 from traceability.reports.scan_analytics import (
+    TOP,
     Period,
     daily_counts,
     per_device,
@@ -305,3 +307,102 @@ def test_rankings_over_months_read_whole_months_and_the_days_around_them(app, db
         chart = per_product(ministry, period)
         assert dict(zip(chart.categories, chart.series[0].values, strict=True)) == expected, period
         assert sum(daily_counts(ministry, period).values()) == sum(expected.values())
+
+
+def _ranked_from_raw(db, period: Period, *, centre_id: int | None = None) -> dict[str, int]:
+    """The most scanned products of the period as the page shows them, counted here from the raw scans."""
+    counts: dict[str, int] = {}
+    rows = db.session.execute(
+        select(Scan.scanned_at, Product.name, Producer.name, Producer.centre_id)
+        .join(Batch, Batch.id == Scan.batch_id)
+        .join(Product, Product.id == Batch.product_id)
+        .join(Producer, Producer.id == Product.producer_id)
+    )
+    for moment, product, producer, centre in rows:
+        day = moment.astimezone(VIETNAM_OFFSET).date()
+        if period.start <= day <= period.end and centre_id in (None, centre):
+            name = f"{product} ({producer})"
+            counts[name] = counts.get(name, 0) + 1
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    shown = dict(ranked[:TOP])
+    if len(ranked) > TOP:
+        shown[str(lazy_gettext("Other products"))] = sum(count for _, count in ranked[TOP:])
+    return shown
+
+
+def test_the_ranking_of_many_products_over_months_is_the_raw_scans_ranking(
+    app, db, tenants, make, monkeypatch
+):
+    """The top of each month's counts finds the same ranking as counting every product, ties included."""
+    import random
+
+    from traceability.reports import scan_analytics
+
+    rng = random.Random(18)
+    lots = [(tenants["daklak"].batch, 1), (tenants["nghean"].batch, 1)]
+    for number in range(16):
+        tenant = tenants["daklak" if number % 2 else "nghean"]
+        product = make.product(tenant.producer, name=f"Sản phẩm {number:02d}")
+        lots.append((make.batch(product), rng.choice((1, 2, 3, 5, 8, 8))))
+    db.session.commit()
+    first = date(TODAY.year, TODAY.month, 1) - timedelta(days=100)
+    for batch, weight in lots:
+        for _ in range(weight * 3):
+            day = first + timedelta(days=rng.randrange((TODAY - first).days + 1))
+            db.session.add(
+                Scan(
+                    batch_id=batch.id,
+                    scanned_at=vietnam_midnight(day) + timedelta(hours=rng.randrange(24)),
+                    language=rng.choice(("vi", "en")),
+                    device_class=rng.choice(("mobile", "desktop")),
+                )
+            )
+    db.session.commit()
+    ministry, daklak = tenants["ministry"], tenants["daklak"]
+    periods = [
+        Period(first, TODAY),
+        Period(first + timedelta(days=17), TODAY - timedelta(days=9)),
+        Period.ending(TODAY, 30),
+        Period(date(first.year, first.month, 1), TODAY),
+    ]
+    # Read from the first depth, deeper, and past the deepest (every product counted): one answer.
+    for depth, deepest in ((20, 320), (1, 4), (1, 1)):
+        monkeypatch.setattr(scan_analytics, "RANKING_DEPTH", depth)
+        monkeypatch.setattr(scan_analytics, "RANKING_MAX_DEPTH", deepest)
+        for period in periods:
+            chart = per_product(ministry, period)
+            shown = dict(zip(chart.categories, chart.series[0].values, strict=True))
+            assert shown == _ranked_from_raw(db, period), (depth, period)
+            assert list(shown) == chart.categories  # in the order of the raw ranking
+            own = per_product(daklak.staff, period)
+            assert dict(zip(own.categories, own.series[0].values, strict=True)) == _ranked_from_raw(
+                db, period, centre_id=daklak.centre.id
+            )
+
+
+def test_the_page_reads_every_sum_once_and_they_are_the_raw_counts(app, db, tenants):
+    from traceability.reports.scan_analytics import scan_charts
+
+    for row in _mixed_scans(tenants):
+        db.session.add(Scan(**row))
+    db.session.commit()
+    period = Period(TODAY - timedelta(days=5), TODAY + timedelta(days=1))
+    for user, expected in (
+        (
+            tenants["ministry"],
+            {"per-day": 20, "per-province": 20, "per-language": (12, 8), "per-device": (12, 4, 4, 0)},
+        ),
+        (
+            tenants["nghean"].staff,
+            {"per-day": 8, "per-producer": 8, "per-language": (4, 4), "per-device": (4, 0, 4, 0)},
+        ),
+        (
+            tenants["daklak"].producer_user,
+            {"per-day": 12, "per-batch": 12, "per-language": (8, 4), "per-device": (8, 4, 0, 0)},
+        ),
+    ):
+        charts = {chart.key: chart for chart in scan_charts(user, period)}
+        for key, figure in expected.items():
+            values = charts[key].series[0].values
+            assert (sum(values) if isinstance(figure, int) else values) == figure, (user.role, key)
+        assert sum(charts["per-product"].series[0].values) == expected["per-day"]

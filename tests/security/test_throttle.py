@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import make_url, select
+from flask import has_request_context
+from sqlalchemy import event, func, make_url, select
+from sqlalchemy.orm import Session
 
 from tests import factories
 from tests.databases import scratch_database
@@ -17,7 +19,7 @@ from traceability.accounts.throttle import login_throttle
 from traceability.core.config import Config, TestConfig
 from traceability.core.dates import utcnow
 from traceability.http import rate_limits
-from traceability.models.registry import Producer
+from traceability.models.registry import Location, Producer
 
 
 def login(client, email: str, password: str, address: str = "127.0.0.1"):
@@ -285,3 +287,35 @@ def test_sign_up_answers_the_same_whether_or_not_the_email_has_an_account(web, t
     db.session.refresh(existing)
     assert existing.role == "centre_staff"
     assert web.client.get("/manage").status_code == 302  # signed in by neither
+
+
+def test_failed_api_calls_count_and_only_the_count_commits_without_waiting_for_the_disk(
+    app, api, db, tenants, monkeypatch
+):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "3 per minute")
+    own = tenants["daklak"]
+    postgresql = db.engine.dialect.name == "postgresql"
+    settings: list[str] = []
+
+    def record_setting(session, *_args):
+        # The setting each commit of the call runs under (PostgreSQL; SQLite keeps its own).
+        if postgresql and has_request_context():
+            settings.append(session.connection().exec_driver_sql("SHOW synchronous_commit").scalar())
+
+    assert api.get(f"/producers/{own.producer.id}", own.producer_user).status_code == 200  # its token made
+    event.listen(Session, "before_commit", record_setting)
+    try:
+        refused = api.post("/locations", own.producer_user, json={"name": "Kho", "kind": "no-such-kind"})
+        assert refused.status_code == 422
+        refused_settings, settings[:] = list(settings), []
+        created = api.post("/locations", own.producer_user, json={"name": "Kho mới", "kind": "warehouse"})
+        assert created.status_code == 201
+        created_settings = list(settings)
+    finally:
+        event.remove(Session, "before_commit", record_setting)
+    if postgresql:
+        assert refused_settings == ["off"]  # the count only: the refused work was rolled back
+        assert created_settings == ["off", "on"]  # the location is a record: its commit waits for the disk
+    # The refused call counted: the next is the fourth.
+    assert api.get(f"/producers/{own.producer.id}", own.producer_user).status_code == 429
+    assert db.session.scalar(select(func.count()).select_from(Location).where(Location.name == "Kho")) == 0

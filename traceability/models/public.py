@@ -142,15 +142,19 @@ class ScanMonthlyProduct(Model):
     """How many scans one product had in one Vietnamese month (``month`` is its first day).
 
     Kept with the daily counts (``public.scan_rollups``): a year's ranking of
-    products and producers reads twelve rows per product here and only the
-    period's partial months from ``ScanDailyProduct``.
+    producers reads twelve rows per product here and only the period's
+    partial months from ``ScanDailyProduct``; the ranking of products reads
+    each month's rows in order of their counts and stops at the top
+    (``reports.scan_analytics._top_products``).
     """
 
     __tablename__ = "scan_monthly_product"
     __owner__ = product_owned(public=False)
     __table_args__ = (
         UniqueConstraint("month", "product_id"),
-        Index("ix_scan_monthly_product_centre_month", "centre_id", "month"),
+        Index("ix_scan_monthly_product_month_count", "month", "count"),
+        Index("ix_scan_monthly_product_centre_month_count", "centre_id", "month", "count"),
+        Index("ix_scan_monthly_product_product_month", "product_id", "month"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,6 +11,12 @@ producers, a lot's only for a producer (its own few lots) and the ranking of
 lots. Each returns a ``Chart`` (``chart_data``): the SVG, the table under it
 and its CSV download are drawn from the same numbers.
 
+The whole page (``scan_charts``) sums the scans per day, centre, language and
+device in one statement (``scan_sums``: one pass over the centres' days on
+PostgreSQL, ``GROUPING SETS``), and ranks the most scanned products from the
+top of each month's counts (``_top_products``), so a year's page reads about
+the same rows whatever the number of scans and of products.
+
 The "where" chart depends on the reader: the ministry sees provinces, a
 centre its producers, a producer its batches (lot codes).
 """
@@ -23,7 +29,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CompoundSelect, Select, func, or_, select, union_all
+from sqlalchemy import CompoundSelect, Select, func, literal, null, or_, select, union_all
 
 from traceability.accounts.scope import tenant_clause
 from traceability.core.dates import month_start
@@ -45,6 +51,9 @@ from traceability.reports.periods import day_key
 DEFAULT_DAYS = 30
 MAX_DAYS = 366  # a year, leap day included: the per-day chart stays readable
 TOP = 10  # the longest ranked lists show this many rows and one "others" row
+# How deep the ranking reads each month's top counts: first, and at most before it sums every product.
+RANKING_DEPTH = 2 * TOP
+RANKING_MAX_DEPTH = 32 * TOP
 
 LANGUAGE_LABELS = {"vi": _l("Vietnamese"), "en": _l("English")}
 DEVICE_LABELS = {
@@ -75,6 +84,54 @@ class Period:
     @property
     def days(self) -> list[date]:
         return [self.start + timedelta(days=offset) for offset in range(self.length)]
+
+
+@dataclass(frozen=True)
+class ScanSums:
+    """The user's scans of a period summed per day, centre, language and kind of device (no key: none)."""
+
+    per_day: dict[date, int]
+    per_centre: dict[int, int]
+    per_language: dict[str, int]
+    per_device: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_day.values())
+
+
+def scan_sums(user: Any, period: Period) -> ScanSums:
+    """The four sums of the page in one statement over the coarsest counts that answer them.
+
+    On PostgreSQL one pass with ``GROUPING SETS`` (each row is the sum of one
+    key, the other three NULL: every key column is NOT NULL); elsewhere a
+    ``UNION ALL`` of the four ``GROUP BY``.
+    """
+    model = _counts(user, "centre")
+    keys = (model.day, model.centre_id, model.language, model.device_class)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query: Select | CompoundSelect = (
+            _scans(user, period, model)
+            .add_columns(*keys, func.sum(model.count))
+            .group_by(func.grouping_sets(*keys))
+        )
+    else:
+        query = union_all(
+            *(
+                _scans(user, period, model)
+                .add_columns(
+                    *(key if key is grouped else null().label(key.key) for key in keys),
+                    func.sum(model.count),
+                )
+                .group_by(grouped)
+                for grouped in keys
+            )
+        )
+    sums: tuple[dict[Any, int], ...] = ({}, {}, {}, {})
+    for row in db.session.execute(query):
+        index = next(position for position, value in enumerate(row[:4]) if value is not None)
+        sums[index][row[index]] = int(row[4])
+    return ScanSums(*sums)
 
 
 def _counts(user: Any, by: str) -> Any:
@@ -110,13 +167,23 @@ def _empty_message() -> str:
 
 
 def _ranked(
-    pairs: list[tuple[str, int]], key: str, title: Any, description: Any, header: Any, others: Any
+    pairs: list[tuple[str, int]],
+    key: str,
+    title: Any,
+    description: Any,
+    header: Any,
+    others: Any,
+    rest: int | None = None,
 ) -> Chart:
-    """A horizontal bar chart of the ``TOP`` largest counts, the rest summed in one last row."""
+    """A horizontal bar chart of the ``TOP`` largest counts, the rest summed in one last row.
+
+    ``rest``, when given, is the sum of the counts that ``pairs`` leaves out.
+    """
     pairs = sorted(pairs, key=lambda pair: (-pair[1], pair[0]))
-    shown, rest = pairs[:TOP], pairs[TOP:]
+    shown = pairs[:TOP]
+    rest = sum(count for _, count in pairs[TOP:]) if rest is None else rest
     if rest:
-        shown.append((str(others), sum(count for _, count in rest)))
+        shown.append((str(others), rest))
     return Chart(
         key=key,
         title=str(title),
@@ -129,6 +196,12 @@ def _ranked(
     )
 
 
+def _total(user: Any, period: Period) -> int:
+    """The user's scans within the period."""
+    model = _counts(user, "centre")
+    return int(db.session.scalar(_scans(user, period, model).add_columns(func.sum(model.count))) or 0)
+
+
 def daily_counts(user: Any, period: Period) -> dict[str, int]:
     """The user's scans per Vietnamese day of the period, keyed by ``periods.day_key`` (no key: none)."""
     model = _counts(user, "centre")
@@ -136,10 +209,15 @@ def daily_counts(user: Any, period: Period) -> dict[str, int]:
     return {day_key(day): count for day, count in _grouped(query)}
 
 
-def per_day(user: Any, period: Period) -> Chart:
+def per_day(user: Any, period: Period, sums: ScanSums | None = None) -> Chart:
     """Scans by day, in Vietnam time."""
+    counts = (
+        {day_key(day): count for day, count in sums.per_day.items()}
+        if sums is not None
+        else daily_counts(user, period)
+    )
     return daily_chart(
-        daily_counts(user, period),
+        counts,
         period.days,
         key="per-day",
         title=_l("Scans per day"),
@@ -161,8 +239,11 @@ def _whole_months(period: Period) -> tuple[date, date] | None:
     return (first, after) if first < after else None
 
 
-def _per_product(user: Any, period: Period) -> Select | CompoundSelect:
-    """The user's scans per product (``owner_id``, ``scans``): whole months from the monthly counts, the rest by day."""
+def _per_product(user: Any, period: Period, products: set[int] | None = None) -> Select | CompoundSelect:
+    """The user's scans per product (``owner_id``, ``scans``): whole months from the monthly counts, the rest by day.
+
+    ``products`` (ids) counts only those.
+    """
     whole = _whole_months(period)
     if whole is None:
         days = _scans(user, period, ScanDailyProduct)
@@ -171,6 +252,8 @@ def _per_product(user: Any, period: Period) -> Select | CompoundSelect:
         days = _scans(user, period, ScanDailyProduct).where(
             or_(ScanDailyProduct.day < first, ScanDailyProduct.day >= after)
         )
+    if products is not None:
+        days = days.where(ScanDailyProduct.product_id.in_(products))
     parts = [
         days.add_columns(
             ScanDailyProduct.product_id.label("owner_id"), func.sum(ScanDailyProduct.count).label("scans")
@@ -186,21 +269,25 @@ def _per_product(user: Any, period: Period) -> Select | CompoundSelect:
                 tenant_clause(ScanMonthlyProduct, user),
                 ScanMonthlyProduct.month >= whole[0],
                 ScanMonthlyProduct.month < whole[1],
+                *([ScanMonthlyProduct.product_id.in_(products)] if products is not None else []),
             )
             .group_by(ScanMonthlyProduct.product_id)
         )
     return union_all(*parts) if len(parts) > 1 else parts[0]
 
 
-def _counted_by(user: Any, period: Period, *columns: Any, lots: bool = False) -> Select:
+def _counted_by(
+    user: Any, period: Period, *columns: Any, lots: bool = False, products: set[int] | None = None
+) -> Select:
     """The user's scans within the period counted by ``columns`` of their batch, product or producer.
 
     The counts are summed per lot (``lots``) or per product first, then named:
-    the join touches one row per lot or product, not one per day.
+    the join touches one row per lot or product, not one per day. ``products``
+    (ids, read from the product counts) counts only those.
     """
     model = ScanDaily if lots else _counts(user, "product")
     if model is ScanDailyProduct:
-        summed = _per_product(user, period).subquery()
+        summed = _per_product(user, period, products).subquery()
     else:
         owner = model.batch_id if lots else model.product_id
         summed = (
@@ -217,14 +304,84 @@ def _counted_by(user: Any, period: Period, *columns: Any, lots: bool = False) ->
     return query.join(Producer, Producer.id == Product.producer_id).group_by(*columns)
 
 
-def per_product(user: Any, period: Period) -> Chart:
-    """The most scanned products."""
-    query = _counted_by(user, period, Product.id, Product.name, Producer.name)
+def _named_products(user: Any, period: Period, products: set[int] | None = None) -> list[tuple[str, int]]:
+    """(name, scans) of the user's products scanned within the period (of ``products`` only, when given)."""
+    query = _counted_by(user, period, Product.id, Product.name, Producer.name, products=products)
     named = _with_producer(user)
-    pairs = [
+    return [
         (f"{product} ({producer})" if named else product, int(count))
         for _, product, producer, count in db.session.execute(query)
+        if count
     ]
+
+
+def _month_tops(user: Any, period: Period, depth: int) -> list[list[tuple[int, int]]]:
+    """Each month the period touches: its ``depth`` products of the most scans, (product id, count), most first.
+
+    One statement; each month's part reads an index in count order
+    (``ix_scan_monthly_product_month_count``, or per centre) and stops at ``depth``.
+    """
+    months = []
+    month = month_start(period.start, 0)
+    while month <= period.end:
+        months.append(month)
+        month = month_start(month, 1)
+    parts = [
+        select(
+            literal(number).label("part"),
+            ScanMonthlyProduct.product_id.label("product_id"),
+            ScanMonthlyProduct.count.label("scans"),
+        )
+        .where(tenant_clause(ScanMonthlyProduct, user), ScanMonthlyProduct.month == month)
+        .order_by(ScanMonthlyProduct.count.desc())  # ties at the cut need no order: the bound holds
+        .limit(depth)
+        .subquery()
+        for number, month in enumerate(months)
+    ]
+    query = union_all(*(select(part) for part in parts)) if len(parts) > 1 else select(parts[0])
+    tops: list[list[tuple[int, int]]] = [[] for _ in months]
+    for number, product_id, scans in db.session.execute(query):
+        tops[number].append((product_id, int(scans)))
+    for top in tops:
+        top.sort(key=lambda pair: (-pair[1], pair[0]))
+    return tops
+
+
+def _top_products(user: Any, period: Period, total: int) -> tuple[list[tuple[str, int]], int]:
+    """The ``TOP`` most scanned products of the period, named, and the scans of all the others.
+
+    The threshold algorithm over the months' counts: the products at the top
+    of each month the period touches are the candidates, counted exactly over
+    the period; a product at no month's top has at most the sum of each
+    month's last count read (``bound``), so once the ``TOP``-th candidate has
+    more, no other product can reach the list, ties by name included.
+    Otherwise each month is read deeper; past ``RANKING_MAX_DEPTH`` every
+    product is counted. The others are ``total`` (the period's scans) less
+    the list: every count table holds the same totals.
+    """
+    depth = RANKING_DEPTH
+    while True:
+        tops = _month_tops(user, period, depth)
+        candidates = {product_id for top in tops for product_id, _ in top}
+        pairs = sorted(_named_products(user, period, candidates), key=lambda pair: (-pair[1], pair[0]))
+        bound = sum(top[-1][1] for top in tops if len(top) == depth)
+        if bound == 0 or (len(pairs) >= TOP and pairs[TOP - 1][1] > bound):
+            break
+        if depth >= RANKING_MAX_DEPTH:
+            pairs = sorted(_named_products(user, period), key=lambda pair: (-pair[1], pair[0]))
+            break
+        depth *= 4
+    shown = pairs[:TOP]
+    return shown, total - sum(count for _, count in shown)
+
+
+def per_product(user: Any, period: Period, sums: ScanSums | None = None) -> Chart:
+    """The most scanned products."""
+    rest = None
+    if user.role == "producer":  # its own few lots' counts
+        pairs = _named_products(user, period)
+    else:
+        pairs, rest = _top_products(user, period, _total(user, period) if sums is None else sums.total)
     return _ranked(
         pairs,
         "per-product",
@@ -232,26 +389,20 @@ def per_product(user: Any, period: Period) -> Chart:
         _l("Scans by product, the %(top)d most scanned first.", top=TOP),
         _l("Product"),
         _l("Other products"),
+        rest,
     )
 
 
-def per_province(user: Any, period: Period) -> Chart:
+def per_province(user: Any, period: Period, sums: ScanSums | None = None) -> Chart:
     """Scans by the province of the producer's centre (the ministry's view)."""
-    model = _counts(user, "centre")
-    summed = (
-        _scans(user, period, model)
-        .add_columns(model.centre_id.label("centre_id"), func.sum(model.count).label("scans"))
-        .group_by(model.centre_id)
-        .subquery()
-    )
-    query = (
-        select(Centre.province_code, func.sum(summed.c.scans))
-        .select_from(summed)
-        .join(Centre, Centre.id == summed.c.centre_id)
-        .group_by(Centre.province_code)
-    )
+    per_centre = (sums or scan_sums(user, period)).per_centre
+    provinces: dict[str, int] = {}
+    for centre_id, province in db.session.execute(
+        select(Centre.id, Centre.province_code).where(Centre.id.in_(per_centre))
+    ):
+        provinces[province] = provinces.get(province, 0) + per_centre[centre_id]
     return province_chart(
-        dict(_grouped(query)),
+        provinces,
         key="per-province",
         title=_l("Scans by province"),
         description=_l("Scans by the province of the producer's centre."),
@@ -260,7 +411,7 @@ def per_province(user: Any, period: Period) -> Chart:
     )
 
 
-def per_producer(user: Any, period: Period) -> Chart:
+def per_producer(user: Any, period: Period, sums: ScanSums | None = None) -> Chart:
     """Scans by producer (a centre's view of its province)."""
     query = _counted_by(user, period, Producer.id, Producer.name)
     pairs = [(name, int(count)) for _, name, count in db.session.execute(query)]
@@ -274,7 +425,7 @@ def per_producer(user: Any, period: Period) -> Chart:
     )
 
 
-def per_batch(user: Any, period: Period) -> Chart:
+def per_batch(user: Any, period: Period, sums: ScanSums | None = None) -> Chart:
     """Scans by batch (a producer's view of its own lots)."""
     query = _counted_by(user, period, Batch.id, Batch.lot_code, Product.name, lots=True)
     pairs = [(f"{lot} · {product}", int(count)) for _, lot, product, count in db.session.execute(query)]
@@ -289,9 +440,7 @@ def per_batch(user: Any, period: Period) -> Chart:
 
 
 def _by_scan_column(
-    user: Any,
-    period: Period,
-    column: str,
+    counts: dict[str, int],
     labels: dict[str, Any],
     always: tuple[str, ...],
     *,
@@ -301,11 +450,6 @@ def _by_scan_column(
     header: Any,
 ) -> Chart:
     """Scans counted by one of their own columns: the codes ``always`` shown first, then any other found."""
-    model = _counts(user, "centre")
-    grouped = getattr(model, column)
-    counts = dict(
-        _grouped(_scans(user, period, model).add_columns(grouped, func.sum(model.count)).group_by(grouped))
-    )
     codes = [*always, *sorted(code for code in counts if code not in always)]
     return Chart(
         key=key,
@@ -318,12 +462,10 @@ def _by_scan_column(
     )
 
 
-def per_language(user: Any, period: Period) -> Chart:
+def per_language(user: Any, period: Period, sums: ScanSums | None = None) -> Chart:
     """Scans by the language of the page the consumer read."""
     return _by_scan_column(
-        user,
-        period,
-        "language",
+        (sums or scan_sums(user, period)).per_language,
         LANGUAGE_LABELS,
         ("vi", "en"),
         key="per-language",
@@ -333,12 +475,10 @@ def per_language(user: Any, period: Period) -> Chart:
     )
 
 
-def per_device(user: Any, period: Period) -> Chart:
+def per_device(user: Any, period: Period, sums: ScanSums | None = None) -> Chart:
     """Scans by the coarse device class read from the browser's User-Agent."""
     return _by_scan_column(
-        user,
-        period,
-        "device_class",
+        (sums or scan_sums(user, period)).per_device,
         DEVICE_LABELS,
         tuple(kind for kind in DEVICE_CLASSES if kind != "bot"),  # crawlers are never counted
         key="per-device",
@@ -348,7 +488,10 @@ def per_device(user: Any, period: Period) -> Chart:
     )
 
 
-def _where_chart(user: Any) -> tuple[str, Callable[[Any, Period], Chart]]:
+ChartBuilder = Callable[..., Chart]  # (user, period, sums=None)
+
+
+def _where_chart(user: Any) -> tuple[str, ChartBuilder]:
     if user.role == "ministry":
         return "per-province", per_province
     if user.role == "producer":
@@ -356,7 +499,7 @@ def _where_chart(user: Any) -> tuple[str, Callable[[Any, Period], Chart]]:
     return "per-producer", per_producer
 
 
-def chart_builders(user: Any) -> dict[str, Callable[[Any, Period], Chart]]:
+def chart_builders(user: Any) -> dict[str, ChartBuilder]:
     """The charts ``user`` reads, by key, in the order the page shows them."""
     where_key, where = _where_chart(user)
     return {
@@ -380,8 +523,9 @@ CHART_KEYS = (
 
 
 def scan_charts(user: Any, period: Period) -> list[Chart]:
-    """Every chart of the scan analytics page for ``user``."""
-    return [build(user, period) for build in chart_builders(user).values()]
+    """Every chart of the scan analytics page for ``user``, their sums read once."""
+    sums = scan_sums(user, period)
+    return [build(user, period, sums) for build in chart_builders(user).values()]
 
 
 def scan_chart(key: str, user: Any, period: Period) -> Chart | None:
