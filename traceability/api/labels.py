@@ -156,13 +156,9 @@ def batch_labels_pdf(batch_id: int, args: dict[str, Any]):
     output = io.BytesIO()
     render_sheet(plan, text, urls, output)
     output.seek(0)
+    name = download_name(batch, plan.template)  # before the commit expires the lot
     db.session.commit()  # a read otherwise: the sheet drawn is kept in the lot's audit log
-    return send_file(
-        output,
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=download_name(batch, plan.template),
-    )
+    return send_file(output, mimetype="application/pdf", as_attachment=True, download_name=name)
 
 
 @operation(
