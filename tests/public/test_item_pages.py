@@ -251,10 +251,8 @@ def test_a_tally_starts_from_the_scans_stored_before_it(app, db, honey):
     assert scans_shown(page) == scans_before("en", 3, "20/11/2026 10:00")
 
 
-@pytest.mark.parametrize("threads", [12])
-def test_parallel_scans_of_one_code_each_count_once(app, db, honey, threads):
-    """N scans at once, each on its own connection: the tally ends at N, each page shows another count."""
-    get(app, honey.item_path)  # the shared page is drawn; then every scan is a cached one
+def scans_at_once(app, path: str, threads: int, *, cache: str | None = None) -> list[str]:
+    """``threads`` scans of ``path`` released together, each on its own client; the scans each page shows."""
     shown: list[str] = []
     errors: list[BaseException] = []
     barrier = threading.Barrier(threads)
@@ -263,8 +261,9 @@ def test_parallel_scans_of_one_code_each_count_once(app, db, honey, threads):
         try:
             client = app.test_client()
             barrier.wait()
-            response = client.get(honey.item_path, headers={"User-Agent": PHONE, "Accept-Language": "en"})
+            response = client.get(path, headers={"User-Agent": PHONE, "Accept-Language": "en"})
             assert response.status_code == 200
+            assert cache is None or response.headers["X-Page-Cache"] == cache
             shown.append(scans_shown(response.get_data(as_text=True)))
         except BaseException as error:  # noqa: BLE001 (reported below, in the test's thread)
             errors.append(error)
@@ -275,6 +274,14 @@ def test_parallel_scans_of_one_code_each_count_once(app, db, honey, threads):
     for worker in workers:
         worker.join()
     assert errors == []
+    return shown
+
+
+@pytest.mark.parametrize("threads", [12])
+def test_parallel_scans_of_one_code_each_count_once(app, db, honey, threads):
+    """N scans at once, each on its own connection: the tally ends at N, each page shows another count."""
+    get(app, honey.item_path)  # the shared page is drawn; then every scan is a cached one
+    shown = scans_at_once(app, honey.item_path, threads)
     counts = sorted(int(re.search(r"scanned (\d+) time", text).group(1)) for text in shown)
     assert counts == list(range(1, threads + 1))
     firsts = {re.search(r"first on ([\d/: ]+)\.", text).group(1) for text in shown}
@@ -298,26 +305,7 @@ def test_parallel_first_scans_of_a_new_code_each_count_once(app, db, honey, thre
     path, other_id = f"/t/{other.public_code}", other.id
     get(app, honey.item_path, "en")  # the lot's shared item page is drawn...
     get(app, honey.item_path, "en")  # ...and its headers learnt: the new code's scans are all cache hits
-    shown: list[str] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(threads)
-
-    def scan() -> None:
-        try:
-            client = app.test_client()
-            barrier.wait()
-            response = client.get(path, headers={"User-Agent": PHONE, "Accept-Language": "en"})
-            assert response.status_code == 200 and response.headers["X-Page-Cache"] == "hit"
-            shown.append(scans_shown(response.get_data(as_text=True)))
-        except BaseException as error:  # noqa: BLE001 (reported below, in the test's thread)
-            errors.append(error)
-
-    workers = [threading.Thread(target=scan) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert errors == []
+    shown = scans_at_once(app, path, threads, cache="hit")
     firsts = [text for text in shown if text == "This is the first scan of this code."]
     counts = sorted(
         int(re.search(r"scanned (\d+) time", text).group(1)) for text in shown if text not in firsts

@@ -162,19 +162,7 @@ def _item_id(kind: str) -> Any:
     """The id of the item a reference of ``kind`` names, from bound parameters."""
     if kind == "id":
         return bindparam("ref_item_id")
-    if kind == "code":
-        return select(Item.id).where(Item.public_code == bindparam("code")).scalar_subquery()
-    return (
-        select(Item.id)
-        .join(Batch, Batch.id == Item.batch_id)
-        .join(Product, Product.id == Batch.product_id)
-        .where(
-            Product.gtin == bindparam("gtin"),
-            Batch.lot_code == bindparam("lot"),
-            Item.serial == bindparam("serial"),
-        )
-        .scalar_subquery()
-    )
+    return _items(kind, Item.id).scalar_subquery()
 
 
 @functools.cache
@@ -360,7 +348,7 @@ def _start_statement(dialect_name: str) -> Any:
 
 
 def _items(kind: str, *columns: Any) -> Any:
-    """``columns`` of the item a reference of ``kind`` names (bound parameters as ``_item_id``'s)."""
+    """``columns`` of the item a reference of ``kind`` names, from bound parameters."""
     query = select(*columns).select_from(Item)
     if kind == "id":
         return query.where(Item.id == bindparam("ref_item_id"))
